@@ -1,0 +1,13 @@
+//! Ringside's live core.
+//!
+//! What lives here is what a live fight night runs on and can be tested
+//! without a database or a network: the domain rules (roles, the status
+//! machines) and, as the live core grows, the room and session actors and the
+//! wire protocol. This crate never imports diesel or redis; storage and the
+//! cross-node bus are reached through traits the edges (`src/`) implement.
+
+pub mod lifecycle;
+pub mod role;
+
+pub use lifecycle::{EventAction, EventStatus, IllegalTransition};
+pub use role::Role;

@@ -1,0 +1,10 @@
+DROP TABLE user_activities;
+DROP TABLE follows;
+DROP TABLE moderation_actions;
+DROP TABLE user_sanctions;
+DROP TABLE poll_votes;
+DROP TABLE poll_options;
+DROP TABLE polls;
+DROP TABLE reaction_events;
+DROP TABLE comment_reports;
+DROP TABLE live_comments;

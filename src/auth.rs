@@ -1,0 +1,275 @@
+//! Who is calling: password hashing (argon2id), signed bearer tokens (JWT,
+//! HS256, with expiry) and the extractors that enforce roles in one place.
+//!
+//! A handler states what it needs in its signature: `Auth<Viewer>` for any
+//! signed-in user, `Auth<Admin>` for admins, `MaybeAuth` where anonymous
+//! callers are welcome. The extractor reloads the user on every request, so a
+//! role change or a ban takes effect at once, not when the token expires.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::time::Duration;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use ringside_actors::Role;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::db::models::User;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| ApiError::Internal(format!("random salt: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))
+}
+
+/// False for a wrong password and for a malformed stored hash alike.
+pub fn verify_password(stored_hash: &str, password: &str) -> bool {
+    PasswordHash::new(stored_hash)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// A real hash of nothing anyone knows: verifying against it when the account
+/// does not exist makes "no such user" cost what "wrong password" costs.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&random_token(24)).unwrap_or_default())
+}
+
+/// URL-safe random text from the OS generator.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the OS random generator is available");
+    B64.encode(buf)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    iat: i64,
+    exp: i64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("malformed token")]
+    Malformed,
+    #[error("bad token signature")]
+    BadSignature,
+    #[error("token expired")]
+    Expired,
+}
+
+/// Signs and checks tokens with one HMAC key.
+#[derive(Clone)]
+pub struct TokenKeys {
+    key: Vec<u8>,
+    ttl: Duration,
+}
+
+const JWT_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+impl TokenKeys {
+    pub fn new(key: &[u8], ttl: Duration) -> TokenKeys {
+        TokenKeys { key: key.to_vec(), ttl }
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes keys of any length")
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    pub fn sign(&self, user_id: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user_id.to_string(),
+            iat: now,
+            exp: now + self.ttl.as_secs() as i64,
+        };
+        let payload = serde_json::to_vec(&claims).expect("claims serialize");
+        let signing_input = format!("{}.{}", B64.encode(JWT_HEADER), B64.encode(payload));
+        let mut mac = self.mac();
+        mac.update(signing_input.as_bytes());
+        format!("{signing_input}.{}", B64.encode(mac.finalize().into_bytes()))
+    }
+
+    /// The user id in a valid, unexpired token.
+    pub fn verify(&self, token: &str) -> Result<i64, TokenError> {
+        let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+        let (header, payload) = signing_input.split_once('.').ok_or(TokenError::Malformed)?;
+        let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
+        let mut mac = self.mac();
+        mac.update(signing_input.as_bytes());
+        // Constant-time comparison.
+        mac.verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
+        if B64.decode(header).ok().as_deref() != Some(JWT_HEADER.as_bytes()) {
+            return Err(TokenError::Malformed);
+        }
+        let claims: Claims = B64
+            .decode(payload)
+            .ok()
+            .and_then(|p| serde_json::from_slice(&p).ok())
+            .ok_or(TokenError::Malformed)?;
+        if claims.exp <= chrono::Utc::now().timestamp() {
+            return Err(TokenError::Expired);
+        }
+        claims.sub.parse().map_err(|_| TokenError::Malformed)
+    }
+}
+
+/// The lowest role a handler accepts.
+pub trait MinRole {
+    const ROLE: Role;
+}
+
+macro_rules! role_marker {
+    ($($name:ident => $role:expr),*) => {$(
+        #[derive(Debug)]
+        pub struct $name;
+        impl MinRole for $name {
+            const ROLE: Role = $role;
+        }
+    )*};
+}
+role_marker!(Viewer => Role::Viewer, Reporter => Role::Reporter, Moderator => Role::Moderator, Admin => Role::Admin);
+
+/// A signed-in, non-banned user holding at least `R`'s role.
+#[derive(Debug)]
+pub struct Auth<R: MinRole> {
+    pub user: User,
+    _role: PhantomData<R>,
+}
+
+/// The user if a valid token came with the request; anonymous otherwise. A
+/// token that is present but invalid is still refused: a client that thinks
+/// it is signed in must hear that it is not.
+#[derive(Debug)]
+pub struct MaybeAuth(pub Option<User>);
+
+fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim().to_string()))
+        }
+        _ => Err(ApiError::Unauthorized("expected Authorization: Bearer <token>")),
+    }
+}
+
+/// Resolves a token to a live account; shared by every extractor.
+pub async fn user_for_token(state: &AppState, token: &str) -> Result<User, ApiError> {
+    let id = state.tokens.verify(token).map_err(|e| match e {
+        TokenError::Expired => ApiError::Unauthorized("token expired; sign in again"),
+        _ => ApiError::Unauthorized("invalid token"),
+    })?;
+    let user = state
+        .db
+        .run(move |conn| crate::db::users::find(conn, id).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::Unauthorized("invalid token"))?;
+    if user.is_banned() {
+        return Err(ApiError::Banned);
+    }
+    Ok(user)
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))
+}
+
+impl<R: MinRole + 'static> FromRequest for Auth<R> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = app_state(req);
+        Box::pin(async move {
+            let token = token?.ok_or(ApiError::Unauthorized("authentication required"))?;
+            let state = state?;
+            let user = user_for_token(&state, &token).await?;
+            if !user.role().includes(R::ROLE) {
+                return Err(ApiError::Forbidden(format!("this needs the {} role", R::ROLE)));
+            }
+            Ok(Auth {
+                user,
+                _role: PhantomData,
+            })
+        })
+    }
+}
+
+impl FromRequest for MaybeAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = app_state(req);
+        Box::pin(async move {
+            match token? {
+                None => Ok(MaybeAuth(None)),
+                Some(token) => {
+                    let state = state?;
+                    Ok(MaybeAuth(Some(user_for_token(&state, &token).await?)))
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_reject_tampering() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60));
+        let token = keys.sign(42);
+        assert_eq!(keys.verify(&token), Ok(42));
+
+        let other = TokenKeys::new(b"another key, just as long as the first", Duration::from_secs(60));
+        assert_eq!(other.verify(&token), Err(TokenError::BadSignature));
+
+        let forged_payload = B64.encode(br#"{"sub":"1","iat":0,"exp":99999999999}"#);
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
+        assert_eq!(keys.verify(&forged), Err(TokenError::BadSignature));
+        assert_eq!(keys.verify("not-a-token"), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(0));
+        assert_eq!(keys.verify(&keys.sign(1)), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let hash = hash_password("correct horse").expect("hash");
+        assert!(verify_password(&hash, "correct horse"));
+        assert!(!verify_password(&hash, "correct horse!"));
+        assert!(!verify_password("garbage", "correct horse"));
+    }
+}

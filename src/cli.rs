@@ -1,0 +1,148 @@
+//! The `ringside` command: serve (the default), migrate, user create, seed-demo.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use ringside_actors::Role;
+
+use crate::bootstrap::{self, StartError};
+use crate::config::Config;
+use crate::db::models::NewUser;
+use crate::db::{users, DbError};
+
+#[derive(Parser)]
+#[command(name = "ringside", version, about = "Ringside: the real-time server of an MMA platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Load a realistic fight card (divisions, fighters, rankings, an event
+    /// with its fights and live coverage) to have something to watch.
+    SeedDemo,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account with a role.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value = "viewer", value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse().map_err(|e: ringside_actors::role::UnknownRole| e.to_string())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ringside: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = crate::logging::init(config.log_format) {
+        eprintln!("ringside: {e}");
+        return ExitCode::from(2);
+    }
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Migrate => bootstrap::open_database(&config).map(|_| println!("migrations are up to date")),
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    password,
+                    role,
+                    display_name,
+                },
+        } => create_user(&config, &email, &password, role, display_name),
+        Command::SeedDemo => bootstrap::open_database(&config).and_then(|database| {
+            let summary = crate::seed_demo::run(&database.db).map_err(DbError::from)?;
+            println!("{summary}");
+            Ok(())
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("ringside: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> Result<(), StartError> {
+    let database = bootstrap::open_database(&config)?;
+    let key = bootstrap::secret_key(&config)?;
+    bootstrap::ensure_admin(&database.db, &config)?;
+    let config = Arc::new(config);
+    let db = database.db.clone();
+    let result = actix_web::rt::System::new().block_on(async move {
+        let running = crate::server::start(config, db, &key)?;
+        tracing::info!(addr = %running.addr, "Ringside is listening");
+        running.server.await
+    });
+    // `database` drops here, after the server has drained: the embedded
+    // cluster stops last.
+    drop(database);
+    result.map_err(|e| StartError::Io {
+        context: "serving".into(),
+        source: e,
+    })
+}
+
+fn create_user(
+    config: &Config,
+    email: &str,
+    password: &str,
+    role: Role,
+    display_name: Option<String>,
+) -> Result<(), StartError> {
+    let email = crate::http::validate_email(email).map_err(|e| StartError::Other(e.to_string()))?;
+    crate::http::check_password(password).map_err(|e| StartError::Other(e.to_string()))?;
+    let database = bootstrap::open_database(config)?;
+    let hash = crate::auth::hash_password(password).map_err(|e| StartError::Other(e.to_string()))?;
+    let display_name = display_name.unwrap_or_else(|| email.split('@').next().unwrap_or("user").to_string());
+    let mut conn = database.db.conn()?;
+    let user = users::insert(
+        &mut conn,
+        &NewUser {
+            email: &email,
+            password_hash: &hash,
+            display_name: &display_name,
+            role: role.as_str(),
+            is_verified: role != Role::Viewer,
+        },
+    )
+    .map_err(|e| match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            StartError::Other(format!("an account with email {email} already exists"))
+        }
+        other => DbError::from(other).into(),
+    })?;
+    println!("created user {} ({}) with role {}", user.id, user.email, user.role);
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! Configuration: every setting is an environment variable (a `.env` file is
+//! read first), each with a default that works on a developer machine, and all
+//! of them validated at start so a bad value is named before anything runs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A setting that could not be used; the message names variable and value.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {var}={value:?}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The seed's live-traffic limits, by their seed names.
+#[derive(Debug, Clone)]
+pub struct LiveLimits {
+    pub max_connections_per_user: u32,
+    pub connection_timeout: Duration,
+    pub heartbeat_interval: Duration,
+    pub max_message_size: usize,
+    pub max_concurrent_events: u32,
+    pub update_interval: Duration,
+    /// Comments per minute per user.
+    pub comment_rate_limit: u32,
+    pub max_viewers_per_event: u32,
+    /// Frames a session may have waiting before it is dropped.
+    pub channel_capacity: usize,
+    /// Age after which a waiting frame gets its session dropped.
+    pub channel_expiry: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None`: run the embedded PostgreSQL in `data_dir`.
+    pub database_url: Option<String>,
+    pub database_pool_size: u32,
+    /// `None`: a single node with the in-process bus.
+    pub redis_url: Option<String>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    /// HMAC key for auth tokens; `None`: generated once and kept in `data_dir`.
+    pub secret_key: Option<String>,
+    pub token_ttl: Duration,
+    /// Login attempts per minute per account, and per client address.
+    pub login_rate_per_account: u32,
+    pub login_rate_per_ip: u32,
+    pub workers: usize,
+    pub log_format: LogFormat,
+    pub live: LiveLimits,
+    pub moderation_blocked_terms: Vec<String>,
+    pub moderation_auto_hide_reports: u32,
+}
+
+impl Config {
+    /// Reads `.env` (if any) and then the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => {
+                return Err(ConfigError {
+                    var: ".env",
+                    value: String::new(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any source of variables (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let vars = Vars(&get);
+        let live = LiveLimits {
+            max_connections_per_user: vars.number("MAX_CONNECTIONS_PER_USER", 5, 1..=1000)?,
+            connection_timeout: vars.seconds("CONNECTION_TIMEOUT", 300, 1..=86_400)?,
+            heartbeat_interval: vars.seconds("HEARTBEAT_INTERVAL", 30, 1..=3_600)?,
+            max_message_size: vars.number("MAX_MESSAGE_SIZE", 4096, 256..=1_048_576)?,
+            max_concurrent_events: vars.number("MAX_CONCURRENT_EVENTS", 10, 1..=10_000)?,
+            update_interval: vars.seconds("UPDATE_INTERVAL", 2, 1..=3_600)?,
+            comment_rate_limit: vars.number("COMMENT_RATE_LIMIT", 10, 1..=10_000)?,
+            max_viewers_per_event: vars.number("MAX_VIEWERS_PER_EVENT", 10_000, 1..=10_000_000)?,
+            channel_capacity: vars.number("CHANNEL_CAPACITY", 1500, 1..=1_000_000)?,
+            channel_expiry: vars.seconds("CHANNEL_EXPIRY", 10, 1..=3_600)?,
+        };
+        if live.heartbeat_interval >= live.connection_timeout {
+            return Err(ConfigError {
+                var: "HEARTBEAT_INTERVAL",
+                value: live.heartbeat_interval.as_secs().to_string(),
+                reason: format!(
+                    "must be shorter than CONNECTION_TIMEOUT ({} s)",
+                    live.connection_timeout.as_secs()
+                ),
+            });
+        }
+        Ok(Config {
+            bind: vars.parse("RINGSIDE_BIND", "127.0.0.1:8000", "a socket address such as 127.0.0.1:8000")?,
+            data_dir: PathBuf::from(vars.text("RINGSIDE_DATA_DIR").unwrap_or_else(|| "./data".into())),
+            database_url: vars.url("DATABASE_URL", &["postgres://", "postgresql://"])?,
+            database_pool_size: vars.number("DATABASE_POOL_SIZE", 16, 1..=500)?,
+            redis_url: vars.url("REDIS_URL", &["redis://", "rediss://", "redis+unix://", "unix://"])?,
+            admin_email: vars.text("RINGSIDE_ADMIN_EMAIL"),
+            admin_password: vars.text("RINGSIDE_ADMIN_PASSWORD"),
+            secret_key: match vars.text("RINGSIDE_SECRET_KEY") {
+                Some(key) if key.len() < 32 => {
+                    return Err(ConfigError {
+                        var: "RINGSIDE_SECRET_KEY",
+                        value: "(hidden)".into(),
+                        reason: "must be at least 32 characters".into(),
+                    })
+                }
+                key => key,
+            },
+            token_ttl: vars.seconds("TOKEN_TTL", 7 * 86_400, 60..=365 * 86_400)?,
+            login_rate_per_account: vars.number("LOGIN_RATE_PER_ACCOUNT", 10, 1..=100_000)?,
+            login_rate_per_ip: vars.number("LOGIN_RATE_PER_IP", 30, 1..=100_000)?,
+            workers: vars.number(
+                "RINGSIDE_WORKERS",
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+                1..=256,
+            )?,
+            log_format: match vars.text("LOG_FORMAT").as_deref() {
+                None | Some("pretty") => LogFormat::Pretty,
+                Some("json") => LogFormat::Json,
+                Some(other) => {
+                    return Err(ConfigError {
+                        var: "LOG_FORMAT",
+                        value: other.into(),
+                        reason: "expected pretty or json".into(),
+                    })
+                }
+            },
+            moderation_blocked_terms: vars
+                .text("MODERATION_BLOCKED_TERMS")
+                .map(|s| {
+                    s.split(',')
+                        .map(|t| t.trim().to_lowercase())
+                        .filter(|t| !t.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            moderation_auto_hide_reports: vars.number("MODERATION_AUTO_HIDE_REPORTS", 3, 1..=1000)?,
+            live,
+        })
+    }
+}
+
+/// Typed reads of variables; an empty value counts as unset.
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    fn text(&self, var: &str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(
+        &self,
+        var: &'static str,
+        default: &str,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        let value = self.text(var).unwrap_or_else(|| default.to_string());
+        value.trim().parse().map_err(|_| ConfigError {
+            var,
+            value,
+            reason: format!("expected {expected}"),
+        })
+    }
+
+    fn number<T>(
+        &self,
+        var: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(value) = self.text(var) else {
+            return Ok(default);
+        };
+        let out_of_range = || ConfigError {
+            var,
+            value: value.clone(),
+            reason: format!("expected a whole number from {} to {}", range.start(), range.end()),
+        };
+        let n: T = value.trim().parse().map_err(|_| out_of_range())?;
+        if range.contains(&n) {
+            Ok(n)
+        } else {
+            Err(out_of_range())
+        }
+    }
+
+    fn seconds(
+        &self,
+        var: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        self.number(var, default, range).map(Duration::from_secs)
+    }
+
+    fn url(&self, var: &'static str, schemes: &[&str]) -> Result<Option<String>, ConfigError> {
+        match self.text(var) {
+            None => Ok(None),
+            Some(url) if schemes.iter().any(|s| url.starts_with(s)) => Ok(Some(url)),
+            Some(url) => Err(ConfigError {
+                var,
+                value: url,
+                reason: format!("expected a URL starting with {}", schemes.join(" or ")),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_seeds() {
+        let c = config(&[]).expect("defaults are valid");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.live.max_connections_per_user, 5);
+        assert_eq!(c.live.connection_timeout, Duration::from_secs(300));
+        assert_eq!(c.live.heartbeat_interval, Duration::from_secs(30));
+        assert_eq!(c.live.max_message_size, 4096);
+        assert_eq!(c.live.max_concurrent_events, 10);
+        assert_eq!(c.live.update_interval, Duration::from_secs(2));
+        assert_eq!(c.live.comment_rate_limit, 10);
+        assert_eq!(c.live.max_viewers_per_event, 10_000);
+        assert_eq!(c.live.channel_capacity, 1500);
+        assert_eq!(c.live.channel_expiry, Duration::from_secs(10));
+        assert_eq!(c.moderation_auto_hide_reports, 3);
+        assert!(c.database_url.is_none() && c.redis_url.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_value() {
+        let cases = [
+            ("MAX_MESSAGE_SIZE", "lots"),
+            ("MAX_CONNECTIONS_PER_USER", "0"),
+            ("RINGSIDE_BIND", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("LOG_FORMAT", "xml"),
+            ("HEARTBEAT_INTERVAL", "400"),
+        ];
+        for (var, value) in cases {
+            let err = config(&[(var, value)]).expect_err(var);
+            assert_eq!(err.var, var);
+            let text = err.to_string();
+            assert!(text.contains(var) && text.contains(value), "{text}");
+        }
+    }
+
+    #[test]
+    fn blocked_terms_are_trimmed_and_lowercased() {
+        let c = config(&[("MODERATION_BLOCKED_TERMS", " Foo, ,BAR ")]).expect("valid");
+        assert_eq!(c.moderation_blocked_terms, vec!["foo", "bar"]);
+    }
+}

@@ -1,0 +1,294 @@
+//! Queries on the sport's catalog: divisions, fighters, events, fights and
+//! rankings. Inputs deserialize straight from the API's bodies (foreign keys
+//! under the API's names); the HTTP layer validates them first.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use super::models::{Division, Event, Fight, Fighter, Ranking};
+use super::pagination::PageParams;
+use super::schema::{divisions, events, fighters, fights, live_events, live_fights, rankings};
+
+/// `Some(None)` clears a nullable field, `None` leaves it alone.
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, Insertable, AsChangeset)]
+#[diesel(table_name = divisions)]
+pub struct DivisionInput {
+    pub name: Option<String>,
+    pub weight_limit_lbs: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Insertable, AsChangeset)]
+#[diesel(table_name = fighters)]
+pub struct FighterInput {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub nickname: Option<Option<String>>,
+    #[serde(rename = "division")]
+    pub division_id: Option<i64>,
+    pub wins: Option<i32>,
+    pub losses: Option<i32>,
+    pub draws: Option<i32>,
+    pub no_contests: Option<i32>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub country: Option<Option<String>>,
+}
+
+#[derive(Debug, Deserialize, Insertable, AsChangeset)]
+#[diesel(table_name = events)]
+pub struct EventInput {
+    pub name: Option<String>,
+    pub venue: Option<String>,
+    pub scheduled_start: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, Insertable, AsChangeset)]
+#[diesel(table_name = fights)]
+pub struct FightInput {
+    #[serde(rename = "event")]
+    pub event_id: Option<i64>,
+    #[serde(rename = "red_fighter")]
+    pub red_fighter_id: Option<i64>,
+    #[serde(rename = "blue_fighter")]
+    pub blue_fighter_id: Option<i64>,
+    #[serde(rename = "division")]
+    pub division_id: Option<i64>,
+    pub scheduled_rounds: Option<i32>,
+    pub card_order: Option<i32>,
+    pub is_title_fight: Option<bool>,
+}
+
+/// Ascending by id after the cursor, one row more than asked for.
+macro_rules! page_query {
+    ($table:ident, $model:ty, $page:expr, $limit:expr) => {{
+        let mut q = $table::table.select(<$model>::as_select()).order($table::id).into_boxed();
+        if let Some(c) = $page.cursor {
+            q = q.filter($table::id.gt(c.0));
+        }
+        q.limit($limit + 1)
+    }};
+}
+
+pub fn list_divisions(conn: &mut PgConnection, page: &PageParams, limit: i64) -> QueryResult<Vec<Division>> {
+    page_query!(divisions, Division, page, limit).load(conn)
+}
+
+pub fn list_fighters(
+    conn: &mut PgConnection,
+    page: &PageParams,
+    limit: i64,
+    division: Option<i64>,
+) -> QueryResult<Vec<Fighter>> {
+    let mut q = page_query!(fighters, Fighter, page, limit);
+    if let Some(d) = division {
+        q = q.filter(fighters::division_id.eq(d));
+    }
+    q.load(conn)
+}
+
+pub fn list_events(conn: &mut PgConnection, page: &PageParams, limit: i64) -> QueryResult<Vec<Event>> {
+    page_query!(events, Event, page, limit).load(conn)
+}
+
+pub fn list_fights(conn: &mut PgConnection, page: &PageParams, limit: i64, event: Option<i64>) -> QueryResult<Vec<Fight>> {
+    let mut q = page_query!(fights, Fight, page, limit);
+    if let Some(e) = event {
+        q = q.filter(fights::event_id.eq(e));
+    }
+    q.load(conn)
+}
+
+pub fn find_division(conn: &mut PgConnection, id: i64) -> QueryResult<Division> {
+    divisions::table.find(id).select(Division::as_select()).first(conn)
+}
+
+pub fn find_fighter(conn: &mut PgConnection, id: i64) -> QueryResult<Fighter> {
+    fighters::table.find(id).select(Fighter::as_select()).first(conn)
+}
+
+pub fn find_event(conn: &mut PgConnection, id: i64) -> QueryResult<Event> {
+    events::table.find(id).select(Event::as_select()).first(conn)
+}
+
+pub fn find_fight(conn: &mut PgConnection, id: i64) -> QueryResult<Fight> {
+    fights::table.find(id).select(Fight::as_select()).first(conn)
+}
+
+pub fn insert_division(conn: &mut PgConnection, input: &DivisionInput) -> QueryResult<Division> {
+    diesel::insert_into(divisions::table)
+        .values(input)
+        .returning(Division::as_returning())
+        .get_result(conn)
+}
+
+pub fn update_division(conn: &mut PgConnection, id: i64, input: &DivisionInput) -> QueryResult<Division> {
+    diesel::update(divisions::table.find(id))
+        .set(input)
+        .returning(Division::as_returning())
+        .get_result(conn)
+}
+
+pub fn delete_division(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(divisions::table.find(id)).execute(conn)
+}
+
+/// A new fighter also enters their division's ranking, at the bottom.
+pub fn insert_fighter(conn: &mut PgConnection, input: &FighterInput) -> QueryResult<Fighter> {
+    conn.transaction(|conn| {
+        let fighter: Fighter = diesel::insert_into(fighters::table)
+            .values(input)
+            .returning(Fighter::as_returning())
+            .get_result(conn)?;
+        enter_ranking(conn, fighter.division_id, fighter.id)?;
+        Ok(fighter)
+    })
+}
+
+/// Moving division moves the fighter's ranking entry with them.
+pub fn update_fighter(conn: &mut PgConnection, id: i64, input: &FighterInput) -> QueryResult<Fighter> {
+    conn.transaction(|conn| {
+        let before = find_fighter(conn, id)?;
+        let fighter: Fighter = diesel::update(fighters::table.find(id))
+            .set(input)
+            .returning(Fighter::as_returning())
+            .get_result(conn)?;
+        if fighter.division_id != before.division_id {
+            leave_ranking(conn, before.division_id, id)?;
+            enter_ranking(conn, fighter.division_id, id)?;
+        }
+        Ok(fighter)
+    })
+}
+
+pub fn delete_fighter(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let fighter = find_fighter(conn, id)?;
+        leave_ranking(conn, fighter.division_id, id)?;
+        diesel::delete(fighters::table.find(id)).execute(conn)
+    })
+}
+
+fn enter_ranking(conn: &mut PgConnection, division: i64, fighter: i64) -> QueryResult<()> {
+    let last: Option<i32> = rankings::table
+        .filter(rankings::division_id.eq(division))
+        .select(diesel::dsl::max(rankings::rank))
+        .first(conn)?;
+    diesel::insert_into(rankings::table)
+        .values((
+            rankings::division_id.eq(division),
+            rankings::fighter_id.eq(fighter),
+            rankings::rank.eq(last.unwrap_or(0) + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes the entry and closes the gap below it (rank uniqueness is deferred).
+fn leave_ranking(conn: &mut PgConnection, division: i64, fighter: i64) -> QueryResult<()> {
+    let rank: Option<i32> = diesel::delete(
+        rankings::table
+            .filter(rankings::division_id.eq(division))
+            .filter(rankings::fighter_id.eq(fighter)),
+    )
+    .returning(rankings::rank)
+    .get_result(conn)
+    .optional()?;
+    if let Some(rank) = rank {
+        diesel::update(
+            rankings::table
+                .filter(rankings::division_id.eq(division))
+                .filter(rankings::rank.gt(rank)),
+        )
+        .set(rankings::rank.eq(rankings::rank - 1))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_event(conn: &mut PgConnection, input: &EventInput) -> QueryResult<Event> {
+    diesel::insert_into(events::table)
+        .values(input)
+        .returning(Event::as_returning())
+        .get_result(conn)
+}
+
+pub fn update_event(conn: &mut PgConnection, id: i64, input: &EventInput) -> QueryResult<Event> {
+    diesel::update(events::table.find(id))
+        .set(input)
+        .returning(Event::as_returning())
+        .get_result(conn)
+}
+
+/// True if the event has live coverage that has begun (live or completed):
+/// such history is kept, not deleted.
+pub fn event_has_coverage(conn: &mut PgConnection, event: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        live_events::table
+            .filter(live_events::event_id.eq(event))
+            .filter(live_events::status.eq_any(["live", "completed"])),
+    ))
+    .get_result(conn)
+}
+
+pub fn delete_event(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(events::table.find(id)).execute(conn)
+}
+
+/// A fight added to a card that already has live coverage gets its live fight.
+pub fn insert_fight(conn: &mut PgConnection, input: &FightInput) -> QueryResult<Fight> {
+    conn.transaction(|conn| {
+        let fight: Fight = diesel::insert_into(fights::table)
+            .values(input)
+            .returning(Fight::as_returning())
+            .get_result(conn)?;
+        let live_event: Option<i64> = live_events::table
+            .filter(live_events::event_id.eq(fight.event_id))
+            .filter(live_events::status.eq_any(["upcoming", "live"]))
+            .select(live_events::id)
+            .first(conn)
+            .optional()?;
+        if let Some(live_event) = live_event {
+            diesel::insert_into(live_fights::table)
+                .values((live_fights::live_event_id.eq(live_event), live_fights::fight_id.eq(fight.id)))
+                .execute(conn)?;
+        }
+        Ok(fight)
+    })
+}
+
+pub fn update_fight(conn: &mut PgConnection, id: i64, input: &FightInput) -> QueryResult<Fight> {
+    diesel::update(fights::table.find(id))
+        .set(input)
+        .returning(Fight::as_returning())
+        .get_result(conn)
+}
+
+/// The status of the fight's live fight, if it has one.
+pub fn live_fight_status(conn: &mut PgConnection, fight: i64) -> QueryResult<Option<String>> {
+    live_fights::table
+        .filter(live_fights::fight_id.eq(fight))
+        .select(live_fights::status)
+        .first(conn)
+        .optional()
+}
+
+pub fn delete_fight(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(fights::table.find(id)).execute(conn)
+}
+
+pub fn rankings_of(conn: &mut PgConnection, division: i64) -> QueryResult<Vec<(Ranking, String)>> {
+    rankings::table
+        .inner_join(fighters::table)
+        .filter(rankings::division_id.eq(division))
+        .order(rankings::rank)
+        .select((Ranking::as_select(), fighters::name))
+        .load(conn)
+}

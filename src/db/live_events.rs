@@ -1,0 +1,170 @@
+//! Queries on live events and their live fights.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use ringside_actors::{EventAction, EventStatus};
+use serde::Deserialize;
+
+use super::models::{Fight, LiveEvent, LiveFight};
+use super::pagination::PageParams;
+use super::schema::{fighters, fights, live_events, live_fights};
+
+#[derive(Debug, Deserialize, Insertable)]
+#[diesel(table_name = live_events)]
+pub struct NewLiveEvent {
+    #[serde(rename = "event")]
+    pub event_id: i64,
+    pub start_time: Option<DateTime<Utc>>,
+    pub is_featured: Option<bool>,
+    pub settings: Option<serde_json::Value>,
+}
+
+/// Why a transition did not happen.
+#[derive(Debug)]
+pub enum TransitionError {
+    Illegal(ringside_actors::IllegalTransition),
+    TooManyLive(u32),
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for TransitionError {
+    fn from(e: diesel::result::Error) -> Self {
+        TransitionError::Db(e)
+    }
+}
+
+/// Creates the live event and a live fight for each fight on the card.
+pub fn create(conn: &mut PgConnection, new: &NewLiveEvent) -> QueryResult<LiveEvent> {
+    conn.transaction(|conn| {
+        let live: LiveEvent = diesel::insert_into(live_events::table)
+            .values(new)
+            .returning(LiveEvent::as_returning())
+            .get_result(conn)?;
+        let card: Vec<i64> = fights::table
+            .filter(fights::event_id.eq(new.event_id))
+            .select(fights::id)
+            .load(conn)?;
+        let rows: Vec<_> = card
+            .into_iter()
+            .map(|fight| (live_fights::live_event_id.eq(live.id), live_fights::fight_id.eq(fight)))
+            .collect();
+        diesel::insert_into(live_fights::table).values(&rows).execute(conn)?;
+        Ok(live)
+    })
+}
+
+pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<LiveEvent> {
+    live_events::table.find(id).select(LiveEvent::as_select()).first(conn)
+}
+
+pub fn list(
+    conn: &mut PgConnection,
+    page: &PageParams,
+    limit: i64,
+    status: Option<EventStatus>,
+) -> QueryResult<Vec<LiveEvent>> {
+    let mut q = live_events::table
+        .select(LiveEvent::as_select())
+        .order(live_events::id)
+        .into_boxed();
+    if let Some(c) = page.cursor {
+        q = q.filter(live_events::id.gt(c.0));
+    }
+    if let Some(s) = status {
+        q = q.filter(live_events::status.eq(s.as_str()));
+    }
+    q.limit(limit + 1).load(conn)
+}
+
+/// A live fight with the fight and the two names a card shows.
+pub struct CardEntry {
+    pub live: LiveFight,
+    pub fight: Fight,
+    pub red_name: String,
+    pub blue_name: String,
+}
+
+/// The card of a live event, in card order.
+pub fn card(conn: &mut PgConnection, live_event: i64) -> QueryResult<Vec<CardEntry>> {
+    let (red, blue) = diesel::alias!(fighters as red, fighters as blue);
+    let rows: Vec<(LiveFight, Fight, String, String)> = live_fights::table
+        .inner_join(fights::table)
+        .inner_join(red.on(red.field(fighters::id).eq(fights::red_fighter_id)))
+        .inner_join(blue.on(blue.field(fighters::id).eq(fights::blue_fighter_id)))
+        .filter(live_fights::live_event_id.eq(live_event))
+        .order((fights::card_order, fights::id))
+        .select((
+            LiveFight::as_select(),
+            Fight::as_select(),
+            red.field(fighters::name),
+            blue.field(fighters::name),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(live, fight, red_name, blue_name)| CardEntry {
+            live,
+            fight,
+            red_name,
+            blue_name,
+        })
+        .collect())
+}
+
+/// Applies `action` if the status machine allows it from the current status.
+/// Serialised per server cluster by an advisory lock, so the cap on live
+/// events holds under concurrent starts.
+pub fn transition(
+    conn: &mut PgConnection,
+    id: i64,
+    action: EventAction,
+    max_live: u32,
+) -> Result<LiveEvent, TransitionError> {
+    conn.transaction(|conn| {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "pg_advisory_xact_lock(7248001) IS NOT NULL",
+        ))
+        .get_result::<bool>(conn)?;
+        let current: LiveEvent = live_events::table
+            .find(id)
+            .for_update()
+            .select(LiveEvent::as_select())
+            .first(conn)?;
+        let next = current.status().apply(action).map_err(TransitionError::Illegal)?;
+        if next == EventStatus::Live {
+            let live: i64 = live_events::table
+                .filter(live_events::status.eq("live"))
+                .count()
+                .get_result(conn)?;
+            if live >= i64::from(max_live) {
+                return Err(TransitionError::TooManyLive(max_live));
+            }
+        }
+        let now = Utc::now();
+        let updated = diesel::update(live_events::table.find(id))
+            .set((
+                live_events::status.eq(next.as_str()),
+                live_events::start_time.eq(match next {
+                    EventStatus::Live => Some(now),
+                    _ => current.start_time,
+                }),
+                // A cancelled event ends now only if it had begun.
+                live_events::end_time.eq(match (current.status(), next) {
+                    (_, EventStatus::Completed) | (EventStatus::Live, EventStatus::Cancelled) => Some(now),
+                    _ => current.end_time,
+                }),
+            ))
+            .returning(LiveEvent::as_returning())
+            .get_result(conn)?;
+        if next == EventStatus::Cancelled {
+            diesel::update(
+                live_fights::table
+                    .filter(live_fights::live_event_id.eq(id))
+                    .filter(live_fights::status.eq_any(["upcoming", "live"])),
+            )
+            .set(live_fights::status.eq("cancelled"))
+            .execute(conn)?;
+        }
+        Ok(updated)
+    })
+}

@@ -1,0 +1,454 @@
+// @generated from the migrations (information_schema); keep in step with migrations/.
+
+diesel::table! {
+    articles (id) {
+        id -> Int8,
+        title -> Text,
+        slug -> Text,
+        body -> Text,
+        status -> Text,
+        author_id -> Nullable<Int8>,
+        event_id -> Nullable<Int8>,
+        cover_media_id -> Nullable<Int8>,
+        published_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    channel_messages (channel, epoch, seq) {
+        channel -> Text,
+        epoch -> Text,
+        seq -> Int8,
+        frame_type -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    channel_sequences (channel) {
+        channel -> Text,
+        epoch -> Text,
+        last_seq -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    comment_reports (id) {
+        id -> Int8,
+        comment_id -> Int8,
+        reporter_id -> Int8,
+        reason -> Text,
+        status -> Text,
+        resolved_by -> Nullable<Int8>,
+        resolved_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Int8,
+        user_id -> Int8,
+        platform -> Text,
+        token -> Text,
+        app_id -> Text,
+        is_active -> Bool,
+        deactivated_reason -> Nullable<Text>,
+        last_seen_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    divisions (id) {
+        id -> Int8,
+        name -> Text,
+        weight_limit_lbs -> Float8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Int8,
+        name -> Text,
+        venue -> Text,
+        scheduled_start -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    fighters (id) {
+        id -> Int8,
+        name -> Text,
+        nickname -> Nullable<Text>,
+        division_id -> Int8,
+        wins -> Int4,
+        losses -> Int4,
+        draws -> Int4,
+        no_contests -> Int4,
+        country -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    fights (id) {
+        id -> Int8,
+        event_id -> Int8,
+        red_fighter_id -> Int8,
+        blue_fighter_id -> Int8,
+        division_id -> Int8,
+        scheduled_rounds -> Int4,
+        card_order -> Int4,
+        is_title_fight -> Bool,
+        winner_corner -> Nullable<Text>,
+        result_method -> Nullable<Text>,
+        result_round -> Nullable<Int4>,
+        result_time -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    follows (id) {
+        id -> Int8,
+        user_id -> Int8,
+        target_type -> Text,
+        target_id -> Int8,
+        notify -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    judge_scores (id) {
+        id -> Int8,
+        live_fight_id -> Int8,
+        judge -> Text,
+        round -> Int4,
+        red -> Int4,
+        blue -> Int4,
+        entered_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    live_comments (id) {
+        id -> Int8,
+        live_event_id -> Int8,
+        live_fight_id -> Nullable<Int8>,
+        user_id -> Int8,
+        content -> Text,
+        parent_comment_id -> Nullable<Int8>,
+        status -> Text,
+        like_count -> Int4,
+        reply_count -> Int4,
+        report_count -> Int4,
+        is_verified_user -> Bool,
+        is_moderator -> Bool,
+        seq -> Nullable<Int8>,
+        moderated_by -> Nullable<Int8>,
+        moderated_at -> Nullable<Timestamptz>,
+        moderation_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    live_events (id) {
+        id -> Int8,
+        event_id -> Int8,
+        status -> Text,
+        start_time -> Nullable<Timestamptz>,
+        end_time -> Nullable<Timestamptz>,
+        viewer_count -> Int4,
+        peak_viewers -> Int4,
+        is_featured -> Bool,
+        settings -> Jsonb,
+        slow_mode_seconds -> Int4,
+        current_fight_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    live_fights (id) {
+        id -> Int8,
+        live_event_id -> Int8,
+        fight_id -> Int8,
+        status -> Text,
+        current_round -> Int4,
+        round_start_time -> Nullable<Timestamptz>,
+        live_stats -> Jsonb,
+        judge_scores -> Jsonb,
+        viewer_count -> Int4,
+        started_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    live_updates (id) {
+        id -> Int8,
+        live_event_id -> Int8,
+        live_fight_id -> Nullable<Int8>,
+        update_type -> Text,
+        title -> Text,
+        description -> Text,
+        round_number -> Nullable<Int4>,
+        data -> Jsonb,
+        is_verified -> Bool,
+        is_breaking -> Bool,
+        media_asset_id -> Nullable<Int8>,
+        created_by -> Nullable<Int8>,
+        reviewed_by -> Nullable<Int8>,
+        reviewed_at -> Nullable<Timestamptz>,
+        rejected -> Bool,
+        seq -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    media_assets (id) {
+        id -> Int8,
+        kind -> Text,
+        url -> Text,
+        title -> Text,
+        mime_type -> Nullable<Text>,
+        width -> Nullable<Int4>,
+        height -> Nullable<Int4>,
+        duration_ms -> Nullable<Int4>,
+        uploaded_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    moderation_actions (id) {
+        id -> Int8,
+        moderator_id -> Nullable<Int8>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Int8,
+        live_event_id -> Nullable<Int8>,
+        reason -> Text,
+        details -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_deliveries (id) {
+        id -> Int8,
+        notification_id -> Int8,
+        device_id -> Int8,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        provider_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id) {
+        user_id -> Int8,
+        push_enabled -> Bool,
+        fight_results -> Bool,
+        breaking_news -> Bool,
+        ranking_changes -> Bool,
+        event_start -> Bool,
+        user_activity -> Bool,
+        followed_only -> Bool,
+        quiet_start_min -> Nullable<Int4>,
+        quiet_end_min -> Nullable<Int4>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    poll_options (id) {
+        id -> Int8,
+        poll_id -> Int8,
+        position -> Int4,
+        text -> Text,
+    }
+}
+
+diesel::table! {
+    poll_votes (id) {
+        id -> Int8,
+        poll_id -> Int8,
+        option_id -> Int8,
+        user_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    polls (id) {
+        id -> Int8,
+        live_event_id -> Int8,
+        live_fight_id -> Nullable<Int8>,
+        question -> Text,
+        status -> Text,
+        created_by -> Nullable<Int8>,
+        opened_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    push_notifications (id) {
+        id -> Int8,
+        recipient_id -> Nullable<Int8>,
+        notification_type -> Text,
+        title -> Text,
+        message -> Text,
+        action_url -> Nullable<Text>,
+        data -> Jsonb,
+        is_read -> Bool,
+        read_at -> Nullable<Timestamptz>,
+        opened_at -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        delivery_status -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rankings (id) {
+        id -> Int8,
+        division_id -> Int8,
+        fighter_id -> Int8,
+        rank -> Int4,
+        rating -> Float8,
+        rating_deviation -> Float8,
+        volatility -> Float8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reaction_events (id) {
+        id -> Int8,
+        user_id -> Int8,
+        target_type -> Text,
+        target_id -> Int8,
+        reaction_type -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_activities (id) {
+        id -> Int8,
+        user_id -> Nullable<Int8>,
+        activity_type -> Text,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<Int8>,
+        session_id -> Nullable<Text>,
+        metadata -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_sanctions (id) {
+        id -> Int8,
+        user_id -> Int8,
+        kind -> Text,
+        live_event_id -> Nullable<Int8>,
+        reason -> Text,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        email -> Text,
+        password_hash -> Text,
+        display_name -> Text,
+        role -> Text,
+        is_verified -> Bool,
+        timezone -> Text,
+        banned_at -> Nullable<Timestamptz>,
+        ban_reason -> Nullable<Text>,
+        last_login_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(fighters -> divisions (division_id));
+diesel::joinable!(fights -> events (event_id));
+diesel::joinable!(live_events -> events (event_id));
+diesel::joinable!(live_fights -> live_events (live_event_id));
+diesel::joinable!(live_fights -> fights (fight_id));
+diesel::joinable!(rankings -> divisions (division_id));
+diesel::joinable!(rankings -> fighters (fighter_id));
+diesel::joinable!(live_updates -> live_events (live_event_id));
+diesel::joinable!(live_comments -> live_events (live_event_id));
+diesel::joinable!(live_comments -> users (user_id));
+diesel::joinable!(poll_options -> polls (poll_id));
+diesel::joinable!(devices -> users (user_id));
+diesel::joinable!(notification_deliveries -> push_notifications (notification_id));
+diesel::joinable!(notification_deliveries -> devices (device_id));
+diesel::joinable!(judge_scores -> live_fights (live_fight_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    articles,
+    channel_messages,
+    channel_sequences,
+    comment_reports,
+    devices,
+    divisions,
+    events,
+    fighters,
+    fights,
+    follows,
+    judge_scores,
+    live_comments,
+    live_events,
+    live_fights,
+    live_updates,
+    media_assets,
+    moderation_actions,
+    notification_deliveries,
+    notification_preferences,
+    poll_options,
+    poll_votes,
+    polls,
+    push_notifications,
+    rankings,
+    reaction_events,
+    user_activities,
+    user_sanctions,
+    users,
+);

@@ -1,0 +1,61 @@
+//! Queries on accounts.
+
+use diesel::prelude::*;
+use ringside_actors::Role;
+
+use super::models::{NewUser, User};
+use super::pagination::PageParams;
+use super::schema::users;
+
+pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<User>> {
+    users::table.find(id).select(User::as_select()).first(conn).optional()
+}
+
+pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut PgConnection, new: &NewUser) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values(new)
+        .returning(User::as_returning())
+        .get_result(conn)
+}
+
+pub fn set_role(conn: &mut PgConnection, id: i64, role: Role) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set(users::role.eq(role.as_str()))
+        .returning(User::as_returning())
+        .get_result(conn)
+}
+
+pub fn set_password(conn: &mut PgConnection, id: i64, hash: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+}
+
+pub fn touch_login(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::last_login_at.eq(diesel::dsl::now))
+        .execute(conn)
+}
+
+pub fn any_admin(conn: &mut PgConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(users::table.filter(users::role.eq("admin")))).get_result(conn)
+}
+
+pub fn list(conn: &mut PgConnection, page: &PageParams, limit: i64, role: Option<Role>) -> QueryResult<Vec<User>> {
+    let mut q = users::table.select(User::as_select()).order(users::id).into_boxed();
+    if let Some(cursor) = page.cursor {
+        q = q.filter(users::id.gt(cursor.0));
+    }
+    if let Some(role) = role {
+        q = q.filter(users::role.eq(role.as_str()));
+    }
+    q.limit(limit + 1).load(conn)
+}

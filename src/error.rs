@@ -1,0 +1,185 @@
+//! Every error a client can see, and the one place it becomes a status code
+//! and a stable `code`: `{"error":{"code","message","details"}}`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::{json, Value};
+
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { message: String, details: Option<Value> },
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("this account is banned")]
+    Banned,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A request that clashes with the current state; `code` says how.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("too many requests; retry in {retry_after_ms} ms")]
+    RateLimited { retry_after_ms: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// A field that failed validation, named in `details`.
+    pub fn invalid(field: &str, problem: impl Into<String>) -> ApiError {
+        let problem = problem.into();
+        ApiError::BadRequest {
+            message: format!("{field}: {problem}"),
+            details: Some(json!({ field: problem })),
+        }
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Banned => "banned",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Conflict { code, .. } => code,
+            ApiError::TooLarge(_) => "too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::Banned => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let details = match self {
+            ApiError::BadRequest { details, .. } => details.clone().unwrap_or(Value::Null),
+            ApiError::RateLimited { retry_after_ms } => json!({ "retry_after_ms": retry_after_ms }),
+            _ => Value::Null,
+        };
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(%cause, "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::RateLimited { retry_after_ms } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_ms.div_ceil(1000).max(1).to_string()));
+            }
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        response.json(json!({
+            "error": { "code": self.code(), "message": self.to_string(), "details": details }
+        }))
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> ApiError {
+        match e {
+            DbError::Query(e) => e.into(),
+            DbError::Pool(e) => ApiError::Unavailable(format!("database unavailable: {e}")),
+            DbError::Cancelled => ApiError::Unavailable("server is shutting down".into()),
+            DbError::Migration(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(e: DieselError) -> ApiError {
+        match e {
+            DieselError::NotFound => ApiError::NotFound("not found".into()),
+            DieselError::DatabaseError(kind, info) => {
+                let constraint = info.constraint_name().unwrap_or_default().to_string();
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => ApiError::Conflict {
+                        code: "already_exists",
+                        message: format!("already exists ({constraint})"),
+                    },
+                    // Deleting something still referenced.
+                    DatabaseErrorKind::ForeignKeyViolation if info.message().starts_with("update or delete") => {
+                        ApiError::Conflict {
+                            code: "in_use",
+                            message: format!("still referenced by other records ({constraint})"),
+                        }
+                    }
+                    DatabaseErrorKind::ForeignKeyViolation => {
+                        let field = field_of_constraint(info.table_name().unwrap_or_default(), &constraint);
+                        ApiError::invalid(&field, "refers to something that does not exist")
+                    }
+                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => ApiError::BadRequest {
+                        message: format!("a value is out of range ({constraint})"),
+                        details: Some(json!({ "constraint": constraint })),
+                    },
+                    DatabaseErrorKind::SerializationFailure => {
+                        ApiError::Unavailable("concurrent update; try again".into())
+                    }
+                    _ => ApiError::Internal(info.message().to_string()),
+                }
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// `fights_red_fighter_id_fkey` on `fights` → `red_fighter`: the API's name.
+fn field_of_constraint(table: &str, constraint: &str) -> String {
+    let name = constraint.strip_prefix(table).unwrap_or(constraint);
+    let name = name.trim_start_matches('_').trim_end_matches("_fkey");
+    name.strip_suffix("_id").unwrap_or(name).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_names_become_field_names() {
+        assert_eq!(field_of_constraint("fights", "fights_red_fighter_id_fkey"), "red_fighter");
+        assert_eq!(field_of_constraint("fighters", "fighters_division_id_fkey"), "division");
+    }
+}

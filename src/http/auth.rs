@@ -1,0 +1,130 @@
+//! Sign-up, sign-in and "who am I".
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use ringside_actors::Role;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{created, query, resource, validate};
+use crate::auth::{self, Auth, Viewer};
+use crate::db::models::{NewUser, User};
+use crate::db::users;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/auth/register/").post(register))
+        .service(resource("/api/auth/login/").post(login))
+        .service(resource("/api/auth/me/").get(me));
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    email: String,
+    password: String,
+    display_name: String,
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+pub const MIN_PASSWORD: usize = 8;
+pub const MAX_PASSWORD: usize = 128;
+
+pub fn check_password(password: &str) -> Result<(), ApiError> {
+    let n = password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        return Err(ApiError::invalid(
+            "password",
+            format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn session(state: &AppState, user: User) -> serde_json::Value {
+    json!({
+        "token": state.tokens.sign(user.id),
+        "expires_in": state.tokens.ttl().as_secs(),
+        "user": user,
+    })
+}
+
+/// Hashing is deliberately slow: it runs off the request threads.
+async fn hash(password: String) -> Result<String, ApiError> {
+    web::block(move || auth::hash_password(&password))
+        .await
+        .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?
+}
+
+async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<RegisterBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let email = validate::email(&body.email)?;
+    let display_name = validate::text("display_name", &body.display_name, 1, 50)?;
+    check_password(&body.password)?;
+    state.login_limiter.check(req.peer_addr().map(|a| a.ip()), None)?;
+    let password_hash = hash(body.password).await?;
+    let user = query(&state.db, move |conn| {
+        users::insert(
+            conn,
+            &NewUser {
+                email: &email,
+                password_hash: &password_hash,
+                display_name: &display_name,
+                role: Role::Viewer.as_str(),
+                is_verified: false,
+            },
+        )
+    })
+    .await
+    .map_err(|e| match e {
+        ApiError::Conflict { .. } => ApiError::Conflict {
+            code: "already_exists",
+            message: "an account with this email already exists".into(),
+        },
+        other => other,
+    })?;
+    tracing::info!(user = user.id, "account registered");
+    Ok(created(session(&state, user)))
+}
+
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginBody { email, password } = body.into_inner();
+    let email = email.trim().to_lowercase();
+    state
+        .login_limiter
+        .check(req.peer_addr().map(|a| a.ip()), Some(&email))?;
+    let user = query(&state.db, move |conn| users::find_by_email(conn, &email)).await?;
+    // Unknown account and wrong password cost the same and answer the same.
+    let stored = user
+        .as_ref()
+        .map_or_else(|| auth::decoy_hash().to_string(), |u| u.password_hash.clone());
+    let ok = web::block(move || auth::verify_password(&stored, &password))
+        .await
+        .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?;
+    let user = match user {
+        Some(user) if ok => user,
+        _ => return Err(ApiError::Unauthorized("invalid email or password")),
+    };
+    if user.is_banned() {
+        return Err(ApiError::Banned);
+    }
+    let id = user.id;
+    query(&state.db, move |conn| users::touch_login(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(session(&state, user)))
+}
+
+async fn me(auth: Auth<Viewer>) -> HttpResponse {
+    HttpResponse::Ok().json(auth.user)
+}

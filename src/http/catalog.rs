@@ -1,0 +1,437 @@
+//! The catalog behind a fight card: divisions, fighters, events and fights
+//! (read by anyone, written by admins), and division rankings.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{created, named, query, resource, validate};
+use crate::auth::{Admin, Auth};
+use crate::db::catalog::{self, DivisionInput, EventInput, FightInput, FighterInput};
+use crate::db::pagination::{Page, PageParams};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/divisions/").get(list_divisions).post(create_division))
+        .service(
+            resource("/api/divisions/{id}/")
+                .get(get_division)
+                .patch(update_division)
+                .delete(delete_division),
+        )
+        .service(resource("/api/fighters/").get(list_fighters).post(create_fighter))
+        .service(
+            resource("/api/fighters/{id}/")
+                .get(get_fighter)
+                .patch(update_fighter)
+                .delete(delete_fighter),
+        )
+        .service(resource("/api/events/").get(list_events).post(create_event))
+        .service(
+            resource("/api/events/{id}/")
+                .get(get_event)
+                .patch(update_event)
+                .delete(delete_event),
+        )
+        .service(resource("/api/fights/").get(list_fights).post(create_fight))
+        .service(resource("/api/fights/{id}/").get(get_fight).patch(update_fight).delete(delete_fight))
+        .service(resource("/api/rankings/").get(rankings));
+}
+
+fn limit_of(page: &PageParams) -> Result<i64, ApiError> {
+    page.limit().map_err(|e| ApiError::invalid("limit", e.to_string()))
+}
+
+fn ok(body: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}
+
+fn no_content(_: usize) -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
+/// Query parameters that narrow a list to one parent.
+#[derive(Deserialize)]
+struct ParentFilter {
+    division: Option<i64>,
+    event: Option<i64>,
+}
+
+// ---- divisions -------------------------------------------------------------
+
+fn check_division(input: &mut DivisionInput, creating: bool) -> Result<(), ApiError> {
+    if creating {
+        validate::required("name", &input.name)?;
+        validate::required("weight_limit_lbs", &input.weight_limit_lbs)?;
+    }
+    validate::optional_text("name", &mut input.name, 1, 100)?;
+    validate::range("weight_limit_lbs", input.weight_limit_lbs, 1.0, 999.0)
+}
+
+async fn list_divisions(state: web::Data<AppState>, page: web::Query<PageParams>) -> Result<HttpResponse, ApiError> {
+    let limit = limit_of(&page)?;
+    let page = page.into_inner();
+    let rows = query(&state.db, move |c| catalog::list_divisions(c, &page, limit)).await?;
+    Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
+}
+
+async fn create_division(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<DivisionInput>,
+) -> Result<HttpResponse, ApiError> {
+    let mut input = body.into_inner();
+    check_division(&mut input, true)?;
+    let row = query(&state.db, move |c| catalog::insert_division(c, &input)).await?;
+    Ok(created(row))
+}
+
+async fn get_division(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = query(&state.db, move |c| catalog::find_division(c, id))
+        .await
+        .map_err(named("division"))?;
+    Ok(ok(row))
+}
+
+async fn update_division(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<DivisionInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, mut input) = (id.into_inner(), body.into_inner());
+    check_division(&mut input, false)?;
+    let row = query(&state.db, move |c| match (&input.name, &input.weight_limit_lbs) {
+        (None, None) => catalog::find_division(c, id),
+        _ => catalog::update_division(c, id, &input),
+    })
+    .await
+    .map_err(named("division"))?;
+    Ok(ok(row))
+}
+
+async fn delete_division(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let n = query(&state.db, move |c| catalog::delete_division(c, id)).await?;
+    if n == 0 {
+        return Err(ApiError::not_found("division"));
+    }
+    Ok(no_content(n))
+}
+
+// ---- fighters --------------------------------------------------------------
+
+fn check_fighter(input: &mut FighterInput, creating: bool) -> Result<(), ApiError> {
+    if creating {
+        validate::required("name", &input.name)?;
+        validate::required("division", &input.division_id)?;
+    }
+    validate::optional_text("name", &mut input.name, 1, 100)?;
+    if let Some(nickname) = &mut input.nickname {
+        validate::optional_text("nickname", nickname, 1, 100)?;
+    }
+    if let Some(country) = &mut input.country {
+        validate::optional_text("country", country, 1, 100)?;
+    }
+    for (field, value) in [
+        ("wins", input.wins),
+        ("losses", input.losses),
+        ("draws", input.draws),
+        ("no_contests", input.no_contests),
+    ] {
+        validate::range(field, value, 0, 1000)?;
+    }
+    Ok(())
+}
+
+fn fighter_is_empty(i: &FighterInput) -> bool {
+    i.name.is_none()
+        && i.nickname.is_none()
+        && i.division_id.is_none()
+        && i.wins.is_none()
+        && i.losses.is_none()
+        && i.draws.is_none()
+        && i.no_contests.is_none()
+        && i.country.is_none()
+}
+
+async fn list_fighters(
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+    filter: web::Query<ParentFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, division) = (limit_of(&page)?, filter.division);
+    let page = page.into_inner();
+    let rows = query(&state.db, move |c| catalog::list_fighters(c, &page, limit, division)).await?;
+    Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
+}
+
+async fn create_fighter(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<FighterInput>,
+) -> Result<HttpResponse, ApiError> {
+    let mut input = body.into_inner();
+    check_fighter(&mut input, true)?;
+    let row = query(&state.db, move |c| catalog::insert_fighter(c, &input)).await?;
+    Ok(created(row))
+}
+
+async fn get_fighter(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = query(&state.db, move |c| catalog::find_fighter(c, id))
+        .await
+        .map_err(named("fighter"))?;
+    Ok(ok(row))
+}
+
+async fn update_fighter(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<FighterInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, mut input) = (id.into_inner(), body.into_inner());
+    check_fighter(&mut input, false)?;
+    let row = query(&state.db, move |c| {
+        if fighter_is_empty(&input) {
+            catalog::find_fighter(c, id)
+        } else {
+            catalog::update_fighter(c, id, &input)
+        }
+    })
+    .await
+    .map_err(named("fighter"))?;
+    Ok(ok(row))
+}
+
+async fn delete_fighter(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let n = query(&state.db, move |c| catalog::delete_fighter(c, id))
+        .await
+        .map_err(named("fighter"))?;
+    Ok(no_content(n))
+}
+
+// ---- events ----------------------------------------------------------------
+
+fn check_event(input: &mut EventInput, creating: bool) -> Result<(), ApiError> {
+    if creating {
+        validate::required("name", &input.name)?;
+        validate::required("scheduled_start", &input.scheduled_start)?;
+    }
+    validate::optional_text("name", &mut input.name, 1, 200)?;
+    validate::optional_text("venue", &mut input.venue, 0, 200)
+}
+
+async fn list_events(state: web::Data<AppState>, page: web::Query<PageParams>) -> Result<HttpResponse, ApiError> {
+    let limit = limit_of(&page)?;
+    let page = page.into_inner();
+    let rows = query(&state.db, move |c| catalog::list_events(c, &page, limit)).await?;
+    Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
+}
+
+async fn create_event(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<EventInput>,
+) -> Result<HttpResponse, ApiError> {
+    let mut input = body.into_inner();
+    check_event(&mut input, true)?;
+    let row = query(&state.db, move |c| catalog::insert_event(c, &input)).await?;
+    Ok(created(row))
+}
+
+async fn get_event(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = query(&state.db, move |c| catalog::find_event(c, id))
+        .await
+        .map_err(named("event"))?;
+    Ok(ok(row))
+}
+
+async fn update_event(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<EventInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, mut input) = (id.into_inner(), body.into_inner());
+    check_event(&mut input, false)?;
+    let row = query(&state.db, move |c| {
+        if input.name.is_none() && input.venue.is_none() && input.scheduled_start.is_none() {
+            catalog::find_event(c, id)
+        } else {
+            catalog::update_event(c, id, &input)
+        }
+    })
+    .await
+    .map_err(named("event"))?;
+    Ok(ok(row))
+}
+
+/// Events whose coverage has begun are history and are kept.
+async fn delete_event(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (covered, n) = query(&state.db, move |c| {
+        if catalog::event_has_coverage(c, id)? {
+            return Ok((true, 0));
+        }
+        Ok((false, catalog::delete_event(c, id)?))
+    })
+    .await?;
+    if covered {
+        return Err(ApiError::Conflict {
+            code: "in_use",
+            message: "this event has live coverage; it is kept".into(),
+        });
+    }
+    if n == 0 {
+        return Err(ApiError::not_found("event"));
+    }
+    Ok(no_content(n))
+}
+
+// ---- fights ----------------------------------------------------------------
+
+fn check_fight(input: &FightInput, creating: bool) -> Result<(), ApiError> {
+    if creating {
+        validate::required("event", &input.event_id)?;
+        validate::required("red_fighter", &input.red_fighter_id)?;
+        validate::required("blue_fighter", &input.blue_fighter_id)?;
+        validate::required("division", &input.division_id)?;
+        validate::required("card_order", &input.card_order)?;
+    }
+    if input.red_fighter_id.is_some() && input.red_fighter_id == input.blue_fighter_id {
+        return Err(ApiError::invalid("blue_fighter", "must differ from red_fighter"));
+    }
+    validate::range("scheduled_rounds", input.scheduled_rounds, 1, 5)?;
+    validate::range("card_order", input.card_order, 1, 100)
+}
+
+async fn list_fights(
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+    filter: web::Query<ParentFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, event) = (limit_of(&page)?, filter.event);
+    let page = page.into_inner();
+    let rows = query(&state.db, move |c| catalog::list_fights(c, &page, limit, event)).await?;
+    Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
+}
+
+async fn create_fight(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<FightInput>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner();
+    check_fight(&input, true)?;
+    let row = query(&state.db, move |c| catalog::insert_fight(c, &input))
+        .await
+        .map_err(card_order_taken)?;
+    Ok(created(row))
+}
+
+fn card_order_taken(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Conflict { message, .. } if message.contains("card_order") => ApiError::Conflict {
+            code: "already_exists",
+            message: "another fight already has this card_order on this event".into(),
+        },
+        other => other,
+    }
+}
+
+async fn get_fight(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = query(&state.db, move |c| catalog::find_fight(c, id))
+        .await
+        .map_err(named("fight"))?;
+    Ok(ok(row))
+}
+
+/// A fight that has started is history: its corners and card slot stay.
+async fn update_fight(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<FightInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, input) = (id.into_inner(), body.into_inner());
+    check_fight(&input, false)?;
+    if input.event_id.is_some() {
+        return Err(ApiError::invalid("event", "a fight cannot move to another event"));
+    }
+    let outcome = query(&state.db, move |c| {
+        let before = catalog::find_fight(c, id)?;
+        let red = input.red_fighter_id.unwrap_or(before.red_fighter_id);
+        let blue = input.blue_fighter_id.unwrap_or(before.blue_fighter_id);
+        if red == blue {
+            return Ok(Err(ApiError::invalid("blue_fighter", "must differ from red_fighter")));
+        }
+        if !matches!(catalog::live_fight_status(c, id)?.as_deref(), None | Some("upcoming")) {
+            return Ok(Err(ApiError::Conflict {
+                code: "invalid_transition",
+                message: "this fight has started; it can no longer be changed".into(),
+            }));
+        }
+        let unchanged = input.red_fighter_id.is_none()
+            && input.blue_fighter_id.is_none()
+            && input.division_id.is_none()
+            && input.scheduled_rounds.is_none()
+            && input.card_order.is_none()
+            && input.is_title_fight.is_none();
+        Ok(Ok(if unchanged { before } else { catalog::update_fight(c, id, &input)? }))
+    })
+    .await
+    .map_err(named("fight"))
+    .map_err(card_order_taken)?;
+    outcome.map(ok)
+}
+
+async fn delete_fight(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let outcome = query(&state.db, move |c| match catalog::live_fight_status(c, id)?.as_deref() {
+        None | Some("upcoming") | Some("cancelled") => catalog::delete_fight(c, id).map(Some),
+        Some(_) => Ok(None),
+    })
+    .await?;
+    match outcome {
+        None => Err(ApiError::Conflict {
+            code: "in_use",
+            message: "this fight has started; it is kept".into(),
+        }),
+        Some(0) => Err(ApiError::not_found("fight")),
+        Some(n) => Ok(no_content(n)),
+    }
+}
+
+// ---- rankings --------------------------------------------------------------
+
+async fn rankings(state: web::Data<AppState>, filter: web::Query<ParentFilter>) -> Result<HttpResponse, ApiError> {
+    let division = filter
+        .division
+        .ok_or_else(|| ApiError::invalid("division", "is required"))?;
+    let (division_row, rows) = query(&state.db, move |c| {
+        Ok((catalog::find_division(c, division)?, catalog::rankings_of(c, division)?))
+    })
+    .await
+    .map_err(named("division"))?;
+    let results: Vec<_> = rows
+        .into_iter()
+        .map(|(r, name)| {
+            json!({
+                "fighter": r.fighter_id,
+                "fighter_name": name,
+                "rank": r.rank,
+                "rating": r.rating,
+                "rating_deviation": r.rating_deviation,
+                "updated_at": r.updated_at,
+            })
+        })
+        .collect();
+    Ok(ok(json!({ "division": division_row, "results": results })))
+}

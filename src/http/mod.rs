@@ -1,0 +1,100 @@
+//! The HTTP edge: routes, body limits, and the handlers of the REST API.
+//! Every handler answers JSON; every failure goes through [`ApiError`].
+
+mod auth;
+mod catalog;
+mod live_events;
+mod ops;
+mod users;
+mod validate;
+
+pub use auth::check_password;
+pub use validate::email as validate_email;
+
+use actix_web::{error::JsonPayloadError, web, HttpRequest, HttpResponse};
+use diesel::{PgConnection, QueryResult};
+
+use crate::db::Db;
+use crate::error::ApiError;
+
+/// Largest JSON body the REST API reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Registers every route and the extractor settings on an App.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(|e, _| json_error(e).into()),
+    )
+    .app_data(web::PathConfig::default().error_handler(|_, req| ApiError::NotFound(format!("no such resource: {}", req.path())).into()))
+    .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request(format!("query string: {e}")).into()))
+    .configure(ops::routes)
+    .configure(auth::routes)
+    .configure(users::routes)
+    .configure(catalog::routes)
+    .configure(live_events::routes)
+    .default_service(web::to(unmatched));
+}
+
+/// A path no route matches. The API's paths end in `/`; a path that only
+/// lacks it is redirected with its method kept (308).
+async fn unmatched(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let with_slash = format!("{}/", req.path());
+    if !req.path().ends_with('/') && req.resource_map().has_resource(&with_slash) {
+        let location = match req.query_string() {
+            "" => with_slash,
+            q => format!("{with_slash}?{q}"),
+        };
+        return Ok(HttpResponse::PermanentRedirect()
+            .insert_header((actix_web::http::header::LOCATION, location))
+            .finish());
+    }
+    Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+}
+
+/// A resource whose unlisted methods answer 405 in the API's error shape.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::MethodNotAllowed) }))
+}
+
+fn json_error(e: JsonPayloadError) -> ApiError {
+    match e {
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::TooLarge(format!("body larger than {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(e) => {
+            use serde_json::error::Category;
+            let kind = match e.classify() {
+                Category::Data => "wrong type or missing field",
+                Category::Syntax | Category::Eof | Category::Io => "malformed JSON",
+            };
+            ApiError::BadRequest {
+                message: format!("{kind}: {e}"),
+                details: Some(serde_json::json!({ "line": e.line(), "column": e.column() })),
+            }
+        }
+        other => ApiError::bad_request(format!("could not read the body: {other}")),
+    }
+}
+
+/// Runs a query on the blocking pool, with database errors as API errors.
+async fn query<T: Send + 'static>(
+    db: &Db,
+    f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    db.run(move |conn| f(conn).map_err(ApiError::from)).await
+}
+
+/// Names the missing thing in a 404.
+fn named(what: &'static str) -> impl Fn(ApiError) -> ApiError {
+    move |e| match e {
+        ApiError::NotFound(_) => ApiError::not_found(what),
+        other => other,
+    }
+}
+
+fn created(body: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Created().json(body)
+}

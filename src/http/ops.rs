@@ -1,0 +1,42 @@
+//! Operations: liveness, readiness, Prometheus metrics, the OpenAPI document.
+
+use actix_web::{web, HttpResponse};
+use diesel::RunQueryDsl;
+use serde_json::json;
+
+use super::{query, resource};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The API's description, served as written in `docs/openapi.json`.
+const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz").get(healthz))
+        .service(resource("/readyz").get(readyz))
+        .service(resource("/metrics").get(metrics))
+        .service(resource("/api/openapi.json").get(openapi));
+}
+
+/// The process is up and serving.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// The process can do its work: the database answers.
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    query(&state.db, |conn| diesel::sql_query("SELECT 1").execute(conn))
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("database not ready: {e}")))?;
+    Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" })))
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(state.db.pool_state()))
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+}

@@ -1,0 +1,18 @@
+//! Ringside's edges: HTTP, Postgres, auth, configuration and the command line.
+//! The live core (rooms, sessions, protocol, domain rules) is the
+//! `ringside-actors` crate; this crate connects it to the world.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod embedded_postgres;
+pub mod error;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod rate_limit;
+pub mod seed_demo;
+pub mod server;
+pub mod state;

@@ -1,0 +1,57 @@
+//! Throttles for the endpoints attackers like: sign-in per account and per
+//! client address (GCRA, via governor). A refusal says when to come back.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::ApiError;
+
+pub struct LoginLimiter {
+    per_account: DefaultKeyedRateLimiter<String>,
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    clock: DefaultClock,
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+impl LoginLimiter {
+    /// `per_account` and `per_ip` attempts a minute, each also the burst.
+    pub fn new(per_account: u32, per_ip: u32) -> LoginLimiter {
+        LoginLimiter {
+            per_account: RateLimiter::keyed(per_minute(per_account)),
+            per_ip: RateLimiter::keyed(per_minute(per_ip)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Counts an attempt from `ip` (and on `account`, when one is named).
+    pub fn check(&self, ip: Option<IpAddr>, account: Option<&str>) -> Result<(), ApiError> {
+        if let Some(ip) = ip {
+            self.per_ip.check_key(&ip).map_err(|n| self.refusal(n))?;
+        }
+        if let Some(account) = account {
+            self.per_account
+                .check_key(&account.to_string())
+                .map_err(|n| self.refusal(n))?;
+        }
+        Ok(())
+    }
+
+    fn refusal(&self, not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> ApiError {
+        let wait = not_until.wait_time_from(self.clock.now());
+        ApiError::RateLimited {
+            retry_after_ms: wait.as_millis().max(1) as u64,
+        }
+    }
+
+    /// Forgets keys that are back to a full burst, so memory stays bounded.
+    pub fn prune(&self) {
+        self.per_account.retain_recent();
+        self.per_ip.retain_recent();
+    }
+}

@@ -1,0 +1,17 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use crate::auth::TokenKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use crate::rate_limit::LoginLimiter;
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub tokens: TokenKeys,
+    pub login_limiter: LoginLimiter,
+    pub metrics: Arc<Metrics>,
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real server over real sockets, on a real PostgreSQL.
+//! One binary, so the cluster starts once for all of them.
+
+mod harness;
+
+mod auth;
+mod bad_input;
+mod catalog;
+mod embedded;
+mod live_events;
+mod migrations;
+mod ops;

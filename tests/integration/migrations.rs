@@ -1,0 +1,102 @@
+use diesel::{Connection, PgConnection};
+use diesel_migrations::MigrationHarness;
+use ringside::db::MIGRATIONS;
+
+use crate::harness;
+
+#[derive(diesel::QueryableByName)]
+struct Name {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+fn tables(conn: &mut PgConnection) -> Vec<String> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(
+        "SELECT table_name AS name FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' ORDER BY 1",
+    )
+    .load::<Name>(conn)
+    .expect("tables")
+    .into_iter()
+    .map(|n| n.name)
+    .collect()
+}
+
+#[test]
+fn migrations_run_up_down_and_up_again() {
+    let url = harness::cluster().url("postgres");
+    {
+        use diesel::RunQueryDsl;
+        let mut admin = PgConnection::establish(&url).expect("connect");
+        diesel::sql_query("CREATE DATABASE migrations_roundtrip")
+            .execute(&mut admin)
+            .expect("create");
+    }
+    let mut conn = PgConnection::establish(&harness::cluster().url("migrations_roundtrip")).expect("connect");
+
+    let applied = conn.run_pending_migrations(MIGRATIONS).expect("up").len();
+    assert!(applied >= 5, "applied {applied}");
+    let after_up = tables(&mut conn);
+    for table in [
+        "users", "divisions", "fighters", "events", "fights", "rankings", "media_assets", "articles",
+        "live_events", "live_fights", "live_updates", "push_notifications", "user_activities",
+        "live_comments", "reaction_events", "devices", "notification_preferences",
+        "notification_deliveries", "polls", "poll_options", "poll_votes", "moderation_actions",
+        "comment_reports", "channel_sequences", "channel_messages", "follows", "judge_scores",
+        "user_sanctions",
+    ] {
+        assert!(after_up.contains(&table.to_string()), "missing table {table}");
+    }
+
+    conn.revert_all_migrations(MIGRATIONS).expect("down");
+    assert_eq!(tables(&mut conn), Vec::<String>::new(), "down.sql must drop everything");
+
+    let again = conn.run_pending_migrations(MIGRATIONS).expect("up again").len();
+    assert_eq!(again, applied);
+    assert_eq!(tables(&mut conn), after_up);
+}
+
+#[test]
+fn constraints_refuse_what_must_never_happen() {
+    use diesel::connection::SimpleConnection;
+    use diesel::RunQueryDsl;
+    let url = harness::fresh_database();
+    let mut conn = PgConnection::establish(&url).expect("connect");
+    let refused = |conn: &mut PgConnection, sql: &str| {
+        let result = conn.transaction::<_, diesel::result::Error, _>(|c| diesel::sql_query(sql).execute(c));
+        assert!(result.is_err(), "accepted: {sql}");
+    };
+    conn.batch_execute(
+        "INSERT INTO users (email, password_hash, display_name) VALUES ('a@b.io', 'x', 'A'), ('c@d.io', 'x', 'C');
+         INSERT INTO divisions (name, weight_limit_lbs) VALUES ('LW', 155);
+         INSERT INTO fighters (name, division_id) VALUES ('R', 1), ('B', 1);
+         INSERT INTO events (name, scheduled_start) VALUES ('E1', now()), ('E2', now());
+         INSERT INTO fights (event_id, red_fighter_id, blue_fighter_id, division_id, card_order) VALUES (1, 1, 2, 1, 1), (2, 1, 2, 1, 1);
+         INSERT INTO live_events (event_id) VALUES (1), (2);
+         INSERT INTO live_comments (live_event_id, user_id, content) VALUES (1, 1, 'first');
+         INSERT INTO polls (live_event_id, question) VALUES (1, 'Who wins?'), (1, 'Method?');
+         INSERT INTO poll_options (poll_id, position, text) VALUES (1, 0, 'Red'), (1, 1, 'Blue'), (2, 0, 'KO');
+         INSERT INTO poll_votes (poll_id, option_id, user_id) VALUES (1, 1, 1);",
+    )
+    .expect("seed rows");
+
+    refused(&mut conn, "INSERT INTO users (email, password_hash, display_name, role) VALUES ('x@y.io', 'x', 'X', 'root')");
+    refused(&mut conn, "INSERT INTO users (email, password_hash, display_name) VALUES ('A@B.io', 'x', 'X')");
+    refused(&mut conn, "UPDATE live_events SET status = 'paused' WHERE id = 1");
+    refused(&mut conn, "INSERT INTO fights (event_id, red_fighter_id, blue_fighter_id, division_id, card_order) VALUES (1, 1, 1, 1, 2)");
+    // One vote per user per poll; a vote only for that poll's own options.
+    refused(&mut conn, "INSERT INTO poll_votes (poll_id, option_id, user_id) VALUES (1, 2, 1)");
+    refused(&mut conn, "INSERT INTO poll_votes (poll_id, option_id, user_id) VALUES (1, 3, 2)");
+    // A reply must be in its parent's event.
+    refused(&mut conn, "INSERT INTO live_comments (live_event_id, user_id, content, parent_comment_id) VALUES (2, 1, 'reply', 1)");
+    // 10-point must: one side scores 10; a judge scores a round once.
+    diesel::sql_query("INSERT INTO live_fights (live_event_id, fight_id) VALUES (1, 1)")
+        .execute(&mut conn)
+        .expect("live fight");
+    refused(&mut conn, "INSERT INTO judge_scores (live_fight_id, judge, round, red, blue) VALUES (1, 'J1', 1, 9, 9)");
+    diesel::sql_query("INSERT INTO judge_scores (live_fight_id, judge, round, red, blue) VALUES (1, 'J1', 1, 10, 9)")
+        .execute(&mut conn)
+        .expect("valid score");
+    refused(&mut conn, "INSERT INTO judge_scores (live_fight_id, judge, round, red, blue) VALUES (1, 'J1', 1, 10, 8)");
+}
