@@ -28,7 +28,8 @@ use crate::state::AppState;
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| ApiError::Internal(format!("random salt: {e}")))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -38,7 +39,11 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 /// False for a wrong password and for a malformed stored hash alike.
 pub fn verify_password(stored_hash: &str, password: &str) -> bool {
     PasswordHash::new(stored_hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -84,7 +89,10 @@ const JWT_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
 impl TokenKeys {
     pub fn new(key: &[u8], ttl: Duration) -> TokenKeys {
-        TokenKeys { key: key.to_vec(), ttl }
+        TokenKeys {
+            key: key.to_vec(),
+            ttl,
+        }
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -106,7 +114,10 @@ impl TokenKeys {
         let signing_input = format!("{}.{}", B64.encode(JWT_HEADER), B64.encode(payload));
         let mut mac = self.mac();
         mac.update(signing_input.as_bytes());
-        format!("{signing_input}.{}", B64.encode(mac.finalize().into_bytes()))
+        format!(
+            "{signing_input}.{}",
+            B64.encode(mac.finalize().into_bytes())
+        )
     }
 
     /// The user id in a valid, unexpired token.
@@ -117,7 +128,8 @@ impl TokenKeys {
         let mut mac = self.mac();
         mac.update(signing_input.as_bytes());
         // Constant-time comparison.
-        mac.verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
+        mac.verify_slice(&signature)
+            .map_err(|_| TokenError::BadSignature)?;
         if B64.decode(header).ok().as_deref() != Some(JWT_HEADER.as_bytes()) {
             return Err(TokenError::Malformed);
         }
@@ -166,12 +178,18 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim().to_string()))
         }
-        _ => Err(ApiError::Unauthorized("expected Authorization: Bearer <token>")),
+        _ => Err(ApiError::Unauthorized(
+            "expected Authorization: Bearer <token>",
+        )),
     }
 }
 
@@ -210,7 +228,10 @@ impl<R: MinRole + 'static> FromRequest for Auth<R> {
             let state = state?;
             let user = user_for_token(&state, &token).await?;
             if !user.role().includes(R::ROLE) {
-                return Err(ApiError::Forbidden(format!("this needs the {} role", R::ROLE)));
+                return Err(ApiError::Forbidden(format!(
+                    "this needs the {} role",
+                    R::ROLE
+                )));
             }
             Ok(Auth {
                 user,
@@ -249,7 +270,10 @@ mod tests {
         let token = keys.sign(42);
         assert_eq!(keys.verify(&token), Ok(42));
 
-        let other = TokenKeys::new(b"another key, just as long as the first", Duration::from_secs(60));
+        let other = TokenKeys::new(
+            b"another key, just as long as the first",
+            Duration::from_secs(60),
+        );
         assert_eq!(other.verify(&token), Err(TokenError::BadSignature));
 
         let forged_payload = B64.encode(br#"{"sub":"1","iat":0,"exp":99999999999}"#);

@@ -24,7 +24,10 @@ pub enum StartError {
     #[error("database: {0}")]
     Db(#[from] DbError),
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -71,7 +74,12 @@ pub fn secret_key(config: &Config) -> Result<Vec<u8>, StartError> {
     };
     match fs::read_to_string(&path) {
         Ok(key) if key.trim().len() >= 32 => return Ok(key.trim().as_bytes().to_vec()),
-        Ok(_) => return Err(StartError::Other(format!("{} is too short; delete it to make a new one", path.display()))),
+        Ok(_) => {
+            return Err(StartError::Other(format!(
+                "{} is too short; delete it to make a new one",
+                path.display()
+            )))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io("reading", &path)(e)),
     }
@@ -83,7 +91,8 @@ pub fn secret_key(config: &Config) -> Result<Vec<u8>, StartError> {
         .mode(0o600)
         .open(&path)
         .map_err(io("creating", &path))?;
-    file.write_all(key.as_bytes()).map_err(io("writing", &path))?;
+    file.write_all(key.as_bytes())
+        .map_err(io("writing", &path))?;
     tracing::info!(path = %path.display(), "generated a new token signing key");
     Ok(key.into_bytes())
 }
@@ -106,7 +115,11 @@ pub fn ensure_admin(db: &Db, config: &Config) -> Result<Option<String>, StartErr
         .to_lowercase();
     let (password, generated) = match &config.admin_password {
         Some(p) if p.chars().count() >= 8 => (p.clone(), false),
-        Some(_) => return Err(StartError::Other("RINGSIDE_ADMIN_PASSWORD must be at least 8 characters".into())),
+        Some(_) => {
+            return Err(StartError::Other(
+                "RINGSIDE_ADMIN_PASSWORD must be at least 8 characters".into(),
+            ))
+        }
         None => (auth::random_token(18), true),
     };
     let hash = auth::hash_password(&password).map_err(|e| StartError::Other(e.to_string()))?;

@@ -12,7 +12,11 @@ use crate::db::models::NewUser;
 use crate::db::{users, DbError};
 
 #[derive(Parser)]
-#[command(name = "ringside", version, about = "Ringside: the real-time server of an MMA platform")]
+#[command(
+    name = "ringside",
+    version,
+    about = "Ringside: the real-time server of an MMA platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -50,7 +54,8 @@ enum UserCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse().map_err(|e: ringside_actors::role::UnknownRole| e.to_string())
+    s.parse()
+        .map_err(|e: ringside_actors::role::UnknownRole| e.to_string())
 }
 
 pub fn main() -> ExitCode {
@@ -68,7 +73,9 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
-        Command::Migrate => bootstrap::open_database(&config).map(|_| println!("migrations are up to date")),
+        Command::Migrate => {
+            bootstrap::open_database(&config).map(|_| println!("migrations are up to date"))
+        }
         Command::User {
             command:
                 UserCommand::Create {
@@ -79,7 +86,7 @@ pub fn main() -> ExitCode {
                 },
         } => create_user(&config, &email, &password, role, display_name),
         Command::SeedDemo => bootstrap::open_database(&config).and_then(|database| {
-            let summary = crate::seed_demo::run(&database.db).map_err(DbError::from)?;
+            let summary = crate::seed_demo::run(&database.db)?;
             println!("{summary}");
             Ok(())
         }),
@@ -124,8 +131,10 @@ fn create_user(
     let email = crate::http::validate_email(email).map_err(|e| StartError::Other(e.to_string()))?;
     crate::http::check_password(password).map_err(|e| StartError::Other(e.to_string()))?;
     let database = bootstrap::open_database(config)?;
-    let hash = crate::auth::hash_password(password).map_err(|e| StartError::Other(e.to_string()))?;
-    let display_name = display_name.unwrap_or_else(|| email.split('@').next().unwrap_or("user").to_string());
+    let hash =
+        crate::auth::hash_password(password).map_err(|e| StartError::Other(e.to_string()))?;
+    let display_name =
+        display_name.unwrap_or_else(|| email.split('@').next().unwrap_or("user").to_string());
     let mut conn = database.db.conn()?;
     let user = users::insert(
         &mut conn,
@@ -138,11 +147,15 @@ fn create_user(
         },
     )
     .map_err(|e| match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            StartError::Other(format!("an account with email {email} already exists"))
-        }
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => StartError::Other(format!("an account with email {email} already exists")),
         other => DbError::from(other).into(),
     })?;
-    println!("created user {} ({}) with role {}", user.id, user.email, user.role);
+    println!(
+        "created user {} ({}) with role {}",
+        user.id, user.email, user.role
+    );
     Ok(())
 }

@@ -106,11 +106,21 @@ impl Config {
             });
         }
         Ok(Config {
-            bind: vars.parse("RINGSIDE_BIND", "127.0.0.1:8000", "a socket address such as 127.0.0.1:8000")?,
-            data_dir: PathBuf::from(vars.text("RINGSIDE_DATA_DIR").unwrap_or_else(|| "./data".into())),
+            bind: vars.parse(
+                "RINGSIDE_BIND",
+                "127.0.0.1:8000",
+                "a socket address such as 127.0.0.1:8000",
+            )?,
+            data_dir: PathBuf::from(
+                vars.text("RINGSIDE_DATA_DIR")
+                    .unwrap_or_else(|| "./data".into()),
+            ),
             database_url: vars.url("DATABASE_URL", &["postgres://", "postgresql://"])?,
             database_pool_size: vars.number("DATABASE_POOL_SIZE", 16, 1..=500)?,
-            redis_url: vars.url("REDIS_URL", &["redis://", "rediss://", "redis+unix://", "unix://"])?,
+            redis_url: vars.url(
+                "REDIS_URL",
+                &["redis://", "rediss://", "redis+unix://", "unix://"],
+            )?,
             admin_email: vars.text("RINGSIDE_ADMIN_EMAIL"),
             admin_password: vars.text("RINGSIDE_ADMIN_PASSWORD"),
             secret_key: match vars.text("RINGSIDE_SECRET_KEY") {
@@ -151,7 +161,11 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
-            moderation_auto_hide_reports: vars.number("MODERATION_AUTO_HIDE_REPORTS", 3, 1..=1000)?,
+            moderation_auto_hide_reports: vars.number(
+                "MODERATION_AUTO_HIDE_REPORTS",
+                3,
+                1..=1000,
+            )?,
             live,
         })
     }
@@ -194,7 +208,11 @@ impl Vars<'_> {
         let out_of_range = || ConfigError {
             var,
             value: value.clone(),
-            reason: format!("expected a whole number from {} to {}", range.start(), range.end()),
+            reason: format!(
+                "expected a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
         };
         let n: T = value.trim().parse().map_err(|_| out_of_range())?;
         if range.contains(&n) {
@@ -232,8 +250,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 

@@ -80,13 +80,12 @@ impl EmbeddedPostgres {
             .map_err(io(format!("creating {}", options.data_dir.display())))?;
         let data_dir = fs::canonicalize(&options.data_dir)
             .map_err(io(format!("resolving {}", options.data_dir.display())))?;
-        let cluster_dir = data_dir.join("postgres");
+        let cluster_dir = owner.cluster_dir_for(&data_dir)?;
         let log_path = data_dir.join("postgres.log");
         let socket = cluster_dir.join(format!(".s.PGSQL.{PORT}"));
         if socket.as_os_str().len() > 107 {
             return Err(EmbeddedPgError::PathTooLong(socket));
         }
-        owner.check_reachable(&cluster_dir)?;
 
         if !cluster_dir.join("PG_VERSION").exists() {
             init_cluster(&bin, &cluster_dir, &owner, options.durable)?;
@@ -116,9 +115,19 @@ impl EmbeddedPostgres {
             .arg("-k")
             .arg(&cluster_dir)
             .args(["-p", &PORT.to_string(), "-c", "listen_addresses="])
-            .args(["-c", &format!("max_connections={}", options.max_connections)]);
+            .args([
+                "-c",
+                &format!("max_connections={}", options.max_connections),
+            ]);
         if !options.durable {
-            command.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
+            command.args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]);
         }
         command
             .stdin(Stdio::null())
@@ -157,7 +166,8 @@ impl EmbeddedPostgres {
     /// Creates `database` if it does not exist yet.
     pub fn ensure_database(&self, database: &str) -> Result<(), EmbeddedPgError> {
         use diesel::RunQueryDsl;
-        let mut conn = PgConnection::establish(&self.url("postgres")).map_err(|e| failed("connecting", e))?;
+        let mut conn =
+            PgConnection::establish(&self.url("postgres")).map_err(|e| failed("connecting", e))?;
         let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
             "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{}')",
             database.replace('\'', "''")
@@ -165,9 +175,12 @@ impl EmbeddedPostgres {
         .get_result(&mut conn)
         .map_err(|e| failed("looking up the database", e))?;
         if !exists {
-            diesel::sql_query(format!("CREATE DATABASE \"{}\"", database.replace('"', "\"\"")))
-                .execute(&mut conn)
-                .map_err(|e| failed("creating the database", e))?;
+            diesel::sql_query(format!(
+                "CREATE DATABASE \"{}\"",
+                database.replace('"', "\"\"")
+            ))
+            .execute(&mut conn)
+            .map_err(|e| failed("creating the database", e))?;
         }
         Ok(())
     }
@@ -181,13 +194,20 @@ impl EmbeddedPostgres {
                     self.child = None;
                     return Err(EmbeddedPgError::Failed {
                         action: "starting PostgreSQL".into(),
-                        detail: format!("postgres exited ({status}); its log says:\n{}", self.log_since(log_start)),
+                        detail: format!(
+                            "postgres exited ({status}); its log says:\n{}",
+                            self.log_since(log_start)
+                        ),
                     });
                 }
             }
             match PgConnection::establish(&url) {
                 // Answered, and (when we started one) by our own postmaster.
-                Ok(_) if self.child.is_none() || running_postmaster(&self.cluster_dir) == self.child.as_ref().map(|c| c.id() as i32) => {
+                Ok(_)
+                    if self.child.is_none()
+                        || running_postmaster(&self.cluster_dir)
+                            == self.child.as_ref().map(|c| c.id() as i32) =>
+                {
                     return Ok(())
                 }
                 Ok(_) => std::thread::sleep(Duration::from_millis(25)),
@@ -260,18 +280,32 @@ fn failed(action: &str, e: impl std::fmt::Display) -> EmbeddedPgError {
     }
 }
 
-fn init_cluster(bin: &Path, dir: &Path, owner: &ServiceUser, durable: bool) -> Result<(), EmbeddedPgError> {
-    if dir.exists() && fs::read_dir(dir).map_err(io("reading the cluster folder"))?.next().is_some() {
+fn init_cluster(
+    bin: &Path,
+    dir: &Path,
+    owner: &ServiceUser,
+    durable: bool,
+) -> Result<(), EmbeddedPgError> {
+    if dir.exists()
+        && fs::read_dir(dir)
+            .map_err(io("reading the cluster folder"))?
+            .next()
+            .is_some()
+    {
         return Err(EmbeddedPgError::NotACluster { path: dir.into() });
     }
     fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io("setting permissions"))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(io("setting permissions"))?;
     owner.take_ownership(dir)?;
     let mut command = Command::new(bin.join("initdb"));
-    command
-        .arg("-D")
-        .arg(dir)
-        .args(["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C"]);
+    command.arg("-D").arg(dir).args([
+        "-U",
+        SUPERUSER,
+        "--auth=trust",
+        "--encoding=UTF8",
+        "--locale=C",
+    ]);
     if !durable {
         command.arg("--no-sync");
     }
@@ -311,7 +345,10 @@ fn find_binaries() -> Result<PathBuf, EmbeddedPgError> {
         .filter(|(_, bin)| has_both(bin))
         .collect();
     versions.sort();
-    versions.pop().map(|(_, bin)| bin).ok_or(EmbeddedPgError::NotInstalled)
+    versions
+        .pop()
+        .map(|(_, bin)| bin)
+        .ok_or(EmbeddedPgError::NotInstalled)
 }
 
 /// The unprivileged account the cluster runs as when Ringside runs as root.
@@ -338,9 +375,39 @@ impl ServiceUser {
 
     fn take_ownership(&self, dir: &Path) -> Result<(), EmbeddedPgError> {
         if let Some((_, uid, gid)) = &self.0 {
-            std::os::unix::fs::chown(dir, Some(*uid), Some(*gid)).map_err(io(format!("chown {}", dir.display())))?;
+            std::os::unix::fs::chown(dir, Some(*uid), Some(*gid))
+                .map_err(io(format!("chown {}", dir.display())))?;
         }
         Ok(())
+    }
+
+    /// `<data_dir>/postgres`, unless the service user cannot reach it (a
+    /// checkout under `/root`, say): then a folder of its own under
+    /// /var/lib/ringside, named after the data folder, so one data folder
+    /// still means one cluster.
+    fn cluster_dir_for(&self, data_dir: &Path) -> Result<PathBuf, EmbeddedPgError> {
+        let preferred = data_dir.join("postgres");
+        match self.check_reachable(&preferred) {
+            Ok(()) => Ok(preferred),
+            Err(unreachable) => {
+                let name: String = data_dir
+                    .to_string_lossy()
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                let base = Path::new("/var/lib/ringside");
+                fs::create_dir_all(base).map_err(io(format!("creating {}", base.display())))?;
+                let dir = base.join(name.trim_start_matches('_'));
+                if self.check_reachable(&dir).is_err() {
+                    return Err(unreachable);
+                }
+                tracing::warn!(
+                    "{unreachable}; keeping the PostgreSQL cluster in {} instead",
+                    dir.display()
+                );
+                Ok(dir)
+            }
+        }
     }
 
     /// Every parent of `dir` must be searchable by the service user.
@@ -349,7 +416,9 @@ impl ServiceUser {
             return Ok(());
         };
         for parent in dir.ancestors().skip(1) {
-            let Ok(meta) = fs::metadata(parent) else { continue };
+            let Ok(meta) = fs::metadata(parent) else {
+                continue;
+            };
             use std::os::unix::fs::MetadataExt;
             let mode = meta.mode();
             let searchable = mode & 0o001 != 0 || (meta.uid() == *uid && mode & 0o100 != 0);
@@ -381,7 +450,9 @@ fn lookup_user(name: &str) -> Option<(String, u32, u32)> {
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

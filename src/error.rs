@@ -11,7 +11,10 @@ use crate::db::DbError;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadRequest { message: String, details: Option<Value> },
+    BadRequest {
+        message: String,
+        details: Option<Value>,
+    },
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
@@ -105,7 +108,10 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         match self {
             ApiError::RateLimited { retry_after_ms } => {
-                response.insert_header((header::RETRY_AFTER, retry_after_ms.div_ceil(1000).max(1).to_string()));
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    retry_after_ms.div_ceil(1000).max(1).to_string(),
+                ));
             }
             ApiError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -141,20 +147,25 @@ impl From<DieselError> for ApiError {
                         message: format!("already exists ({constraint})"),
                     },
                     // Deleting something still referenced.
-                    DatabaseErrorKind::ForeignKeyViolation if info.message().starts_with("update or delete") => {
+                    DatabaseErrorKind::ForeignKeyViolation
+                        if info.message().starts_with("update or delete") =>
+                    {
                         ApiError::Conflict {
                             code: "in_use",
                             message: format!("still referenced by other records ({constraint})"),
                         }
                     }
                     DatabaseErrorKind::ForeignKeyViolation => {
-                        let field = field_of_constraint(info.table_name().unwrap_or_default(), &constraint);
+                        let field =
+                            field_of_constraint(info.table_name().unwrap_or_default(), &constraint);
                         ApiError::invalid(&field, "refers to something that does not exist")
                     }
-                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => ApiError::BadRequest {
-                        message: format!("a value is out of range ({constraint})"),
-                        details: Some(json!({ "constraint": constraint })),
-                    },
+                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
+                        ApiError::BadRequest {
+                            message: format!("a value is out of range ({constraint})"),
+                            details: Some(json!({ "constraint": constraint })),
+                        }
+                    }
                     DatabaseErrorKind::SerializationFailure => {
                         ApiError::Unavailable("concurrent update; try again".into())
                     }
@@ -179,7 +190,13 @@ mod tests {
 
     #[test]
     fn constraint_names_become_field_names() {
-        assert_eq!(field_of_constraint("fights", "fights_red_fighter_id_fkey"), "red_fighter");
-        assert_eq!(field_of_constraint("fighters", "fighters_division_id_fkey"), "division");
+        assert_eq!(
+            field_of_constraint("fights", "fights_red_fighter_id_fkey"),
+            "red_fighter"
+        );
+        assert_eq!(
+            field_of_constraint("fighters", "fighters_division_id_fkey"),
+            "division"
+        );
     }
 }

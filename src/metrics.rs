@@ -12,7 +12,9 @@ use actix_web::middleware::Next;
 use actix_web::web;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -45,11 +47,16 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let Ok(mut s) = self.series.lock() else { return };
+        let Ok(mut s) = self.series.lock() else {
+            return;
+        };
         *s.requests
             .entry((method.to_string(), route.to_string(), status))
             .or_default() += 1;
-        let h = s.latency.entry((method.to_string(), route.to_string())).or_default();
+        let h = s
+            .latency
+            .entry((method.to_string(), route.to_string()))
+            .or_default();
         let secs = elapsed.as_secs_f64();
         h.count += 1;
         h.sum += secs;
@@ -63,15 +70,30 @@ impl Metrics {
     /// The text exposition format; `pool` is (open, idle) database connections.
     pub fn render(&self, pool: (u32, u32)) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP ringside_up_seconds Seconds since the server started.");
+        let _ = writeln!(
+            out,
+            "# HELP ringside_up_seconds Seconds since the server started."
+        );
         let _ = writeln!(out, "# TYPE ringside_up_seconds gauge");
-        let _ = writeln!(out, "ringside_up_seconds {:.3}", self.started.elapsed().as_secs_f64());
-        let _ = writeln!(out, "# HELP ringside_db_connections Database pool connections.");
+        let _ = writeln!(
+            out,
+            "ringside_up_seconds {:.3}",
+            self.started.elapsed().as_secs_f64()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP ringside_db_connections Database pool connections."
+        );
         let _ = writeln!(out, "# TYPE ringside_db_connections gauge");
         let _ = writeln!(out, "ringside_db_connections{{state=\"open\"}} {}", pool.0);
         let _ = writeln!(out, "ringside_db_connections{{state=\"idle\"}} {}", pool.1);
-        let Ok(s) = self.series.lock() else { return out };
-        let _ = writeln!(out, "# HELP ringside_http_requests_total HTTP requests by route and status.");
+        let Ok(s) = self.series.lock() else {
+            return out;
+        };
+        let _ = writeln!(
+            out,
+            "# HELP ringside_http_requests_total HTTP requests by route and status."
+        );
         let _ = writeln!(out, "# TYPE ringside_http_requests_total counter");
         for ((method, route, status), n) in &s.requests {
             let _ = writeln!(
@@ -80,20 +102,37 @@ impl Metrics {
                 escape(route)
             );
         }
-        let _ = writeln!(out, "# HELP ringside_http_request_duration_seconds HTTP request latency.");
-        let _ = writeln!(out, "# TYPE ringside_http_request_duration_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP ringside_http_request_duration_seconds HTTP request latency."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE ringside_http_request_duration_seconds histogram"
+        );
         for ((method, route), h) in &s.latency {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
             for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(out, "ringside_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "ringside_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}"
+                );
             }
             let _ = writeln!(
                 out,
                 "ringside_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(out, "ringside_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "ringside_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "ringside_http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "ringside_http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
         }
         out
     }

@@ -112,7 +112,12 @@ mod tests {
 
     #[test]
     fn every_other_move_is_refused() {
-        let legal = [(Upcoming, Start), (Live, End), (Upcoming, Cancel), (Live, Cancel)];
+        let legal = [
+            (Upcoming, Start),
+            (Live, End),
+            (Upcoming, Cancel),
+            (Live, Cancel),
+        ];
         for from in EventStatus::ALL {
             for action in [Start, End, Cancel] {
                 if !legal.contains(&(from, action)) {

@@ -69,7 +69,10 @@ pub struct FightInput {
 /// Ascending by id after the cursor, one row more than asked for.
 macro_rules! page_query {
     ($table:ident, $model:ty, $page:expr, $limit:expr) => {{
-        let mut q = $table::table.select(<$model>::as_select()).order($table::id).into_boxed();
+        let mut q = $table::table
+            .select(<$model>::as_select())
+            .order($table::id)
+            .into_boxed();
         if let Some(c) = $page.cursor {
             q = q.filter($table::id.gt(c.0));
         }
@@ -77,7 +80,11 @@ macro_rules! page_query {
     }};
 }
 
-pub fn list_divisions(conn: &mut PgConnection, page: &PageParams, limit: i64) -> QueryResult<Vec<Division>> {
+pub fn list_divisions(
+    conn: &mut PgConnection,
+    page: &PageParams,
+    limit: i64,
+) -> QueryResult<Vec<Division>> {
     page_query!(divisions, Division, page, limit).load(conn)
 }
 
@@ -94,11 +101,20 @@ pub fn list_fighters(
     q.load(conn)
 }
 
-pub fn list_events(conn: &mut PgConnection, page: &PageParams, limit: i64) -> QueryResult<Vec<Event>> {
+pub fn list_events(
+    conn: &mut PgConnection,
+    page: &PageParams,
+    limit: i64,
+) -> QueryResult<Vec<Event>> {
     page_query!(events, Event, page, limit).load(conn)
 }
 
-pub fn list_fights(conn: &mut PgConnection, page: &PageParams, limit: i64, event: Option<i64>) -> QueryResult<Vec<Fight>> {
+pub fn list_fights(
+    conn: &mut PgConnection,
+    page: &PageParams,
+    limit: i64,
+    event: Option<i64>,
+) -> QueryResult<Vec<Fight>> {
     let mut q = page_query!(fights, Fight, page, limit);
     if let Some(e) = event {
         q = q.filter(fights::event_id.eq(e));
@@ -107,19 +123,31 @@ pub fn list_fights(conn: &mut PgConnection, page: &PageParams, limit: i64, event
 }
 
 pub fn find_division(conn: &mut PgConnection, id: i64) -> QueryResult<Division> {
-    divisions::table.find(id).select(Division::as_select()).first(conn)
+    divisions::table
+        .find(id)
+        .select(Division::as_select())
+        .first(conn)
 }
 
 pub fn find_fighter(conn: &mut PgConnection, id: i64) -> QueryResult<Fighter> {
-    fighters::table.find(id).select(Fighter::as_select()).first(conn)
+    fighters::table
+        .find(id)
+        .select(Fighter::as_select())
+        .first(conn)
 }
 
 pub fn find_event(conn: &mut PgConnection, id: i64) -> QueryResult<Event> {
-    events::table.find(id).select(Event::as_select()).first(conn)
+    events::table
+        .find(id)
+        .select(Event::as_select())
+        .first(conn)
 }
 
 pub fn find_fight(conn: &mut PgConnection, id: i64) -> QueryResult<Fight> {
-    fights::table.find(id).select(Fight::as_select()).first(conn)
+    fights::table
+        .find(id)
+        .select(Fight::as_select())
+        .first(conn)
 }
 
 pub fn insert_division(conn: &mut PgConnection, input: &DivisionInput) -> QueryResult<Division> {
@@ -129,7 +157,11 @@ pub fn insert_division(conn: &mut PgConnection, input: &DivisionInput) -> QueryR
         .get_result(conn)
 }
 
-pub fn update_division(conn: &mut PgConnection, id: i64, input: &DivisionInput) -> QueryResult<Division> {
+pub fn update_division(
+    conn: &mut PgConnection,
+    id: i64,
+    input: &DivisionInput,
+) -> QueryResult<Division> {
     diesel::update(divisions::table.find(id))
         .set(input)
         .returning(Division::as_returning())
@@ -153,7 +185,11 @@ pub fn insert_fighter(conn: &mut PgConnection, input: &FighterInput) -> QueryRes
 }
 
 /// Moving division moves the fighter's ranking entry with them.
-pub fn update_fighter(conn: &mut PgConnection, id: i64, input: &FighterInput) -> QueryResult<Fighter> {
+pub fn update_fighter(
+    conn: &mut PgConnection,
+    id: i64,
+    input: &FighterInput,
+) -> QueryResult<Fighter> {
     conn.transaction(|conn| {
         let before = find_fighter(conn, id)?;
         let fighter: Fighter = diesel::update(fighters::table.find(id))
@@ -257,7 +293,10 @@ pub fn insert_fight(conn: &mut PgConnection, input: &FightInput) -> QueryResult<
             .optional()?;
         if let Some(live_event) = live_event {
             diesel::insert_into(live_fights::table)
-                .values((live_fights::live_event_id.eq(live_event), live_fights::fight_id.eq(fight.id)))
+                .values((
+                    live_fights::live_event_id.eq(live_event),
+                    live_fights::fight_id.eq(fight.id),
+                ))
                 .execute(conn)?;
         }
         Ok(fight)

@@ -46,15 +46,25 @@ pub fn create(conn: &mut PgConnection, new: &NewLiveEvent) -> QueryResult<LiveEv
             .load(conn)?;
         let rows: Vec<_> = card
             .into_iter()
-            .map(|fight| (live_fights::live_event_id.eq(live.id), live_fights::fight_id.eq(fight)))
+            .map(|fight| {
+                (
+                    live_fights::live_event_id.eq(live.id),
+                    live_fights::fight_id.eq(fight),
+                )
+            })
             .collect();
-        diesel::insert_into(live_fights::table).values(&rows).execute(conn)?;
+        diesel::insert_into(live_fights::table)
+            .values(&rows)
+            .execute(conn)?;
         Ok(live)
     })
 }
 
 pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<LiveEvent> {
-    live_events::table.find(id).select(LiveEvent::as_select()).first(conn)
+    live_events::table
+        .find(id)
+        .select(LiveEvent::as_select())
+        .first(conn)
 }
 
 pub fn list(
@@ -130,7 +140,10 @@ pub fn transition(
             .for_update()
             .select(LiveEvent::as_select())
             .first(conn)?;
-        let next = current.status().apply(action).map_err(TransitionError::Illegal)?;
+        let next = current
+            .status()
+            .apply(action)
+            .map_err(TransitionError::Illegal)?;
         if next == EventStatus::Live {
             let live: i64 = live_events::table
                 .filter(live_events::status.eq("live"))
@@ -150,7 +163,9 @@ pub fn transition(
                 }),
                 // A cancelled event ends now only if it had begun.
                 live_events::end_time.eq(match (current.status(), next) {
-                    (_, EventStatus::Completed) | (EventStatus::Live, EventStatus::Cancelled) => Some(now),
+                    (_, EventStatus::Completed) | (EventStatus::Live, EventStatus::Cancelled) => {
+                        Some(now)
+                    }
                     _ => current.end_time,
                 }),
             ))

@@ -22,7 +22,9 @@ pub struct Cursor(pub i64);
 impl TryFrom<String> for Cursor {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        s.parse::<i64>().map(Cursor).map_err(|_| format!("invalid cursor {s:?}"))
+        s.parse::<i64>()
+            .map(Cursor)
+            .map_err(|_| format!("invalid cursor {s:?}"))
     }
 }
 
@@ -51,8 +53,15 @@ impl<T> Page<T> {
     pub fn from_rows(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> Page<T> {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|r| id(r).to_string()) } else { None };
-        Page { results: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| id(r).to_string())
+        } else {
+            None
+        };
+        Page {
+            results: rows,
+            next_cursor,
+        }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {

@@ -8,7 +8,11 @@ use super::pagination::PageParams;
 use super::schema::users;
 
 pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<User>> {
-    users::table.find(id).select(User::as_select()).first(conn).optional()
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<User>> {
@@ -46,11 +50,22 @@ pub fn touch_login(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
 }
 
 pub fn any_admin(conn: &mut PgConnection) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(users::table.filter(users::role.eq("admin")))).get_result(conn)
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::role.eq("admin")),
+    ))
+    .get_result(conn)
 }
 
-pub fn list(conn: &mut PgConnection, page: &PageParams, limit: i64, role: Option<Role>) -> QueryResult<Vec<User>> {
-    let mut q = users::table.select(User::as_select()).order(users::id).into_boxed();
+pub fn list(
+    conn: &mut PgConnection,
+    page: &PageParams,
+    limit: i64,
+    role: Option<Role>,
+) -> QueryResult<Vec<User>> {
+    let mut q = users::table
+        .select(User::as_select())
+        .order(users::id)
+        .into_boxed();
     if let Some(cursor) = page.cursor {
         q = q.filter(users::id.gt(cursor.0));
     }

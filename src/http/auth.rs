@@ -69,7 +69,9 @@ async fn register(
     let email = validate::email(&body.email)?;
     let display_name = validate::text("display_name", &body.display_name, 1, 50)?;
     check_password(&body.password)?;
-    state.login_limiter.check(req.peer_addr().map(|a| a.ip()), None)?;
+    state
+        .login_limiter
+        .check(req.peer_addr().map(|a| a.ip()), None)?;
     let password_hash = hash(body.password).await?;
     let user = query(&state.db, move |conn| {
         users::insert(
@@ -107,9 +109,10 @@ async fn login(
         .check(req.peer_addr().map(|a| a.ip()), Some(&email))?;
     let user = query(&state.db, move |conn| users::find_by_email(conn, &email)).await?;
     // Unknown account and wrong password cost the same and answer the same.
-    let stored = user
-        .as_ref()
-        .map_or_else(|| auth::decoy_hash().to_string(), |u| u.password_hash.clone());
+    let stored = user.as_ref().map_or_else(
+        || auth::decoy_hash().to_string(),
+        |u| u.password_hash.clone(),
+    );
     let ok = web::block(move || auth::verify_password(&stored, &password))
         .await
         .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?;

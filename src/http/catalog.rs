@@ -13,34 +13,48 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/divisions/").get(list_divisions).post(create_division))
-        .service(
-            resource("/api/divisions/{id}/")
-                .get(get_division)
-                .patch(update_division)
-                .delete(delete_division),
-        )
-        .service(resource("/api/fighters/").get(list_fighters).post(create_fighter))
-        .service(
-            resource("/api/fighters/{id}/")
-                .get(get_fighter)
-                .patch(update_fighter)
-                .delete(delete_fighter),
-        )
-        .service(resource("/api/events/").get(list_events).post(create_event))
-        .service(
-            resource("/api/events/{id}/")
-                .get(get_event)
-                .patch(update_event)
-                .delete(delete_event),
-        )
-        .service(resource("/api/fights/").get(list_fights).post(create_fight))
-        .service(resource("/api/fights/{id}/").get(get_fight).patch(update_fight).delete(delete_fight))
-        .service(resource("/api/rankings/").get(rankings));
+    cfg.service(
+        resource("/api/divisions/")
+            .get(list_divisions)
+            .post(create_division),
+    )
+    .service(
+        resource("/api/divisions/{id}/")
+            .get(get_division)
+            .patch(update_division)
+            .delete(delete_division),
+    )
+    .service(
+        resource("/api/fighters/")
+            .get(list_fighters)
+            .post(create_fighter),
+    )
+    .service(
+        resource("/api/fighters/{id}/")
+            .get(get_fighter)
+            .patch(update_fighter)
+            .delete(delete_fighter),
+    )
+    .service(resource("/api/events/").get(list_events).post(create_event))
+    .service(
+        resource("/api/events/{id}/")
+            .get(get_event)
+            .patch(update_event)
+            .delete(delete_event),
+    )
+    .service(resource("/api/fights/").get(list_fights).post(create_fight))
+    .service(
+        resource("/api/fights/{id}/")
+            .get(get_fight)
+            .patch(update_fight)
+            .delete(delete_fight),
+    )
+    .service(resource("/api/rankings/").get(rankings));
 }
 
 fn limit_of(page: &PageParams) -> Result<i64, ApiError> {
-    page.limit().map_err(|e| ApiError::invalid("limit", e.to_string()))
+    page.limit()
+        .map_err(|e| ApiError::invalid("limit", e.to_string()))
 }
 
 fn ok(body: impl serde::Serialize) -> HttpResponse {
@@ -69,7 +83,10 @@ fn check_division(input: &mut DivisionInput, creating: bool) -> Result<(), ApiEr
     validate::range("weight_limit_lbs", input.weight_limit_lbs, 1.0, 999.0)
 }
 
-async fn list_divisions(state: web::Data<AppState>, page: web::Query<PageParams>) -> Result<HttpResponse, ApiError> {
+async fn list_divisions(
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
     let limit = limit_of(&page)?;
     let page = page.into_inner();
     let rows = query(&state.db, move |c| catalog::list_divisions(c, &page, limit)).await?;
@@ -87,7 +104,10 @@ async fn create_division(
     Ok(created(row))
 }
 
-async fn get_division(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn get_division(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let row = query(&state.db, move |c| catalog::find_division(c, id))
         .await
@@ -103,16 +123,22 @@ async fn update_division(
 ) -> Result<HttpResponse, ApiError> {
     let (id, mut input) = (id.into_inner(), body.into_inner());
     check_division(&mut input, false)?;
-    let row = query(&state.db, move |c| match (&input.name, &input.weight_limit_lbs) {
-        (None, None) => catalog::find_division(c, id),
-        _ => catalog::update_division(c, id, &input),
+    let row = query(&state.db, move |c| {
+        match (&input.name, &input.weight_limit_lbs) {
+            (None, None) => catalog::find_division(c, id),
+            _ => catalog::update_division(c, id, &input),
+        }
     })
     .await
     .map_err(named("division"))?;
     Ok(ok(row))
 }
 
-async fn delete_division(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn delete_division(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let n = query(&state.db, move |c| catalog::delete_division(c, id)).await?;
     if n == 0 {
@@ -164,7 +190,10 @@ async fn list_fighters(
 ) -> Result<HttpResponse, ApiError> {
     let (limit, division) = (limit_of(&page)?, filter.division);
     let page = page.into_inner();
-    let rows = query(&state.db, move |c| catalog::list_fighters(c, &page, limit, division)).await?;
+    let rows = query(&state.db, move |c| {
+        catalog::list_fighters(c, &page, limit, division)
+    })
+    .await?;
     Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
 }
 
@@ -179,7 +208,10 @@ async fn create_fighter(
     Ok(created(row))
 }
 
-async fn get_fighter(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn get_fighter(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let row = query(&state.db, move |c| catalog::find_fighter(c, id))
         .await
@@ -207,7 +239,11 @@ async fn update_fighter(
     Ok(ok(row))
 }
 
-async fn delete_fighter(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn delete_fighter(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let n = query(&state.db, move |c| catalog::delete_fighter(c, id))
         .await
@@ -226,7 +262,10 @@ fn check_event(input: &mut EventInput, creating: bool) -> Result<(), ApiError> {
     validate::optional_text("venue", &mut input.venue, 0, 200)
 }
 
-async fn list_events(state: web::Data<AppState>, page: web::Query<PageParams>) -> Result<HttpResponse, ApiError> {
+async fn list_events(
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
     let limit = limit_of(&page)?;
     let page = page.into_inner();
     let rows = query(&state.db, move |c| catalog::list_events(c, &page, limit)).await?;
@@ -244,7 +283,10 @@ async fn create_event(
     Ok(created(row))
 }
 
-async fn get_event(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn get_event(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let row = query(&state.db, move |c| catalog::find_event(c, id))
         .await
@@ -273,7 +315,11 @@ async fn update_event(
 }
 
 /// Events whose coverage has begun are history and are kept.
-async fn delete_event(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn delete_event(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (covered, n) = query(&state.db, move |c| {
         if catalog::event_has_coverage(c, id)? {
@@ -305,7 +351,10 @@ fn check_fight(input: &FightInput, creating: bool) -> Result<(), ApiError> {
         validate::required("card_order", &input.card_order)?;
     }
     if input.red_fighter_id.is_some() && input.red_fighter_id == input.blue_fighter_id {
-        return Err(ApiError::invalid("blue_fighter", "must differ from red_fighter"));
+        return Err(ApiError::invalid(
+            "blue_fighter",
+            "must differ from red_fighter",
+        ));
     }
     validate::range("scheduled_rounds", input.scheduled_rounds, 1, 5)?;
     validate::range("card_order", input.card_order, 1, 100)
@@ -318,7 +367,10 @@ async fn list_fights(
 ) -> Result<HttpResponse, ApiError> {
     let (limit, event) = (limit_of(&page)?, filter.event);
     let page = page.into_inner();
-    let rows = query(&state.db, move |c| catalog::list_fights(c, &page, limit, event)).await?;
+    let rows = query(&state.db, move |c| {
+        catalog::list_fights(c, &page, limit, event)
+    })
+    .await?;
     Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
 }
 
@@ -337,15 +389,20 @@ async fn create_fight(
 
 fn card_order_taken(e: ApiError) -> ApiError {
     match e {
-        ApiError::Conflict { message, .. } if message.contains("card_order") => ApiError::Conflict {
-            code: "already_exists",
-            message: "another fight already has this card_order on this event".into(),
-        },
+        ApiError::Conflict { message, .. } if message.contains("card_order") => {
+            ApiError::Conflict {
+                code: "already_exists",
+                message: "another fight already has this card_order on this event".into(),
+            }
+        }
         other => other,
     }
 }
 
-async fn get_fight(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn get_fight(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let row = query(&state.db, move |c| catalog::find_fight(c, id))
         .await
@@ -363,16 +420,25 @@ async fn update_fight(
     let (id, input) = (id.into_inner(), body.into_inner());
     check_fight(&input, false)?;
     if input.event_id.is_some() {
-        return Err(ApiError::invalid("event", "a fight cannot move to another event"));
+        return Err(ApiError::invalid(
+            "event",
+            "a fight cannot move to another event",
+        ));
     }
     let outcome = query(&state.db, move |c| {
         let before = catalog::find_fight(c, id)?;
         let red = input.red_fighter_id.unwrap_or(before.red_fighter_id);
         let blue = input.blue_fighter_id.unwrap_or(before.blue_fighter_id);
         if red == blue {
-            return Ok(Err(ApiError::invalid("blue_fighter", "must differ from red_fighter")));
+            return Ok(Err(ApiError::invalid(
+                "blue_fighter",
+                "must differ from red_fighter",
+            )));
         }
-        if !matches!(catalog::live_fight_status(c, id)?.as_deref(), None | Some("upcoming")) {
+        if !matches!(
+            catalog::live_fight_status(c, id)?.as_deref(),
+            None | Some("upcoming")
+        ) {
             return Ok(Err(ApiError::Conflict {
                 code: "invalid_transition",
                 message: "this fight has started; it can no longer be changed".into(),
@@ -384,7 +450,11 @@ async fn update_fight(
             && input.scheduled_rounds.is_none()
             && input.card_order.is_none()
             && input.is_title_fight.is_none();
-        Ok(Ok(if unchanged { before } else { catalog::update_fight(c, id, &input)? }))
+        Ok(Ok(if unchanged {
+            before
+        } else {
+            catalog::update_fight(c, id, &input)?
+        }))
     })
     .await
     .map_err(named("fight"))
@@ -392,11 +462,17 @@ async fn update_fight(
     outcome.map(ok)
 }
 
-async fn delete_fight(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn delete_fight(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let outcome = query(&state.db, move |c| match catalog::live_fight_status(c, id)?.as_deref() {
-        None | Some("upcoming") | Some("cancelled") => catalog::delete_fight(c, id).map(Some),
-        Some(_) => Ok(None),
+    let outcome = query(&state.db, move |c| {
+        match catalog::live_fight_status(c, id)?.as_deref() {
+            None | Some("upcoming") | Some("cancelled") => catalog::delete_fight(c, id).map(Some),
+            Some(_) => Ok(None),
+        }
     })
     .await?;
     match outcome {
@@ -411,12 +487,18 @@ async fn delete_fight(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<
 
 // ---- rankings --------------------------------------------------------------
 
-async fn rankings(state: web::Data<AppState>, filter: web::Query<ParentFilter>) -> Result<HttpResponse, ApiError> {
+async fn rankings(
+    state: web::Data<AppState>,
+    filter: web::Query<ParentFilter>,
+) -> Result<HttpResponse, ApiError> {
     let division = filter
         .division
         .ok_or_else(|| ApiError::invalid("division", "is required"))?;
     let (division_row, rows) = query(&state.db, move |c| {
-        Ok((catalog::find_division(c, division)?, catalog::rankings_of(c, division)?))
+        Ok((
+            catalog::find_division(c, division)?,
+            catalog::rankings_of(c, division)?,
+        ))
     })
     .await
     .map_err(named("division"))?;

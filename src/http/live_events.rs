@@ -33,8 +33,13 @@ async fn list(
     filter: web::Query<StatusFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let (page, status) = (page.into_inner(), filter.status);
-    let limit = page.limit().map_err(|e| ApiError::invalid("limit", e.to_string()))?;
-    let rows = query(&state.db, move |c| live_events::list(c, &page, limit, status)).await?;
+    let limit = page
+        .limit()
+        .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
+    let rows = query(&state.db, move |c| {
+        live_events::list(c, &page, limit, status)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |r| r.id)))
 }
 
@@ -47,15 +52,17 @@ async fn create(
     if !matches!(input.settings, None | Some(Value::Object(_))) {
         return Err(ApiError::invalid("settings", "must be a JSON object"));
     }
-    let id = query(&state.db, move |c| live_events::create(c, &input).map(|l| l.id))
-        .await
-        .map_err(|e| match e {
-            ApiError::Conflict { .. } => ApiError::Conflict {
-                code: "already_exists",
-                message: "this event already has a live event".into(),
-            },
-            other => other,
-        })?;
+    let id = query(&state.db, move |c| {
+        live_events::create(c, &input).map(|l| l.id)
+    })
+    .await
+    .map_err(|e| match e {
+        ApiError::Conflict { .. } => ApiError::Conflict {
+            code: "already_exists",
+            message: "this event already has a live event".into(),
+        },
+        other => other,
+    })?;
     Ok(created(snapshot(&state, id).await?))
 }
 
@@ -107,7 +114,11 @@ async fn snapshot(state: &AppState, id: i64) -> Result<Value, ApiError> {
     Ok(body)
 }
 
-async fn transition(state: &AppState, id: i64, action: EventAction) -> Result<HttpResponse, ApiError> {
+async fn transition(
+    state: &AppState,
+    id: i64,
+    action: EventAction,
+) -> Result<HttpResponse, ApiError> {
     let max_live = state.config.live.max_concurrent_events;
     let result: Result<LiveEvent, TransitionError> = state
         .db
@@ -130,14 +141,26 @@ async fn transition(state: &AppState, id: i64, action: EventAction) -> Result<Ht
     }
 }
 
-async fn start(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn start(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     transition(&state, id.into_inner(), EventAction::Start).await
 }
 
-async fn end(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn end(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     transition(&state, id.into_inner(), EventAction::End).await
 }
 
-async fn cancel(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn cancel(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     transition(&state, id.into_inner(), EventAction::Cancel).await
 }

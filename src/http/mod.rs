@@ -27,8 +27,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .limit(MAX_BODY_BYTES)
             .error_handler(|e, _| json_error(e).into()),
     )
-    .app_data(web::PathConfig::default().error_handler(|_, req| ApiError::NotFound(format!("no such resource: {}", req.path())).into()))
-    .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request(format!("query string: {e}")).into()))
+    .app_data(web::PathConfig::default().error_handler(|_, req| {
+        ApiError::NotFound(format!("no such resource: {}", req.path())).into()
+    }))
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::bad_request(format!("query string: {e}")).into()),
+    )
     .configure(ops::routes)
     .configure(auth::routes)
     .configure(users::routes)
@@ -50,17 +55,24 @@ async fn unmatched(req: HttpRequest) -> Result<HttpResponse, ApiError> {
             .insert_header((actix_web::http::header::LOCATION, location))
             .finish());
     }
-    Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 /// A resource whose unlisted methods answer 405 in the API's error shape.
 fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::MethodNotAllowed) }))
+    web::resource(path).default_service(web::to(|| async {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
+    }))
 }
 
 fn json_error(e: JsonPayloadError) -> ApiError {
     match e {
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
             ApiError::TooLarge(format!("body larger than {limit} bytes"))
         }
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,

@@ -25,9 +25,11 @@ async fn healthz() -> HttpResponse {
 
 /// The process can do its work: the database answers.
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    query(&state.db, |conn| diesel::sql_query("SELECT 1").execute(conn))
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("database not ready: {e}")))?;
+    query(&state.db, |conn| {
+        diesel::sql_query("SELECT 1").execute(conn)
+    })
+    .await
+    .map_err(|e| ApiError::Unavailable(format!("database not ready: {e}")))?;
     Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" })))
 }
 
@@ -38,5 +40,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
 }

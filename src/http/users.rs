@@ -28,12 +28,18 @@ async fn list(
     filter: web::Query<ListFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let (page, role) = (page.into_inner(), filter.role);
-    let limit = page.limit().map_err(|e| ApiError::invalid("limit", e.to_string()))?;
+    let limit = page
+        .limit()
+        .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
     let rows = query(&state.db, move |conn| users::list(conn, &page, limit, role)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |u| u.id)))
 }
 
-async fn get(_: Auth<Admin>, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let user = query(&state.db, move |conn| users::find(conn, id))
         .await?

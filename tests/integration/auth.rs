@@ -1,7 +1,7 @@
 use awc::http::StatusCode;
 use serde_json::json;
 
-use crate::harness::{assert_error, test_config, fresh_database, TestApp, ADMIN_EMAIL};
+use crate::harness::{assert_error, fresh_database, test_config, TestApp, ADMIN_EMAIL};
 
 #[actix_rt::test]
 async fn register_login_and_me() {
@@ -57,9 +57,18 @@ async fn wrong_password_and_unknown_user_answer_alike() {
 async fn registration_validates_fields() {
     let app = TestApp::spawn().await;
     for (body, field) in [
-        (json!({ "email": "not-an-email", "password": "password-123", "display_name": "A" }), "email"),
-        (json!({ "email": "a@b.io", "password": "short", "display_name": "A" }), "password"),
-        (json!({ "email": "a@b.io", "password": "password-123", "display_name": "  " }), "display_name"),
+        (
+            json!({ "email": "not-an-email", "password": "password-123", "display_name": "A" }),
+            "email",
+        ),
+        (
+            json!({ "email": "a@b.io", "password": "short", "display_name": "A" }),
+            "password",
+        ),
+        (
+            json!({ "email": "a@b.io", "password": "password-123", "display_name": "  " }),
+            "display_name",
+        ),
     ] {
         let got = app.post("/api/auth/register/", None, body).await;
         assert_error(&got, 400, "bad_request");
@@ -75,13 +84,19 @@ async fn login_is_rate_limited_per_account() {
     let app = TestApp::with_config(config).await;
     app.register("fan@example.com").await;
     for _ in 0..3 {
-        assert_error(&app.login("fan@example.com", "wrong-password").await, 401, "unauthorized");
+        assert_error(
+            &app.login("fan@example.com", "wrong-password").await,
+            401,
+            "unauthorized",
+        );
     }
     // The fourth attempt is refused before the password is even checked,
     // even with the right password.
     let limited = app.login("fan@example.com", "password-123").await;
     assert_error(&limited, 429, "rate_limited");
-    let retry = limited.1["error"]["details"]["retry_after_ms"].as_u64().expect("retry_after_ms");
+    let retry = limited.1["error"]["details"]["retry_after_ms"]
+        .as_u64()
+        .expect("retry_after_ms");
     assert!(retry > 0 && retry <= 60_000, "retry_after_ms {retry}");
     // Another account from the same address is not affected by this one's limit.
     let (status, _) = app.login(ADMIN_EMAIL, crate::harness::ADMIN_PASSWORD).await;
@@ -94,28 +109,53 @@ async fn login_is_rate_limited_per_address() {
     config.login_rate_per_ip = 4;
     let app = TestApp::with_config(config).await;
     for i in 0..4 {
-        let got = app.login(&format!("user{i}@example.com"), "password-123").await;
+        let got = app
+            .login(&format!("user{i}@example.com"), "password-123")
+            .await;
         assert_error(&got, 401, "unauthorized");
     }
-    assert_error(&app.login("user9@example.com", "password-123").await, 429, "rate_limited");
+    assert_error(
+        &app.login("user9@example.com", "password-123").await,
+        429,
+        "rate_limited",
+    );
 }
 
 #[actix_rt::test]
 async fn missing_forged_and_expired_tokens_are_refused() {
     let app = TestApp::spawn().await;
     assert_error(&app.get("/api/auth/me/", None).await, 401, "unauthorized");
-    assert_error(&app.get("/api/auth/me/", Some("garbage")).await, 401, "unauthorized");
+    assert_error(
+        &app.get("/api/auth/me/", Some("garbage")).await,
+        401,
+        "unauthorized",
+    );
 
     // A well-formed token signed with another key.
-    let other = ringside::auth::TokenKeys::new(b"some-other-key-that-is-32-bytes-long", std::time::Duration::from_secs(60));
+    let other = ringside::auth::TokenKeys::new(
+        b"some-other-key-that-is-32-bytes-long",
+        std::time::Duration::from_secs(60),
+    );
     let admin_id = 1;
-    assert_error(&app.get("/api/auth/me/", Some(&other.sign(admin_id))).await, 401, "unauthorized");
+    assert_error(
+        &app.get("/api/auth/me/", Some(&other.sign(admin_id))).await,
+        401,
+        "unauthorized",
+    );
 
     // Signed with the server's key but already expired.
-    let expired = ringside::auth::TokenKeys::new(b"test-secret-key-of-at-least-32-bytes!", std::time::Duration::from_secs(0));
-    let got = app.get("/api/auth/me/", Some(&expired.sign(admin_id))).await;
+    let expired = ringside::auth::TokenKeys::new(
+        b"test-secret-key-of-at-least-32-bytes!",
+        std::time::Duration::from_secs(0),
+    );
+    let got = app
+        .get("/api/auth/me/", Some(&expired.sign(admin_id)))
+        .await;
     assert_error(&got, 401, "unauthorized");
-    assert!(got.1["error"]["message"].as_str().unwrap_or_default().contains("expired"));
+    assert!(got.1["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("expired"));
 
     // A malformed Authorization header.
     let resp = app
@@ -126,7 +166,12 @@ async fn missing_forged_and_expired_tokens_are_refused() {
         .await
         .expect("sent");
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(resp.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+    assert_eq!(
+        resp.headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
 }
 
 #[actix_rt::test]
@@ -134,17 +179,30 @@ async fn tokens_of_deleted_or_banned_accounts_stop_working() {
     use diesel::{Connection, PgConnection, RunQueryDsl};
     let app = TestApp::spawn().await;
     let (token, id) = app.register("fan@example.com").await;
-    assert_eq!(app.get("/api/auth/me/", Some(&token)).await.0, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/auth/me/", Some(&token)).await.0,
+        StatusCode::OK
+    );
     let mut conn = PgConnection::establish(&app.db_url).expect("connect");
-    diesel::sql_query(format!("UPDATE users SET banned_at = now() WHERE id = {id}"))
-        .execute(&mut conn)
-        .expect("ban");
+    diesel::sql_query(format!(
+        "UPDATE users SET banned_at = now() WHERE id = {id}"
+    ))
+    .execute(&mut conn)
+    .expect("ban");
     assert_error(&app.get("/api/auth/me/", Some(&token)).await, 403, "banned");
-    assert_error(&app.login("fan@example.com", "password-123").await, 403, "banned");
+    assert_error(
+        &app.login("fan@example.com", "password-123").await,
+        403,
+        "banned",
+    );
     diesel::sql_query(format!("DELETE FROM users WHERE id = {id}"))
         .execute(&mut conn)
         .expect("delete");
-    assert_error(&app.get("/api/auth/me/", Some(&token)).await, 401, "unauthorized");
+    assert_error(
+        &app.get("/api/auth/me/", Some(&token)).await,
+        401,
+        "unauthorized",
+    );
 }
 
 #[actix_rt::test]
@@ -153,27 +211,49 @@ async fn roles_are_enforced_at_each_boundary() {
     let admin = app.admin_token().await;
     let (viewer, viewer_id) = app.register("viewer@example.com").await;
     let reporter = app.user_with_role("reporter@example.com", "reporter").await;
-    let moderator = app.user_with_role("moderator@example.com", "moderator").await;
+    let moderator = app
+        .user_with_role("moderator@example.com", "moderator")
+        .await;
 
     let division = json!({ "name": "Flyweight", "weight_limit_lbs": 125 });
     // Admin-only writes: everyone else is refused, and nothing is written.
     for token in [&viewer, &reporter, &moderator] {
-        assert_error(&app.post("/api/divisions/", Some(token), division.clone()).await, 403, "forbidden");
         assert_error(
-            &app.call("PATCH", &format!("/api/users/{viewer_id}/"), Some(token), Some(json!({ "role": "admin" }))).await,
+            &app.post("/api/divisions/", Some(token), division.clone())
+                .await,
+            403,
+            "forbidden",
+        );
+        assert_error(
+            &app.call(
+                "PATCH",
+                &format!("/api/users/{viewer_id}/"),
+                Some(token),
+                Some(json!({ "role": "admin" })),
+            )
+            .await,
             403,
             "forbidden",
         );
         assert_error(&app.get("/api/users/", Some(token)).await, 403, "forbidden");
     }
-    assert_error(&app.post("/api/divisions/", None, division.clone()).await, 401, "unauthorized");
+    assert_error(
+        &app.post("/api/divisions/", None, division.clone()).await,
+        401,
+        "unauthorized",
+    );
     assert_eq!(app.count("divisions"), 0);
     let (status, _) = app.post("/api/divisions/", Some(&admin), division).await;
     assert_eq!(status, StatusCode::CREATED);
 
     // A role change takes effect on the very next request, same token.
     let (status, user) = app
-        .call("PATCH", &format!("/api/users/{viewer_id}/"), Some(&admin), Some(json!({ "role": "admin" })))
+        .call(
+            "PATCH",
+            &format!("/api/users/{viewer_id}/"),
+            Some(&admin),
+            Some(json!({ "role": "admin" })),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(user["role"], "admin");
@@ -182,12 +262,24 @@ async fn roles_are_enforced_at_each_boundary() {
 
     // Unknown roles and unknown users are refused.
     assert_error(
-        &app.call("PATCH", &format!("/api/users/{viewer_id}/"), Some(&admin), Some(json!({ "role": "root" }))).await,
+        &app.call(
+            "PATCH",
+            &format!("/api/users/{viewer_id}/"),
+            Some(&admin),
+            Some(json!({ "role": "root" })),
+        )
+        .await,
         400,
         "bad_request",
     );
     assert_error(
-        &app.call("PATCH", "/api/users/999999/", Some(&admin), Some(json!({ "role": "viewer" }))).await,
+        &app.call(
+            "PATCH",
+            "/api/users/999999/",
+            Some(&admin),
+            Some(json!({ "role": "viewer" })),
+        )
+        .await,
         404,
         "not_found",
     );
@@ -199,7 +291,12 @@ async fn admins_cannot_demote_themselves() {
     let admin = app.admin_token().await;
     let (_, me) = app.get("/api/auth/me/", Some(&admin)).await;
     let got = app
-        .call("PATCH", &format!("/api/users/{}/", me["id"]), Some(&admin), Some(json!({ "role": "viewer" })))
+        .call(
+            "PATCH",
+            &format!("/api/users/{}/", me["id"]),
+            Some(&admin),
+            Some(json!({ "role": "viewer" })),
+        )
         .await;
     assert_error(&got, 409, "last_admin");
     let (_, me) = app.get("/api/auth/me/", Some(&admin)).await;

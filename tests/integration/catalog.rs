@@ -24,7 +24,12 @@ async fn admin_builds_a_card_and_anyone_reads_it() {
 
     // Two fights cannot share a slot on one card.
     let clash = app
-        .call("PATCH", &format!("/api/fights/{}/", fights[1]), Some(&admin), Some(json!({ "card_order": 1 })))
+        .call(
+            "PATCH",
+            &format!("/api/fights/{}/", fights[1]),
+            Some(&admin),
+            Some(json!({ "card_order": 1 })),
+        )
         .await;
     assert_error(&clash, 409, "already_exists");
     // The same fighter cannot be in both corners.
@@ -45,7 +50,11 @@ async fn lists_page_with_a_cursor() {
     let admin = app.admin_token().await;
     for i in 0..5 {
         let (status, _) = app
-            .post("/api/divisions/", Some(&admin), json!({ "name": format!("Division {i}"), "weight_limit_lbs": 100 + i * 10 }))
+            .post(
+                "/api/divisions/",
+                Some(&admin),
+                json!({ "name": format!("Division {i}"), "weight_limit_lbs": 100 + i * 10 }),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED);
     }
@@ -56,7 +65,11 @@ async fn lists_page_with_a_cursor() {
         assert_eq!(status, StatusCode::OK, "{page}");
         let results = page["results"].as_array().expect("results");
         assert!(results.len() <= 2);
-        seen.extend(results.iter().map(|d| d["name"].as_str().expect("name").to_string()));
+        seen.extend(
+            results
+                .iter()
+                .map(|d| d["name"].as_str().expect("name").to_string()),
+        );
         match page["next_cursor"].as_str() {
             Some(cursor) => path = format!("/api/divisions/?limit=2&cursor={cursor}"),
             None => break,
@@ -72,12 +85,20 @@ async fn fighters_enter_rankings_and_deletes_respect_references() {
     let admin = app.admin_token().await;
     let t = Some(admin.as_str());
     let (_, division) = app
-        .post("/api/divisions/", t, json!({ "name": "Welterweight", "weight_limit_lbs": 170 }))
+        .post(
+            "/api/divisions/",
+            t,
+            json!({ "name": "Welterweight", "weight_limit_lbs": 170 }),
+        )
         .await;
     let mut ids = Vec::new();
     for name in ["A", "B", "C"] {
         let (status, f) = app
-            .post("/api/fighters/", t, json!({ "name": name, "nickname": "N", "division": division["id"] }))
+            .post(
+                "/api/fighters/",
+                t,
+                json!({ "name": name, "nickname": "N", "division": division["id"] }),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{f}");
         assert_eq!(f["division"], division["id"]);
@@ -88,23 +109,45 @@ async fn fighters_enter_rankings_and_deletes_respect_references() {
             .as_array()
             .expect("results")
             .iter()
-            .map(|r| (r["fighter"].as_i64().expect("fighter"), r["rank"].as_i64().expect("rank")))
+            .map(|r| {
+                (
+                    r["fighter"].as_i64().expect("fighter"),
+                    r["rank"].as_i64().expect("rank"),
+                )
+            })
             .collect()
     };
-    let (status, table) = app.get(&format!("/api/rankings/?division={}", division["id"]), None).await;
+    let (status, table) = app
+        .get(&format!("/api/rankings/?division={}", division["id"]), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ranks(&table), vec![(ids[0], 1), (ids[1], 2), (ids[2], 3)]);
 
     // A division with fighters cannot go.
-    let got = app.call("DELETE", &format!("/api/divisions/{}/", division["id"]), t, None).await;
+    let got = app
+        .call(
+            "DELETE",
+            &format!("/api/divisions/{}/", division["id"]),
+            t,
+            None,
+        )
+        .await;
     assert_error(&got, 409, "in_use");
 
     // Removing the middle fighter closes the gap.
-    let (status, _) = app.call("DELETE", &format!("/api/fighters/{}/", ids[1]), t, None).await;
+    let (status, _) = app
+        .call("DELETE", &format!("/api/fighters/{}/", ids[1]), t, None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, table) = app.get(&format!("/api/rankings/?division={}", division["id"]), None).await;
+    let (_, table) = app
+        .get(&format!("/api/rankings/?division={}", division["id"]), None)
+        .await;
     assert_eq!(ranks(&table), vec![(ids[0], 1), (ids[2], 2)]);
 
     assert_error(&app.get("/api/rankings/", None).await, 400, "bad_request");
-    assert_error(&app.get("/api/rankings/?division=999999", None).await, 404, "not_found");
+    assert_error(
+        &app.get("/api/rankings/?division=999999", None).await,
+        404,
+        "not_found",
+    );
 }

@@ -55,7 +55,11 @@ async fn wait_ready(client: &awc::Client, port: u16, child: &mut Child) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("ringside exited early: {status}");
         }
-        if let Ok(resp) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await {
+        if let Ok(resp) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
             if resp.status() == StatusCode::OK {
                 return;
             }
@@ -97,7 +101,10 @@ async fn serves_on_the_embedded_default_and_stops_its_database() {
 
     assert!(terminate(&mut server).success(), "clean exit on SIGTERM");
     let pid_file = data_dir.join("postgres/postmaster.pid");
-    assert!(!pid_file.exists(), "PostgreSQL must be stopped with the server");
+    assert!(
+        !pid_file.exists(),
+        "PostgreSQL must be stopped with the server"
+    );
 
     // Second start: same cluster, same data, same signing key.
     let mut server = spawn_server(&data_dir, port, None);
@@ -131,7 +138,10 @@ async fn generates_and_prints_the_first_admin_password() {
             .find(|l| l.contains("password:"))
     });
     wait_ready(&client, port, &mut server).await;
-    let line = line.join().expect("reader").expect("the password is printed");
+    let line = line
+        .join()
+        .expect("reader")
+        .expect("the password is printed");
     let password = line
         .split("password: ")
         .nth(1)
@@ -151,7 +161,10 @@ fn bad_configuration_names_the_variable_and_exits_non_zero() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("MAX_MESSAGE_SIZE") && stderr.contains("lots"), "{stderr}");
+    assert!(
+        stderr.contains("MAX_MESSAGE_SIZE") && stderr.contains("lots"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -160,11 +173,28 @@ fn cli_creates_users_and_seeds_a_demo_card() {
     let url = fresh_database();
     let dir = scratch_dir("cli");
     let run = |args: &[&str]| {
-        let out = ringside(&dir).env("DATABASE_URL", &url).args(args).output().expect("runs");
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = ringside(&dir)
+            .env("DATABASE_URL", &url)
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let printed = run(&["user", "create", "--email", "Mod@Example.com", "--password", "password-123", "--role", "moderator"]);
+    let printed = run(&[
+        "user",
+        "create",
+        "--email",
+        "Mod@Example.com",
+        "--password",
+        "password-123",
+        "--role",
+        "moderator",
+    ]);
     assert!(printed.contains("role moderator"), "{printed}");
     run(&["seed-demo"]);
     let again = run(&["seed-demo"]);
@@ -190,7 +220,10 @@ fn cli_creates_users_and_seeds_a_demo_card() {
     .get_result(&mut conn)
     .expect("counts");
     assert!(counts.fights >= 5, "a card of at least five fights");
-    assert_eq!(counts.live_fights, counts.fights, "covered live, fight by fight");
+    assert_eq!(
+        counts.live_fights, counts.fights,
+        "covered live, fight by fight"
+    );
     assert!(counts.ranked >= 10, "fighters are ranked");
     assert_eq!(counts.role, "moderator");
 }

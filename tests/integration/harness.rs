@@ -46,7 +46,8 @@ pub fn cluster() -> &'static Cluster {
                 Ok(pg) => {
                     let pg = Arc::new(pg);
                     let urls = pg.clone();
-                    tx.send(Ok(Box::new(move |db: &str| urls.url(db)) as Box<dyn Fn(&str) -> String + Send + Sync>))
+                    tx.send(Ok(Box::new(move |db: &str| urls.url(db))
+                        as Box<dyn Fn(&str) -> String + Send + Sync>))
                         .ok();
                     loop {
                         std::thread::park();
@@ -62,11 +63,13 @@ pub fn cluster() -> &'static Cluster {
             .expect("cluster thread answered")
             .unwrap_or_else(|e| panic!("starting the test PostgreSQL: {e}"));
         let cluster = Cluster { url_base };
-        let mut conn = PgConnection::establish(&cluster.url("postgres")).expect("connect to postgres");
+        let mut conn =
+            PgConnection::establish(&cluster.url("postgres")).expect("connect to postgres");
         diesel::sql_query(format!("CREATE DATABASE {TEMPLATE}"))
             .execute(&mut conn)
             .expect("create template");
-        let mut template = PgConnection::establish(&cluster.url(TEMPLATE)).expect("connect to template");
+        let mut template =
+            PgConnection::establish(&cluster.url(TEMPLATE)).expect("connect to template");
         ringside::db::run_migrations(&mut template).expect("migrate template");
         cluster
     })
@@ -74,11 +77,20 @@ pub fn cluster() -> &'static Cluster {
 
 /// Clusters of test processes that are gone (killed before cleaning up).
 fn remove_stale_dirs() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("ringside-tests-")) else { continue };
-        let Ok(pid) = pid.parse::<i32>() else { continue };
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("ringside-tests-"))
+        else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<i32>() else {
+            continue;
+        };
         // SAFETY: signal 0 only checks whether the process exists.
         if pid != std::process::id() as i32 && unsafe { libc::kill(pid, 0) } != 0 {
             let _ = std::fs::remove_dir_all(entry.path());
@@ -107,9 +119,13 @@ pub fn test_config(database_url: String) -> Config {
         ("DATABASE_POOL_SIZE", "4".to_string()),
         ("RINGSIDE_ADMIN_EMAIL", ADMIN_EMAIL.to_string()),
         ("RINGSIDE_ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
-        ("RINGSIDE_SECRET_KEY", "test-secret-key-of-at-least-32-bytes!".to_string()),
+        (
+            "RINGSIDE_SECRET_KEY",
+            "test-secret-key-of-at-least-32-bytes!".to_string(),
+        ),
     ];
-    Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("test config")
+    Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+        .expect("test config")
 }
 
 /// The real server on a random port, over its own database.
@@ -129,7 +145,8 @@ impl TestApp {
         let db = Db::connect(&db_url, 4).expect("pool");
         ringside::bootstrap::ensure_admin(&db, &config).expect("admin");
         let key = config.secret_key.clone().expect("key").into_bytes();
-        let running = ringside::server::start(Arc::new(config), db.clone(), &key).expect("server starts");
+        let running =
+            ringside::server::start(Arc::new(config), db.clone(), &key).expect("server starts");
         actix_rt::spawn(running.server);
         TestApp {
             base: format!("http://{}", running.addr),
@@ -145,7 +162,13 @@ impl TestApp {
     }
 
     /// Sends `body` (JSON, or nothing) with an optional bearer token.
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
@@ -159,7 +182,14 @@ impl TestApp {
     }
 
     /// Sends raw bytes as the body, with the given content type.
-    pub async fn raw(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self
             .client
@@ -180,7 +210,12 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
-        self.post("/api/auth/login/", None, json!({ "email": email, "password": password })).await
+        self.post(
+            "/api/auth/login/",
+            None,
+            json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     pub async fn admin_token(&self) -> String {
@@ -210,7 +245,12 @@ impl TestApp {
         let admin = self.admin_token().await;
         let (token, id) = self.register(email).await;
         let (status, body) = self
-            .call("PATCH", &format!("/api/users/{id}/"), Some(&admin), Some(json!({ "role": role })))
+            .call(
+                "PATCH",
+                &format!("/api/users/{id}/"),
+                Some(&admin),
+                Some(json!({ "role": role })),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         token
@@ -231,14 +271,21 @@ impl TestApp {
     }
 }
 
-async fn read(resp: Result<awc::ClientResponse, awc::error::SendRequestError>) -> (StatusCode, Value) {
+async fn read(
+    resp: Result<awc::ClientResponse, awc::error::SendRequestError>,
+) -> (StatusCode, Value) {
     let mut resp = resp.expect("request sent");
     let status = resp.status();
-    let bytes = resp.body().limit(10 * 1024 * 1024).await.expect("body read");
+    let bytes = resp
+        .body()
+        .limit(10 * 1024 * 1024)
+        .await
+        .expect("body read");
     let value = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
     (status, value)
 }
@@ -247,15 +294,27 @@ async fn read(resp: Result<awc::ClientResponse, awc::error::SendRequestError>) -
 #[track_caller]
 pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str) {
     assert_eq!(got.0.as_u16(), status, "unexpected status; body: {}", got.1);
-    assert_eq!(got.1["error"]["code"], code, "unexpected code; body: {}", got.1);
-    assert!(got.1["error"]["message"].is_string(), "no message: {}", got.1);
+    assert_eq!(
+        got.1["error"]["code"], code,
+        "unexpected code; body: {}",
+        got.1
+    );
+    assert!(
+        got.1["error"]["message"].is_string(),
+        "no message: {}",
+        got.1
+    );
 }
 
 /// Builds a small card through the API as admin: returns (event id, fight ids).
 pub async fn build_card(app: &TestApp, token: &str, fights: usize) -> (i64, Vec<i64>) {
     let t = Some(token);
     let (s, division) = app
-        .post("/api/divisions/", t, json!({ "name": "Lightweight", "weight_limit_lbs": 155 }))
+        .post(
+            "/api/divisions/",
+            t,
+            json!({ "name": "Lightweight", "weight_limit_lbs": 155 }),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{division}");
     let (s, event) = app

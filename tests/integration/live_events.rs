@@ -28,7 +28,10 @@ async fn fight_night_path_upcoming_live_completed() {
     assert_eq!(live["settings"]["theme"], "dark");
     let card = live["fights"].as_array().expect("fights");
     assert_eq!(card.len(), 3, "a live fight per fight on the card");
-    let card_fights: Vec<i64> = card.iter().map(|f| f["fight"].as_i64().expect("fight")).collect();
+    let card_fights: Vec<i64> = card
+        .iter()
+        .map(|f| f["fight"].as_i64().expect("fight"))
+        .collect();
     assert_eq!(card_fights, fights, "in card order");
     for f in card {
         assert_eq!(f["status"], "upcoming");
@@ -37,7 +40,13 @@ async fn fight_night_path_upcoming_live_completed() {
     }
     let id = live["id"].as_i64().expect("id");
 
-    let (status, started) = app.post(&format!("/api/live/events/{id}/start/"), Some(&admin), json!({})).await;
+    let (status, started) = app
+        .post(
+            &format!("/api/live/events/{id}/start/"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{started}");
     assert_eq!(started["status"], "live");
     assert!(started["start_time"].is_string());
@@ -55,7 +64,13 @@ async fn fight_night_path_upcoming_live_completed() {
     let (_, upcoming_list) = app.get("/api/live/events/?status=upcoming", None).await;
     assert_eq!(upcoming_list["results"].as_array().map(Vec::len), Some(0));
 
-    let (status, ended) = app.post(&format!("/api/live/events/{id}/end/"), Some(&admin), json!({})).await;
+    let (status, ended) = app
+        .post(
+            &format!("/api/live/events/{id}/end/"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{ended}");
     assert_eq!(ended["status"], "completed");
     assert!(ended["end_time"].is_string());
@@ -66,10 +81,19 @@ async fn illegal_transitions_answer_409_and_change_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let (event, _) = build_card(&app, &admin, 1).await;
-    let id = create_live(&app, &admin, event).await["id"].as_i64().expect("id");
+    let id = create_live(&app, &admin, event).await["id"]
+        .as_i64()
+        .expect("id");
     let act = |action: &'static str| {
         let (app, admin) = (&app, &admin);
-        async move { app.post(&format!("/api/live/events/{id}/{action}/"), Some(admin), json!({})).await }
+        async move {
+            app.post(
+                &format!("/api/live/events/{id}/{action}/"),
+                Some(admin),
+                json!({}),
+            )
+            .await
+        }
     };
 
     assert_error(&act("end").await, 409, "invalid_transition");
@@ -88,13 +112,30 @@ async fn cancelling_cancels_the_card() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let (event, _) = build_card(&app, &admin, 2).await;
-    let id = create_live(&app, &admin, event).await["id"].as_i64().expect("id");
-    let (status, cancelled) = app.post(&format!("/api/live/events/{id}/cancel/"), Some(&admin), json!({})).await;
+    let id = create_live(&app, &admin, event).await["id"]
+        .as_i64()
+        .expect("id");
+    let (status, cancelled) = app
+        .post(
+            &format!("/api/live/events/{id}/cancel/"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cancelled["status"], "cancelled");
-    assert!(cancelled["fights"].as_array().expect("fights").iter().all(|f| f["status"] == "cancelled"));
+    assert!(cancelled["fights"]
+        .as_array()
+        .expect("fights")
+        .iter()
+        .all(|f| f["status"] == "cancelled"));
     assert_error(
-        &app.post(&format!("/api/live/events/{id}/start/"), Some(&admin), json!({})).await,
+        &app.post(
+            &format!("/api/live/events/{id}/start/"),
+            Some(&admin),
+            json!({}),
+        )
+        .await,
         409,
         "invalid_transition",
     );
@@ -105,12 +146,19 @@ async fn concurrent_starts_admit_exactly_one() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let (event, _) = build_card(&app, &admin, 1).await;
-    let id = create_live(&app, &admin, event).await["id"].as_i64().expect("id");
+    let id = create_live(&app, &admin, event).await["id"]
+        .as_i64()
+        .expect("id");
     let path = format!("/api/live/events/{id}/start/");
-    let attempts: Vec<_> = (0..6).map(|_| app.post(&path, Some(&admin), json!({}))).collect();
+    let attempts: Vec<_> = (0..6)
+        .map(|_| app.post(&path, Some(&admin), json!({})))
+        .collect();
     let results = futures_util::future::join_all(attempts).await;
     let ok = results.iter().filter(|r| r.0 == StatusCode::OK).count();
-    let conflicts = results.iter().filter(|r| r.0 == StatusCode::CONFLICT).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| r.0 == StatusCode::CONFLICT)
+        .count();
     assert_eq!((ok, conflicts), (1, 5), "{results:?}");
 }
 
@@ -122,20 +170,59 @@ async fn live_events_are_capped_by_max_concurrent_events() {
     let admin = app.admin_token().await;
     let (first_event, _) = build_card(&app, &admin, 1).await;
     let (s, second_event) = app
-        .post("/api/events/", Some(&admin), json!({ "name": "Second", "venue": "", "scheduled_start": "2026-12-02T20:00:00Z" }))
+        .post(
+            "/api/events/",
+            Some(&admin),
+            json!({ "name": "Second", "venue": "", "scheduled_start": "2026-12-02T20:00:00Z" }),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    let first = create_live(&app, &admin, first_event).await["id"].as_i64().expect("id");
+    let first = create_live(&app, &admin, first_event).await["id"]
+        .as_i64()
+        .expect("id");
     let second = create_live(&app, &admin, second_event["id"].as_i64().expect("id")).await["id"]
         .as_i64()
         .expect("id");
 
-    assert_eq!(app.post(&format!("/api/live/events/{first}/start/"), Some(&admin), json!({})).await.0, StatusCode::OK);
-    let refused = app.post(&format!("/api/live/events/{second}/start/"), Some(&admin), json!({})).await;
+    assert_eq!(
+        app.post(
+            &format!("/api/live/events/{first}/start/"),
+            Some(&admin),
+            json!({})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let refused = app
+        .post(
+            &format!("/api/live/events/{second}/start/"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
     assert_error(&refused, 409, "too_many_live_events");
     // Once the first ends, the second may go live.
-    assert_eq!(app.post(&format!("/api/live/events/{first}/end/"), Some(&admin), json!({})).await.0, StatusCode::OK);
-    assert_eq!(app.post(&format!("/api/live/events/{second}/start/"), Some(&admin), json!({})).await.0, StatusCode::OK);
+    assert_eq!(
+        app.post(
+            &format!("/api/live/events/{first}/end/"),
+            Some(&admin),
+            json!({})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/live/events/{second}/start/"),
+            Some(&admin),
+            json!({})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
 }
 
 #[actix_rt::test]
@@ -145,18 +232,48 @@ async fn one_live_event_per_event_and_only_admins_run_them() {
     let moderator = app.user_with_role("mod@example.com", "moderator").await;
     let (event, _) = build_card(&app, &admin, 1).await;
     let body = json!({ "event": event });
-    assert_error(&app.post("/api/live/events/", Some(&moderator), body.clone()).await, 403, "forbidden");
-    let id = create_live(&app, &admin, event).await["id"].as_i64().expect("id");
-    assert_error(&app.post("/api/live/events/", Some(&admin), body).await, 409, "already_exists");
     assert_error(
-        &app.post("/api/live/events/", Some(&admin), json!({ "event": event, "settings": [1] })).await,
+        &app.post("/api/live/events/", Some(&moderator), body.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    let id = create_live(&app, &admin, event).await["id"]
+        .as_i64()
+        .expect("id");
+    assert_error(
+        &app.post("/api/live/events/", Some(&admin), body).await,
+        409,
+        "already_exists",
+    );
+    assert_error(
+        &app.post(
+            "/api/live/events/",
+            Some(&admin),
+            json!({ "event": event, "settings": [1] }),
+        )
+        .await,
         400,
         "bad_request",
     );
     assert_eq!(app.count("live_events"), 1);
 
-    assert_error(&app.post(&format!("/api/live/events/{id}/start/"), Some(&moderator), json!({})).await, 403, "forbidden");
-    assert_error(&app.post(&format!("/api/live/events/{id}/start/"), None, json!({})).await, 401, "unauthorized");
+    assert_error(
+        &app.post(
+            &format!("/api/live/events/{id}/start/"),
+            Some(&moderator),
+            json!({}),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &app.post(&format!("/api/live/events/{id}/start/"), None, json!({}))
+            .await,
+        401,
+        "unauthorized",
+    );
     let (_, detail) = app.get(&format!("/api/live/events/{id}/"), None).await;
     assert_eq!(detail["status"], "upcoming");
 }
@@ -166,7 +283,9 @@ async fn a_fight_added_to_a_covered_card_gets_its_live_fight() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let (event, fights) = build_card(&app, &admin, 1).await;
-    let id = create_live(&app, &admin, event).await["id"].as_i64().expect("id");
+    let id = create_live(&app, &admin, event).await["id"]
+        .as_i64()
+        .expect("id");
     let (_, existing) = app.get(&format!("/api/fights/{}/", fights[0]), None).await;
     let (status, added) = app
         .post(
@@ -178,6 +297,11 @@ async fn a_fight_added_to_a_covered_card_gets_its_live_fight() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
     let (_, detail) = app.get(&format!("/api/live/events/{id}/"), None).await;
-    let card: Vec<&Value> = detail["fights"].as_array().expect("fights").iter().map(|f| &f["fight"]).collect();
+    let card: Vec<&Value> = detail["fights"]
+        .as_array()
+        .expect("fights")
+        .iter()
+        .map(|f| &f["fight"])
+        .collect();
     assert_eq!(card, vec![&json!(fights[0]), &added["id"]]);
 }

@@ -33,26 +33,59 @@ fn migrations_run_up_down_and_up_again() {
             .execute(&mut admin)
             .expect("create");
     }
-    let mut conn = PgConnection::establish(&harness::cluster().url("migrations_roundtrip")).expect("connect");
+    let mut conn =
+        PgConnection::establish(&harness::cluster().url("migrations_roundtrip")).expect("connect");
 
     let applied = conn.run_pending_migrations(MIGRATIONS).expect("up").len();
     assert!(applied >= 5, "applied {applied}");
     let after_up = tables(&mut conn);
     for table in [
-        "users", "divisions", "fighters", "events", "fights", "rankings", "media_assets", "articles",
-        "live_events", "live_fights", "live_updates", "push_notifications", "user_activities",
-        "live_comments", "reaction_events", "devices", "notification_preferences",
-        "notification_deliveries", "polls", "poll_options", "poll_votes", "moderation_actions",
-        "comment_reports", "channel_sequences", "channel_messages", "follows", "judge_scores",
+        "users",
+        "divisions",
+        "fighters",
+        "events",
+        "fights",
+        "rankings",
+        "media_assets",
+        "articles",
+        "live_events",
+        "live_fights",
+        "live_updates",
+        "push_notifications",
+        "user_activities",
+        "live_comments",
+        "reaction_events",
+        "devices",
+        "notification_preferences",
+        "notification_deliveries",
+        "polls",
+        "poll_options",
+        "poll_votes",
+        "moderation_actions",
+        "comment_reports",
+        "channel_sequences",
+        "channel_messages",
+        "follows",
+        "judge_scores",
         "user_sanctions",
     ] {
-        assert!(after_up.contains(&table.to_string()), "missing table {table}");
+        assert!(
+            after_up.contains(&table.to_string()),
+            "missing table {table}"
+        );
     }
 
     conn.revert_all_migrations(MIGRATIONS).expect("down");
-    assert_eq!(tables(&mut conn), Vec::<String>::new(), "down.sql must drop everything");
+    assert_eq!(
+        tables(&mut conn),
+        Vec::<String>::new(),
+        "down.sql must drop everything"
+    );
 
-    let again = conn.run_pending_migrations(MIGRATIONS).expect("up again").len();
+    let again = conn
+        .run_pending_migrations(MIGRATIONS)
+        .expect("up again")
+        .len();
     assert_eq!(again, applied);
     assert_eq!(tables(&mut conn), after_up);
 }
@@ -64,7 +97,8 @@ fn constraints_refuse_what_must_never_happen() {
     let url = harness::fresh_database();
     let mut conn = PgConnection::establish(&url).expect("connect");
     let refused = |conn: &mut PgConnection, sql: &str| {
-        let result = conn.transaction::<_, diesel::result::Error, _>(|c| diesel::sql_query(sql).execute(c));
+        let result =
+            conn.transaction::<_, diesel::result::Error, _>(|c| diesel::sql_query(sql).execute(c));
         assert!(result.is_err(), "accepted: {sql}");
     };
     conn.batch_execute(
@@ -82,12 +116,24 @@ fn constraints_refuse_what_must_never_happen() {
     .expect("seed rows");
 
     refused(&mut conn, "INSERT INTO users (email, password_hash, display_name, role) VALUES ('x@y.io', 'x', 'X', 'root')");
-    refused(&mut conn, "INSERT INTO users (email, password_hash, display_name) VALUES ('A@B.io', 'x', 'X')");
-    refused(&mut conn, "UPDATE live_events SET status = 'paused' WHERE id = 1");
+    refused(
+        &mut conn,
+        "INSERT INTO users (email, password_hash, display_name) VALUES ('A@B.io', 'x', 'X')",
+    );
+    refused(
+        &mut conn,
+        "UPDATE live_events SET status = 'paused' WHERE id = 1",
+    );
     refused(&mut conn, "INSERT INTO fights (event_id, red_fighter_id, blue_fighter_id, division_id, card_order) VALUES (1, 1, 1, 1, 2)");
     // One vote per user per poll; a vote only for that poll's own options.
-    refused(&mut conn, "INSERT INTO poll_votes (poll_id, option_id, user_id) VALUES (1, 2, 1)");
-    refused(&mut conn, "INSERT INTO poll_votes (poll_id, option_id, user_id) VALUES (1, 3, 2)");
+    refused(
+        &mut conn,
+        "INSERT INTO poll_votes (poll_id, option_id, user_id) VALUES (1, 2, 1)",
+    );
+    refused(
+        &mut conn,
+        "INSERT INTO poll_votes (poll_id, option_id, user_id) VALUES (1, 3, 2)",
+    );
     // A reply must be in its parent's event.
     refused(&mut conn, "INSERT INTO live_comments (live_event_id, user_id, content, parent_comment_id) VALUES (2, 1, 'reply', 1)");
     // 10-point must: one side scores 10; a judge scores a round once.

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Ringside's test command (README, and CI's .ci/run): installs what the tests
+# need on a fresh machine, then checks formatting and lints and runs every test
+# against a real PostgreSQL that the test harness starts itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null || missing+=(postgresql)
+pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev pkg-config)
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    echo "missing system packages: ${missing[*]} (Debian/Ubuntu: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
