@@ -44,7 +44,15 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
             .app_data(state.clone())
             .app_data(metrics.clone())
             .wrap(middleware::from_fn(crate::metrics::track))
-            .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("ringside::http"))
+            .wrap(
+                // The path without its query string: WebSocket clients may
+                // put their token there.
+                middleware::Logger::new("%a \"%{request}xi\" %s %b %Dms")
+                    .custom_request_replace("request", |req| {
+                        format!("{} {}", req.method(), req.path())
+                    })
+                    .log_target("ringside::http"),
+            )
             .configure(crate::http::configure)
     })
     .workers(config.workers)

@@ -66,20 +66,6 @@ pub struct FightInput {
     pub is_title_fight: Option<bool>,
 }
 
-/// Ascending by id after the cursor, one row more than asked for.
-macro_rules! page_query {
-    ($table:ident, $model:ty, $page:expr, $limit:expr) => {{
-        let mut q = $table::table
-            .select(<$model>::as_select())
-            .order($table::id)
-            .into_boxed();
-        if let Some(c) = $page.cursor {
-            q = q.filter($table::id.gt(c.0));
-        }
-        q.limit($limit + 1)
-    }};
-}
-
 pub fn list_divisions(
     conn: &mut PgConnection,
     page: &PageParams,

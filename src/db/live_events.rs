@@ -73,17 +73,11 @@ pub fn list(
     limit: i64,
     status: Option<EventStatus>,
 ) -> QueryResult<Vec<LiveEvent>> {
-    let mut q = live_events::table
-        .select(LiveEvent::as_select())
-        .order(live_events::id)
-        .into_boxed();
-    if let Some(c) = page.cursor {
-        q = q.filter(live_events::id.gt(c.0));
-    }
+    let mut q = page_query!(live_events, LiveEvent, page, limit);
     if let Some(s) = status {
         q = q.filter(live_events::status.eq(s.as_str()));
     }
-    q.limit(limit + 1).load(conn)
+    q.load(conn)
 }
 
 /// A live fight with the fight and the two names a card shows.

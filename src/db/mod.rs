@@ -4,6 +4,20 @@
 //! `schema` mirrors `migrations/`; `models` are the rows; the other modules
 //! hold the queries for one concept each.
 
+/// Ascending by id after the cursor, one row more than asked for.
+macro_rules! page_query {
+    ($table:ident, $model:ty, $page:expr, $limit:expr) => {{
+        let mut q = $table::table
+            .select(<$model>::as_select())
+            .order($table::id)
+            .into_boxed();
+        if let Some(c) = $page.cursor {
+            q = q.filter($table::id.gt(c.0));
+        }
+        q.limit($limit + 1)
+    }};
+}
+
 pub mod catalog;
 pub mod live_events;
 pub mod models;

@@ -62,15 +62,9 @@ pub fn list(
     limit: i64,
     role: Option<Role>,
 ) -> QueryResult<Vec<User>> {
-    let mut q = users::table
-        .select(User::as_select())
-        .order(users::id)
-        .into_boxed();
-    if let Some(cursor) = page.cursor {
-        q = q.filter(users::id.gt(cursor.0));
-    }
+    let mut q = page_query!(users, User, page, limit);
     if let Some(role) = role {
         q = q.filter(users::role.eq(role.as_str()));
     }
-    q.limit(limit + 1).load(conn)
+    q.load(conn)
 }

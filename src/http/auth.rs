@@ -5,7 +5,7 @@ use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{created, query, resource, validate};
+use super::{already_exists, created, query, resource, validate};
 use crate::auth::{self, Auth, Viewer};
 use crate::db::models::{NewUser, User};
 use crate::db::users;
@@ -86,13 +86,7 @@ async fn register(
         )
     })
     .await
-    .map_err(|e| match e {
-        ApiError::Conflict { .. } => ApiError::Conflict {
-            code: "already_exists",
-            message: "an account with this email already exists".into(),
-        },
-        other => other,
-    })?;
+    .map_err(already_exists("an account with this email already exists"))?;
     tracing::info!(user = user.id, "account registered");
     Ok(created(session(&state, user)))
 }

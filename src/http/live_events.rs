@@ -6,7 +6,7 @@ use ringside_actors::{EventAction, EventStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{created, named, query, resource};
+use super::{already_exists, created, named, query, resource};
 use crate::auth::{Admin, Auth};
 use crate::db::live_events::{self, NewLiveEvent, TransitionError};
 use crate::db::pagination::{Page, PageParams};
@@ -56,13 +56,7 @@ async fn create(
         live_events::create(c, &input).map(|l| l.id)
     })
     .await
-    .map_err(|e| match e {
-        ApiError::Conflict { .. } => ApiError::Conflict {
-            code: "already_exists",
-            message: "this event already has a live event".into(),
-        },
-        other => other,
-    })?;
+    .map_err(already_exists("this event already has a live event"))?;
     Ok(created(snapshot(&state, id).await?))
 }
 

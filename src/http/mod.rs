@@ -107,6 +107,17 @@ fn named(what: &'static str) -> impl Fn(ApiError) -> ApiError {
     }
 }
 
+/// Words a uniqueness clash for the client.
+fn already_exists(message: &'static str) -> impl Fn(ApiError) -> ApiError {
+    move |e| match e {
+        ApiError::Conflict { .. } => ApiError::Conflict {
+            code: "already_exists",
+            message: message.into(),
+        },
+        other => other,
+    }
+}
+
 fn created(body: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Created().json(body)
 }
