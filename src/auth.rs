@@ -174,7 +174,7 @@ pub struct Auth<R: MinRole> {
 #[derive(Debug)]
 pub struct MaybeAuth(pub Option<User>);
 
-fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -10,6 +10,7 @@ pub mod db;
 pub mod embedded_postgres;
 pub mod error;
 pub mod http;
+pub mod live;
 pub mod logging;
 pub mod metrics;
 pub mod rate_limit;

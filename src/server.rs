@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::{Actor, Addr};
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
+use ringside_actors::hub::Hub;
 
 use crate::auth::TokenKeys;
 use crate::config::Config;
@@ -17,14 +19,18 @@ use crate::state::AppState;
 pub struct Running {
     pub server: Server,
     pub addr: SocketAddr,
+    pub hub: Addr<Hub>,
 }
 
 pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<Running> {
     let metrics = Arc::new(Metrics::default());
+    let store = Arc::new(crate::live::PgLiveStore::new(db.clone()));
+    let hub = Hub::new(store, crate::live::hub_config(&config)).start();
     let state = web::Data::new(AppState {
         tokens: TokenKeys::new(secret_key, config.token_ttl),
         login_limiter: LoginLimiter::new(config.login_rate_per_account, config.login_rate_per_ip),
         metrics: metrics.clone(),
+        hub: hub.clone(),
         db,
         config: config.clone(),
     });
@@ -66,5 +72,6 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
     Ok(Running {
         server: server.run(),
         addr,
+        hub,
     })
 }

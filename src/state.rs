@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use actix::Addr;
+use ringside_actors::hub::Hub;
+
 use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::db::Db;
@@ -14,4 +17,6 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub login_limiter: LoginLimiter,
     pub metrics: Arc<Metrics>,
+    /// The live core's registry of rooms and sessions.
+    pub hub: Addr<Hub>,
 }

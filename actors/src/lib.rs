@@ -6,8 +6,17 @@
 //! wire protocol. This crate never imports diesel or redis; storage and the
 //! cross-node bus are reached through traits the edges (`src/`) implement.
 
+pub mod channel;
+pub mod history;
+pub mod hub;
 pub mod lifecycle;
+pub mod outbox;
+pub mod protocol;
 pub mod role;
+pub mod room;
+pub mod session;
+pub mod store;
 
+pub use channel::Channel;
 pub use lifecycle::{EventAction, EventStatus, IllegalTransition};
 pub use role::Role;

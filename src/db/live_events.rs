@@ -90,12 +90,26 @@ pub struct CardEntry {
 
 /// The card of a live event, in card order.
 pub fn card(conn: &mut PgConnection, live_event: i64) -> QueryResult<Vec<CardEntry>> {
+    card_entries(conn, Some(live_event), None)
+}
+
+/// One live fight as its card entry.
+pub fn card_entry(conn: &mut PgConnection, live_fight: i64) -> QueryResult<CardEntry> {
+    card_entries(conn, None, Some(live_fight))?
+        .pop()
+        .ok_or(diesel::result::Error::NotFound)
+}
+
+fn card_entries(
+    conn: &mut PgConnection,
+    live_event: Option<i64>,
+    live_fight: Option<i64>,
+) -> QueryResult<Vec<CardEntry>> {
     let (red, blue) = diesel::alias!(fighters as red, fighters as blue);
-    let rows: Vec<(LiveFight, Fight, String, String)> = live_fights::table
+    let mut q = live_fights::table
         .inner_join(fights::table)
         .inner_join(red.on(red.field(fighters::id).eq(fights::red_fighter_id)))
         .inner_join(blue.on(blue.field(fighters::id).eq(fights::blue_fighter_id)))
-        .filter(live_fights::live_event_id.eq(live_event))
         .order((fights::card_order, fights::id))
         .select((
             LiveFight::as_select(),
@@ -103,7 +117,14 @@ pub fn card(conn: &mut PgConnection, live_event: i64) -> QueryResult<Vec<CardEnt
             red.field(fighters::name),
             blue.field(fighters::name),
         ))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(id) = live_event {
+        q = q.filter(live_fights::live_event_id.eq(id));
+    }
+    if let Some(id) = live_fight {
+        q = q.filter(live_fights::id.eq(id));
+    }
+    let rows: Vec<(LiveFight, Fight, String, String)> = q.load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(live, fight, red_name, blue_name)| CardEntry {

@@ -19,10 +19,13 @@ macro_rules! page_query {
 }
 
 pub mod catalog;
+pub mod channels;
 pub mod live_events;
+pub mod live_updates;
 pub mod models;
 pub mod pagination;
 pub mod schema;
+pub mod snapshots;
 pub mod users;
 
 use std::time::Duration;

@@ -166,3 +166,28 @@ pub struct LiveFight {
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = live_updates)]
+pub struct LiveUpdate {
+    pub id: i64,
+    #[serde(rename = "live_event")]
+    pub live_event_id: i64,
+    #[serde(rename = "live_fight")]
+    pub live_fight_id: Option<i64>,
+    pub update_type: String,
+    pub title: String,
+    pub description: String,
+    pub round_number: Option<i32>,
+    pub data: serde_json::Value,
+    pub is_verified: bool,
+    pub is_breaking: bool,
+    #[serde(rename = "media")]
+    pub media_asset_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub reviewed_by: Option<i64>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub rejected: bool,
+    pub seq: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}

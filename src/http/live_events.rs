@@ -1,16 +1,17 @@
 //! Live events: the fight night as clients follow it. Anyone can read; admins
 //! create, start, end and cancel.
 
-use actix_web::{web, HttpResponse};
-use ringside_actors::{EventAction, EventStatus};
+use actix_web::{web, HttpRequest, HttpResponse};
+use ringside_actors::{Channel, EventAction, EventStatus};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::ws::{self, Access};
 use super::{already_exists, created, named, query, resource};
 use crate::auth::{Admin, Auth};
 use crate::db::live_events::{self, NewLiveEvent, TransitionError};
 use crate::db::pagination::{Page, PageParams};
-use crate::db::{catalog, models::LiveEvent};
+use crate::db::{models::LiveEvent, snapshots};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -19,7 +20,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/live/events/{id}/").get(detail))
         .service(resource("/api/live/events/{id}/start/").post(start))
         .service(resource("/api/live/events/{id}/end/").post(end))
-        .service(resource("/api/live/events/{id}/cancel/").post(cancel));
+        .service(resource("/api/live/events/{id}/cancel/").post(cancel))
+        .service(resource("/api/live/fights/{id}/").get(fight_detail));
 }
 
 #[derive(Deserialize)]
@@ -60,52 +62,43 @@ async fn create(
     Ok(created(snapshot(&state, id).await?))
 }
 
-async fn detail(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(snapshot(&state, id.into_inner()).await?))
+/// The live event; with `Upgrade: websocket`, a session following `event:{id}`.
+async fn detail(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let snapshot = snapshot(&state, id.into_inner()).await?;
+    if ws::is_upgrade(&req) {
+        let id = snapshot["id"].as_i64().unwrap_or_default();
+        return ws::connect(req, body, &state, Some(Channel::Event(id)), Access::Public).await;
+    }
+    Ok(HttpResponse::Ok().json(snapshot))
+}
+
+/// A live fight; with `Upgrade: websocket`, a session following `fight:{id}`.
+async fn fight_detail(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let snapshot = query(&state.db, move |c| snapshots::fight(c, id))
+        .await
+        .map_err(named("live fight"))?;
+    if ws::is_upgrade(&req) {
+        return ws::connect(req, body, &state, Some(Channel::Fight(id)), Access::Public).await;
+    }
+    Ok(HttpResponse::Ok().json(snapshot))
 }
 
 /// The live event with its event and its card, as clients render them.
 async fn snapshot(state: &AppState, id: i64) -> Result<Value, ApiError> {
-    let (live, event, card) = query(&state.db, move |c| {
-        let live = live_events::find(c, id)?;
-        let event = catalog::find_event(c, live.event_id)?;
-        let card = live_events::card(c, id)?;
-        Ok((live, event, card))
-    })
-    .await
-    .map_err(named("live event"))?;
-    let fights: Vec<Value> = card
-        .into_iter()
-        .map(|e| {
-            json!({
-                "id": e.live.id,
-                "fight": e.fight.id,
-                "status": e.live.status,
-                "current_round": e.live.current_round,
-                "round_start_time": e.live.round_start_time,
-                "scheduled_rounds": e.fight.scheduled_rounds,
-                "card_order": e.fight.card_order,
-                "is_title_fight": e.fight.is_title_fight,
-                "division": e.fight.division_id,
-                "red_fighter": { "id": e.fight.red_fighter_id, "name": e.red_name },
-                "blue_fighter": { "id": e.fight.blue_fighter_id, "name": e.blue_name },
-                "viewer_count": e.live.viewer_count,
-                "live_stats": e.live.live_stats,
-                "judge_scores": e.live.judge_scores,
-                "started_at": e.live.started_at,
-                "ended_at": e.live.ended_at,
-            })
-        })
-        .collect();
-    let mut body = serde_json::to_value(&live).map_err(|e| ApiError::Internal(e.to_string()))?;
-    body["event_detail"] = json!({
-        "id": event.id,
-        "name": event.name,
-        "venue": event.venue,
-        "scheduled_start": event.scheduled_start,
-    });
-    body["fights"] = Value::Array(fights);
-    Ok(body)
+    query(&state.db, move |c| snapshots::event(c, id))
+        .await
+        .map_err(named("live event"))
 }
 
 async fn transition(

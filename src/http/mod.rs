@@ -4,9 +4,11 @@
 mod auth;
 mod catalog;
 mod live_events;
+mod live_updates;
 mod ops;
 mod users;
 mod validate;
+mod ws;
 
 pub use auth::check_password;
 pub use validate::email as validate_email;
@@ -39,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(users::routes)
     .configure(catalog::routes)
     .configure(live_events::routes)
+    .configure(live_updates::routes)
+    .configure(ws::routes)
     .default_service(web::to(unmatched));
 }
 

@@ -133,6 +133,7 @@ pub struct TestApp {
     pub base: String,
     pub db_url: String,
     pub client: awc::Client,
+    pub hub: actix::Addr<ringside_actors::hub::Hub>,
 }
 
 impl TestApp {
@@ -148,12 +149,14 @@ impl TestApp {
         let running =
             ringside::server::start(Arc::new(config), db.clone(), &key).expect("server starts");
         actix_rt::spawn(running.server);
+        let base = format!("http://{}", running.addr);
         TestApp {
-            base: format!("http://{}", running.addr),
+            base,
             db_url,
             client: awc::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
                 .finish(),
+            hub: running.hub,
         }
     }
 

@@ -2,11 +2,13 @@
 //! One binary, so the cluster starts once for all of them.
 
 mod harness;
+mod ws_client;
 
 mod auth;
 mod bad_input;
 mod catalog;
 mod embedded;
 mod live_events;
+mod live_ws;
 mod migrations;
 mod ops;

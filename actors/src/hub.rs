@@ -1,0 +1,309 @@
+//! The hub (one per node): the registry of live rooms and of connected
+//! sessions. It starts rooms on demand, spread over the node's arbiters and
+//! each under a supervisor; replaces a room whose address has died; enforces
+//! per-user connection limits; and reaches every session for broadcasts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use serde_json::Value;
+
+use crate::channel::Channel;
+use crate::outbox::{Outbox, SessionId};
+use crate::protocol::{self, Frame, Since};
+use crate::room::{
+    self, InjectPanic, Join, Leave, Publish, Room, RoomConfig, RoomIdle, Subscribers,
+};
+use crate::store::LiveStore;
+
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub max_connections_per_user: usize,
+    pub max_viewers_per_event: usize,
+    pub room: RoomConfig,
+    /// Arbiters (threads) rooms are spread over.
+    pub room_threads: usize,
+}
+
+pub struct Hub {
+    store: Arc<dyn LiveStore>,
+    config: HubConfig,
+    arbiters: Vec<ArbiterHandle>,
+    next_arbiter: usize,
+    rooms: HashMap<Channel, Addr<Room>>,
+    sessions: HashMap<SessionId, Outbox>,
+    users: HashMap<i64, Vec<SessionId>>,
+}
+
+impl Hub {
+    pub fn new(store: Arc<dyn LiveStore>, config: HubConfig) -> Hub {
+        let arbiters = (0..config.room_threads.max(1))
+            .map(|_| Arbiter::new().handle())
+            .collect();
+        Hub {
+            store,
+            config,
+            arbiters,
+            next_arbiter: 0,
+            rooms: HashMap::new(),
+            sessions: HashMap::new(),
+            users: HashMap::new(),
+        }
+    }
+
+    fn room(&mut self, channel: &Channel, ctx: &mut Context<Self>) -> Addr<Room> {
+        if let Some(addr) = self.rooms.get(channel) {
+            if addr.connected() {
+                return addr.clone();
+            }
+            tracing::warn!(%channel, "room died; starting a new one");
+        }
+        let mut config = self.config.room.clone();
+        if matches!(channel, Channel::Event(_)) {
+            config.max_subscribers = Some(self.config.max_viewers_per_event);
+        }
+        let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
+        self.next_arbiter += 1;
+        let (store, hub, ch) = (
+            self.store.clone(),
+            ctx.address().recipient(),
+            channel.clone(),
+        );
+        let addr =
+            Supervisor::start_in_arbiter(arbiter, move |_| Room::new(ch, store, config, hub));
+        self.rooms.insert(channel.clone(), addr.clone());
+        addr
+    }
+}
+
+impl Actor for Hub {
+    type Context = Context<Self>;
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    TooManyConnections,
+}
+
+/// A session opens; refused past the user's connection limit.
+#[derive(Message)]
+#[rtype(result = "Result<(), Refused>")]
+pub struct Connect {
+    pub outbox: Outbox,
+}
+
+impl Handler<Connect> for Hub {
+    type Result = Result<(), Refused>;
+    fn handle(&mut self, msg: Connect, _: &mut Context<Self>) -> Self::Result {
+        let outbox = msg.outbox;
+        if let Some(user) = outbox.user {
+            let open = self.users.entry(user).or_default();
+            if open.len() >= self.config.max_connections_per_user {
+                return Err(Refused::TooManyConnections);
+            }
+            open.push(outbox.id);
+        }
+        self.sessions.insert(outbox.id, outbox);
+        Ok(())
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub session: SessionId,
+    pub channels: Vec<Channel>,
+}
+
+impl Handler<Disconnect> for Hub {
+    type Result = ();
+    fn handle(&mut self, msg: Disconnect, _: &mut Context<Self>) {
+        if let Some(outbox) = self.sessions.remove(&msg.session) {
+            if let Some(user) = outbox.user {
+                if let Some(open) = self.users.get_mut(&user) {
+                    open.retain(|s| *s != msg.session);
+                    if open.is_empty() {
+                        self.users.remove(&user);
+                    }
+                }
+            }
+        }
+        for channel in msg.channels {
+            if let Some(room) = self.rooms.get(&channel) {
+                room.do_send(Leave {
+                    session: msg.session,
+                });
+            }
+        }
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Subscribe {
+    pub channel: Channel,
+    pub since: Option<Since>,
+    pub reference: Option<Value>,
+    pub outbox: Outbox,
+}
+
+impl Handler<Subscribe> for Hub {
+    type Result = ();
+    fn handle(&mut self, msg: Subscribe, ctx: &mut Context<Self>) {
+        self.room(&msg.channel, ctx).do_send(Join {
+            outbox: msg.outbox,
+            since: msg.since,
+            reference: msg.reference,
+        });
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub channel: Channel,
+    pub session: SessionId,
+}
+
+impl Handler<Unsubscribe> for Hub {
+    type Result = ();
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
+        if let Some(room) = self.rooms.get(&msg.channel) {
+            room.do_send(Leave {
+                session: msg.session,
+            });
+        }
+    }
+}
+
+/// A durable frame for a channel, already stored with its `seq`. Rooms that
+/// nobody follows do not exist; their subscribers-to-be load from the store.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PublishTo {
+    pub channel: Channel,
+    pub message: Publish,
+}
+
+impl Handler<PublishTo> for Hub {
+    type Result = ();
+    fn handle(&mut self, msg: PublishTo, _: &mut Context<Self>) {
+        if let Some(room) = self.rooms.get(&msg.channel) {
+            room.do_send(msg.message);
+        }
+    }
+}
+
+/// An ephemeral frame for a channel's current subscribers.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EphemeralTo {
+    pub channel: Channel,
+    pub frame: Frame,
+}
+
+impl Handler<EphemeralTo> for Hub {
+    type Result = ();
+    fn handle(&mut self, msg: EphemeralTo, _: &mut Context<Self>) {
+        if let Some(room) = self.rooms.get(&msg.channel) {
+            room.do_send(room::Ephemeral(msg.frame));
+        }
+    }
+}
+
+/// A frame for every connected session, whatever it follows.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Broadcast(pub Frame);
+
+impl Handler<Broadcast> for Hub {
+    type Result = usize;
+    fn handle(&mut self, msg: Broadcast, _: &mut Context<Self>) -> usize {
+        self.sessions
+            .retain(|_, outbox| outbox.deliver(msg.0.clone()));
+        self.sessions.len()
+    }
+}
+
+/// Closes every session of a user (a ban, say).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct KickUser {
+    pub user: i64,
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+impl Handler<KickUser> for Hub {
+    type Result = ();
+    fn handle(&mut self, msg: KickUser, _: &mut Context<Self>) {
+        for id in self.users.get(&msg.user).into_iter().flatten() {
+            if let Some(outbox) = self.sessions.get(id) {
+                outbox.kick(msg.code, msg.reason);
+            }
+        }
+    }
+}
+
+impl Handler<RoomIdle> for Hub {
+    type Result = ();
+    fn handle(&mut self, msg: RoomIdle, _: &mut Context<Self>) {
+        // Only if it is still the registered room: dropping the last address
+        // lets it stop for good instead of being restarted.
+        if self.rooms.get(&msg.channel) == Some(&msg.room) {
+            self.rooms.remove(&msg.channel);
+        }
+    }
+}
+
+/// Counts, for /metrics and tests.
+#[derive(Message)]
+#[rtype(result = "HubStats")]
+pub struct Stats;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HubStats {
+    pub sessions: usize,
+    pub rooms: usize,
+}
+
+impl Handler<Stats> for Hub {
+    type Result = MessageResult<Stats>;
+    fn handle(&mut self, _: Stats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(HubStats {
+            sessions: self.sessions.len(),
+            rooms: self.rooms.len(),
+        })
+    }
+}
+
+/// The subscribers of one channel's room (0 when it has none).
+#[derive(Message)]
+#[rtype(result = "Option<Addr<Room>>")]
+pub struct RoomOf(pub Channel);
+
+impl Handler<RoomOf> for Hub {
+    type Result = Option<Addr<Room>>;
+    fn handle(&mut self, msg: RoomOf, _: &mut Context<Self>) -> Self::Result {
+        self.rooms.get(&msg.0).cloned()
+    }
+}
+
+/// Fault injection: makes a channel's room fail.
+pub async fn crash_room(hub: &Addr<Hub>, channel: Channel) -> bool {
+    match hub.send(RoomOf(channel)).await {
+        Ok(Some(room)) => room.send(InjectPanic).await.is_ok(),
+        _ => false,
+    }
+}
+
+/// How many follow a channel on this node.
+pub async fn subscribers(hub: &Addr<Hub>, channel: Channel) -> usize {
+    match hub.send(RoomOf(channel)).await {
+        Ok(Some(room)) => room.send(Subscribers).await.unwrap_or(0),
+        _ => 0,
+    }
+}
+
+pub use protocol::close;

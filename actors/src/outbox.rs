@@ -1,0 +1,106 @@
+//! A session's bounded outgoing queue, as rooms see it. Rooms push with a
+//! non-blocking `try_send`: a full queue means the client is not keeping up,
+//! and it is dropped (close 4001) rather than slowing anyone else.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use tokio::sync::mpsc;
+
+use crate::protocol::Frame;
+
+/// Unique per connection, per node.
+pub type SessionId = u64;
+
+/// What the writer sends on the socket.
+#[derive(Debug)]
+pub enum Outgoing {
+    Text(Frame, Instant),
+    Ping,
+    Pong(bytes::Bytes),
+}
+
+/// Asks a session to close: the room dropped it, or the hub refused it.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct Kick {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PushError {
+    /// More than the queue's capacity is waiting: the client is too slow.
+    Full,
+    /// The session is gone.
+    Closed,
+}
+
+/// Cheap to clone; held by every room the session follows.
+#[derive(Clone)]
+pub struct Outbox {
+    pub id: SessionId,
+    pub user: Option<i64>,
+    tx: mpsc::Sender<Outgoing>,
+    kick: Recipient<Kick>,
+    /// The queue's capacity, to tell how much waits.
+    capacity: Arc<usize>,
+}
+
+impl Outbox {
+    pub fn new(
+        id: SessionId,
+        user: Option<i64>,
+        tx: mpsc::Sender<Outgoing>,
+        kick: Recipient<Kick>,
+    ) -> Outbox {
+        let capacity = Arc::new(tx.max_capacity());
+        Outbox {
+            id,
+            user,
+            tx,
+            kick,
+            capacity,
+        }
+    }
+
+    pub fn push(&self, frame: Frame) -> Result<(), PushError> {
+        self.tx
+            .try_send(Outgoing::Text(frame, Instant::now()))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => PushError::Full,
+                mpsc::error::TrySendError::Closed(_) => PushError::Closed,
+            })
+    }
+
+    /// Pushes, and on a full queue tells the session to go (it resumes later).
+    /// Returns false when the subscriber should be forgotten.
+    pub fn deliver(&self, frame: Frame) -> bool {
+        match self.push(frame) {
+            Ok(()) => true,
+            Err(PushError::Full) => {
+                self.kick(
+                    crate::protocol::close::TOO_SLOW,
+                    "too slow: reconnect with since",
+                );
+                false
+            }
+            Err(PushError::Closed) => false,
+        }
+    }
+
+    pub fn kick(&self, code: u16, reason: &'static str) {
+        self.kick.do_send(Kick { code, reason });
+    }
+
+    /// Control frames (pings, pongs) share the queue but never kick.
+    pub(crate) fn push_control(&self, item: Outgoing) -> bool {
+        self.tx.try_send(item).is_ok()
+    }
+
+    /// Frames waiting to be written.
+    pub fn queued(&self) -> usize {
+        *self.capacity - self.tx.capacity()
+    }
+}

@@ -1,0 +1,220 @@
+//! The WebSocket wire protocol (DESIGN §3): what clients send, what the
+//! server answers, the stable error codes and the close codes.
+//!
+//! A broadcast is serialized once into a [`Frame`] and the same bytes go to
+//! every subscriber.
+
+use bytestring::ByteString;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::channel::Channel;
+
+/// One encoded JSON text frame, cheap to clone (reference counted).
+pub type Frame = ByteString;
+
+/// Where a reconnecting client left off on a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Since {
+    pub epoch: String,
+    pub seq: u64,
+}
+
+impl Since {
+    /// `<epoch>:<seq>`, the form of the `?since=` URL parameter.
+    pub fn parse(s: &str) -> Option<Since> {
+        let (epoch, seq) = s.split_once(':')?;
+        if epoch.is_empty() {
+            return None;
+        }
+        Some(Since {
+            epoch: epoch.to_string(),
+            seq: seq.parse().ok()?,
+        })
+    }
+}
+
+/// What a client may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientOp {
+    Subscribe {
+        channel: String,
+        since: Option<Since>,
+        #[serde(rename = "ref")]
+        reference: Option<Value>,
+    },
+    Unsubscribe {
+        channel: String,
+        #[serde(rename = "ref")]
+        reference: Option<Value>,
+    },
+    Ping {
+        #[serde(rename = "ref")]
+        reference: Option<Value>,
+    },
+}
+
+/// Stable error codes of `error` frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Muted,
+    Banned,
+    SlowMode,
+    RoomFull,
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::Muted => "muted",
+            ErrorCode::Banned => "banned",
+            ErrorCode::SlowMode => "slow_mode",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// WebSocket close codes. 1000–1015 are the standard ones; 4000+ are Ringside's.
+pub mod close {
+    /// Policy: banned, too many connections for this user, repeated abuse.
+    pub const POLICY: u16 = 1008;
+    /// A frame larger than `MAX_MESSAGE_SIZE`.
+    pub const TOO_LARGE: u16 = 1009;
+    /// The server failed.
+    pub const SERVER_ERROR: u16 = 1011;
+    /// The server is restarting: reconnect and resume.
+    pub const RESTART: u16 = 1012;
+    /// No answer to pings within `CONNECTION_TIMEOUT`.
+    pub const HEARTBEAT_TIMEOUT: u16 = 4000;
+    /// The client did not keep up: more than `CHANNEL_CAPACITY` frames waited,
+    /// or one waited longer than `CHANNEL_EXPIRY`. Reconnect with `since`.
+    pub const TOO_SLOW: u16 = 4001;
+}
+
+fn with_ref(mut v: Value, reference: &Option<Value>) -> Value {
+    if let Some(r) = reference {
+        v["ref"] = r.clone();
+    }
+    v
+}
+
+fn encode(v: &Value) -> Frame {
+    ByteString::from(v.to_string())
+}
+
+pub fn welcome(session: &str, user: Option<Value>, heartbeat_s: u64) -> Frame {
+    encode(
+        &json!({ "type": "welcome", "session": session, "user": user, "heartbeat_s": heartbeat_s }),
+    )
+}
+
+pub fn subscribed(
+    channel: &Channel,
+    epoch: &str,
+    seq: u64,
+    snapshot: &Value,
+    reference: &Option<Value>,
+) -> Frame {
+    encode(&with_ref(
+        json!({ "type": "subscribed", "channel": channel.to_string(), "epoch": epoch, "seq": seq, "snapshot": snapshot }),
+        reference,
+    ))
+}
+
+pub fn unsubscribed(channel: &Channel, reference: &Option<Value>) -> Frame {
+    encode(&with_ref(
+        json!({ "type": "unsubscribed", "channel": channel.to_string() }),
+        reference,
+    ))
+}
+
+/// A durable message: `{"type","channel","seq","data"}`.
+pub fn durable(frame_type: &str, channel: &Channel, seq: u64, data: &Value) -> Frame {
+    encode(&json!({ "type": frame_type, "channel": channel.to_string(), "seq": seq, "data": data }))
+}
+
+/// An ephemeral message (viewers, reactions, presence): no `seq`.
+pub fn ephemeral(frame_type: &str, channel: &Channel, data: &Value) -> Frame {
+    encode(&json!({ "type": frame_type, "channel": channel.to_string(), "data": data }))
+}
+
+pub fn resync(channel: &Channel, reason: &str) -> Frame {
+    encode(&json!({ "type": "resync", "channel": channel.to_string(), "reason": reason }))
+}
+
+pub fn pong(reference: &Option<Value>) -> Frame {
+    encode(&with_ref(json!({ "type": "pong" }), reference))
+}
+
+pub fn error(code: ErrorCode, message: &str, reference: &Option<Value>) -> Frame {
+    encode(&with_ref(
+        json!({ "type": "error", "code": code.as_str(), "message": message }),
+        reference,
+    ))
+}
+
+/// A `rate_limited` error that says when to come back.
+pub fn rate_limited(message: &str, retry_after_ms: u64, reference: &Option<Value>) -> Frame {
+    encode(&with_ref(
+        json!({ "type": "error", "code": "rate_limited", "message": message, "retry_after_ms": retry_after_ms }),
+        reference,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_parse_and_unknown_ones_do_not() {
+        let op: ClientOp = serde_json::from_str(
+            r#"{"op":"subscribe","channel":"event:42","since":{"epoch":"k3x9","seq":17},"ref":1}"#,
+        )
+        .expect("subscribe");
+        assert!(matches!(
+            op,
+            ClientOp::Subscribe {
+                since: Some(Since { seq: 17, .. }),
+                ..
+            }
+        ));
+        assert!(serde_json::from_str::<ClientOp>(r#"{"op":"dance"}"#).is_err());
+        assert!(serde_json::from_str::<ClientOp>(r#"{"op":"ping","extra":1}"#).is_err());
+    }
+
+    #[test]
+    fn since_parses_from_the_url_form() {
+        assert_eq!(
+            Since::parse("k3x9:17"),
+            Some(Since {
+                epoch: "k3x9".into(),
+                seq: 17
+            })
+        );
+        assert_eq!(Since::parse(":17"), None);
+        assert_eq!(Since::parse("k3x9"), None);
+        assert_eq!(Since::parse("k3x9:x"), None);
+    }
+
+    #[test]
+    fn frames_echo_ref() {
+        let f = pong(&Some(json!(6)));
+        let v: Value = serde_json::from_str(&f).expect("json");
+        assert_eq!(v, json!({ "type": "pong", "ref": 6 }));
+    }
+}

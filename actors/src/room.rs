@@ -1,0 +1,515 @@
+//! A room: one channel's live state and subscribers (the event rooms, fight
+//! rooms and the other channels all run this actor).
+//!
+//! The room delivers durable frames in sequence order with no gap and no
+//! duplicate: publishers hand it frames already numbered and stored, it
+//! reorders what arrives early, fills gaps from the store, keeps a window of
+//! recent frames for resumes, and replays older history from the store. A
+//! subscriber that cannot keep up is dropped, never waited for.
+//!
+//! A room turns any failure (a panic in a handler included) into a stop; its
+//! supervisor restarts it with the same subscribers, it reloads its state
+//! from the store and catches each subscriber up from the last frame it had.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use serde_json::{json, Value};
+
+use crate::channel::Channel;
+use crate::history::ChannelLog;
+use crate::outbox::{Outbox, SessionId};
+use crate::protocol::{self, ErrorCode, Frame, Since};
+use crate::store::{Head, LiveStore, StoreError};
+
+/// Limits a room runs under.
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    /// Recent frames kept in memory for resumes.
+    pub history: usize,
+    /// Subscribers allowed (event channels: `MAX_VIEWERS_PER_EVENT`).
+    pub max_subscribers: Option<usize>,
+    /// How often viewer counts go out (coalesced).
+    pub viewer_interval: Duration,
+    /// Frames buffered for a subscriber while it catches up.
+    pub catch_up_buffer: usize,
+}
+
+struct Subscriber {
+    outbox: Outbox,
+    /// The last durable frame this subscriber was given.
+    last_seq: u64,
+    /// While replaying from the store: live frames held back, and the join
+    /// generation the replay belongs to.
+    catching_up: Option<(u64, Vec<(u64, Frame)>)>,
+}
+
+pub struct Room {
+    channel: Channel,
+    store: Arc<dyn LiveStore>,
+    config: RoomConfig,
+    hub: Recipient<RoomIdle>,
+    log: Option<ChannelLog>,
+    snapshot: Value,
+    /// The channel names nothing that exists.
+    missing: bool,
+    subscribers: HashMap<SessionId, Subscriber>,
+    generation: u64,
+    filling_gap: bool,
+    viewers_sent: usize,
+    viewers_stored: usize,
+    empty_since: Option<Instant>,
+}
+
+/// A room with no subscribers for a while tells the hub, which forgets it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomIdle {
+    pub channel: Channel,
+    pub room: Addr<Room>,
+}
+
+/// A session wants this channel (again), from `since` if given.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Join {
+    pub outbox: Outbox,
+    pub since: Option<Since>,
+    pub reference: Option<Value>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    pub session: SessionId,
+}
+
+/// A durable frame, already numbered and stored by its publisher.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Publish {
+    pub epoch: String,
+    pub seq: u64,
+    pub frame: Frame,
+    /// The channel's new state, when this message changed it.
+    pub snapshot: Option<Value>,
+}
+
+/// An ephemeral frame for every current subscriber.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Ephemeral(pub Frame);
+
+/// How many subscribe to the room.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Subscribers;
+
+/// Fault injection for tests and drills: the room's next handler panics.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InjectPanic;
+
+impl Room {
+    pub fn new(
+        channel: Channel,
+        store: Arc<dyn LiveStore>,
+        config: RoomConfig,
+        hub: Recipient<RoomIdle>,
+    ) -> Room {
+        Room {
+            channel,
+            store,
+            config,
+            hub,
+            log: None,
+            snapshot: Value::Null,
+            missing: false,
+            subscribers: HashMap::new(),
+            generation: 0,
+            filling_gap: false,
+            viewers_sent: 0,
+            viewers_stored: 0,
+            empty_since: Some(Instant::now()),
+        }
+    }
+
+    /// Runs a handler body; a panic stops the room, and its supervisor restarts it.
+    fn guarded(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut Self, &mut Context<Self>)) {
+        if catch_unwind(AssertUnwindSafe(|| f(self, ctx))).is_err() {
+            tracing::error!(channel = %self.channel, "room failed; restarting it from storage");
+            ctx.stop();
+        }
+    }
+
+    fn counts_viewers(&self) -> bool {
+        matches!(self.channel, Channel::Event(_) | Channel::Fight(_))
+    }
+
+    fn snapshot_now(&self) -> Value {
+        let mut snapshot = self.snapshot.clone();
+        if self.counts_viewers() {
+            if let Value::Object(map) = &mut snapshot {
+                map.insert("viewer_count".into(), json!(self.subscribers.len()));
+            }
+        }
+        snapshot
+    }
+
+    /// Loads (or reloads, after a restart) the head and snapshot; then brings
+    /// every retained subscriber up to date. Nothing else runs meanwhile.
+    fn load(&mut self, ctx: &mut Context<Self>) {
+        let store = self.store.clone();
+        let channel = self.channel.clone();
+        let previous_epoch = self.log.as_ref().map(|l| l.epoch.clone());
+        let work = async move {
+            // The snapshot first: a channel of nothing gets no sequence row.
+            let snapshot = store.snapshot(&channel).await?;
+            let head = store.head(&channel).await?;
+            Ok::<(Head, Value), StoreError>((head, snapshot))
+        };
+        ctx.wait(work.into_actor(self).map(move |result, room, ctx| match result {
+            Ok((head, snapshot)) => {
+                room.missing = false;
+                room.snapshot = snapshot;
+                let epoch_changed = previous_epoch.is_some_and(|e| e != head.epoch);
+                room.log = Some(ChannelLog::new(head.epoch, head.last_seq, room.config.history));
+                let ids: Vec<SessionId> = room.subscribers.keys().copied().collect();
+                for id in ids {
+                    room.bring_up_to_date(ctx, id, epoch_changed);
+                }
+            }
+            Err(StoreError::NotFound) => {
+                room.missing = true;
+                for (_, sub) in room.subscribers.drain() {
+                    sub.outbox.deliver(protocol::error(ErrorCode::NotFound, "no such channel", &None));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(channel = %room.channel, "loading the room failed: {e}; retrying");
+                ctx.run_later(Duration::from_millis(500), |room, ctx| room.load(ctx));
+            }
+        }));
+    }
+
+    /// After a reload: replays what a retained subscriber missed.
+    fn bring_up_to_date(&mut self, ctx: &mut Context<Self>, id: SessionId, epoch_changed: bool) {
+        let Some(log) = &self.log else { return };
+        let (epoch, last) = (log.epoch.clone(), log.last_seq);
+        let Some(sub) = self.subscribers.get_mut(&id) else {
+            return;
+        };
+        if epoch_changed || sub.last_seq > last {
+            sub.last_seq = last;
+            sub.catching_up = None;
+            if !sub
+                .outbox
+                .deliver(protocol::resync(&self.channel, "history_gap"))
+            {
+                self.subscribers.remove(&id);
+            }
+        } else if sub.last_seq < last {
+            let after = sub.last_seq;
+            self.catch_up(ctx, id, epoch, after, last);
+        }
+    }
+
+    fn join(&mut self, ctx: &mut Context<Self>, msg: Join) {
+        let Join {
+            outbox,
+            since,
+            reference,
+        } = msg;
+        if self.missing {
+            outbox.deliver(protocol::error(
+                ErrorCode::NotFound,
+                "no such channel",
+                &reference,
+            ));
+            return;
+        }
+        let Some(log) = &self.log else {
+            outbox.deliver(protocol::error(
+                ErrorCode::Unavailable,
+                "channel not ready; retry",
+                &reference,
+            ));
+            return;
+        };
+        let rejoin = self.subscribers.contains_key(&outbox.id);
+        if let Some(max) = self.config.max_subscribers {
+            if !rejoin && self.subscribers.len() >= max {
+                outbox.deliver(protocol::error(
+                    ErrorCode::RoomFull,
+                    "this room is full",
+                    &reference,
+                ));
+                return;
+            }
+        }
+        let (epoch, last) = (log.epoch.clone(), log.last_seq);
+        if !outbox.deliver(protocol::subscribed(
+            &self.channel,
+            &epoch,
+            last,
+            &self.snapshot_now(),
+            &reference,
+        )) {
+            self.subscribers.remove(&outbox.id);
+            return;
+        }
+        let id = outbox.id;
+        self.subscribers.insert(
+            id,
+            Subscriber {
+                outbox: outbox.clone(),
+                last_seq: last,
+                catching_up: None,
+            },
+        );
+        self.empty_since = None;
+        let Some(since) = since else { return };
+        if since.epoch != epoch || since.seq > last {
+            if !outbox.deliver(protocol::resync(&self.channel, "unknown_epoch")) {
+                self.subscribers.remove(&id);
+            }
+            return;
+        }
+        match log.replay(since.seq) {
+            Some(frames) => {
+                for (_, frame) in frames {
+                    if !outbox.deliver(frame) {
+                        self.subscribers.remove(&id);
+                        return;
+                    }
+                }
+            }
+            None => self.catch_up(ctx, id, epoch, since.seq, last),
+        }
+    }
+
+    /// Replays `after < seq <= upto` from the store to one subscriber, holding
+    /// its live frames back until the replay is out.
+    fn catch_up(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: SessionId,
+        epoch: String,
+        after: u64,
+        upto: u64,
+    ) {
+        self.generation += 1;
+        let generation = self.generation;
+        let Some(sub) = self.subscribers.get_mut(&id) else {
+            return;
+        };
+        sub.catching_up = Some((generation, Vec::new()));
+        let store = self.store.clone();
+        let channel = self.channel.clone();
+        let fetch = async move { store.replay(&channel, &epoch, after, upto).await };
+        ctx.spawn(fetch.into_actor(self).map(move |result, room, _| {
+            let Some(sub) = room.subscribers.get_mut(&id) else {
+                return;
+            };
+            let Some((g, held)) = sub.catching_up.take() else {
+                return;
+            };
+            if g != generation {
+                sub.catching_up = Some((g, held));
+                return;
+            }
+            let mut frames = match result {
+                Ok(frames) if frames.len() as u64 == upto - after => frames,
+                Ok(_) => vec![(upto, protocol::resync(&room.channel, "history_gap"))],
+                Err(e) => {
+                    tracing::warn!(channel = %room.channel, "replay failed: {e}");
+                    vec![(upto, protocol::resync(&room.channel, "unavailable"))]
+                }
+            };
+            frames.extend(held.into_iter().filter(|(seq, _)| *seq > upto));
+            let delivered = frames.into_iter().all(|(seq, frame)| {
+                let ok = sub.outbox.deliver(frame);
+                if ok {
+                    sub.last_seq = seq;
+                }
+                ok
+            });
+            if !delivered {
+                room.subscribers.remove(&id);
+            }
+        }));
+    }
+
+    fn publish(&mut self, ctx: &mut Context<Self>, msg: Publish) {
+        let Some(log) = &mut self.log else { return };
+        if msg.epoch != log.epoch {
+            // The history was reset under us: reload everything.
+            ctx.stop();
+            return;
+        }
+        if let Some(snapshot) = msg.snapshot {
+            self.snapshot = snapshot;
+        }
+        let ready = log.accept(msg.seq, msg.frame);
+        self.fan_out(ready);
+        self.schedule_gap_fill(ctx);
+    }
+
+    fn fan_out(&mut self, ready: Vec<(u64, Frame)>) {
+        if ready.is_empty() {
+            return;
+        }
+        let capacity = self.config.catch_up_buffer;
+        self.subscribers.retain(|_, sub| {
+            for (seq, frame) in &ready {
+                if let Some((_, held)) = &mut sub.catching_up {
+                    if held.len() >= capacity {
+                        sub.outbox
+                            .kick(protocol::close::TOO_SLOW, "too slow: reconnect with since");
+                        return false;
+                    }
+                    held.push((*seq, frame.clone()));
+                } else if *seq > sub.last_seq {
+                    if !sub.outbox.deliver(frame.clone()) {
+                        return false;
+                    }
+                    sub.last_seq = *seq;
+                }
+            }
+            true
+        });
+    }
+
+    /// A frame arrived past a gap: if the gap is still there shortly, the
+    /// missing frames are fetched from the store.
+    fn schedule_gap_fill(&mut self, ctx: &mut Context<Self>) {
+        if self.filling_gap || self.log.as_ref().and_then(|l| l.gap()).is_none() {
+            return;
+        }
+        self.filling_gap = true;
+        ctx.run_later(Duration::from_millis(250), |room, ctx| {
+            let Some((after, upto, epoch)) = room
+                .log
+                .as_ref()
+                .and_then(|l| l.gap().map(|(a, u)| (a, u, l.epoch.clone())))
+            else {
+                room.filling_gap = false;
+                return;
+            };
+            let store = room.store.clone();
+            let channel = room.channel.clone();
+            let fetch = async move { store.replay(&channel, &epoch, after, upto).await };
+            ctx.spawn(fetch.into_actor(room).map(|result, room, ctx| {
+                room.filling_gap = false;
+                if let (Ok(frames), Some(log)) = (result, room.log.as_mut()) {
+                    let mut ready = Vec::new();
+                    for (seq, frame) in frames {
+                        ready.extend(log.accept(seq, frame));
+                    }
+                    room.fan_out(ready);
+                }
+                room.schedule_gap_fill(ctx);
+            }));
+        });
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let count = self.subscribers.len();
+        if self.counts_viewers() && count != self.viewers_sent {
+            self.viewers_sent = count;
+            let frame = protocol::ephemeral("viewers", &self.channel, &json!({ "count": count }));
+            self.subscribers
+                .retain(|_, sub| sub.outbox.deliver(frame.clone()));
+        }
+        if self.counts_viewers() && count != self.viewers_stored {
+            self.viewers_stored = count;
+            let store = self.store.clone();
+            let channel = self.channel.clone();
+            ctx.spawn(
+                async move {
+                    if let Err(e) = store.record_viewers(&channel, count as u64).await {
+                        tracing::warn!(%channel, "storing the viewer count failed: {e}");
+                    }
+                }
+                .into_actor(self),
+            );
+        }
+        match (count, self.empty_since) {
+            (0, None) => self.empty_since = Some(Instant::now()),
+            (0, Some(since)) if since.elapsed() > Duration::from_secs(60) => {
+                self.hub.do_send(RoomIdle {
+                    channel: self.channel.clone(),
+                    room: ctx.address(),
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Actor for Room {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.load(ctx);
+        ctx.run_interval(self.config.viewer_interval, |room, ctx| {
+            room.guarded(ctx, Room::tick)
+        });
+    }
+}
+
+impl Supervised for Room {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        // Subscribers stay; the state is rebuilt by `started` from the store.
+        self.filling_gap = false;
+        for sub in self.subscribers.values_mut() {
+            sub.catching_up = None;
+        }
+    }
+}
+
+impl Handler<Join> for Room {
+    type Result = ();
+    fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) {
+        self.guarded(ctx, |room, ctx| room.join(ctx, msg));
+    }
+}
+
+impl Handler<Leave> for Room {
+    type Result = ();
+    fn handle(&mut self, msg: Leave, _: &mut Context<Self>) {
+        self.subscribers.remove(&msg.session);
+    }
+}
+
+impl Handler<Publish> for Room {
+    type Result = ();
+    fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
+        self.guarded(ctx, |room, ctx| room.publish(ctx, msg));
+    }
+}
+
+impl Handler<Ephemeral> for Room {
+    type Result = ();
+    fn handle(&mut self, msg: Ephemeral, _: &mut Context<Self>) {
+        self.subscribers
+            .retain(|_, sub| sub.outbox.deliver(msg.0.clone()));
+    }
+}
+
+impl Handler<Subscribers> for Room {
+    type Result = usize;
+    fn handle(&mut self, _: Subscribers, _: &mut Context<Self>) -> usize {
+        self.subscribers.len()
+    }
+}
+
+impl Handler<InjectPanic> for Room {
+    type Result = ();
+    fn handle(&mut self, _: InjectPanic, ctx: &mut Context<Self>) {
+        self.guarded(ctx, |_, _| panic!("injected fault"));
+    }
+}

@@ -1,0 +1,140 @@
+//! Channel ordering in Postgres: each durable message gets the next `seq` of
+//! its channel and is kept in `channel_messages`, in the same transaction as
+//! the change it reports. The row lock on `channel_sequences` serialises
+//! concurrent publishers of one channel, so sequence order is commit order.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use ringside_actors::protocol::{self, Frame};
+use ringside_actors::store::Head;
+use ringside_actors::Channel;
+use serde_json::Value;
+
+use super::schema::{channel_messages, channel_sequences};
+
+/// A durable message, stored: what the hub delivers after the commit.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub channel: Channel,
+    pub epoch: String,
+    pub seq: u64,
+    pub frame: Frame,
+    /// The channel's new state, when the message changed it.
+    pub snapshot: Option<Value>,
+}
+
+#[derive(QueryableByName)]
+struct Position {
+    #[diesel(sql_type = Text)]
+    epoch: String,
+    #[diesel(sql_type = BigInt)]
+    last_seq: i64,
+}
+
+fn new_epoch() -> String {
+    crate::auth::random_token(6)
+}
+
+/// Numbers and stores one durable message. Call inside the transaction that
+/// makes the change; deliver the result after it commits.
+pub fn append(
+    conn: &mut PgConnection,
+    channel: &Channel,
+    frame_type: &str,
+    data: &Value,
+) -> QueryResult<Published> {
+    let (epoch, seq) = next_position(conn, channel)?;
+    store(conn, channel, epoch, seq, frame_type, data)
+}
+
+/// Takes the channel's next `seq` (locking its row until the transaction
+/// ends), for a message that must carry its own number.
+pub fn next_position(conn: &mut PgConnection, channel: &Channel) -> QueryResult<(String, u64)> {
+    let pos: Position = diesel::sql_query(
+        "INSERT INTO channel_sequences (channel, epoch, last_seq) VALUES ($1, $2, 1) \
+         ON CONFLICT (channel) DO UPDATE SET last_seq = channel_sequences.last_seq + 1, updated_at = now() \
+         RETURNING epoch, last_seq",
+    )
+    .bind::<Text, _>(channel.to_string())
+    .bind::<Text, _>(new_epoch())
+    .get_result(conn)?;
+    Ok((pos.epoch, pos.last_seq as u64))
+}
+
+/// Stores the message at a position taken with [`next_position`].
+pub fn store(
+    conn: &mut PgConnection,
+    channel: &Channel,
+    epoch: String,
+    seq: u64,
+    frame_type: &str,
+    data: &Value,
+) -> QueryResult<Published> {
+    diesel::insert_into(channel_messages::table)
+        .values((
+            channel_messages::channel.eq(channel.to_string()),
+            channel_messages::epoch.eq(&epoch),
+            channel_messages::seq.eq(seq as i64),
+            channel_messages::frame_type.eq(frame_type),
+            channel_messages::payload.eq(data),
+        ))
+        .execute(conn)?;
+    Ok(Published {
+        frame: protocol::durable(frame_type, channel, seq, data),
+        channel: channel.clone(),
+        epoch,
+        seq,
+        snapshot: None,
+    })
+}
+
+/// The channel's head, creating its epoch on first use.
+pub fn head(conn: &mut PgConnection, channel: &Channel) -> QueryResult<Head> {
+    let name = channel.to_string();
+    diesel::insert_into(channel_sequences::table)
+        .values((
+            channel_sequences::channel.eq(&name),
+            channel_sequences::epoch.eq(new_epoch()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    let (epoch, last_seq): (String, i64) = channel_sequences::table
+        .find(&name)
+        .select((channel_sequences::epoch, channel_sequences::last_seq))
+        .first(conn)?;
+    Ok(Head {
+        epoch,
+        last_seq: last_seq as u64,
+    })
+}
+
+/// Stored frames `after < seq <= upto`, encoded exactly as they went out live.
+pub fn replay(
+    conn: &mut PgConnection,
+    channel: &Channel,
+    epoch: &str,
+    after: u64,
+    upto: u64,
+) -> QueryResult<Vec<(u64, Frame)>> {
+    let rows: Vec<(i64, String, Value)> = channel_messages::table
+        .filter(channel_messages::channel.eq(channel.to_string()))
+        .filter(channel_messages::epoch.eq(epoch))
+        .filter(channel_messages::seq.gt(after as i64))
+        .filter(channel_messages::seq.le(upto as i64))
+        .order(channel_messages::seq)
+        .select((
+            channel_messages::seq,
+            channel_messages::frame_type,
+            channel_messages::payload,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, frame_type, payload)| {
+            (
+                seq as u64,
+                protocol::durable(&frame_type, channel, seq as u64, &payload),
+            )
+        })
+        .collect())
+}

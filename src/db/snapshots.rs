@@ -1,0 +1,86 @@
+//! Channel states as clients see them: the REST detail answers and the
+//! `snapshot` of `subscribed` frames are the same JSON, built here.
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use super::live_events::{self, CardEntry};
+use super::{catalog, schema};
+
+/// One fight on the card.
+pub fn card_entry_json(e: &CardEntry) -> Value {
+    json!({
+        "id": e.live.id,
+        "live_event": e.live.live_event_id,
+        "fight": e.fight.id,
+        "status": e.live.status,
+        "current_round": e.live.current_round,
+        "round_start_time": e.live.round_start_time,
+        "scheduled_rounds": e.fight.scheduled_rounds,
+        "card_order": e.fight.card_order,
+        "is_title_fight": e.fight.is_title_fight,
+        "division": e.fight.division_id,
+        "red_fighter": { "id": e.fight.red_fighter_id, "name": e.red_name },
+        "blue_fighter": { "id": e.fight.blue_fighter_id, "name": e.blue_name },
+        "viewer_count": e.live.viewer_count,
+        "live_stats": e.live.live_stats,
+        "judge_scores": e.live.judge_scores,
+        "result": e.fight.result_method.as_ref().map(|method| json!({
+            "winner": e.fight.winner_corner,
+            "method": method,
+            "round": e.fight.result_round,
+            "time": e.fight.result_time,
+        })),
+        "started_at": e.live.started_at,
+        "ended_at": e.live.ended_at,
+    })
+}
+
+/// `event:{id}` and `GET /api/live/events/{id}/`: the live event, its event and its card.
+pub fn event(conn: &mut PgConnection, id: i64) -> QueryResult<Value> {
+    let live = live_events::find(conn, id)?;
+    let event = catalog::find_event(conn, live.event_id)?;
+    let card = live_events::card(conn, id)?;
+    let mut body = serde_json::to_value(&live)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    body["event_detail"] = json!({
+        "id": event.id,
+        "name": event.name,
+        "venue": event.venue,
+        "scheduled_start": event.scheduled_start,
+    });
+    body["fights"] = Value::Array(card.iter().map(card_entry_json).collect());
+    Ok(body)
+}
+
+/// `fight:{id}` and `GET /api/live/fights/{id}/`.
+pub fn fight(conn: &mut PgConnection, id: i64) -> QueryResult<Value> {
+    live_events::card_entry(conn, id).map(|e| card_entry_json(&e))
+}
+
+/// `comments:{id}`: which event it is (the comment history is listed over REST).
+pub fn comments(conn: &mut PgConnection, live_event: i64) -> QueryResult<Value> {
+    let live = live_events::find(conn, live_event)?;
+    Ok(json!({ "live_event": live.id }))
+}
+
+/// `user:{id}`: the unread count.
+pub fn user(conn: &mut PgConnection, user: i64) -> QueryResult<Value> {
+    use schema::push_notifications as n;
+    let unread: i64 = n::table
+        .filter(n::recipient_id.eq(user))
+        .filter(n::is_read.eq(false))
+        .count()
+        .get_result(conn)?;
+    Ok(json!({ "user": user, "unread": unread }))
+}
+
+/// `rankings:{division}`: the division's ranking.
+pub fn division(conn: &mut PgConnection, division: i64) -> QueryResult<Value> {
+    let d = catalog::find_division(conn, division)?;
+    let table: Vec<Value> = catalog::rankings_of(conn, division)?
+        .into_iter()
+        .map(|(r, name)| json!({ "fighter": r.fighter_id, "fighter_name": name, "rank": r.rank, "rating": r.rating }))
+        .collect();
+    Ok(json!({ "division": d, "results": table }))
+}

@@ -1,0 +1,191 @@
+//! Live updates: reporters, moderators and admins post them; a reporter's
+//! update waits unverified until a moderator approves or rejects it. Only
+//! verified updates are broadcast: stored first, numbered on the event's
+//! channel (and the fight's, and `news` when breaking), then delivered.
+
+use actix_web::{web, HttpResponse};
+use diesel::Connection;
+use ringside_actors::Role;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{created, named, query, resource, validate};
+use crate::auth::{Auth, MaybeAuth, Moderator, Reporter};
+use crate::db::live_updates::{self, NewUpdate, Review, UPDATE_TYPES};
+use crate::db::models::LiveUpdate;
+use crate::db::pagination::{Page, PageParams};
+use crate::db::{channels::Published, live_events as events_db};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/live/updates/").get(list).post(create))
+        .service(resource("/api/live/updates/{id}/approve/").post(approve))
+        .service(resource("/api/live/updates/{id}/reject/").post(reject));
+}
+
+fn check(new: &mut NewUpdate) -> Result<(), ApiError> {
+    if !UPDATE_TYPES.contains(&new.update_type.as_str()) {
+        return Err(ApiError::invalid(
+            "update_type",
+            format!("must be one of {}", UPDATE_TYPES.join(", ")),
+        ));
+    }
+    new.title = validate::text("title", &new.title, 1, 200)?;
+    new.description = validate::text("description", &new.description, 0, 5000)?;
+    validate::range("round_number", new.round_number, 1, 5)?;
+    if !new.data.is_object() {
+        return Err(ApiError::invalid("data", "must be a JSON object"));
+    }
+    if new.data.to_string().len() > 16 * 1024 {
+        return Err(ApiError::invalid("data", "must be under 16 KiB"));
+    }
+    Ok(())
+}
+
+/// Runs `f` in a transaction and, once it has committed, delivers what it published.
+async fn publishing<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut diesel::PgConnection) -> Result<(T, Vec<Published>), ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (out, published) = state.db.run(move |conn| conn.transaction(f)).await?;
+    crate::live::deliver(&state.hub, published);
+    Ok(out)
+}
+
+async fn create(
+    auth: Auth<Reporter>,
+    state: web::Data<AppState>,
+    body: web::Json<NewUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    let mut new = body.into_inner();
+    check(&mut new)?;
+    new.is_verified = auth.user.role().includes(Role::Moderator);
+    new.created_by = Some(auth.user.id);
+    let update = publishing(&state, move |conn| {
+        let live =
+            events_db::find(conn, new.live_event_id).map_err(|e| match ApiError::from(e) {
+                ApiError::NotFound(_) => {
+                    ApiError::invalid("live_event", "refers to something that does not exist")
+                }
+                other => other,
+            })?;
+        if live.status().is_final() {
+            return Err(ApiError::Conflict {
+                code: "invalid_transition",
+                message: format!("the live event is {}", live.status),
+            });
+        }
+        let mut update = live_updates::insert(conn, &new).map_err(|e| match ApiError::from(e) {
+            // The fight must be on this event's card.
+            ApiError::BadRequest { .. } if new.live_fight_id.is_some() => {
+                ApiError::invalid("live_fight", "is not a fight of this live event")
+            }
+            other => other,
+        })?;
+        let published = if update.is_verified {
+            live_updates::publish(conn, &mut update)?
+        } else {
+            Vec::new()
+        };
+        Ok((update, published))
+    })
+    .await?;
+    Ok(created(update))
+}
+
+#[derive(Deserialize, Default)]
+struct ReviewBody {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn review(
+    state: &AppState,
+    moderator: i64,
+    id: i64,
+    approve: bool,
+    reason: String,
+) -> Result<HttpResponse, ApiError> {
+    let update = publishing(state, move |conn| {
+        let mut update =
+            live_updates::find_for_update(conn, id).map_err(|e| named("live update")(e.into()))?;
+        if update.is_verified || update.rejected {
+            return Err(ApiError::Conflict {
+                code: "invalid_transition",
+                message: format!(
+                    "this update was already {}",
+                    if update.is_verified {
+                        "approved"
+                    } else {
+                        "rejected"
+                    }
+                ),
+            });
+        }
+        live_updates::review(conn, &mut update, moderator, approve, &reason)?;
+        let published = if approve {
+            live_updates::publish(conn, &mut update)?
+        } else {
+            Vec::new()
+        };
+        Ok((update, published))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(update))
+}
+
+async fn approve(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: Option<web::Json<ReviewBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    review(&state, auth.user.id, id.into_inner(), true, reason).await
+}
+
+async fn reject(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: Option<web::Json<ReviewBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    review(&state, auth.user.id, id.into_inner(), false, reason).await
+}
+
+#[derive(Deserialize)]
+struct ListFilter {
+    event: Option<i64>,
+    review: Option<Review>,
+}
+
+/// Verified updates for everyone; pending and rejected ones for moderators.
+async fn list(
+    auth: MaybeAuth,
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+    filter: web::Query<ListFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let review = filter.review.unwrap_or(Review::Verified);
+    if review != Review::Verified
+        && !auth
+            .0
+            .as_ref()
+            .is_some_and(|u| u.role().includes(Role::Moderator))
+    {
+        return Err(ApiError::Forbidden(
+            "pending and rejected updates are for moderators".into(),
+        ));
+    }
+    let limit = page
+        .limit()
+        .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
+    let (page, event) = (page.into_inner(), filter.event);
+    let rows: Vec<LiveUpdate> = query(&state.db, move |c| {
+        live_updates::list(c, event, review, &page, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!(Page::from_rows(rows, limit, |u| u.id))))
+}

@@ -1,0 +1,126 @@
+//! WebSocket upgrades. Each live endpoint is also a REST resource: a request
+//! with `Upgrade: websocket` becomes a session auto-subscribed to the
+//! endpoint's channel (resuming from `?since=<epoch>:<seq>`), anything else
+//! is answered by the REST handler. Auth: `?token=` or `Authorization: Bearer`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ringside_actors::protocol::Since;
+use ringside_actors::session::{Session, UserInfo};
+use ringside_actors::Channel;
+use serde::Deserialize;
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn is_upgrade(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+#[derive(Deserialize)]
+struct WsParams {
+    token: Option<String>,
+    since: Option<String>,
+}
+
+/// Whether the endpoint needs a signed-in user.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    SignedIn,
+}
+
+/// Upgrades to a session following `channel` (the signed-in user's own
+/// channel when `channel` is `None`). Refusals are plain HTTP errors.
+pub async fn connect(
+    req: HttpRequest,
+    body: web::Payload,
+    state: &AppState,
+    channel: Option<Channel>,
+    access: Access,
+) -> Result<HttpResponse, ApiError> {
+    let params = web::Query::<WsParams>::from_query(req.query_string())
+        .map_err(|e| ApiError::bad_request(format!("query string: {e}")))?
+        .into_inner();
+    let header_token = auth::bearer_token(&req)?;
+    let token = params.token.filter(|t| !t.is_empty()).or(header_token);
+    let user = match token {
+        Some(token) => Some(auth::user_for_token(state, &token).await?),
+        None => None,
+    };
+    if access == Access::SignedIn && user.is_none() {
+        return Err(ApiError::Unauthorized("authentication required"));
+    }
+    let since = match params.since.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            Since::parse(s).ok_or_else(|| ApiError::invalid("since", "expected <epoch>:<seq>"))?,
+        ),
+    };
+    let user = user.map(|u| UserInfo {
+        id: u.id,
+        role: u.role(),
+        display_name: u.display_name,
+    });
+    let channel = channel.or_else(|| user.as_ref().map(|u| Channel::User(u.id)));
+    let (response, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::bad_request(format!("WebSocket handshake: {e}")))?;
+    Session::start(
+        session,
+        stream,
+        state.hub.clone(),
+        user,
+        crate::live::session_config(&state.config),
+        channel.map(|c| (c, since)),
+    );
+    Ok(response)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(super::resource("/api/live/comments/{id}/").get(comments))
+        .service(super::resource("/api/live/notifications/").get(notifications));
+}
+
+/// `comments:{event_id}` over WebSocket.
+async fn comments(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    super::query(&state.db, move |c| crate::db::live_events::find(c, id))
+        .await
+        .map_err(super::named("live event"))?;
+    if !is_upgrade(&req) {
+        return Err(ApiError::bad_request(
+            "this is the comment stream's WebSocket endpoint; list comments with GET /api/live/comments/?event=",
+        ));
+    }
+    connect(
+        req,
+        body,
+        &state,
+        Some(Channel::Comments(id)),
+        Access::Public,
+    )
+    .await
+}
+
+/// `user:{me}` over WebSocket: the signed-in user's notifications.
+async fn notifications(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if !is_upgrade(&req) {
+        return Err(ApiError::bad_request(
+            "this is the notification stream's WebSocket endpoint; list notifications with GET /api/notifications/",
+        ));
+    }
+    connect(req, body, &state, None, Access::SignedIn).await
+}

@@ -1,0 +1,61 @@
+//! The edge of the live core: the Postgres-backed store its rooms read,
+//! delivery of committed messages to the hub, and the settings it runs with.
+
+mod store;
+
+pub use store::PgLiveStore;
+
+use std::time::Duration;
+
+use actix::Addr;
+use ringside_actors::hub::{Hub, HubConfig, PublishTo};
+use ringside_actors::room::{Publish, RoomConfig};
+use ringside_actors::session::SessionConfig;
+
+use crate::config::Config;
+use crate::db::channels::Published;
+
+/// Hands committed messages to the rooms. Call only after the commit.
+pub fn deliver(hub: &Addr<Hub>, published: Vec<Published>) {
+    for p in published {
+        hub.do_send(PublishTo {
+            channel: p.channel,
+            message: Publish {
+                epoch: p.epoch,
+                seq: p.seq,
+                frame: p.frame,
+                snapshot: p.snapshot,
+            },
+        });
+    }
+}
+
+/// Recent frames each room keeps in memory for resumes.
+pub const ROOM_HISTORY: usize = 1000;
+
+pub fn hub_config(config: &Config) -> HubConfig {
+    HubConfig {
+        max_connections_per_user: config.live.max_connections_per_user as usize,
+        max_viewers_per_event: config.live.max_viewers_per_event as usize,
+        room: RoomConfig {
+            history: ROOM_HISTORY,
+            max_subscribers: None,
+            viewer_interval: Duration::from_secs(1).min(config.live.update_interval),
+            catch_up_buffer: config.live.channel_capacity,
+        },
+        room_threads: config.workers,
+    }
+}
+
+pub fn session_config(config: &Config) -> SessionConfig {
+    SessionConfig {
+        heartbeat_interval: config.live.heartbeat_interval,
+        connection_timeout: config.live.connection_timeout,
+        queue_capacity: config.live.channel_capacity,
+        queue_expiry: config.live.channel_expiry,
+        max_frame_size: config.live.max_message_size,
+        max_subscriptions: 50,
+        frames_per_second: 20,
+        max_strikes_per_minute: 20,
+    }
+}

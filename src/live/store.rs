@@ -1,0 +1,93 @@
+//! [`LiveStore`] on Postgres: what rooms load, replay and keep.
+
+use diesel::prelude::*;
+use ringside_actors::protocol::Frame;
+use ringside_actors::store::{Head, LiveStore, StoreError, StoreFuture};
+use ringside_actors::Channel;
+use serde_json::{json, Value};
+
+use crate::db::schema::{live_events, live_fights};
+use crate::db::{channels, snapshots, Db, DbError};
+
+pub struct PgLiveStore {
+    db: Db,
+}
+
+impl PgLiveStore {
+    pub fn new(db: Db) -> PgLiveStore {
+        PgLiveStore { db }
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+    ) -> StoreFuture<T> {
+        let db = self.db.clone();
+        Box::pin(async move {
+            db.run(move |conn| f(conn).map_err(DbError::from))
+                .await
+                .map_err(|e| match e {
+                    DbError::Query(diesel::result::Error::NotFound) => StoreError::NotFound,
+                    other => StoreError::Unavailable(other.to_string()),
+                })
+        })
+    }
+}
+
+impl LiveStore for PgLiveStore {
+    fn head(&self, channel: &Channel) -> StoreFuture<Head> {
+        let channel = channel.clone();
+        self.run(move |conn| channels::head(conn, &channel))
+    }
+
+    fn replay(
+        &self,
+        channel: &Channel,
+        epoch: &str,
+        after: u64,
+        upto: u64,
+    ) -> StoreFuture<Vec<(u64, Frame)>> {
+        let (channel, epoch) = (channel.clone(), epoch.to_string());
+        self.run(move |conn| channels::replay(conn, &channel, &epoch, after, upto))
+    }
+
+    fn snapshot(&self, channel: &Channel) -> StoreFuture<Value> {
+        let channel = channel.clone();
+        self.run(move |conn| match channel {
+            Channel::Event(id) => snapshots::event(conn, id),
+            Channel::Fight(id) => snapshots::fight(conn, id),
+            Channel::Comments(id) => snapshots::comments(conn, id),
+            Channel::User(id) => snapshots::user(conn, id),
+            Channel::Division(id) => snapshots::division(conn, id),
+            Channel::News | Channel::Rankings => Ok(json!({})),
+        })
+    }
+
+    fn record_viewers(&self, channel: &Channel, count: u64) -> StoreFuture<()> {
+        let channel = channel.clone();
+        let count = i32::try_from(count).unwrap_or(i32::MAX);
+        self.run(move |conn| {
+            match channel {
+                Channel::Event(id) => {
+                    diesel::update(live_events::table.find(id))
+                        .set((
+                            live_events::viewer_count.eq(count),
+                            live_events::peak_viewers.eq(diesel::dsl::sql::<
+                                diesel::sql_types::Integer,
+                            >(&format!(
+                                "GREATEST(peak_viewers, {count})"
+                            ))),
+                        ))
+                        .execute(conn)?;
+                }
+                Channel::Fight(id) => {
+                    diesel::update(live_fights::table.find(id))
+                        .set(live_fights::viewer_count.eq(count))
+                        .execute(conn)?;
+                }
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+}
