@@ -7,13 +7,16 @@
 //! cross-node bus are reached through traits the edges (`src/`) implement.
 
 pub mod channel;
+pub mod fight;
 pub mod history;
 pub mod hub;
 pub mod lifecycle;
 pub mod outbox;
 pub mod protocol;
+pub mod ranking;
 pub mod role;
 pub mod room;
+pub mod scoring;
 pub mod session;
 pub mod store;
 

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use ringside_actors::{EventAction, EventStatus};
 use serde::Deserialize;
 
+use super::channels::Published;
 use super::models::{Fight, LiveEvent, LiveFight};
 use super::pagination::PageParams;
 use super::schema::{fighters, fights, live_events, live_fights};
@@ -144,7 +145,7 @@ pub fn transition(
     id: i64,
     action: EventAction,
     max_live: u32,
-) -> Result<LiveEvent, TransitionError> {
+) -> Result<(LiveEvent, Published), TransitionError> {
     conn.transaction(|conn| {
         diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
             "pg_advisory_xact_lock(7248001) IS NOT NULL",
@@ -195,6 +196,7 @@ pub fn transition(
             .set(live_fights::status.eq("cancelled"))
             .execute(conn)?;
         }
-        Ok(updated)
+        let published = super::fight_control::publish_event_state(conn, id)?;
+        Ok((updated, published))
     })
 }

@@ -20,6 +20,7 @@ macro_rules! page_query {
 
 pub mod catalog;
 pub mod channels;
+pub mod fight_control;
 pub mod live_events;
 pub mod live_updates;
 pub mod models;

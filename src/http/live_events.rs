@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::ws::{self, Access};
 use super::{already_exists, created, named, query, resource};
 use crate::auth::{Admin, Auth};
+use crate::db::channels::Published;
 use crate::db::live_events::{self, NewLiveEvent, TransitionError};
 use crate::db::pagination::{Page, PageParams};
 use crate::db::{models::LiveEvent, snapshots};
@@ -107,12 +108,13 @@ async fn transition(
     action: EventAction,
 ) -> Result<HttpResponse, ApiError> {
     let max_live = state.config.live.max_concurrent_events;
-    let result: Result<LiveEvent, TransitionError> = state
+    let result: Result<(LiveEvent, Published), TransitionError> = state
         .db
         .run(move |c| Ok::<_, ApiError>(live_events::transition(c, id, action, max_live)))
         .await?;
     match result {
-        Ok(live) => {
+        Ok((live, published)) => {
+            crate::live::deliver(&state.hub, vec![published]);
             tracing::info!(live_event = id, status = %live.status, "live event {action}");
             Ok(HttpResponse::Ok().json(snapshot(state, live.id).await?))
         }

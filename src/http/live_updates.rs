@@ -4,17 +4,16 @@
 //! channel (and the fight's, and `news` when breaking), then delivered.
 
 use actix_web::{web, HttpResponse};
-use diesel::Connection;
 use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{created, named, query, resource, validate};
+use super::{created, named, publishing, query, resource, validate};
 use crate::auth::{Auth, MaybeAuth, Moderator, Reporter};
+use crate::db::live_events as events_db;
 use crate::db::live_updates::{self, NewUpdate, Review, UPDATE_TYPES};
 use crate::db::models::LiveUpdate;
 use crate::db::pagination::{Page, PageParams};
-use crate::db::{channels::Published, live_events as events_db};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -41,16 +40,6 @@ fn check(new: &mut NewUpdate) -> Result<(), ApiError> {
         return Err(ApiError::invalid("data", "must be under 16 KiB"));
     }
     Ok(())
-}
-
-/// Runs `f` in a transaction and, once it has committed, delivers what it published.
-async fn publishing<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&mut diesel::PgConnection) -> Result<(T, Vec<Published>), ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let (out, published) = state.db.run(move |conn| conn.transaction(f)).await?;
-    crate::live::deliver(&state.hub, published);
-    Ok(out)
 }
 
 async fn create(

@@ -3,6 +3,7 @@
 
 mod auth;
 mod catalog;
+mod fight_control;
 mod live_events;
 mod live_updates;
 mod ops;
@@ -14,7 +15,7 @@ pub use auth::check_password;
 pub use validate::email as validate_email;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest, HttpResponse};
-use diesel::{PgConnection, QueryResult};
+use diesel::{Connection, PgConnection, QueryResult};
 
 use crate::db::Db;
 use crate::error::ApiError;
@@ -42,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(catalog::routes)
     .configure(live_events::routes)
     .configure(live_updates::routes)
+    .configure(fight_control::routes)
     .configure(ws::routes)
     .default_service(web::to(unmatched));
 }
@@ -101,6 +103,20 @@ async fn query<T: Send + 'static>(
     f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     db.run(move |conn| f(conn).map_err(ApiError::from)).await
+}
+
+/// Runs `f` in a transaction and, once it has committed, delivers what it published.
+pub(crate) async fn publishing<T: Send + 'static>(
+    state: &crate::state::AppState,
+    f: impl FnOnce(
+            &mut diesel::PgConnection,
+        ) -> Result<(T, Vec<crate::db::channels::Published>), ApiError>
+        + Send
+        + 'static,
+) -> Result<T, ApiError> {
+    let (out, published) = state.db.run(move |conn| conn.transaction(f)).await?;
+    crate::live::deliver(&state.hub, published);
+    Ok(out)
 }
 
 /// Names the missing thing in a 404.

@@ -343,6 +343,7 @@ async fn update_input_is_validated_and_nothing_is_published() {
     let (admin, event, fights) = live_event(&app).await;
     let viewer = app.register("viewer@example.com").await.0;
     let good = json!({ "live_event": event, "update_type": "news", "title": "t", "data": {} });
+    let messages_before = app.count("channel_messages");
     assert_error(
         &app.post("/api/live/updates/", Some(&viewer), good.clone())
             .await,
@@ -375,7 +376,11 @@ async fn update_input_is_validated_and_nothing_is_published() {
         );
     }
     assert_eq!(app.count("live_updates"), 0);
-    assert_eq!(app.count("channel_messages"), 0);
+    assert_eq!(
+        app.count("channel_messages"),
+        messages_before,
+        "nothing published"
+    );
 
     let (status, _) = app
         .post(

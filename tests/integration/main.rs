@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod catalog;
 mod embedded;
+mod fight_control;
 mod live_events;
 mod live_ws;
 mod migrations;
