@@ -538,3 +538,136 @@ async fn a_killed_room_recovers_and_keeps_its_subscribers() {
         );
     }
 }
+
+/// A WebSocket client that connects with a tiny receive buffer and then
+/// never reads: the server's writes to it soon block.
+fn stalled_client(app: &TestApp, path: &str) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    let addr: std::net::SocketAddr = app
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("addr");
+    let std::net::SocketAddr::V4(v4) = addr else {
+        panic!("IPv4 test server")
+    };
+    // SAFETY: plain socket calls on a descriptor we own; checked results.
+    let stream = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let small: libc::c_int = 2048;
+        let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        assert_eq!(
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&small as *const libc::c_int).cast(),
+                size
+            ),
+            0
+        );
+        let sin = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: v4.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*v4.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            libc::connect(fd, (&sin as *const libc::sockaddr_in).cast(), len),
+            0,
+            "connect"
+        );
+        std::net::TcpStream::from_raw_fd(fd)
+    };
+    let mut stream = stream;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .expect("handshake sent");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).expect("handshake answer");
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    stream
+}
+
+#[actix_rt::test]
+async fn a_client_that_never_reads_is_dropped_and_delays_no_one() {
+    let mut config = test_config(fresh_database());
+    config.live.channel_capacity = 8;
+    config.live.channel_expiry = Duration::from_secs(2);
+    let app = TestApp::with_config(config).await;
+    let (admin, event, _) = live_event(&app).await;
+    let channel = ringside_actors::Channel::Event(event);
+    let (mut reader, subscribed) = watch(&app, event, "").await;
+    let base = subscribed["seq"].as_u64().expect("seq");
+    let _stalled = stalled_client(&app, &format!("/api/live/events/{event}/"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ringside_actors::hub::subscribers(&app.hub, channel.clone()).await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled client never subscribed"
+        );
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // More than the kernel buffers can hold (up to 4 MiB on the server's
+    // side), so the stalled client's writer blocks and its queue fills.
+    let bulk = "x".repeat(14 * 1024);
+    let total: u64 = 420;
+    let publish = async {
+        for chunk in 0..total / 20 {
+            let posts: Vec<_> = (0..20)
+                .map(|i| {
+                    let (app, admin, bulk) = (&app, &admin, &bulk);
+                    let title = format!("u{}", chunk * 20 + i);
+                    async move {
+                        let body = json!({ "live_event": event, "update_type": "news", "title": title, "data": { "bulk": bulk } });
+                        app.post("/api/live/updates/", Some(admin), body).await
+                    }
+                })
+                .collect();
+            for (status, body) in futures_util::future::join_all(posts).await {
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+            }
+        }
+    };
+    // The reading client gets every one, in order, while the other stalls.
+    let read = async {
+        for i in 0..total {
+            let f = reader.next_durable().await;
+            assert_eq!(
+                f["seq"].as_u64(),
+                Some(base + 1 + i),
+                "in order, nothing skipped"
+            );
+        }
+    };
+    futures_util::join!(publish, read);
+
+    // The stalled client was dropped; the reader is still there.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ringside_actors::hub::subscribers(&app.hub, channel.clone()).await != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled client was never dropped"
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    reader.send(json!({ "op": "ping", "ref": 1 })).await;
+    assert_eq!(reader.next_durable().await["type"], "pong");
+}
