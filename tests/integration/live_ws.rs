@@ -608,8 +608,8 @@ fn stalled_client(app: &TestApp, path: &str) -> std::net::TcpStream {
 #[actix_rt::test]
 async fn a_client_that_never_reads_is_dropped_and_delays_no_one() {
     let mut config = test_config(fresh_database());
-    config.live.channel_capacity = 8;
-    config.live.channel_expiry = Duration::from_secs(2);
+    config.live.channel_capacity = 64;
+    config.live.channel_expiry = Duration::from_secs(5);
     let app = TestApp::with_config(config).await;
     let (admin, event, _) = live_event(&app).await;
     let channel = ringside_actors::Channel::Event(event);
@@ -628,7 +628,7 @@ async fn a_client_that_never_reads_is_dropped_and_delays_no_one() {
     // More than the kernel buffers can hold (up to 4 MiB on the server's
     // side), so the stalled client's writer blocks and its queue fills.
     let bulk = "x".repeat(14 * 1024);
-    let total: u64 = 420;
+    let total: u64 = 500;
     let publish = async {
         for chunk in 0..total / 20 {
             let posts: Vec<_> = (0..20)
