@@ -7,6 +7,9 @@ use std::time::Duration;
 use actix::{Actor, Addr};
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use ringside_actors::hub::Hub;
+use ringside_actors::persistence::Persistence;
+
+use crate::live::PgWriter;
 
 use crate::auth::TokenKeys;
 use crate::config::Config;
@@ -24,13 +27,16 @@ pub struct Running {
 
 pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<Running> {
     let metrics = Arc::new(Metrics::default());
-    let store = Arc::new(crate::live::PgLiveStore::new(db.clone()));
+    let persister =
+        Persistence::new(PgWriter::new(db.clone()), crate::live::persistence_config()).start();
+    let store = Arc::new(crate::live::PgLiveStore::new(db.clone(), persister.clone()));
     let hub = Hub::new(store, crate::live::hub_config(&config)).start();
     let state = web::Data::new(AppState {
         tokens: TokenKeys::new(secret_key, config.token_ttl),
         login_limiter: LoginLimiter::new(config.login_rate_per_account, config.login_rate_per_ip),
         metrics: metrics.clone(),
         hub: hub.clone(),
+        persister,
         db,
         config: config.clone(),
     });

@@ -19,4 +19,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The live core's registry of rooms and sessions.
     pub hub: Addr<Hub>,
+    /// Every durable live write goes through it (batched, committed, then answered).
+    pub persister: crate::live::Persister,
 }

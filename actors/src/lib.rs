@@ -12,6 +12,7 @@ pub mod history;
 pub mod hub;
 pub mod lifecycle;
 pub mod outbox;
+pub mod persistence;
 pub mod protocol;
 pub mod ranking;
 pub mod role;

@@ -209,9 +209,8 @@ impl Session {
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
         if self.last_heard.elapsed() > self.config.connection_timeout {
             tracing::debug!(session = self.id, "no answer to pings; closing");
-            // The socket may be stuck: do not wait on it.
-            self.closing = true;
-            ctx.stop();
+            // Best effort: a stuck socket gets a second, then is dropped.
+            self.close(ctx, close::HEARTBEAT_TIMEOUT, "no answer to pings");
             return;
         }
         let _ = self.outbox_ping();

@@ -15,7 +15,7 @@ pub use auth::check_password;
 pub use validate::email as validate_email;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest, HttpResponse};
-use diesel::{Connection, PgConnection, QueryResult};
+use diesel::{PgConnection, QueryResult};
 
 use crate::db::Db;
 use crate::error::ApiError;
@@ -105,7 +105,8 @@ async fn query<T: Send + 'static>(
     db.run(move |conn| f(conn).map_err(ApiError::from)).await
 }
 
-/// Runs `f` in a transaction and, once it has committed, delivers what it published.
+/// Runs `f` through the persistence actor (in a transaction, batched with
+/// other writes) and, once it has committed, delivers what it published.
 pub(crate) async fn publishing<T: Send + 'static>(
     state: &crate::state::AppState,
     f: impl FnOnce(
@@ -114,7 +115,7 @@ pub(crate) async fn publishing<T: Send + 'static>(
         + Send
         + 'static,
 ) -> Result<T, ApiError> {
-    let (out, published) = state.db.run(move |conn| conn.transaction(f)).await?;
+    let (out, published) = crate::live::persist(&state.persister, f).await?;
     crate::live::deliver(&state.hub, published);
     Ok(out)
 }

@@ -98,7 +98,7 @@ async fn comments(
         .map_err(super::named("live event"))?;
     if !is_upgrade(&req) {
         return Err(ApiError::bad_request(
-            "this is the comment stream's WebSocket endpoint; list comments with GET /api/live/comments/?event=",
+            "this is the comment stream's WebSocket endpoint: connect with Upgrade: websocket",
         ));
     }
     connect(
@@ -119,7 +119,7 @@ async fn notifications(
 ) -> Result<HttpResponse, ApiError> {
     if !is_upgrade(&req) {
         return Err(ApiError::bad_request(
-            "this is the notification stream's WebSocket endpoint; list notifications with GET /api/notifications/",
+            "this is the notification stream's WebSocket endpoint: connect with Upgrade: websocket",
         ));
     }
     connect(req, body, &state, None, Access::SignedIn).await

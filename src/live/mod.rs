@@ -1,14 +1,17 @@
 //! The edge of the live core: the Postgres-backed store its rooms read,
 //! delivery of committed messages to the hub, and the settings it runs with.
 
+mod persist;
 mod store;
 
+pub use persist::{persist, Persister, PgWriter};
 pub use store::PgLiveStore;
 
 use std::time::Duration;
 
 use actix::Addr;
 use ringside_actors::hub::{Hub, HubConfig, PublishTo};
+use ringside_actors::persistence::PersistenceConfig;
 use ringside_actors::room::{Publish, RoomConfig};
 use ringside_actors::session::SessionConfig;
 
@@ -57,5 +60,14 @@ pub fn session_config(config: &Config) -> SessionConfig {
         max_subscriptions: 50,
         frames_per_second: 20,
         max_strikes_per_minute: 20,
+    }
+}
+
+pub fn persistence_config() -> PersistenceConfig {
+    PersistenceConfig {
+        max_batch: 64,
+        flush_every: Duration::from_millis(2),
+        queue_limit: 10_000,
+        max_backoff: Duration::from_secs(2),
     }
 }

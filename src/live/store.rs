@@ -6,16 +6,19 @@ use ringside_actors::store::{Head, LiveStore, StoreError, StoreFuture};
 use ringside_actors::Channel;
 use serde_json::{json, Value};
 
+use super::{persist, Persister};
 use crate::db::schema::{live_events, live_fights};
 use crate::db::{channels, snapshots, Db, DbError};
 
 pub struct PgLiveStore {
     db: Db,
+    persister: Persister,
 }
 
 impl PgLiveStore {
-    pub fn new(db: Db) -> PgLiveStore {
-        PgLiveStore { db }
+    /// Reads go to the pool; writes through the persistence actor.
+    pub fn new(db: Db, persister: Persister) -> PgLiveStore {
+        PgLiveStore { db, persister }
     }
 
     fn run<T: Send + 'static>(
@@ -66,28 +69,35 @@ impl LiveStore for PgLiveStore {
     fn record_viewers(&self, channel: &Channel, count: u64) -> StoreFuture<()> {
         let channel = channel.clone();
         let count = i32::try_from(count).unwrap_or(i32::MAX);
-        self.run(move |conn| {
-            match channel {
-                Channel::Event(id) => {
-                    diesel::update(live_events::table.find(id))
-                        .set((
-                            live_events::viewer_count.eq(count),
-                            live_events::peak_viewers.eq(diesel::dsl::sql::<
-                                diesel::sql_types::Integer,
-                            >(&format!(
-                                "GREATEST(peak_viewers, {count})"
-                            ))),
-                        ))
-                        .execute(conn)?;
+        let persister = self.persister.clone();
+        Box::pin(async move {
+            persist(&persister, move |conn| {
+                match channel {
+                    Channel::Event(id) => {
+                        diesel::update(live_events::table.find(id))
+                            .set((
+                                live_events::viewer_count.eq(count),
+                                live_events::peak_viewers.eq(diesel::dsl::sql::<
+                                    diesel::sql_types::Integer,
+                                >(
+                                    &format!(
+                                    "GREATEST(peak_viewers, {count})"
+                                )
+                                )),
+                            ))
+                            .execute(conn)?;
+                    }
+                    Channel::Fight(id) => {
+                        diesel::update(live_fights::table.find(id))
+                            .set(live_fights::viewer_count.eq(count))
+                            .execute(conn)?;
+                    }
+                    _ => {}
                 }
-                Channel::Fight(id) => {
-                    diesel::update(live_fights::table.find(id))
-                        .set(live_fights::viewer_count.eq(count))
-                        .execute(conn)?;
-                }
-                _ => {}
-            }
-            Ok(())
+                Ok(())
+            })
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
         })
     }
 }
