@@ -251,17 +251,8 @@ impl Room {
             }
         }
         let (epoch, last) = (log.epoch.clone(), log.last_seq);
-        if !outbox.deliver(protocol::subscribed(
-            &self.channel,
-            &epoch,
-            last,
-            &self.snapshot_now(),
-            &reference,
-        )) {
-            self.subscribers.remove(&outbox.id);
-            return;
-        }
         let id = outbox.id;
+        // In the room before the snapshot is taken, so it counts this viewer.
         self.subscribers.insert(
             id,
             Subscriber {
@@ -271,6 +262,17 @@ impl Room {
             },
         );
         self.empty_since = None;
+        let snapshot = self.snapshot_now();
+        if !outbox.deliver(protocol::subscribed(
+            &self.channel,
+            &epoch,
+            last,
+            &snapshot,
+            &reference,
+        )) {
+            self.subscribers.remove(&id);
+            return;
+        }
         let Some(since) = since else { return };
         if since.epoch != epoch || since.seq > last {
             if !outbox.deliver(protocol::resync(&self.channel, "unknown_epoch")) {

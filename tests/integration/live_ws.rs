@@ -671,3 +671,31 @@ async fn a_client_that_never_reads_is_dropped_and_delays_no_one() {
     reader.send(json!({ "op": "ping", "ref": 1 })).await;
     assert_eq!(reader.next_durable().await["type"], "pong");
 }
+
+#[actix_rt::test]
+async fn viewer_counts_are_live_coalesced_and_kept() {
+    let app = TestApp::spawn().await;
+    let (_, event, _) = live_event(&app).await;
+    let (mut first, _) = watch(&app, event, "").await;
+    let (_second, subscribed) = watch(&app, event, "").await;
+    assert_eq!(subscribed["snapshot"]["viewer_count"], 2, "the snapshot counts who is here");
+    let viewers = loop {
+        let f = first.next().await;
+        if f["type"] == "viewers" && f["data"]["count"] == 2 {
+            break f;
+        }
+    };
+    assert_eq!(viewers["channel"], format!("event:{event}"));
+    assert!(viewers.get("seq").is_none(), "ephemeral frames carry no seq");
+
+    // Kept in Postgres too, for the REST answer and analytics.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, detail) = app.get(&format!("/api/live/events/{event}/"), None).await;
+        if detail["viewer_count"] == 2 && detail["peak_viewers"] == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "viewer count never stored: {detail}");
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
