@@ -110,6 +110,10 @@ fn serve(config: Config) -> Result<(), StartError> {
     let result = actix_web::rt::System::new().block_on(async move {
         let running = crate::server::start(config, db, &key)?;
         tracing::info!(addr = %running.addr, "Ringside is listening");
+        actix_web::rt::spawn(crate::server::stop_on_signal(
+            running.server.handle(),
+            running.hub.clone(),
+        ));
         running.server.await
     });
     // `database` drops here, after the server has drained: the embedded

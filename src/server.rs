@@ -69,6 +69,8 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
     })
     .workers(config.workers)
     .shutdown_timeout(10)
+    // Signals are ours (see `stop_on_signal`): sessions hear 1012 first.
+    .disable_signals()
     .bind(config.bind)?;
     let addr = server
         .addrs()
@@ -80,4 +82,27 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         addr,
         hub,
     })
+}
+
+/// Waits for SIGINT or SIGTERM, then closes every WebSocket with 1012 and
+/// stops the server gracefully (requests in flight finish).
+pub async fn stop_on_signal(server: actix_web::dev::ServerHandle, hub: Addr<Hub>) {
+    use actix_web::rt::signal;
+    let terminate = async {
+        match signal::unix::signal(signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    first_of(signal::ctrl_c(), terminate).await;
+    let sessions = hub.send(ringside_actors::hub::Shutdown).await.unwrap_or(0);
+    tracing::info!(sessions, "shutting down: clients told to reconnect");
+    server.stop(true).await;
+}
+
+/// Resolves when either future does.
+async fn first_of(a: impl std::future::Future, b: impl std::future::Future) {
+    futures_util::future::select(std::pin::pin!(a), std::pin::pin!(b)).await;
 }

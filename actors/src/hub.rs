@@ -246,6 +246,25 @@ impl Handler<KickUser> for Hub {
     }
 }
 
+/// The node is going down: every session is closed with 1012 (restart) so
+/// clients reconnect, elsewhere or shortly, and resume with `since`.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for Hub {
+    type Result = usize;
+    fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) -> usize {
+        for outbox in self.sessions.values() {
+            outbox.kick(
+                protocol::close::RESTART,
+                "server restarting: reconnect and resume",
+            );
+        }
+        self.sessions.len()
+    }
+}
+
 impl Handler<RoomIdle> for Hub {
     type Result = ();
     fn handle(&mut self, msg: RoomIdle, _: &mut Context<Self>) {

@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
+use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::harness::{fresh_database, ADMIN_PASSWORD};
@@ -99,7 +100,26 @@ async fn serves_on_the_embedded_default_and_stops_its_database() {
     assert_eq!(session["user"]["role"], "admin");
     let token = session["token"].as_str().expect("token").to_string();
 
+    // A live client hears 1012 (restart: reconnect and resume) on shutdown.
+    let (_, mut live) = client
+        .ws(format!(
+            "ws://127.0.0.1:{port}/api/live/notifications/?token={token}"
+        ))
+        .connect()
+        .await
+        .expect("upgrade");
+    let welcome = live.next().await.expect("frame").expect("valid");
+    assert!(matches!(welcome, awc::ws::Frame::Text(_)), "{welcome:?}");
+
     assert!(terminate(&mut server).success(), "clean exit on SIGTERM");
+    let close = loop {
+        match live.next().await {
+            Some(Ok(awc::ws::Frame::Close(reason))) => break reason.map(|r| u16::from(r.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(close, Some(1012));
     let pid_file = data_dir.join("postgres/postmaster.pid");
     assert!(
         !pid_file.exists(),

@@ -678,7 +678,10 @@ async fn viewer_counts_are_live_coalesced_and_kept() {
     let (_, event, _) = live_event(&app).await;
     let (mut first, _) = watch(&app, event, "").await;
     let (_second, subscribed) = watch(&app, event, "").await;
-    assert_eq!(subscribed["snapshot"]["viewer_count"], 2, "the snapshot counts who is here");
+    assert_eq!(
+        subscribed["snapshot"]["viewer_count"], 2,
+        "the snapshot counts who is here"
+    );
     let viewers = loop {
         let f = first.next().await;
         if f["type"] == "viewers" && f["data"]["count"] == 2 {
@@ -686,7 +689,10 @@ async fn viewer_counts_are_live_coalesced_and_kept() {
         }
     };
     assert_eq!(viewers["channel"], format!("event:{event}"));
-    assert!(viewers.get("seq").is_none(), "ephemeral frames carry no seq");
+    assert!(
+        viewers.get("seq").is_none(),
+        "ephemeral frames carry no seq"
+    );
 
     // Kept in Postgres too, for the REST answer and analytics.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -695,7 +701,10 @@ async fn viewer_counts_are_live_coalesced_and_kept() {
         if detail["viewer_count"] == 2 && detail["peak_viewers"] == 2 {
             break;
         }
-        assert!(Instant::now() < deadline, "viewer count never stored: {detail}");
+        assert!(
+            Instant::now() < deadline,
+            "viewer count never stored: {detail}"
+        );
         actix_rt::time::sleep(Duration::from_millis(100)).await;
     }
 }
