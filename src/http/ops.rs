@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
+use ringside_actors::hub::Stats;
 use serde_json::json;
 
 use super::{query, resource};
@@ -34,9 +35,18 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let live = state.hub.send(Stats).await.unwrap_or_default();
+    let mut text = state.metrics.render(state.db.pool_state());
+    text.push_str(&format!(
+        "# HELP ringside_ws_sessions Open WebSocket sessions on this node.\n\
+         # TYPE ringside_ws_sessions gauge\nringside_ws_sessions {}\n\
+         # HELP ringside_rooms Live rooms (channels with subscribers) on this node.\n\
+         # TYPE ringside_rooms gauge\nringside_rooms {}\n",
+        live.sessions, live.rooms
+    ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(state.db.pool_state()))
+        .body(text)
 }
 
 async fn openapi() -> HttpResponse {

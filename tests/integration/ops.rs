@@ -36,6 +36,10 @@ async fn health_readiness_and_metrics() {
         text.contains("ringside_db_connections{state=\"open\"}"),
         "{text}"
     );
+    assert!(
+        text.contains("ringside_ws_sessions 0"),
+        "live gauges: {text}"
+    );
 }
 
 #[actix_rt::test]
