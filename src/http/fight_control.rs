@@ -92,12 +92,7 @@ async fn start_round(
     id: web::Path<i64>,
     body: web::Json<RoundBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let round = body.round;
-    control(&state, id.into_inner(), move |conn, locked, fight| {
-        control::set_round(conn, locked, &fight.start_round(round)?)?;
-        Ok(Vec::new())
-    })
-    .await
+    change_round(&state, id.into_inner(), body.round, FightState::start_round).await
 }
 
 async fn end_round(
@@ -106,9 +101,17 @@ async fn end_round(
     id: web::Path<i64>,
     body: web::Json<RoundBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let round = body.round;
-    control(&state, id.into_inner(), move |conn, locked, fight| {
-        control::set_round(conn, locked, &fight.end_round(round)?)?;
+    change_round(&state, id.into_inner(), body.round, FightState::end_round).await
+}
+
+async fn change_round(
+    state: &AppState,
+    id: i64,
+    round: i32,
+    step: fn(&FightState, i32) -> Result<FightState, FightError>,
+) -> Result<HttpResponse, ApiError> {
+    control(state, id, move |conn, locked, fight| {
+        control::set_round(conn, locked, &step(&fight, round)?)?;
         Ok(Vec::new())
     })
     .await

@@ -70,9 +70,9 @@ async fn detail(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let snapshot = snapshot(&state, id.into_inner()).await?;
+    let id = id.into_inner();
+    let snapshot = snapshot(&state, id).await?;
     if ws::is_upgrade(&req) {
-        let id = snapshot["id"].as_i64().unwrap_or_default();
         return ws::connect(req, body, &state, Some(Channel::Event(id)), Access::Public).await;
     }
     Ok(HttpResponse::Ok().json(snapshot))
