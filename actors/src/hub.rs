@@ -151,11 +151,21 @@ pub struct Subscribe {
 impl Handler<Subscribe> for Hub {
     type Result = ();
     fn handle(&mut self, msg: Subscribe, ctx: &mut Context<Self>) {
-        self.room(&msg.channel, ctx).do_send(Join {
+        let join = Join {
             outbox: msg.outbox,
             since: msg.since,
             reference: msg.reference,
-        });
+        };
+        let retry = join.clone();
+        let channel = msg.channel;
+        let room = self.room(&channel, ctx);
+        // A room that stopped (idle) with this join still in its mailbox
+        // drops it: the join then goes to a fresh room, never lost.
+        ctx.spawn(room.send(join).into_actor(self).map(move |sent, hub, ctx| {
+            if sent.is_err() {
+                hub.room(&channel, ctx).do_send(retry);
+            }
+        }));
     }
 }
 

@@ -64,7 +64,8 @@ pub struct Room {
     empty_since: Option<Instant>,
 }
 
-/// A room with no subscribers for a while tells the hub, which forgets it.
+/// A room with no subscribers for a minute tells the hub, which forgets it;
+/// then the room stops.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct RoomIdle {
@@ -73,7 +74,7 @@ pub struct RoomIdle {
 }
 
 /// A session wants this channel (again), from `since` if given.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub struct Join {
     pub outbox: Outbox,
@@ -442,10 +443,20 @@ impl Room {
         match (count, self.empty_since) {
             (0, None) => self.empty_since = Some(Instant::now()),
             (0, Some(since)) if since.elapsed() > Duration::from_secs(60) => {
-                self.hub.do_send(RoomIdle {
+                // Once the hub has forgotten us, stop for good (no address is
+                // left, so the supervisor lets us go). Anyone who joined in
+                // the meantime is sent to the new room: reconnect and resume.
+                let idle = self.hub.send(RoomIdle {
                     channel: self.channel.clone(),
                     room: ctx.address(),
                 });
+                ctx.wait(idle.into_actor(self).map(|_, room, ctx| {
+                    for (_, sub) in room.subscribers.drain() {
+                        sub.outbox
+                            .kick(protocol::close::RESTART, "room moved: reconnect and resume");
+                    }
+                    ctx.stop();
+                }));
             }
             _ => {}
         }
