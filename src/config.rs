@@ -61,6 +61,8 @@ pub struct Config {
     pub live: LiveLimits,
     pub moderation_blocked_terms: Vec<String>,
     pub moderation_auto_hide_reports: u32,
+    /// How long a room with no subscribers stays in memory.
+    pub room_idle: Duration,
 }
 
 impl Config {
@@ -166,6 +168,7 @@ impl Config {
                 3,
                 1..=1000,
             )?,
+            room_idle: vars.seconds("ROOM_IDLE", 60, 1..=86_400)?,
             live,
         })
     }

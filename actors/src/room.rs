@@ -36,6 +36,8 @@ pub struct RoomConfig {
     pub viewer_interval: Duration,
     /// Frames buffered for a subscriber while it catches up.
     pub catch_up_buffer: usize,
+    /// A room with no subscribers this long stops.
+    pub idle_after: Duration,
 }
 
 struct Subscriber {
@@ -64,7 +66,7 @@ pub struct Room {
     empty_since: Option<Instant>,
 }
 
-/// A room with no subscribers for a minute tells the hub, which forgets it;
+/// A room with no subscribers for `idle_after` tells the hub, which forgets it;
 /// then the room stops.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -442,7 +444,7 @@ impl Room {
         }
         match (count, self.empty_since) {
             (0, None) => self.empty_since = Some(Instant::now()),
-            (0, Some(since)) if since.elapsed() > Duration::from_secs(60) => {
+            (0, Some(since)) if since.elapsed() > self.config.idle_after => {
                 // Once the hub has forgotten us, stop for good (no address is
                 // left, so the supervisor lets us go). Anyone who joined in
                 // the meantime is sent to the new room: reconnect and resume.

@@ -45,6 +45,7 @@ pub fn hub_config(config: &Config) -> HubConfig {
             max_subscribers: None,
             viewer_interval: Duration::from_secs(1).min(config.live.update_interval),
             catch_up_buffer: config.live.channel_capacity,
+            idle_after: config.room_idle,
         },
         room_threads: config.workers,
     }

@@ -708,3 +708,38 @@ async fn viewer_counts_are_live_coalesced_and_kept() {
         actix_rt::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[actix_rt::test]
+async fn idle_rooms_are_let_go_and_come_back_on_demand() {
+    let mut config = test_config(fresh_database());
+    config.room_idle = Duration::from_secs(1);
+    let app = TestApp::with_config(config).await;
+    let (admin, event, _) = live_event(&app).await;
+    let (c, _) = watch(&app, event, "").await;
+    let rooms = |app: &TestApp| {
+        let hub = app.hub.clone();
+        async move {
+            hub.send(ringside_actors::hub::Stats)
+                .await
+                .expect("hub")
+                .rooms
+        }
+    };
+    assert_eq!(rooms(&app).await, 1);
+    drop(c);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while rooms(&app).await != 0 {
+        assert!(Instant::now() < deadline, "the idle room stayed");
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A new subscriber gets a fresh room that knows the whole history.
+    post_update(&app, &admin, event, "later").await;
+    let (mut c, subscribed) = watch(&app, event, "").await;
+    let seq = subscribed["seq"].as_u64().expect("seq");
+    post_update(&app, &admin, event, "live again").await;
+    let f = c.next_durable().await;
+    assert_eq!(
+        (f["seq"].as_u64(), f["data"]["title"].as_str()),
+        (Some(seq + 1), Some("live again"))
+    );
+}
