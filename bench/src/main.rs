@@ -1,1 +1,127 @@
-fn main() {}
+//! `ringside-bench`: Ringside's load generator and the reference fan-out
+//! server it is compared with (DESIGN §7).
+//!
+//! ```text
+//! ringside-bench fanout   --subscribers N --updates M --rate R [--target ringside|reference|both] [--json]
+//! ringside-bench saturate --subscribers N --updates M          (fanout at --rate 0)
+//! ringside-bench hold     --connections 19000                 (idle subscribers, memory per connection)
+//! ringside-bench reference --bind 127.0.0.1:PORT              (the reference server itself)
+//! ringside-bench worker   …                                   (internal: a subscriber process)
+//! ```
+//!
+//! Modules: `scenario` runs the scenarios; `server_control` starts and stops
+//! the servers; `api` and `http` speak Ringside's REST API; `publisher`
+//! posts updates; `fleet` (parent) and `worker` (child) spread subscribers
+//! over processes and source addresses; `subscriber` is one WebSocket
+//! client; `reference` is the reference server; `stats` and `report` turn
+//! measurements into figures.
+
+mod api;
+mod fleet;
+mod http;
+mod publisher;
+mod reference;
+mod report;
+mod scenario;
+mod server_control;
+mod stats;
+mod subscriber;
+mod worker;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "ringside-bench",
+    about = "Ringside's load generator and reference fan-out server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// N WebSocket subscribers on one live event; M updates published at R/s
+    /// through the REST API; publish-to-delivery latency, throughput,
+    /// losses, order, server memory per connection.
+    Fanout(scenario::FanoutArgs),
+    /// `fanout` publishing as fast as the API takes updates (rate 0).
+    Saturate(scenario::FanoutArgs),
+    /// N idle subscribers on one server process: memory per connection.
+    Hold(scenario::HoldArgs),
+    /// Run the reference fan-out server.
+    Reference(ReferenceArgs),
+    /// Internal: a subscriber process driven by its parent over pipes.
+    #[command(hide = true)]
+    Worker(worker::WorkerArgs),
+}
+
+#[derive(clap::Args)]
+struct ReferenceArgs {
+    #[arg(long, default_value = "127.0.0.1:9100")]
+    bind: String,
+    /// Frames a client may have waiting before it is dropped.
+    #[arg(long, default_value_t = 1500)]
+    queue: usize,
+    /// Stop after this long, seconds.
+    #[arg(long, default_value_t = 3600)]
+    max_secs: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Worker(args) => ExitCode::from(worker::run(args).clamp(0, 255) as u8),
+        Command::Reference(args) => match reference::run(&args.bind, args.queue, args.max_secs) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("reference: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Fanout(args) => drive(scenario::fanout(args, "fanout")),
+        Command::Saturate(mut args) => {
+            args.rate = 0.0;
+            drive(scenario::fanout(args, "saturate"))
+        }
+        Command::Hold(args) => drive(scenario::hold(args)),
+    }
+}
+
+/// Runs a scenario on a single-threaded runtime (the servers and workers
+/// are other processes), stopping early on Ctrl-C or SIGTERM: dropping the
+/// scenario stops every process it started.
+fn drive(run: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => return Err(format!("signal handler: {e}")),
+            };
+        tokio::select! {
+            r = run => r,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+            _ = term.recv() => Err("terminated".into()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ringside-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
