@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
-use governor::{clock::Clock, DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -51,6 +52,13 @@ pub struct UserInfo {
 }
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+/// One calibrated clock shared by every session's limiter: making a new one
+/// per connection calibrates it again (a CPUID, a VM exit on virtual machines).
+fn clock() -> DefaultClock {
+    static CLOCK: std::sync::OnceLock<DefaultClock> = std::sync::OnceLock::new();
+    CLOCK.get_or_init(DefaultClock::default).clone()
+}
 
 pub struct Session {
     id: SessionId,
@@ -109,7 +117,10 @@ impl Session {
                 last_heard: Instant::now(),
                 written: Arc::new(AtomicU64::new(0)),
                 stall: None,
-                limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+                limiter: RateLimiter::direct_with_clock(
+                    Quota::per_second(per_second).allow_burst(burst),
+                    clock(),
+                ),
                 strikes: VecDeque::new(),
                 closing: false,
                 config,
@@ -274,7 +285,7 @@ impl Session {
 
     fn on_text(&mut self, ctx: &mut Context<Self>, text: &str) {
         if let Err(not_until) = self.limiter.check() {
-            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            let wait = not_until.wait_time_from(clock().now());
             let frame =
                 protocol::rate_limited("too many frames", wait.as_millis().max(1) as u64, &None);
             return self.refuse(ctx, frame);

@@ -71,11 +71,14 @@ async fn detail(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let snapshot = snapshot(&state, id).await?;
     if ws::is_upgrade(&req) {
+        // Only whether it exists: the room sends the snapshot.
+        query(&state.db, move |c| live_events::find(c, id))
+            .await
+            .map_err(named("live event"))?;
         return ws::connect(req, body, &state, Some(Channel::Event(id)), Access::Public).await;
     }
-    Ok(HttpResponse::Ok().json(snapshot))
+    Ok(HttpResponse::Ok().json(snapshot(&state, id).await?))
 }
 
 /// A live fight; with `Upgrade: websocket`, a session following `fight:{id}`.
