@@ -73,9 +73,7 @@ async fn detail(
     let id = id.into_inner();
     if ws::is_upgrade(&req) {
         // Only whether it exists: the room sends the snapshot.
-        query(&state.db, move |c| live_events::find(c, id))
-            .await
-            .map_err(named("live event"))?;
+        ws::ensure_live_event(&state, id).await?;
         return ws::connect(req, body, &state, Some(Channel::Event(id)), Access::Public).await;
     }
     Ok(HttpResponse::Ok().json(snapshot(&state, id).await?))

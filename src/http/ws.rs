@@ -80,6 +80,15 @@ pub async fn connect(
     Ok(response)
 }
 
+/// 404 before an upgrade to a live event that does not exist.
+pub async fn ensure_live_event(state: &AppState, id: i64) -> Result<(), ApiError> {
+    super::query(&state.db, move |c| {
+        crate::db::live_events::find(c, id).map(|_| ())
+    })
+    .await
+    .map_err(super::named("live event"))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/api/live/comments/{id}/").get(comments))
         .service(super::resource("/api/live/notifications/").get(notifications));
@@ -93,9 +102,7 @@ async fn comments(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    super::query(&state.db, move |c| crate::db::live_events::find(c, id))
-        .await
-        .map_err(super::named("live event"))?;
+    ensure_live_event(&state, id).await?;
     if !is_upgrade(&req) {
         return Err(ApiError::bad_request(
             "this is the comment stream's WebSocket endpoint: connect with Upgrade: websocket",
