@@ -285,6 +285,45 @@ fn last_rx_ns(reports: &[WorkerReport]) -> u64 {
     reports.iter().map(|r| r.last_rx_ns).max().unwrap_or(0)
 }
 
+/// Source addresses for this run's workers (`--source-net`, else from the pid).
+fn source_pool(c: &CommonArgs) -> SourcePool {
+    SourcePool::new(
+        c.source_net
+            .unwrap_or((std::process::id() % 200) as u8 + 20),
+    )
+}
+
+/// Ends one target's run: notes a failure, stops its server, keeps what its
+/// log says.
+async fn finish_run(
+    kind: Kind,
+    server: &mut ServerProcess,
+    mut figures: Figures,
+    result: Result<(), String>,
+) -> Figures {
+    if let Err(e) = &result {
+        eprintln!("{}: {e}", kind.name());
+        figures.notes.push(format!("run failed: {e}"));
+    }
+    server.stop().await;
+    if server.log_path().is_some() {
+        figures.server_log = Some(server.log_findings());
+    }
+    figures
+}
+
+/// Prints every target's figures; fails if any run failed.
+fn conclude(scenario: &str, runs: &[Figures], json: bool) -> Result<(), String> {
+    output(scenario, runs, json);
+    if runs
+        .iter()
+        .any(|f| f.notes.iter().any(|n| n.starts_with("run failed")))
+    {
+        return Err("a run failed (see notes)".into());
+    }
+    Ok(())
+}
+
 /// Runs the fan-out scenario on every target and prints the figures.
 pub async fn fanout(args: FanoutArgs, scenario: &str) -> Result<(), String> {
     let c = &args.common;
@@ -292,10 +331,7 @@ pub async fn fanout(args: FanoutArgs, scenario: &str) -> Result<(), String> {
         common: c,
         viewers: args.subscribers,
     };
-    let mut sources = SourcePool::new(
-        c.source_net
-            .unwrap_or((std::process::id() % 200) as u8 + 20),
-    );
+    let mut sources = source_pool(c);
     let mut runs = Vec::new();
     for kind in c.target.kinds() {
         eprintln!(
@@ -319,24 +355,9 @@ pub async fn fanout(args: FanoutArgs, scenario: &str) -> Result<(), String> {
             ..Figures::default()
         };
         let result = fanout_on(kind, &server, &args, &mut sources, &mut figures).await;
-        if let Err(e) = &result {
-            eprintln!("{}: {e}", kind.name());
-            figures.notes.push(format!("run failed: {e}"));
-        }
-        server.stop().await;
-        if server.log_path().is_some() {
-            figures.server_log = Some(server.log_findings());
-        }
-        runs.push(figures);
+        runs.push(finish_run(kind, &mut server, figures, result).await);
     }
-    output(scenario, &runs, c.json);
-    if runs
-        .iter()
-        .any(|f| f.notes.iter().any(|n| n.starts_with("run failed")))
-    {
-        return Err("a run failed (see notes)".into());
-    }
-    Ok(())
+    conclude(scenario, &runs, c.json)
 }
 
 async fn fanout_on(
@@ -460,10 +481,7 @@ pub async fn hold(args: HoldArgs) -> Result<(), String> {
         common: c,
         viewers: args.connections,
     };
-    let mut sources = SourcePool::new(
-        c.source_net
-            .unwrap_or((std::process::id() % 200) as u8 + 20),
-    );
+    let mut sources = source_pool(c);
     let mut runs = Vec::new();
     for kind in c.target.kinds() {
         eprintln!(
@@ -480,24 +498,9 @@ pub async fn hold(args: HoldArgs) -> Result<(), String> {
             ..Figures::default()
         };
         let result = hold_on(kind, &server, &args, &mut sources, &mut figures).await;
-        if let Err(e) = &result {
-            eprintln!("{}: {e}", kind.name());
-            figures.notes.push(format!("run failed: {e}"));
-        }
-        server.stop().await;
-        if server.log_path().is_some() {
-            figures.server_log = Some(server.log_findings());
-        }
-        runs.push(figures);
+        runs.push(finish_run(kind, &mut server, figures, result).await);
     }
-    output("hold", &runs, c.json);
-    if runs
-        .iter()
-        .any(|f| f.notes.iter().any(|n| n.starts_with("run failed")))
-    {
-        return Err("a run failed (see notes)".into());
-    }
-    Ok(())
+    conclude("hold", &runs, c.json)
 }
 
 async fn hold_on(
