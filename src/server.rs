@@ -31,11 +31,17 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         Persistence::new(PgWriter::new(db.clone()), crate::live::persistence_config()).start();
     let store = Arc::new(crate::live::PgLiveStore::new(db.clone(), persister.clone()));
     let hub = Hub::new(store, crate::live::hub_config(&config)).start();
+    let bus = match &config.redis_url {
+        None => crate::live::Bus::local(hub.clone()),
+        Some(url) => crate::live::Bus::redis(hub.clone(), url, db.clone())
+            .map_err(|e| std::io::Error::other(format!("REDIS_URL: {e}")))?,
+    };
     let state = web::Data::new(AppState {
         tokens: TokenKeys::new(secret_key, config.token_ttl),
         login_limiter: LoginLimiter::new(config.login_rate_per_account, config.login_rate_per_ip),
         metrics: metrics.clone(),
         hub: hub.clone(),
+        bus,
         persister,
         db,
         config: config.clone(),

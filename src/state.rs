@@ -19,6 +19,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The live core's registry of rooms and sessions.
     pub hub: Addr<Hub>,
+    /// Where committed live messages go: this node's rooms and the other nodes'.
+    pub bus: crate::live::Bus,
     /// Every durable live write goes through it (batched, committed, then answered).
     pub persister: crate::live::Persister,
 }

@@ -13,7 +13,8 @@ use crate::channel::Channel;
 use crate::outbox::{Outbox, SessionId};
 use crate::protocol::{self, Frame, Since};
 use crate::room::{
-    self, InjectPanic, Join, Leave, Publish, Room, RoomConfig, RoomIdle, Subscribers,
+    self, InjectPanic, Join, Leave, PeerCount, Publish, Reload, Room, RoomConfig, RoomIdle,
+    Subscribers,
 };
 use crate::store::LiveStore;
 
@@ -34,6 +35,8 @@ pub struct Hub {
     rooms: HashMap<Channel, Addr<Room>>,
     sessions: HashMap<SessionId, Outbox>,
     users: HashMap<i64, Vec<SessionId>>,
+    /// Viewers of this node's event and fight rooms, as the rooms last said.
+    local_viewers: HashMap<Channel, usize>,
 }
 
 impl Hub {
@@ -49,6 +52,7 @@ impl Hub {
             rooms: HashMap::new(),
             sessions: HashMap::new(),
             users: HashMap::new(),
+            local_viewers: HashMap::new(),
         }
     }
 
@@ -65,11 +69,7 @@ impl Hub {
         }
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter += 1;
-        let (store, hub, ch) = (
-            self.store.clone(),
-            ctx.address().recipient(),
-            channel.clone(),
-        );
+        let (store, hub, ch) = (self.store.clone(), ctx.address(), channel.clone());
         let addr =
             Supervisor::start_in_arbiter(arbiter, move |_| Room::new(ch, store, config, hub));
         self.rooms.insert(channel.clone(), addr.clone());
@@ -282,6 +282,81 @@ impl Handler<RoomIdle> for Hub {
         // lets it stop for good instead of being restarted.
         if self.rooms.get(&msg.channel) == Some(&msg.room) {
             self.rooms.remove(&msg.channel);
+            self.local_viewers.remove(&msg.channel);
+        }
+    }
+}
+
+/// A room's subscriber count on this node changed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LocalViewers {
+    pub channel: Channel,
+    pub count: usize,
+}
+
+impl Handler<LocalViewers> for Hub {
+    type Result = ();
+    fn handle(&mut self, msg: LocalViewers, _: &mut Context<Self>) {
+        // Zero stays until the room stops, so peers hear the drop.
+        self.local_viewers.insert(msg.channel, msg.count);
+    }
+}
+
+/// This node's viewer counts, to share with the other nodes.
+#[derive(Message)]
+#[rtype(result = "Vec<(Channel, usize)>")]
+pub struct ViewerCounts;
+
+impl Handler<ViewerCounts> for Hub {
+    type Result = MessageResult<ViewerCounts>;
+    fn handle(&mut self, _: ViewerCounts, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(
+            self.local_viewers
+                .iter()
+                .map(|(c, n)| (c.clone(), *n))
+                .collect(),
+        )
+    }
+}
+
+/// Another node's viewer counts; rooms add them to their own.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PeerViewers {
+    pub node: String,
+    pub counts: Vec<(Channel, usize)>,
+}
+
+impl Handler<PeerViewers> for Hub {
+    type Result = ();
+    fn handle(&mut self, msg: PeerViewers, _: &mut Context<Self>) {
+        for (channel, count) in msg.counts {
+            if let Some(room) = self.rooms.get(&channel) {
+                room.do_send(PeerCount {
+                    node: msg.node.clone(),
+                    count,
+                });
+            }
+        }
+    }
+}
+
+/// Rooms reload from the store (all of them when `None`): this node may have
+/// missed frames published elsewhere while it could not hear the bus.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReloadRooms(pub Option<Vec<Channel>>);
+
+impl Handler<ReloadRooms> for Hub {
+    type Result = ();
+    fn handle(&mut self, msg: ReloadRooms, _: &mut Context<Self>) {
+        match msg.0 {
+            None => self.rooms.values().for_each(|room| room.do_send(Reload)),
+            Some(channels) => channels
+                .iter()
+                .filter_map(|c| self.rooms.get(c))
+                .for_each(|room| room.do_send(Reload)),
         }
     }
 }

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 use crate::channel::Channel;
 use crate::history::ChannelLog;
+use crate::hub::{Hub, LocalViewers};
 use crate::outbox::{Outbox, SessionId};
 use crate::protocol::{self, ErrorCode, Frame, Since};
 use crate::store::{Head, LiveStore, StoreError};
@@ -53,7 +54,7 @@ pub struct Room {
     channel: Channel,
     store: Arc<dyn LiveStore>,
     config: RoomConfig,
-    hub: Recipient<RoomIdle>,
+    hub: Addr<Hub>,
     log: Option<ChannelLog>,
     snapshot: Value,
     /// The channel names nothing that exists.
@@ -63,8 +64,15 @@ pub struct Room {
     filling_gap: bool,
     viewers_sent: usize,
     viewers_stored: usize,
+    /// The local subscriber count last told to the hub (for other nodes).
+    viewers_shared: usize,
+    /// Viewers on other nodes: node id → (count, when it was last heard).
+    peers: HashMap<String, (usize, Instant)>,
     empty_since: Option<Instant>,
 }
+
+/// A peer's count is dropped when not heard from for this long.
+const PEER_COUNT_TTL: Duration = Duration::from_secs(5);
 
 /// A room with no subscribers for `idle_after` tells the hub, which forgets it;
 /// then the room stops.
@@ -111,6 +119,20 @@ pub struct Ephemeral(pub Frame);
 #[rtype(result = "usize")]
 pub struct Subscribers;
 
+/// How many follow this channel on another node (multi-node only).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PeerCount {
+    pub node: String,
+    pub count: usize,
+}
+
+/// Reload the head and snapshot from the store and catch every subscriber
+/// up: frames published while this node could not hear the bus are found.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reload;
+
 /// Fault injection for tests and drills: the room's next handler panics.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -121,7 +143,7 @@ impl Room {
         channel: Channel,
         store: Arc<dyn LiveStore>,
         config: RoomConfig,
-        hub: Recipient<RoomIdle>,
+        hub: Addr<Hub>,
     ) -> Room {
         Room {
             channel,
@@ -136,6 +158,8 @@ impl Room {
             filling_gap: false,
             viewers_sent: 0,
             viewers_stored: 0,
+            viewers_shared: 0,
+            peers: HashMap::new(),
             empty_since: Some(Instant::now()),
         }
     }
@@ -152,11 +176,22 @@ impl Room {
         matches!(self.channel, Channel::Event(_) | Channel::Fight(_))
     }
 
+    /// Viewers on every node: ours plus what peers said recently.
+    fn viewers(&self) -> usize {
+        let peers: usize = self
+            .peers
+            .values()
+            .filter(|(_, heard)| heard.elapsed() < PEER_COUNT_TTL)
+            .map(|(count, _)| count)
+            .sum();
+        self.subscribers.len() + peers
+    }
+
     fn snapshot_now(&self) -> Value {
         let mut snapshot = self.snapshot.clone();
         if self.counts_viewers() {
             if let Value::Object(map) = &mut snapshot {
-                map.insert("viewer_count".into(), json!(self.subscribers.len()));
+                map.insert("viewer_count".into(), json!(self.viewers()));
             }
         }
         snapshot
@@ -244,7 +279,7 @@ impl Room {
         };
         let rejoin = self.subscribers.contains_key(&outbox.id);
         if let Some(max) = self.config.max_subscribers {
-            if !rejoin && self.subscribers.len() >= max {
+            if !rejoin && self.viewers() >= max {
                 outbox.deliver(protocol::error(
                     ErrorCode::RoomFull,
                     "this room is full",
@@ -422,7 +457,17 @@ impl Room {
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
-        let count = self.subscribers.len();
+        let local = self.subscribers.len();
+        if self.counts_viewers() && local != self.viewers_shared {
+            self.viewers_shared = local;
+            self.hub.do_send(LocalViewers {
+                channel: self.channel.clone(),
+                count: local,
+            });
+        }
+        self.peers
+            .retain(|_, (_, heard)| heard.elapsed() < PEER_COUNT_TTL);
+        let count = self.viewers();
         if self.counts_viewers() && count != self.viewers_sent {
             self.viewers_sent = count;
             let frame = protocol::ephemeral("viewers", &self.channel, &json!({ "count": count }));
@@ -442,7 +487,7 @@ impl Room {
                 .into_actor(self),
             );
         }
-        match (count, self.empty_since) {
+        match (local, self.empty_since) {
             (0, None) => self.empty_since = Some(Instant::now()),
             (0, Some(since)) if since.elapsed() > self.config.idle_after => {
                 // Once the hub has forgotten us, stop for good (no address is
@@ -519,6 +564,20 @@ impl Handler<Subscribers> for Room {
     type Result = usize;
     fn handle(&mut self, _: Subscribers, _: &mut Context<Self>) -> usize {
         self.subscribers.len()
+    }
+}
+
+impl Handler<PeerCount> for Room {
+    type Result = ();
+    fn handle(&mut self, msg: PeerCount, _: &mut Context<Self>) {
+        self.peers.insert(msg.node, (msg.count, Instant::now()));
+    }
+}
+
+impl Handler<Reload> for Room {
+    type Result = ();
+    fn handle(&mut self, _: Reload, ctx: &mut Context<Self>) {
+        self.guarded(ctx, Room::load);
     }
 }
 

@@ -107,3 +107,21 @@ pub fn run_migrations(conn: &mut PgConnection) -> Result<usize, DbError> {
         .map(|applied| applied.len())
         .map_err(|e| DbError::Migration(e.to_string()))
 }
+
+/// Names this database across the cluster it lives in (the cluster's system
+/// identifier and the database name): nodes that share it share a bus.
+pub fn cluster_identity(conn: &mut PgConnection) -> Result<String, DbError> {
+    use diesel::sql_types::Text;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Identity {
+        #[diesel(sql_type = Text)]
+        identity: String,
+    }
+    let row: Identity = diesel::sql_query(
+        "SELECT (SELECT system_identifier::text FROM pg_control_system()) \
+         || ':' || current_database() AS identity",
+    )
+    .get_result(conn)?;
+    Ok(row.identity)
+}

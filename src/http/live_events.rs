@@ -115,7 +115,7 @@ async fn transition(
         .await?;
     match result {
         Ok((live, published)) => {
-            crate::live::deliver(&state.hub, vec![published]);
+            state.bus.deliver(vec![published]);
             tracing::info!(live_event = id, status = %live.status, "live event {action}");
             Ok(HttpResponse::Ok().json(snapshot(state, live.id).await?))
         }

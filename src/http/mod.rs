@@ -116,7 +116,7 @@ pub(crate) async fn publishing<T: Send + 'static>(
         + 'static,
 ) -> Result<T, ApiError> {
     let (out, published) = crate::live::persist(&state.persister, f).await?;
-    crate::live::deliver(&state.hub, published);
+    state.bus.deliver(published);
     Ok(out)
 }
 

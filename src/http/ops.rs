@@ -24,14 +24,25 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// The process can do its work: the database answers.
+/// The process can do its work: the database answers and, with several
+/// nodes, the bus hears the others.
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     query(&state.db, |conn| {
         diesel::sql_query("SELECT 1").execute(conn)
     })
     .await
     .map_err(|e| ApiError::Unavailable(format!("database not ready: {e}")))?;
-    Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" })))
+    if !state.bus.healthy() {
+        return Err(ApiError::Unavailable(
+            "bus not ready: cannot hear the other nodes through Redis".into(),
+        ));
+    }
+    let bus = if state.bus.node().is_some() {
+        "redis"
+    } else {
+        "local"
+    };
+    Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok", "bus": bus })))
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {

@@ -1,37 +1,23 @@
-//! The edge of the live core: the Postgres-backed store its rooms read,
-//! delivery of committed messages to the hub, and the settings it runs with.
+//! The edge of the live core: the Postgres-backed store its rooms read, the
+//! bus that delivers committed messages to every node's rooms, and the
+//! settings it runs with.
 
+mod bus;
 mod persist;
 mod store;
 
+pub use bus::Bus;
 pub use persist::{persist, Persister, PgWriter};
 pub use store::PgLiveStore;
 
 use std::time::Duration;
 
-use actix::Addr;
-use ringside_actors::hub::{Hub, HubConfig, PublishTo};
+use ringside_actors::hub::HubConfig;
 use ringside_actors::persistence::PersistenceConfig;
-use ringside_actors::room::{Publish, RoomConfig};
+use ringside_actors::room::RoomConfig;
 use ringside_actors::session::SessionConfig;
 
 use crate::config::Config;
-use crate::db::channels::Published;
-
-/// Hands committed messages to the rooms. Call only after the commit.
-pub fn deliver(hub: &Addr<Hub>, published: Vec<Published>) {
-    for p in published {
-        hub.do_send(PublishTo {
-            channel: p.channel,
-            message: Publish {
-                epoch: p.epoch,
-                seq: p.seq,
-                frame: p.frame,
-                snapshot: p.snapshot,
-            },
-        });
-    }
-}
 
 /// Recent frames each room keeps in memory for resumes.
 pub const ROOM_HISTORY: usize = 1000;

@@ -358,3 +358,126 @@ pub async fn build_card(app: &TestApp, token: &str, fights: usize) -> (i64, Vec<
     }
     (event["id"].as_i64().expect("event id"), fight_ids)
 }
+
+/// A real Redis server on a Unix socket of its own, for one test: killed when
+/// dropped, and by the kernel if the test's thread dies first.
+pub struct RedisServer {
+    dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "ringside-tests-{}-redis-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("redis dir");
+        let mut server = RedisServer { dir, child: None };
+        server.restart();
+        server
+    }
+
+    fn socket(&self) -> std::path::PathBuf {
+        self.dir.join("redis.sock")
+    }
+
+    pub fn url(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    /// Starts (again) on the same socket and waits until it answers PING.
+    pub fn restart(&mut self) {
+        use std::os::unix::process::CommandExt;
+        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let mut command = std::process::Command::new(&binary);
+        command
+            .args(["--port", "0", "--save", "", "--appendonly", "no"])
+            .arg("--unixsocket")
+            .arg(self.socket())
+            .arg("--dir")
+            .arg(&self.dir)
+            .arg("--logfile")
+            .arg(self.dir.join("redis.log"))
+            .stdout(std::process::Stdio::null());
+        // SAFETY: prctl is async-signal-safe; it only asks for SIGKILL when
+        // the spawning thread exits.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command.spawn().unwrap_or_else(|e| {
+            panic!("starting {binary}: {e} (install redis-server; ./scripts/test.sh does)")
+        });
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !self.answers_ping() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not come up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    fn answers_ping(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::os::unix::net::UnixStream::connect(self.socket()) else {
+            return false;
+        };
+        let mut buf = [0u8; 7];
+        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    }
+
+    /// SIGKILL: the connections drop at once.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(self.socket());
+    }
+
+    /// SIGSTOP / SIGCONT: connections stay open but nothing answers.
+    pub fn freeze(&self, frozen: bool) {
+        let pid = self.child.as_ref().expect("redis running").id() as i32;
+        let signal = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(pid, signal) };
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(child) = &self.child {
+            // A frozen server must be woken to die cleanly.
+            // SAFETY: signalling our own child process.
+            unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+        }
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl TestApp {
+    /// Waits until `/readyz` says `ready` (true) or refuses (false).
+    pub async fn wait_ready(&self, ready: bool) -> Value {
+        let deadline = std::time::Instant::now() + crate::ws_client::PATIENCE;
+        loop {
+            let (status, body) = self.get("/readyz", None).await;
+            if status.is_success() == ready {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "readyz stayed {status}: {body}"
+            );
+            actix_rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}

@@ -10,7 +10,7 @@ use crate::harness::{assert_error, build_card, fresh_database, test_config, Test
 use crate::ws_client::{Ended, WsClient};
 
 /// A live event with a two-fight card: (admin token, live event id, live fight ids).
-async fn live_event(app: &TestApp) -> (String, i64, Vec<i64>) {
+pub(crate) async fn live_event(app: &TestApp) -> (String, i64, Vec<i64>) {
     let admin = app.admin_token().await;
     let (event, _) = build_card(app, &admin, 2).await;
     let (status, live) = app
@@ -35,7 +35,7 @@ async fn live_event(app: &TestApp) -> (String, i64, Vec<i64>) {
     (admin, id, fights)
 }
 
-async fn post_update(app: &TestApp, token: &str, event: i64, title: &str) -> Value {
+pub(crate) async fn post_update(app: &TestApp, token: &str, event: i64, title: &str) -> Value {
     let (status, body) = app
         .post(
             "/api/live/updates/",
@@ -50,7 +50,7 @@ async fn post_update(app: &TestApp, token: &str, event: i64, title: &str) -> Val
 }
 
 /// Subscribes through the event endpoint; returns the `subscribed` frame.
-async fn watch(app: &TestApp, event: i64, query: &str) -> (WsClient, Value) {
+pub(crate) async fn watch(app: &TestApp, event: i64, query: &str) -> (WsClient, Value) {
     let mut c = WsClient::open(app, &format!("/api/live/events/{event}/{query}")).await;
     let subscribed = c.next_durable().await;
     assert_eq!(subscribed["type"], "subscribed", "{subscribed}");

@@ -12,4 +12,5 @@ mod fight_control;
 mod live_events;
 mod live_ws;
 mod migrations;
+mod multi_node;
 mod ops;

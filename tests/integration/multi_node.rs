@@ -1,0 +1,143 @@
+//! Several nodes sharing one Postgres and one real Redis: committed messages
+//! reach subscribers on every node in one order, viewer counts add up, and a
+//! node that loses Redis catches up without a gap when it comes back.
+
+use serde_json::Value;
+
+use crate::harness::{fresh_database, test_config, RedisServer, TestApp};
+use crate::live_ws::{live_event, post_update, watch};
+use crate::ws_client::WsClient;
+
+/// `count` nodes over one fresh database and `redis`, each ready on the bus.
+async fn nodes(redis: &RedisServer, count: usize) -> Vec<TestApp> {
+    let database = fresh_database();
+    let mut apps = Vec::new();
+    for _ in 0..count {
+        let mut config = test_config(database.clone());
+        config.redis_url = Some(redis.url());
+        let app = TestApp::with_config(config).await;
+        let ready = app.wait_ready(true).await;
+        assert_eq!(ready["bus"], "redis", "{ready}");
+        apps.push(app);
+    }
+    apps
+}
+
+/// The next `n` durable frames as (seq, title).
+async fn updates(client: &mut WsClient, n: usize) -> Vec<(u64, String)> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let frame = client.next_durable().await;
+        assert_eq!(frame["type"], "update", "{frame}");
+        got.push((
+            frame["seq"].as_u64().expect("seq"),
+            frame["data"]["title"].as_str().expect("title").to_string(),
+        ));
+    }
+    got
+}
+
+fn assert_consecutive(got: &[(u64, String)], after: u64) {
+    let seqs: Vec<u64> = got.iter().map(|(s, _)| *s).collect();
+    let expected: Vec<u64> = (after + 1..=after + got.len() as u64).collect();
+    assert_eq!(seqs, expected, "no gap, no duplicate: {got:?}");
+}
+
+#[actix_rt::test]
+async fn updates_from_either_node_reach_subscribers_on_both_in_one_order() {
+    let redis = RedisServer::start();
+    let apps = nodes(&redis, 2).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let (admin, event, _) = live_event(a).await;
+    let (mut on_a, sub_a) = watch(a, event, "").await;
+    let (mut on_b, sub_b) = watch(b, event, "").await;
+    assert_eq!(sub_a["epoch"], sub_b["epoch"], "one channel, one epoch");
+    let base = sub_b["seq"].as_u64().expect("seq");
+
+    // Publishers on both nodes, racing.
+    let titles: Vec<String> = (0..6).map(|i| format!("update {i}")).collect();
+    let posts = titles.iter().enumerate().map(|(i, title)| {
+        let (node, admin) = (&apps[i % 2], &admin);
+        async move { post_update(node, admin, event, title).await }
+    });
+    futures_util::future::join_all(posts).await;
+
+    let seen_a = updates(&mut on_a, titles.len()).await;
+    let seen_b = updates(&mut on_b, titles.len()).await;
+    assert_consecutive(&seen_b, base);
+    assert_eq!(seen_a, seen_b, "every node delivers the same order");
+    let mut delivered: Vec<&String> = seen_b.iter().map(|(_, t)| t).collect();
+    delivered.sort();
+    assert_eq!(delivered, titles.iter().collect::<Vec<_>>());
+}
+
+/// Reads frames until a `viewers` frame says `count`.
+async fn until_viewers(client: &mut WsClient, count: u64) -> Value {
+    loop {
+        let frame = client.next().await;
+        if frame["type"] == "viewers" && frame["data"]["count"].as_u64() == Some(count) {
+            return frame;
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn viewer_counts_add_up_across_nodes() {
+    let redis = RedisServer::start();
+    let apps = nodes(&redis, 2).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let (_, event, _) = live_event(a).await;
+    let (mut on_a, _) = watch(a, event, "").await;
+    let (mut also_a, _) = watch(a, event, "").await;
+    let (on_b, _) = watch(b, event, "").await;
+    until_viewers(&mut on_a, 3).await;
+
+    // A later joiner on the other node sees everyone in its snapshot.
+    let (mut late_b, subscribed) = watch(b, event, "").await;
+    assert_eq!(subscribed["snapshot"]["viewer_count"], 4, "{subscribed}");
+    until_viewers(&mut late_b, 4).await;
+
+    drop(on_b);
+    until_viewers(&mut also_a, 3).await;
+}
+
+#[actix_rt::test]
+async fn a_node_that_loses_redis_catches_up_when_it_returns() {
+    let mut redis = RedisServer::start();
+    let apps = nodes(&redis, 2).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let (admin, event, _) = live_event(a).await;
+    let (mut on_a, _) = watch(a, event, "").await;
+    let (mut on_b, subscribed) = watch(b, event, "").await;
+    let base = subscribed["seq"].as_u64().expect("seq");
+
+    // Redis dies: publishing still works (Postgres has the order), the
+    // node's own subscribers still get everything, and the other node says
+    // it is not ready.
+    redis.kill();
+    b.wait_ready(false).await;
+    for title in ["while down 1", "while down 2", "while down 3"] {
+        post_update(a, &admin, event, title).await;
+    }
+    assert_consecutive(&updates(&mut on_a, 3).await, base);
+
+    // Back: the other node catches up by itself, before anything new is
+    // published, with no gap.
+    redis.restart();
+    b.wait_ready(true).await;
+    let seen = updates(&mut on_b, 3).await;
+    assert_consecutive(&seen, base);
+    assert_eq!(seen[0].1, "while down 1");
+    post_update(a, &admin, event, "after").await;
+    assert_consecutive(&updates(&mut on_b, 1).await, base + 3);
+
+    // A Redis that stops answering (frozen, sockets open) is noticed too.
+    redis.freeze(true);
+    b.wait_ready(false).await;
+    post_update(a, &admin, event, "while frozen").await;
+    redis.freeze(false);
+    b.wait_ready(true).await;
+    let seen = updates(&mut on_b, 1).await;
+    assert_consecutive(&seen, base + 4);
+    assert_eq!(seen[0].1, "while frozen");
+}
