@@ -1,10 +1,12 @@
 //! The hub (one per node): the registry of live rooms and of connected
 //! sessions. It starts rooms on demand, spread over the node's arbiters and
 //! each under a supervisor; replaces a room whose address has died; enforces
-//! per-user connection limits; and reaches every session for broadcasts.
+//! per-user connection limits; reaches every session for broadcasts; and
+//! once a second sweeps for sessions whose socket stopped taking frames.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use serde_json::Value;
@@ -25,6 +27,9 @@ pub struct HubConfig {
     pub room: RoomConfig,
     /// Arbiters (threads) rooms are spread over.
     pub room_threads: usize,
+    /// A session whose writer made no progress this long while frames
+    /// waited is dropped (`CHANNEL_EXPIRY`).
+    pub queue_expiry: Duration,
 }
 
 pub struct Hub {
@@ -37,6 +42,8 @@ pub struct Hub {
     users: HashMap<i64, Vec<SessionId>>,
     /// Viewers of this node's event and fight rooms, as the rooms last said.
     local_viewers: HashMap<Channel, usize>,
+    /// Sessions with frames waiting: progress seen, and since when.
+    stalls: HashMap<SessionId, (u64, Instant)>,
 }
 
 impl Hub {
@@ -53,6 +60,7 @@ impl Hub {
             sessions: HashMap::new(),
             users: HashMap::new(),
             local_viewers: HashMap::new(),
+            stalls: HashMap::new(),
         }
     }
 
@@ -75,10 +83,38 @@ impl Hub {
         self.rooms.insert(channel.clone(), addr.clone());
         addr
     }
+
+    /// A socket the client stopped reading is never polled, so its writer
+    /// cannot notice old frames: this finds it by its progress counter.
+    fn sweep_stalls(&mut self) {
+        let now = Instant::now();
+        let expiry = self.config.queue_expiry;
+        for (id, outbox) in &self.sessions {
+            if outbox.queued() == 0 {
+                self.stalls.remove(id);
+                continue;
+            }
+            let written = outbox.written();
+            match self.stalls.get(id) {
+                Some((seen, since)) if *seen == written => {
+                    if now.duration_since(*since) > expiry {
+                        outbox.kick(protocol::close::TOO_SLOW, "too slow: reconnect with since");
+                    }
+                }
+                _ => {
+                    self.stalls.insert(*id, (written, now));
+                }
+            }
+        }
+    }
 }
 
 impl Actor for Hub {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(Duration::from_secs(1), |hub, _| hub.sweep_stalls());
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -119,6 +155,7 @@ pub struct Disconnect {
 impl Handler<Disconnect> for Hub {
     type Result = ();
     fn handle(&mut self, msg: Disconnect, _: &mut Context<Self>) {
+        self.stalls.remove(&msg.session);
         if let Some(outbox) = self.sessions.remove(&msg.session) {
             if let Some(user) = outbox.user {
                 if let Some(open) = self.users.get_mut(&user) {

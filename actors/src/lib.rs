@@ -20,6 +20,7 @@ pub mod room;
 pub mod scoring;
 pub mod session;
 pub mod store;
+pub mod writer;
 
 pub use channel::Channel;
 pub use lifecycle::{EventAction, EventStatus, IllegalTransition};

@@ -2,6 +2,7 @@
 //! non-blocking `try_send`: a full queue means the client is not keeping up,
 //! and it is dropped (close 4001) rather than slowing anyone else.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -45,7 +46,9 @@ pub struct Outbox {
     tx: mpsc::Sender<Outgoing>,
     kick: Recipient<Kick>,
     /// The queue's capacity, to tell how much waits.
-    capacity: Arc<usize>,
+    capacity: usize,
+    /// Frames the writer has handed to the socket (progress, for stalls).
+    written: Arc<AtomicU64>,
 }
 
 impl Outbox {
@@ -54,20 +57,22 @@ impl Outbox {
         user: Option<i64>,
         tx: mpsc::Sender<Outgoing>,
         kick: Recipient<Kick>,
+        written: Arc<AtomicU64>,
     ) -> Outbox {
-        let capacity = Arc::new(tx.max_capacity());
         Outbox {
             id,
             user,
+            capacity: tx.max_capacity(),
             tx,
             kick,
-            capacity,
+            written,
         }
     }
 
-    pub fn push(&self, frame: Frame) -> Result<(), PushError> {
+    /// Queues a frame stamped `now` (one clock read per fan-out, not per frame).
+    pub fn push_at(&self, frame: Frame, now: Instant) -> Result<(), PushError> {
         self.tx
-            .try_send(Outgoing::Text(frame, Instant::now()))
+            .try_send(Outgoing::Text(frame, now))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => PushError::Full,
                 mpsc::error::TrySendError::Closed(_) => PushError::Closed,
@@ -77,7 +82,12 @@ impl Outbox {
     /// Pushes, and on a full queue tells the session to go (it resumes later).
     /// Returns false when the subscriber should be forgotten.
     pub fn deliver(&self, frame: Frame) -> bool {
-        match self.push(frame) {
+        self.deliver_at(frame, Instant::now())
+    }
+
+    /// [`Outbox::deliver`] with the caller's clock reading.
+    pub fn deliver_at(&self, frame: Frame, now: Instant) -> bool {
+        match self.push_at(frame, now) {
             Ok(()) => true,
             Err(PushError::Full) => {
                 self.kick(
@@ -101,6 +111,11 @@ impl Outbox {
 
     /// Frames waiting to be written.
     pub fn queued(&self) -> usize {
-        *self.capacity - self.tx.capacity()
+        self.capacity - self.tx.capacity()
+    }
+
+    /// How many frames the writer has handed to the socket so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 }

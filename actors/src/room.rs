@@ -403,6 +403,7 @@ impl Room {
             return;
         }
         let capacity = self.config.catch_up_buffer;
+        let now = Instant::now();
         self.subscribers.retain(|_, sub| {
             for (seq, frame) in &ready {
                 if let Some((_, held)) = &mut sub.catching_up {
@@ -413,7 +414,7 @@ impl Room {
                     }
                     held.push((*seq, frame.clone()));
                 } else if *seq > sub.last_seq {
-                    if !sub.outbox.deliver(frame.clone()) {
+                    if !sub.outbox.deliver_at(frame.clone(), now) {
                         return false;
                     }
                     sub.last_seq = *seq;

@@ -1,11 +1,12 @@
 //! A session: one WebSocket connection, as an actix actor over actix-ws.
 //!
-//! It reads the client's frames (`ctx.add_stream`), answers ops, and owns a
-//! bounded outgoing queue that rooms fill without blocking and a writer
-//! drains into the socket. It closes the connection when the client stops
-//! answering pings (even while the socket cannot be written), when frames
-//! wait too long or too many pile up (4001: resume with `since`), on frames
-//! over the size limit (1009), and on sustained abuse (1008).
+//! It reads the client's frames (`ctx.add_stream`) and answers ops. Its
+//! bounded outgoing queue is filled by rooms without blocking and drained by
+//! the response body itself (`writer.rs`). It closes the connection when the
+//! client stops answering pings (even while the socket cannot be written),
+//! when frames wait too long or too many pile up (4001: resume with `since`;
+//! stalled sockets are found by the hub's sweep), on frames over the size
+//! limit (1009), and on sustained abuse (1008).
 
 use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
@@ -14,17 +15,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
+use actix_ws::{Message, ProtocolError};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::channel::Channel;
 use crate::hub::{Connect, Disconnect, Hub, Refused, Subscribe, Unsubscribe};
 use crate::outbox::{Kick, Outbox, Outgoing, SessionId};
 use crate::protocol::{self, close, ClientOp, ErrorCode, Frame, Since};
 use crate::role::Role;
+use crate::writer::{CloseRequest, Writer};
 
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -65,42 +67,43 @@ pub struct Session {
     user: Option<UserInfo>,
     hub: Addr<Hub>,
     config: SessionConfig,
-    ws: actix_ws::Session,
     outbox: Outbox,
-    queue: Option<mpsc::Receiver<Outgoing>>,
+    /// Asks the writer for a close frame ahead of anything queued.
+    closer: Option<oneshot::Sender<CloseRequest>>,
     /// Whether the hub admitted us (and so must hear when we go).
     registered: bool,
     channels: HashSet<Channel>,
     initial: Option<(Channel, Option<Since>)>,
     last_heard: Instant,
-    written: Arc<AtomicU64>,
-    stall: Option<(u64, Instant)>,
     limiter: DefaultDirectRateLimiter,
     strikes: VecDeque<Instant>,
-    closing: bool,
 }
 
 impl Session {
-    /// Starts the actor for an upgraded connection. `initial` is the
-    /// endpoint's auto-subscription.
+    /// Starts the actor for an upgraded connection reading `stream`;
+    /// returns the body that writes to it. `initial` is the endpoint's
+    /// auto-subscription.
     pub fn start(
-        ws: actix_ws::Session,
         stream: actix_ws::MessageStream,
         hub: Addr<Hub>,
         user: Option<UserInfo>,
         config: SessionConfig,
         initial: Option<(Channel, Option<Since>)>,
-    ) -> Addr<Session> {
+    ) -> Writer {
         let stream = stream.max_frame_size(config.max_frame_size);
+        let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+        let (closer, close) = oneshot::channel();
+        let written = Arc::new(AtomicU64::new(0));
+        let writer = Writer::new(rx, close, written.clone(), config.queue_expiry);
         Session::create(move |ctx| {
             ctx.add_stream(stream);
             let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
             let outbox = Outbox::new(
                 id,
                 user.as_ref().map(|u| u.id),
                 tx,
                 ctx.address().recipient(),
+                written,
             );
             let per_second = NonZeroU32::new(config.frames_per_second).unwrap_or(NonZeroU32::MIN);
             let burst = per_second.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
@@ -108,24 +111,21 @@ impl Session {
                 id,
                 user,
                 hub,
-                ws,
                 outbox,
-                queue: Some(rx),
+                closer: Some(closer),
                 registered: false,
                 channels: HashSet::new(),
                 initial,
                 last_heard: Instant::now(),
-                written: Arc::new(AtomicU64::new(0)),
-                stall: None,
                 limiter: RateLimiter::direct_with_clock(
                     Quota::per_second(per_second).allow_burst(burst),
                     clock(),
                 ),
                 strikes: VecDeque::new(),
-                closing: false,
                 config,
             }
-        })
+        });
+        writer
     }
 
     fn send(&mut self, ctx: &mut Context<Self>, frame: Frame) {
@@ -134,21 +134,12 @@ impl Session {
         }
     }
 
-    /// Sends a close frame (best effort: a stuck socket gets a second) and stops.
+    /// Has the writer send a close frame next (the socket permitting) and stops.
     fn close(&mut self, ctx: &mut Context<Self>, code: u16, reason: &'static str) {
-        if self.closing {
-            return;
+        if let Some(closer) = self.closer.take() {
+            let _ = closer.send((code, reason));
         }
-        self.closing = true;
-        let ws = self.ws.clone();
-        let close = async move {
-            let reason = CloseReason {
-                code: CloseCode::from(code),
-                description: Some(reason.to_string()),
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(reason))).await;
-        };
-        ctx.spawn(close.into_actor(self).map(|_, _, ctx| ctx.stop()));
+        ctx.stop();
     }
 
     /// Answers a bad frame; a client that keeps sending them is closed.
@@ -165,55 +156,6 @@ impl Session {
         }
         if self.strikes.len() > self.config.max_strikes_per_minute {
             self.close(ctx, close::POLICY, "too many bad frames");
-        }
-    }
-
-    fn start_writer(&mut self, ctx: &mut Context<Self>) {
-        let Some(mut queue) = self.queue.take() else {
-            return;
-        };
-        let mut ws = self.ws.clone();
-        let written = self.written.clone();
-        let expiry = self.config.queue_expiry;
-        let writer = async move {
-            while let Some(item) = queue.recv().await {
-                let sent = match item {
-                    Outgoing::Text(_, queued) if queued.elapsed() > expiry => return true,
-                    Outgoing::Text(frame, _) => ws.text(frame).await,
-                    Outgoing::Ping => ws.ping(b"").await,
-                    Outgoing::Pong(payload) => ws.pong(&payload).await,
-                };
-                if sent.is_err() {
-                    return false;
-                }
-                written.fetch_add(1, Ordering::Relaxed);
-            }
-            false
-        };
-        ctx.spawn(writer.into_actor(self).map(|expired, session, ctx| {
-            if expired {
-                session.close(ctx, close::TOO_SLOW, "too slow: reconnect with since");
-            } else {
-                ctx.stop();
-            }
-        }));
-    }
-
-    /// Every second: a writer that has made no progress while frames wait
-    /// for longer than the expiry means the client is not reading.
-    fn check_stall(&mut self, ctx: &mut Context<Self>) {
-        let written = self.written.load(Ordering::Relaxed);
-        if self.outbox.queued() == 0 {
-            self.stall = None;
-            return;
-        }
-        match self.stall {
-            Some((w, since)) if w == written => {
-                if since.elapsed() > self.config.queue_expiry {
-                    self.close(ctx, close::TOO_SLOW, "too slow: reconnect with since");
-                }
-            }
-            _ => self.stall = Some((written, Instant::now())),
         }
     }
 
@@ -357,7 +299,6 @@ impl Actor for Session {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.start_writer(ctx);
         let admit = self.hub.send(Connect {
             outbox: self.outbox.clone(),
         });
@@ -375,7 +316,6 @@ impl Actor for Session {
             Err(_) => session.close(ctx, close::SERVER_ERROR, "server error"),
         }));
         ctx.run_interval(self.config.heartbeat_interval, |s, ctx| s.heartbeat(ctx));
-        ctx.run_interval(Duration::from_secs(1), |s, ctx| s.check_stall(ctx));
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {

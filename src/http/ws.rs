@@ -3,6 +3,7 @@
 //! endpoint's channel (resuming from `?since=<epoch>:<seq>`), anything else
 //! is answered by the REST handler. Auth: `?token=` or `Authorization: Bearer`.
 
+use actix_web::body::BodyStream;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ringside_actors::protocol::Since;
@@ -67,17 +68,21 @@ pub async fn connect(
         display_name: u.display_name,
     });
     let channel = channel.or_else(|| user.as_ref().map(|u| Channel::User(u.id)));
-    let (response, session, stream) = actix_ws::handle(&req, body)
+    let (response, _, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::bad_request(format!("WebSocket handshake: {e}")))?;
-    Session::start(
-        session,
+    let writer = Session::start(
         stream,
         state.hub.clone(),
         user,
         crate::live::session_config(&state.config),
         channel.map(|c| (c, since)),
     );
-    Ok(response)
+    // Our writer replaces actix-ws's body (one queue, no writer task between);
+    // it keeps that body so actix-ws's reader still learns of the close.
+    let (response, actix_body) = response.into_parts();
+    Ok(response
+        .set_body(BodyStream::new(writer.keeping(Box::new(actix_body))))
+        .map_into_boxed_body())
 }
 
 /// 404 before an upgrade to a live event that does not exist.

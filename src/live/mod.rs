@@ -34,6 +34,7 @@ pub fn hub_config(config: &Config) -> HubConfig {
             idle_after: config.room_idle,
         },
         room_threads: config.workers,
+        queue_expiry: config.live.channel_expiry,
     }
 }
 

@@ -606,10 +606,22 @@ fn stalled_client(app: &TestApp, path: &str) -> std::net::TcpStream {
 }
 
 #[actix_rt::test]
-async fn a_client_that_never_reads_is_dropped_and_delays_no_one() {
+async fn a_client_that_never_reads_is_dropped_when_its_queue_fills() {
+    // 500 frames cannot wait in a queue of 64.
+    stalled_client_is_dropped_and_delays_no_one(64, Duration::from_secs(30)).await;
+}
+
+#[actix_rt::test]
+async fn a_client_that_never_reads_is_dropped_when_frames_wait_too_long() {
+    // The queue has room for everything that does not fit in the kernel's
+    // buffers, but frames wait past the expiry on a socket nobody reads.
+    stalled_client_is_dropped_and_delays_no_one(1500, Duration::from_secs(2)).await;
+}
+
+async fn stalled_client_is_dropped_and_delays_no_one(capacity: usize, expiry: Duration) {
     let mut config = test_config(fresh_database());
-    config.live.channel_capacity = 64;
-    config.live.channel_expiry = Duration::from_secs(5);
+    config.live.channel_capacity = capacity;
+    config.live.channel_expiry = expiry;
     let app = TestApp::with_config(config).await;
     let (admin, event, _) = live_event(&app).await;
     let channel = ringside_actors::Channel::Event(event);

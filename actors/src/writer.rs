@@ -1,0 +1,151 @@
+//! The writing half of a WebSocket: the HTTP response body itself.
+//!
+//! Rooms push frames into a session's bounded queue (the [`Outbox`]); the
+//! connection's dispatcher polls this body, which encodes everything waiting
+//! into one buffer per poll, so a burst goes out in as few writes as the
+//! socket allows, with no task or channel in between. A frame older than the
+//! expiry when its turn comes ends the connection with 4001 (the client
+//! resumes with `since`); a close asked for by the session goes before
+//! anything still queued. A socket the client stopped reading is not polled
+//! at all: the hub's stall sweep finds it by its progress counter.
+//!
+//! [`Outbox`]: crate::outbox::Outbox
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_codec::Encoder;
+use actix_http::ws::{Codec, Message};
+use actix_ws::{CloseCode, CloseReason};
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::outbox::Outgoing;
+use crate::protocol::close;
+
+/// At most this much is encoded per poll, so one busy socket cannot hog its
+/// thread and buffers stay small.
+const MAX_CHUNK: usize = 64 * 1024;
+
+/// A close the session wants sent (code, reason).
+pub type CloseRequest = (u16, &'static str);
+
+pub struct Writer {
+    queue: mpsc::Receiver<Outgoing>,
+    close: oneshot::Receiver<CloseRequest>,
+    /// Frames handed to the socket so far (read by the stall sweep).
+    written: Arc<AtomicU64>,
+    expiry: Duration,
+    codec: Codec,
+    done: bool,
+    /// Kept alive, never polled: see [`Writer::keeping`].
+    _keep: Option<Box<dyn std::any::Any>>,
+}
+
+impl Writer {
+    pub fn new(
+        queue: mpsc::Receiver<Outgoing>,
+        close: oneshot::Receiver<CloseRequest>,
+        written: Arc<AtomicU64>,
+        expiry: Duration,
+    ) -> Writer {
+        Writer {
+            queue,
+            close,
+            written,
+            expiry,
+            codec: Codec::new(),
+            done: false,
+            _keep: None,
+        }
+    }
+
+    /// Holds `value` until this body is dropped. actix-ws's reading half
+    /// learns that the connection is gone when actix-ws's own body is
+    /// dropped; keeping that body here keeps that signal exact.
+    pub fn keeping(mut self, value: Box<dyn std::any::Any>) -> Writer {
+        self._keep = Some(value);
+        self
+    }
+
+    fn encode(&mut self, message: Message, buf: &mut BytesMut) {
+        // Encoding text, pings, pongs and closes into a buffer cannot fail.
+        let _ = self.codec.encode(message, buf);
+    }
+
+    fn encode_close(&mut self, (code, reason): CloseRequest, buf: &mut BytesMut) {
+        self.encode(
+            Message::Close(Some(CloseReason {
+                code: CloseCode::from(code),
+                description: Some(reason.to_string()),
+            })),
+            buf,
+        );
+        self.done = true;
+        self.queue.close();
+    }
+}
+
+impl Stream for Writer {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let mut buf = BytesMut::new();
+        match Pin::new(&mut this.close).poll(cx) {
+            Poll::Ready(Ok(request)) => {
+                this.encode_close(request, &mut buf);
+                return Poll::Ready(Some(Ok(buf.freeze())));
+            }
+            // The session is gone without a word: end the connection.
+            Poll::Ready(Err(_)) => {
+                this.done = true;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => {}
+        }
+        let mut frames = 0u64;
+        while buf.len() < MAX_CHUNK {
+            match this.queue.poll_recv(cx) {
+                Poll::Ready(Some(Outgoing::Text(_, queued))) if queued.elapsed() > this.expiry => {
+                    this.encode_close(
+                        (close::TOO_SLOW, "too slow: reconnect with since"),
+                        &mut buf,
+                    );
+                    break;
+                }
+                Poll::Ready(Some(Outgoing::Text(frame, _))) => {
+                    this.encode(Message::Text(frame), &mut buf)
+                }
+                Poll::Ready(Some(Outgoing::Ping)) => {
+                    this.encode(Message::Ping(Bytes::new()), &mut buf)
+                }
+                Poll::Ready(Some(Outgoing::Pong(payload))) => {
+                    this.encode(Message::Pong(payload), &mut buf)
+                }
+                Poll::Ready(None) => {
+                    this.done = true;
+                    break;
+                }
+                Poll::Pending => break,
+            }
+            frames += 1;
+        }
+        this.written.fetch_add(frames, Ordering::Relaxed);
+        if !buf.is_empty() {
+            Poll::Ready(Some(Ok(buf.freeze())))
+        } else if this.done {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    }
+}
