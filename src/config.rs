@@ -61,8 +61,35 @@ pub struct Config {
     pub live: LiveLimits,
     pub moderation_blocked_terms: Vec<String>,
     pub moderation_auto_hide_reports: u32,
+    /// What the content filter does with a hit.
+    pub moderation_filter_action: FilterAction,
     /// How long a room with no subscribers stays in memory.
     pub room_idle: Duration,
+    pub engagement: EngagementLimits,
+}
+
+/// A filter hit is refused (`content_rejected`) or stored and held for review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterAction {
+    Refuse,
+    Hold,
+}
+
+/// Engagement settings beyond the seed's.
+#[derive(Debug, Clone)]
+pub struct EngagementLimits {
+    /// Comments a comment room delivers per second before it samples
+    /// (`COMMENT_FANOUT_PER_SECOND`); every comment is still stored.
+    pub comment_fanout_per_second: u32,
+    /// Reactions per second per user (burst: twice that).
+    pub reaction_rate_limit: u32,
+    /// Poll votes per second per user (burst: twice that).
+    pub vote_rate_limit: u32,
+    /// How often a target's reaction totals and a poll's tallies go out.
+    pub totals_interval: Duration,
+    /// Channels up to this many members list who is there (and announce
+    /// joins and leaves); bigger ones only count.
+    pub presence_list_max: u32,
 }
 
 impl Config {
@@ -168,7 +195,37 @@ impl Config {
                 3,
                 1..=1000,
             )?,
+            moderation_filter_action: match vars
+                .text("MODERATION_FILTER_ACTION")
+                .as_deref()
+                .map(str::trim)
+            {
+                None | Some("refuse") => FilterAction::Refuse,
+                Some("hold") => FilterAction::Hold,
+                Some(other) => {
+                    return Err(ConfigError {
+                        var: "MODERATION_FILTER_ACTION",
+                        value: other.into(),
+                        reason: "expected refuse or hold".into(),
+                    })
+                }
+            },
             room_idle: vars.seconds("ROOM_IDLE", 60, 1..=86_400)?,
+            engagement: EngagementLimits {
+                comment_fanout_per_second: vars.number(
+                    "COMMENT_FANOUT_PER_SECOND",
+                    50,
+                    1..=100_000,
+                )?,
+                reaction_rate_limit: vars.number("REACTION_RATE_LIMIT", 5, 1..=10_000)?,
+                vote_rate_limit: vars.number("VOTE_RATE_LIMIT", 2, 1..=10_000)?,
+                totals_interval: Duration::from_millis(vars.number(
+                    "REACTION_INTERVAL_MS",
+                    250,
+                    10..=60_000,
+                )?),
+                presence_list_max: vars.number("PRESENCE_LIST_MAX", 100, 0..=10_000)?,
+            },
             live,
         })
     }

@@ -6,6 +6,9 @@ use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::{json, Value};
 
+use ringside_actors::protocol::ErrorCode;
+use ringside_actors::writes::Refusal;
+
 use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,16 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("too many requests; retry in {retry_after_ms} ms")]
     RateLimited { retry_after_ms: u64 },
+    /// Muted on this event (or everywhere) until `until` (`None`: until lifted).
+    #[error("you are muted")]
+    Muted {
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    #[error("slow mode: one comment every {seconds} s; retry in {retry_after_ms} ms")]
+    SlowMode { seconds: i32, retry_after_ms: u64 },
+    /// The content filter refused the text.
+    #[error("comment refused: {0}")]
+    ContentRejected(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -73,6 +86,9 @@ impl ApiError {
             ApiError::TooLarge(_) => "too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Muted { .. } => "muted",
+            ApiError::SlowMode { .. } => "slow_mode",
+            ApiError::ContentRejected(_) => "content_rejected",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -90,7 +106,11 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::SlowMode { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::Muted { .. } => StatusCode::FORBIDDEN,
+            ApiError::ContentRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -100,6 +120,11 @@ impl ResponseError for ApiError {
         let details = match self {
             ApiError::BadRequest { details, .. } => details.clone().unwrap_or(Value::Null),
             ApiError::RateLimited { retry_after_ms } => json!({ "retry_after_ms": retry_after_ms }),
+            ApiError::SlowMode {
+                seconds,
+                retry_after_ms,
+            } => json!({ "retry_after_ms": retry_after_ms, "slow_mode_seconds": seconds }),
+            ApiError::Muted { until } => json!({ "until": until }),
             _ => Value::Null,
         };
         if let ApiError::Internal(cause) = self {
@@ -107,7 +132,8 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            ApiError::RateLimited { retry_after_ms } => {
+            ApiError::RateLimited { retry_after_ms }
+            | ApiError::SlowMode { retry_after_ms, .. } => {
                 response.insert_header((
                     header::RETRY_AFTER,
                     retry_after_ms.div_ceil(1000).max(1).to_string(),
@@ -121,6 +147,42 @@ impl ResponseError for ApiError {
         response.json(json!({
             "error": { "code": self.code(), "message": self.to_string(), "details": details }
         }))
+    }
+}
+
+impl ApiError {
+    /// The same error as a WebSocket client hears it (`error` frame).
+    pub fn refusal(&self) -> Refusal {
+        let code = match self {
+            ApiError::BadRequest { .. } => ErrorCode::BadRequest,
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::Banned => ErrorCode::Banned,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::TooLarge(_) => ErrorCode::TooLarge,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::Muted { .. } => ErrorCode::Muted,
+            ApiError::SlowMode { .. } => ErrorCode::SlowMode,
+            ApiError::Unavailable(_) | ApiError::Internal(_) => ErrorCode::Unavailable,
+            other => ErrorCode::Other(other.code()),
+        };
+        let retry_after_ms = match self {
+            ApiError::RateLimited { retry_after_ms }
+            | ApiError::SlowMode { retry_after_ms, .. } => Some(*retry_after_ms),
+            _ => None,
+        };
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(%cause, "internal error");
+        }
+        let message = match self {
+            ApiError::Internal(_) => "internal error; try again".to_string(),
+            other => other.to_string(),
+        };
+        Refusal {
+            code,
+            message,
+            retry_after_ms,
+        }
     }
 }
 

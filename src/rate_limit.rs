@@ -55,3 +55,59 @@ impl LoginLimiter {
         self.per_ip.retain_recent();
     }
 }
+
+/// Per-user throttles on engagement writes (comments, reactions, votes).
+/// Per node: a user writing through several nodes gets each node's quota.
+pub struct WriteLimiter {
+    comments: DefaultKeyedRateLimiter<i64>,
+    reactions: DefaultKeyedRateLimiter<i64>,
+    votes: DefaultKeyedRateLimiter<i64>,
+    clock: DefaultClock,
+}
+
+/// What a limiter guards.
+#[derive(Debug, Clone, Copy)]
+pub enum WriteKind {
+    Comment,
+    Reaction,
+    Vote,
+}
+
+fn per_second(n: u32) -> Quota {
+    let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(n).allow_burst(n.saturating_mul(NonZeroU32::new(2).unwrap_or(n)))
+}
+
+impl WriteLimiter {
+    /// `comments` a minute (burst: half of that, at least one), and
+    /// `reactions`/`votes` a second (burst: twice that).
+    pub fn new(comments: u32, reactions: u32, votes: u32) -> WriteLimiter {
+        let burst = NonZeroU32::new(comments.div_ceil(2)).unwrap_or(NonZeroU32::MIN);
+        WriteLimiter {
+            comments: RateLimiter::keyed(per_minute(comments).allow_burst(burst)),
+            reactions: RateLimiter::keyed(per_second(reactions)),
+            votes: RateLimiter::keyed(per_second(votes)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    pub fn check(&self, kind: WriteKind, user: i64) -> Result<(), ApiError> {
+        let limiter = match kind {
+            WriteKind::Comment => &self.comments,
+            WriteKind::Reaction => &self.reactions,
+            WriteKind::Vote => &self.votes,
+        };
+        limiter.check_key(&user).map_err(|n| {
+            let wait = n.wait_time_from(self.clock.now());
+            ApiError::RateLimited {
+                retry_after_ms: wait.as_millis().max(1) as u64,
+            }
+        })
+    }
+
+    pub fn prune(&self) {
+        self.comments.retain_recent();
+        self.reactions.retain_recent();
+        self.votes.retain_recent();
+    }
+}

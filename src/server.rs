@@ -36,6 +36,10 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         Some(url) => crate::live::Bus::redis(hub.clone(), url, db.clone())
             .map_err(|e| std::io::Error::other(format!("REDIS_URL: {e}")))?,
     };
+    let totals = Arc::new(crate::engagement::Totals::default());
+    totals
+        .clone()
+        .run(db.clone(), bus.clone(), config.engagement.totals_interval);
     let state = web::Data::new(AppState {
         tokens: TokenKeys::new(secret_key, config.token_ttl),
         login_limiter: LoginLimiter::new(config.login_rate_per_account, config.login_rate_per_ip),
@@ -43,6 +47,13 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         hub: hub.clone(),
         bus,
         persister,
+        content_filter: crate::content_filter::ContentFilter::new(&config.moderation_blocked_terms),
+        write_limiter: crate::rate_limit::WriteLimiter::new(
+            config.live.comment_rate_limit,
+            config.engagement.reaction_rate_limit,
+            config.engagement.vote_rate_limit,
+        ),
+        totals,
         db,
         config: config.clone(),
     });
@@ -54,6 +65,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         loop {
             tick.tick().await;
             pruned.login_limiter.prune();
+            pruned.write_limiter.prune();
         }
     });
 

@@ -23,4 +23,9 @@ pub struct AppState {
     pub bus: crate::live::Bus,
     /// Every durable live write goes through it (batched, committed, then answered).
     pub persister: crate::live::Persister,
+    pub content_filter: crate::content_filter::ContentFilter,
+    /// Per-user throttles on comments, reactions and votes.
+    pub write_limiter: crate::rate_limit::WriteLimiter,
+    /// Reaction totals and poll tallies waiting to go out.
+    pub totals: Arc<crate::engagement::Totals>,
 }

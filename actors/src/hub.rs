@@ -15,8 +15,8 @@ use crate::channel::Channel;
 use crate::outbox::{Outbox, SessionId};
 use crate::protocol::{self, Frame, Since};
 use crate::room::{
-    self, InjectPanic, Join, Leave, PeerCount, Publish, Reload, Room, RoomConfig, RoomIdle,
-    Subscribers,
+    self, GetPresence, Headcount, InjectPanic, Join, Leave, PeerCount, Presence, Publish, Reload,
+    Room, RoomConfig, RoomIdle, Subscribers,
 };
 use crate::store::LiveStore;
 
@@ -30,6 +30,8 @@ pub struct HubConfig {
     /// A session whose writer made no progress this long while frames
     /// waited is dropped (`CHANNEL_EXPIRY`).
     pub queue_expiry: Duration,
+    /// Comment rooms' fan-out budget (`COMMENT_FANOUT_PER_SECOND`).
+    pub comment_fanout_per_second: u32,
 }
 
 pub struct Hub {
@@ -40,8 +42,8 @@ pub struct Hub {
     rooms: HashMap<Channel, Addr<Room>>,
     sessions: HashMap<SessionId, Outbox>,
     users: HashMap<i64, Vec<SessionId>>,
-    /// Viewers of this node's event and fight rooms, as the rooms last said.
-    local_viewers: HashMap<Channel, usize>,
+    /// Who follows this node's rooms, as the rooms last said.
+    local_viewers: HashMap<Channel, Headcount>,
     /// Sessions with frames waiting: progress seen, and since when.
     stalls: HashMap<SessionId, (u64, Instant)>,
 }
@@ -72,8 +74,12 @@ impl Hub {
             tracing::warn!(%channel, "room died; starting a new one");
         }
         let mut config = self.config.room.clone();
-        if matches!(channel, Channel::Event(_)) {
-            config.max_subscribers = Some(self.config.max_viewers_per_event);
+        match channel {
+            Channel::Event(_) => config.max_subscribers = Some(self.config.max_viewers_per_event),
+            Channel::Comments(_) => {
+                config.sample_per_second = Some(self.config.comment_fanout_per_second)
+            }
+            _ => {}
         }
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter += 1;
@@ -324,25 +330,25 @@ impl Handler<RoomIdle> for Hub {
     }
 }
 
-/// A room's subscriber count on this node changed.
+/// A room's headcount on this node changed.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct LocalViewers {
+pub struct LocalHeadcount {
     pub channel: Channel,
-    pub count: usize,
+    pub headcount: Headcount,
 }
 
-impl Handler<LocalViewers> for Hub {
+impl Handler<LocalHeadcount> for Hub {
     type Result = ();
-    fn handle(&mut self, msg: LocalViewers, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: LocalHeadcount, _: &mut Context<Self>) {
         // Zero stays until the room stops, so peers hear the drop.
-        self.local_viewers.insert(msg.channel, msg.count);
+        self.local_viewers.insert(msg.channel, msg.headcount);
     }
 }
 
-/// This node's viewer counts, to share with the other nodes.
+/// This node's headcounts, to share with the other nodes.
 #[derive(Message)]
-#[rtype(result = "Vec<(Channel, usize)>")]
+#[rtype(result = "Vec<(Channel, Headcount)>")]
 pub struct ViewerCounts;
 
 impl Handler<ViewerCounts> for Hub {
@@ -351,28 +357,28 @@ impl Handler<ViewerCounts> for Hub {
         MessageResult(
             self.local_viewers
                 .iter()
-                .map(|(c, n)| (c.clone(), *n))
+                .map(|(c, h)| (c.clone(), h.clone()))
                 .collect(),
         )
     }
 }
 
-/// Another node's viewer counts; rooms add them to their own.
+/// Another node's headcounts; rooms add them to their own.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct PeerViewers {
     pub node: String,
-    pub counts: Vec<(Channel, usize)>,
+    pub counts: Vec<(Channel, Headcount)>,
 }
 
 impl Handler<PeerViewers> for Hub {
     type Result = ();
     fn handle(&mut self, msg: PeerViewers, _: &mut Context<Self>) {
-        for (channel, count) in msg.counts {
+        for (channel, headcount) in msg.counts {
             if let Some(room) = self.rooms.get(&channel) {
                 room.do_send(PeerCount {
                     node: msg.node.clone(),
-                    count,
+                    headcount,
                 });
             }
         }
@@ -428,6 +434,17 @@ impl Handler<RoomOf> for Hub {
     type Result = Option<Addr<Room>>;
     fn handle(&mut self, msg: RoomOf, _: &mut Context<Self>) -> Self::Result {
         self.rooms.get(&msg.0).cloned()
+    }
+}
+
+/// A channel's presence on every node (nobody: no room here).
+pub async fn presence(hub: &Addr<Hub>, channel: Channel) -> Presence {
+    match hub.send(RoomOf(channel)).await {
+        Ok(Some(room)) => room.send(GetPresence).await.unwrap_or_default(),
+        _ => Presence {
+            count: 0,
+            users: Some(Vec::new()),
+        },
     }
 }
 

@@ -21,6 +21,7 @@ pub mod scoring;
 pub mod session;
 pub mod store;
 pub mod writer;
+pub mod writes;
 
 pub use channel::Channel;
 pub use lifecycle::{EventAction, EventStatus, IllegalTransition};

@@ -53,6 +53,30 @@ pub enum ClientOp {
         #[serde(rename = "ref")]
         reference: Option<Value>,
     },
+    /// Writes: answered with `ack` once stored, or `error`.
+    Comment {
+        live_event: i64,
+        #[serde(default)]
+        live_fight: Option<i64>,
+        content: String,
+        #[serde(default)]
+        parent_comment: Option<i64>,
+        #[serde(rename = "ref")]
+        reference: Option<Value>,
+    },
+    React {
+        target_type: String,
+        target_id: i64,
+        reaction_type: String,
+        #[serde(rename = "ref")]
+        reference: Option<Value>,
+    },
+    Vote {
+        poll: i64,
+        option: i64,
+        #[serde(rename = "ref")]
+        reference: Option<Value>,
+    },
 }
 
 /// Stable error codes of `error` frames.
@@ -69,6 +93,9 @@ pub enum ErrorCode {
     SlowMode,
     RoomFull,
     Unavailable,
+    /// A REST conflict or refusal code passed through as is
+    /// (`already_exists`, `invalid_transition`, `content_rejected`, …).
+    Other(&'static str),
 }
 
 impl ErrorCode {
@@ -85,6 +112,7 @@ impl ErrorCode {
             ErrorCode::SlowMode => "slow_mode",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Other(code) => code,
         }
     }
 }
@@ -170,10 +198,40 @@ pub fn error(code: ErrorCode, message: &str, reference: &Option<Value>) -> Frame
 
 /// A `rate_limited` error that says when to come back.
 pub fn rate_limited(message: &str, retry_after_ms: u64, reference: &Option<Value>) -> Frame {
-    encode(&with_ref(
-        json!({ "type": "error", "code": "rate_limited", "message": message, "retry_after_ms": retry_after_ms }),
+    refused(
+        ErrorCode::RateLimited,
+        message,
+        Some(retry_after_ms),
         reference,
-    ))
+    )
+}
+
+/// An error that may say when to try again (`rate_limited`, `slow_mode`).
+pub fn refused(
+    code: ErrorCode,
+    message: &str,
+    retry_after_ms: Option<u64>,
+    reference: &Option<Value>,
+) -> Frame {
+    let mut v = json!({ "type": "error", "code": code.as_str(), "message": message });
+    if let Some(ms) = retry_after_ms {
+        v["retry_after_ms"] = json!(ms);
+    }
+    encode(&with_ref(v, reference))
+}
+
+/// A write was stored: `{"type":"ack","ref","data"}`.
+pub fn ack(data: &Value, reference: &Option<Value>) -> Frame {
+    encode(&with_ref(json!({ "type": "ack", "data": data }), reference))
+}
+
+/// Comments a room left out under its fan-out budget: the `seq` range they
+/// held, so the client's sequence stays gap-free and resumable.
+pub fn skipped(channel: &Channel, from: u64, to: u64) -> Frame {
+    encode(&json!({
+        "type": "skipped", "channel": channel.to_string(), "seq": to,
+        "data": { "from_seq": from, "to_seq": to, "count": to + 1 - from }
+    }))
 }
 
 #[cfg(test)]

@@ -17,11 +17,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::channel::Channel;
 use crate::history::ChannelLog;
-use crate::hub::{Hub, LocalViewers};
+use std::collections::BTreeSet;
+
+use crate::hub::{Hub, LocalHeadcount};
 use crate::outbox::{Outbox, SessionId};
 use crate::protocol::{self, ErrorCode, Frame, Since};
 use crate::store::{Head, LiveStore, StoreError};
@@ -39,6 +42,56 @@ pub struct RoomConfig {
     pub catch_up_buffer: usize,
     /// A room with no subscribers this long stops.
     pub idle_after: Duration,
+    /// Comment rooms: frames with a [`FanoutHint`] delivered to everyone per
+    /// second; past it they are sampled (see [`FanoutHint`]).
+    pub sample_per_second: Option<u32>,
+    /// Rooms up to this many members list them (and announce joins and
+    /// leaves); bigger ones only count.
+    pub presence_list_max: usize,
+}
+
+/// Who follows a channel on one node: connections, distinct members (a
+/// signed-in user once however many sessions, each anonymous connection
+/// once), and the members' ids when the room is small.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Headcount {
+    pub connections: usize,
+    pub members: usize,
+    pub users: Option<Vec<i64>>,
+}
+
+/// A channel's presence on every node, as `GET /api/live/presence/…` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Presence {
+    pub count: usize,
+    /// Member ids, for small channels.
+    pub users: Option<Vec<i64>>,
+}
+
+/// How a comment may be left out when its room is over its fan-out budget.
+/// Everyone who does not get it gets a `skipped` frame for its `seq`
+/// instead, so sequences stay gap-free; it is still stored and listable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FanoutHint {
+    /// Never left out (moderators' and verified users' comments).
+    pub always: bool,
+    /// Always delivered to its author ...
+    pub author: Option<i64>,
+    /// ... and to the author of the comment it replies to.
+    pub reply_to: Option<i64>,
+}
+
+/// Who gets a frame.
+enum Audience {
+    Everyone,
+    /// Only these users (a sampled-out comment's author and addressee).
+    Only([Option<i64>; 2]),
+}
+
+/// An even pace of admissions: refilled at `rate` a second, up to `burst`.
+struct Pace {
+    tokens: f64,
+    at: Instant,
 }
 
 struct Subscriber {
@@ -64,11 +117,16 @@ pub struct Room {
     filling_gap: bool,
     viewers_sent: usize,
     viewers_stored: usize,
-    /// The local subscriber count last told to the hub (for other nodes).
-    viewers_shared: usize,
-    /// Viewers on other nodes: node id → (count, when it was last heard).
-    peers: HashMap<String, (usize, Instant)>,
+    /// The local headcount last told to the hub (for other nodes).
+    shared: Headcount,
+    /// Other nodes' headcounts, and when each was last heard.
+    peers: HashMap<String, (Headcount, Instant)>,
+    /// Presence as last announced.
+    presence: Presence,
     empty_since: Option<Instant>,
+    /// Sampling hints of frames not yet fanned out, by seq.
+    hints: HashMap<u64, FanoutHint>,
+    pace: Pace,
 }
 
 /// A peer's count is dropped when not heard from for this long.
@@ -107,6 +165,8 @@ pub struct Publish {
     pub frame: Frame,
     /// The channel's new state, when this message changed it.
     pub snapshot: Option<Value>,
+    /// Set on comments: how the frame may be sampled.
+    pub hint: Option<FanoutHint>,
 }
 
 /// An ephemeral frame for every current subscriber.
@@ -124,8 +184,13 @@ pub struct Subscribers;
 #[rtype(result = "()")]
 pub struct PeerCount {
     pub node: String,
-    pub count: usize,
+    pub headcount: Headcount,
 }
+
+/// The channel's presence (count, and members for small channels).
+#[derive(Message)]
+#[rtype(result = "Presence")]
+pub struct GetPresence;
 
 /// Reload the head and snapshot from the store and catch every subscriber
 /// up: frames published while this node could not hear the bus are found.
@@ -158,9 +223,15 @@ impl Room {
             filling_gap: false,
             viewers_sent: 0,
             viewers_stored: 0,
-            viewers_shared: 0,
+            shared: Headcount::default(),
             peers: HashMap::new(),
+            presence: Presence::default(),
             empty_since: Some(Instant::now()),
+            hints: HashMap::new(),
+            pace: Pace {
+                tokens: 0.0,
+                at: Instant::now(),
+            },
         }
     }
 
@@ -176,15 +247,81 @@ impl Room {
         matches!(self.channel, Channel::Event(_) | Channel::Fight(_))
     }
 
-    /// Viewers on every node: ours plus what peers said recently.
+    /// Viewers (connections) on every node: ours plus what peers said recently.
     fn viewers(&self) -> usize {
-        let peers: usize = self
-            .peers
-            .values()
-            .filter(|(_, heard)| heard.elapsed() < PEER_COUNT_TTL)
-            .map(|(count, _)| count)
-            .sum();
+        let peers: usize = self.peers.values().map(|(h, _)| h.connections).sum();
         self.subscribers.len() + peers
+    }
+
+    fn local_headcount(&self) -> Headcount {
+        let mut users = BTreeSet::new();
+        let mut anonymous = 0;
+        for sub in self.subscribers.values() {
+            match sub.outbox.user {
+                Some(u) => {
+                    users.insert(u);
+                }
+                None => anonymous += 1,
+            }
+        }
+        let members = users.len() + anonymous;
+        Headcount {
+            connections: self.subscribers.len(),
+            members,
+            users: (members <= self.config.presence_list_max).then(|| users.into_iter().collect()),
+        }
+    }
+
+    /// Presence over every node; members are listed only when every node
+    /// listed its own and the total is small.
+    fn presence_now(&self, local: &Headcount) -> Presence {
+        let mut count = local.members;
+        let mut users: Option<BTreeSet<i64>> =
+            local.users.as_ref().map(|u| u.iter().copied().collect());
+        for (peer, _) in self.peers.values() {
+            count += peer.members;
+            users = match (users, &peer.users) {
+                (Some(mut all), Some(theirs)) => {
+                    all.extend(theirs);
+                    Some(all)
+                }
+                _ => None,
+            };
+        }
+        Presence {
+            users: users
+                .filter(|_| count <= self.config.presence_list_max)
+                .map(|u| u.into_iter().collect()),
+            count,
+        }
+    }
+
+    /// Announces presence when it changed: the count always, who joined and
+    /// left when the channel is small.
+    fn announce_presence(&mut self, now: Presence) {
+        if now == self.presence || matches!(self.channel, Channel::User(_)) {
+            self.presence = now;
+            return;
+        }
+        let mut data = json!({ "count": now.count });
+        if let (Some(before), Some(after)) = (&self.presence.users, &now.users) {
+            let joined: Vec<i64> = after
+                .iter()
+                .filter(|u| !before.contains(u))
+                .copied()
+                .collect();
+            let left: Vec<i64> = before
+                .iter()
+                .filter(|u| !after.contains(u))
+                .copied()
+                .collect();
+            data["joined"] = json!(joined);
+            data["left"] = json!(left);
+        }
+        let frame = protocol::ephemeral("presence", &self.channel, &data);
+        self.subscribers
+            .retain(|_, sub| sub.outbox.deliver(frame.clone()));
+        self.presence = now;
     }
 
     fn snapshot_now(&self) -> Value {
@@ -193,6 +330,9 @@ impl Room {
             if let Value::Object(map) = &mut snapshot {
                 map.insert("viewer_count".into(), json!(self.viewers()));
             }
+        }
+        if let Value::Object(map) = &mut snapshot {
+            map.insert("presence".into(), json!({ "count": self.presence.count }));
         }
         snapshot
     }
@@ -393,9 +533,32 @@ impl Room {
         if let Some(snapshot) = msg.snapshot {
             self.snapshot = snapshot;
         }
+        if let Some(hint) = msg.hint {
+            if msg.seq > log.last_seq {
+                self.hints.insert(msg.seq, hint);
+            }
+        }
         let ready = log.accept(msg.seq, msg.frame);
         self.fan_out(ready);
         self.schedule_gap_fill(ctx);
+    }
+
+    /// Whether a hinted frame goes to everyone: within the budget's even
+    /// pace (burst: a quarter second's worth), or never to be left out.
+    fn admit(&mut self, hint: &FanoutHint, now: Instant) -> bool {
+        let Some(rate) = self.config.sample_per_second else {
+            return true;
+        };
+        let rate = f64::from(rate.max(1));
+        let burst = (rate / 4.0).max(1.0);
+        let elapsed = now.duration_since(self.pace.at).as_secs_f64();
+        self.pace.tokens = (self.pace.tokens + elapsed * rate).min(burst);
+        self.pace.at = now;
+        if self.pace.tokens >= 1.0 {
+            self.pace.tokens -= 1.0;
+            return true;
+        }
+        hint.always
     }
 
     fn fan_out(&mut self, ready: Vec<(u64, Frame)>) {
@@ -404,8 +567,21 @@ impl Room {
         }
         let capacity = self.config.catch_up_buffer;
         let now = Instant::now();
+        let ready: Vec<(u64, Frame, Audience)> = ready
+            .into_iter()
+            .map(|(seq, frame)| {
+                let audience = match self.hints.remove(&seq) {
+                    Some(hint) if !self.admit(&hint, now) => {
+                        Audience::Only([hint.author, hint.reply_to])
+                    }
+                    _ => Audience::Everyone,
+                };
+                (seq, frame, audience)
+            })
+            .collect();
+        let channel = &self.channel;
         self.subscribers.retain(|_, sub| {
-            for (seq, frame) in &ready {
+            for (seq, frame, audience) in &ready {
                 if let Some((_, held)) = &mut sub.catching_up {
                     if held.len() >= capacity {
                         sub.outbox
@@ -413,14 +589,50 @@ impl Room {
                         return false;
                     }
                     held.push((*seq, frame.clone()));
-                } else if *seq > sub.last_seq {
-                    if !sub.outbox.deliver_at(frame.clone(), now) {
-                        return false;
-                    }
-                    sub.last_seq = *seq;
+                    continue;
                 }
+                let wanted = match audience {
+                    Audience::Everyone => true,
+                    Audience::Only(users) => {
+                        sub.outbox.user.is_some() && users.contains(&sub.outbox.user)
+                    }
+                };
+                if *seq <= sub.last_seq || !wanted {
+                    continue;
+                }
+                if *seq > sub.last_seq + 1
+                    && !sub
+                        .outbox
+                        .deliver_at(protocol::skipped(channel, sub.last_seq + 1, seq - 1), now)
+                {
+                    return false;
+                }
+                if !sub.outbox.deliver_at(frame.clone(), now) {
+                    return false;
+                }
+                sub.last_seq = *seq;
             }
             true
+        });
+    }
+
+    /// Subscribers still short of the head only because comments were left
+    /// out for them hear how many, so their `seq` catches up.
+    fn report_skipped(&mut self) {
+        let Some(last) = self.log.as_ref().map(|l| l.last_seq) else {
+            return;
+        };
+        if self.config.sample_per_second.is_none() {
+            return;
+        }
+        let channel = &self.channel;
+        self.subscribers.retain(|_, sub| {
+            if sub.catching_up.is_some() || sub.last_seq >= last {
+                return true;
+            }
+            let frame = protocol::skipped(channel, sub.last_seq + 1, last);
+            sub.last_seq = last;
+            sub.outbox.deliver(frame)
         });
     }
 
@@ -458,16 +670,20 @@ impl Room {
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        self.report_skipped();
         let local = self.subscribers.len();
-        if self.counts_viewers() && local != self.viewers_shared {
-            self.viewers_shared = local;
-            self.hub.do_send(LocalViewers {
+        let headcount = self.local_headcount();
+        if headcount != self.shared {
+            self.shared = headcount.clone();
+            self.hub.do_send(LocalHeadcount {
                 channel: self.channel.clone(),
-                count: local,
+                headcount: headcount.clone(),
             });
         }
         self.peers
             .retain(|_, (_, heard)| heard.elapsed() < PEER_COUNT_TTL);
+        let presence = self.presence_now(&headcount);
+        self.announce_presence(presence);
         let count = self.viewers();
         if self.counts_viewers() && count != self.viewers_sent {
             self.viewers_sent = count;
@@ -571,7 +787,14 @@ impl Handler<Subscribers> for Room {
 impl Handler<PeerCount> for Room {
     type Result = ();
     fn handle(&mut self, msg: PeerCount, _: &mut Context<Self>) {
-        self.peers.insert(msg.node, (msg.count, Instant::now()));
+        self.peers.insert(msg.node, (msg.headcount, Instant::now()));
+    }
+}
+
+impl Handler<GetPresence> for Room {
+    type Result = MessageResult<GetPresence>;
+    fn handle(&mut self, _: GetPresence, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.presence_now(&self.local_headcount()))
     }
 }
 

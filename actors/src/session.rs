@@ -27,6 +27,10 @@ use crate::outbox::{Kick, Outbox, Outgoing, SessionId};
 use crate::protocol::{self, close, ClientOp, ErrorCode, Frame, Since};
 use crate::role::Role;
 use crate::writer::{CloseRequest, Writer};
+use crate::writes::{ClientWrites, WriteOp};
+
+/// Writes one session may have in flight; more are refused (rate_limited).
+const MAX_WRITES_IN_FLIGHT: usize = 8;
 
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -66,6 +70,8 @@ pub struct Session {
     id: SessionId,
     user: Option<UserInfo>,
     hub: Addr<Hub>,
+    writes: Arc<dyn ClientWrites>,
+    writes_in_flight: usize,
     config: SessionConfig,
     outbox: Outbox,
     /// Asks the writer for a close frame ahead of anything queued.
@@ -86,6 +92,7 @@ impl Session {
     pub fn start(
         stream: actix_ws::MessageStream,
         hub: Addr<Hub>,
+        writes: Arc<dyn ClientWrites>,
         user: Option<UserInfo>,
         config: SessionConfig,
         initial: Option<(Channel, Option<Since>)>,
@@ -111,6 +118,8 @@ impl Session {
                 id,
                 user,
                 hub,
+                writes,
+                writes_in_flight: 0,
                 outbox,
                 closer: Some(closer),
                 registered: false,
@@ -291,7 +300,72 @@ impl Session {
                 }
             }
             ClientOp::Ping { reference } => self.send(ctx, protocol::pong(&reference)),
+            ClientOp::Comment {
+                live_event,
+                live_fight,
+                content,
+                parent_comment,
+                reference,
+            } => self.write(
+                ctx,
+                WriteOp::Comment {
+                    live_event,
+                    live_fight,
+                    content,
+                    parent_comment,
+                },
+                reference,
+            ),
+            ClientOp::React {
+                target_type,
+                target_id,
+                reaction_type,
+                reference,
+            } => self.write(
+                ctx,
+                WriteOp::React {
+                    target_type,
+                    target_id,
+                    reaction_type,
+                },
+                reference,
+            ),
+            ClientOp::Vote {
+                poll,
+                option,
+                reference,
+            } => self.write(ctx, WriteOp::Vote { poll, option }, reference),
         }
+    }
+
+    /// Hands a write to the edges; `ack` once it is stored, else `error`.
+    fn write(&mut self, ctx: &mut Context<Self>, op: WriteOp, reference: Option<Value>) {
+        let Some(user) = &self.user else {
+            return self.refuse(
+                ctx,
+                protocol::error(
+                    ErrorCode::Unauthorized,
+                    "sign in to comment, react or vote",
+                    &reference,
+                ),
+            );
+        };
+        if self.writes_in_flight >= MAX_WRITES_IN_FLIGHT {
+            return self.send(
+                ctx,
+                protocol::rate_limited("too many writes at once", 100, &reference),
+            );
+        }
+        self.writes_in_flight += 1;
+        let pending = self.writes.perform(user.id, self.id, op);
+        ctx.spawn(pending.into_actor(self).map(move |result, session, ctx| {
+            session.writes_in_flight -= 1;
+            let frame = match result {
+                Ok(data) => protocol::ack(&data, &reference),
+                Err(r) => protocol::refused(r.code, &r.message, r.retry_after_ms, &reference),
+            };
+            session.send(ctx, frame);
+        }));
     }
 }
 

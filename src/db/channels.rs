@@ -6,6 +6,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use ringside_actors::protocol::{self, Frame};
+use ringside_actors::room::FanoutHint;
 use ringside_actors::store::Head;
 use ringside_actors::Channel;
 use serde_json::Value;
@@ -21,6 +22,8 @@ pub struct Published {
     pub frame: Frame,
     /// The channel's new state, when the message changed it.
     pub snapshot: Option<Value>,
+    /// Comments: how a room over its fan-out budget may sample it.
+    pub hint: Option<FanoutHint>,
 }
 
 #[derive(QueryableByName)]
@@ -85,6 +88,7 @@ pub fn store(
         epoch,
         seq,
         snapshot: None,
+        hint: None,
     })
 }
 

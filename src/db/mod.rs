@@ -18,13 +18,19 @@ macro_rules! page_query {
     }};
 }
 
+pub mod activity;
 pub mod catalog;
 pub mod channels;
+pub mod comments;
 pub mod fight_control;
+pub mod follows;
 pub mod live_events;
 pub mod live_updates;
 pub mod models;
+pub mod moderation;
 pub mod pagination;
+pub mod polls;
+pub mod reactions;
 pub mod schema;
 pub mod snapshots;
 pub mod users;

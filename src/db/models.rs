@@ -191,3 +191,30 @@ pub struct LiveUpdate {
     pub seq: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = live_comments)]
+pub struct LiveComment {
+    pub id: i64,
+    #[serde(rename = "live_event")]
+    pub live_event_id: i64,
+    #[serde(rename = "live_fight")]
+    pub live_fight_id: Option<i64>,
+    #[serde(rename = "user")]
+    pub user_id: i64,
+    pub content: String,
+    #[serde(rename = "parent_comment")]
+    pub parent_comment_id: Option<i64>,
+    pub status: String,
+    pub like_count: i32,
+    pub reply_count: i32,
+    pub report_count: i32,
+    pub is_verified_user: bool,
+    pub is_moderator: bool,
+    pub seq: Option<i64>,
+    pub moderated_by: Option<i64>,
+    pub moderated_at: Option<DateTime<Utc>>,
+    pub moderation_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

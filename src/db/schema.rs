@@ -352,6 +352,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    reaction_totals (target_type, target_id, reaction_type) {
+        target_type -> Text,
+        target_id -> Int8,
+        reaction_type -> Text,
+        count -> Int8,
+    }
+}
+
+diesel::table! {
     reaction_events (id) {
         id -> Int8,
         user_id -> Int8,
@@ -448,6 +457,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_notifications,
     rankings,
     reaction_events,
+    reaction_totals,
     user_activities,
     user_sanctions,
     users,

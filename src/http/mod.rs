@@ -3,12 +3,18 @@
 
 mod auth;
 mod catalog;
+mod comments;
 mod fight_control;
+mod follows;
 mod live_events;
 mod live_updates;
+mod moderation;
 mod ops;
+mod polls;
+mod presence;
+mod reactions;
 mod users;
-mod validate;
+pub(crate) mod validate;
 mod ws;
 
 pub use auth::check_password;
@@ -45,6 +51,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(live_updates::routes)
     .configure(fight_control::routes)
     .configure(ws::routes)
+    .configure(comments::routes)
+    .configure(moderation::routes)
+    .configure(reactions::routes)
+    .configure(polls::routes)
+    .configure(presence::routes)
+    .configure(follows::routes)
     .default_service(web::to(unmatched));
 }
 
@@ -121,7 +133,7 @@ pub(crate) async fn publishing<T: Send + 'static>(
 }
 
 /// Names the missing thing in a 404.
-fn named(what: &'static str) -> impl Fn(ApiError) -> ApiError {
+pub(crate) fn named(what: &'static str) -> impl Fn(ApiError) -> ApiError {
     move |e| match e {
         ApiError::NotFound(_) => ApiError::not_found(what),
         other => other,
@@ -129,7 +141,7 @@ fn named(what: &'static str) -> impl Fn(ApiError) -> ApiError {
 }
 
 /// Words a uniqueness clash for the client.
-fn already_exists(message: &'static str) -> impl Fn(ApiError) -> ApiError {
+pub(crate) fn already_exists(message: &'static str) -> impl Fn(ApiError) -> ApiError {
     move |e| match e {
         ApiError::Conflict { .. } => ApiError::Conflict {
             code: "already_exists",

@@ -40,7 +40,7 @@ pub enum Access {
 pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
-    state: &AppState,
+    state: &web::Data<AppState>,
     channel: Option<Channel>,
     access: Access,
 ) -> Result<HttpResponse, ApiError> {
@@ -73,6 +73,7 @@ pub async fn connect(
     let writer = Session::start(
         stream,
         state.hub.clone(),
+        crate::engagement::Writes::shared(state),
         user,
         crate::live::session_config(&state.config),
         channel.map(|c| (c, since)),

@@ -27,8 +27,11 @@ use actix::Addr;
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use ringside_actors::channel::Channel;
-use ringside_actors::hub::{Hub, PeerViewers, PublishTo, ReloadRooms, ViewerCounts};
-use ringside_actors::room::Publish;
+use ringside_actors::hub::{
+    EphemeralTo, Hub, KickUser, PeerViewers, PublishTo, ReloadRooms, ViewerCounts,
+};
+use ringside_actors::protocol::Frame;
+use ringside_actors::room::{FanoutHint, Headcount, Publish};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -59,14 +62,24 @@ enum Envelope {
         seq: u64,
         frame: String,
         snapshot: Option<Value>,
+        #[serde(default)]
+        hint: Option<FanoutHint>,
     },
-    /// "I am here", with this node's viewers per channel.
+    /// "I am here", with this node's headcount per channel.
     Beat {
         node: String,
-        viewers: Vec<(String, usize)>,
+        viewers: Vec<(String, Headcount)>,
     },
     /// These channels may have frames you did not hear: reload them.
     Reload { node: String, channels: Vec<String> },
+    /// An ephemeral frame (reaction totals, poll tallies) for a channel.
+    Ephemeral {
+        node: String,
+        channel: String,
+        frame: String,
+    },
+    /// Close this user's connections (a ban).
+    Kick { node: String, user: i64 },
 }
 
 impl Envelope {
@@ -74,7 +87,9 @@ impl Envelope {
         match self {
             Envelope::Publish { node, .. }
             | Envelope::Beat { node, .. }
-            | Envelope::Reload { node, .. } => node,
+            | Envelope::Reload { node, .. }
+            | Envelope::Ephemeral { node, .. }
+            | Envelope::Kick { node, .. } => node,
         }
     }
 }
@@ -160,6 +175,7 @@ impl Bus {
                     seq: p.seq,
                     frame: p.frame.to_string(),
                     snapshot: p.snapshot.clone(),
+                    hint: p.hint,
                 };
                 if link.out.try_send(envelope).is_err() {
                     link.mark_unsent(p.channel.to_string());
@@ -172,9 +188,36 @@ impl Bus {
                     seq: p.seq,
                     frame: p.frame,
                     snapshot: p.snapshot,
+                    hint: p.hint,
                 },
             });
         }
+    }
+
+    /// An ephemeral frame for a channel's subscribers on every node.
+    pub fn ephemeral(&self, channel: &Channel, frame: Frame) {
+        if let Some(link) = &self.redis {
+            let _ = link.out.try_send(Envelope::Ephemeral {
+                node: link.node.clone(),
+                channel: channel.to_string(),
+                frame: frame.to_string(),
+            });
+        }
+        self.hub.do_send(EphemeralTo {
+            channel: channel.clone(),
+            frame,
+        });
+    }
+
+    /// Closes every connection of `user` on every node (1008: banned).
+    pub fn kick_user(&self, user: i64) {
+        if let Some(link) = &self.redis {
+            let _ = link.out.try_send(Envelope::Kick {
+                node: link.node.clone(),
+                user,
+            });
+        }
+        self.hub.do_send(banned(user));
     }
 
     /// False only while a multi-node bus cannot hear the other nodes.
@@ -378,6 +421,7 @@ fn receive(hub: &Addr<Hub>, me: &str, payload: &[u8]) {
             seq,
             frame,
             snapshot,
+            hint,
             ..
         } => {
             let Ok(channel) = channel.parse::<Channel>() else {
@@ -390,6 +434,7 @@ fn receive(hub: &Addr<Hub>, me: &str, payload: &[u8]) {
                     seq,
                     frame: ByteString::from(frame),
                     snapshot,
+                    hint,
                 },
             });
         }
@@ -403,5 +448,22 @@ fn receive(hub: &Addr<Hub>, me: &str, payload: &[u8]) {
         Envelope::Reload { channels, .. } => hub.do_send(ReloadRooms(Some(
             channels.iter().filter_map(|c| c.parse().ok()).collect(),
         ))),
+        Envelope::Ephemeral { channel, frame, .. } => {
+            if let Ok(channel) = channel.parse::<Channel>() {
+                hub.do_send(EphemeralTo {
+                    channel,
+                    frame: ByteString::from(frame),
+                });
+            }
+        }
+        Envelope::Kick { user, .. } => hub.do_send(banned(user)),
+    }
+}
+
+fn banned(user: i64) -> KickUser {
+    KickUser {
+        user,
+        code: ringside_actors::protocol::close::POLICY,
+        reason: "banned",
     }
 }

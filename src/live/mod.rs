@@ -32,9 +32,12 @@ pub fn hub_config(config: &Config) -> HubConfig {
             viewer_interval: Duration::from_secs(1).min(config.live.update_interval),
             catch_up_buffer: config.live.channel_capacity,
             idle_after: config.room_idle,
+            sample_per_second: None,
+            presence_list_max: config.engagement.presence_list_max as usize,
         },
         room_threads: config.workers,
         queue_expiry: config.live.channel_expiry,
+        comment_fanout_per_second: config.engagement.comment_fanout_per_second,
     }
 }
 

@@ -1,0 +1,321 @@
+//! Moderator tools: the queue of held and reported comments, hide / delete /
+//! restore (each numbered on the comment channel so clients update), mutes,
+//! bans (live connections closed at once on every node, tokens refused),
+//! slow mode, and the log of every action.
+
+use actix_web::{web, HttpResponse};
+use chrono::Utc;
+use ringside_actors::Role;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{named, publishing, query, resource, validate};
+use crate::auth::{Auth, Moderator};
+use crate::db::comments::{self, CommentView};
+use crate::db::moderation::{self, Action};
+use crate::db::pagination::{Page, PageParams};
+use crate::db::users;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/moderation/queue/").get(queue))
+        .service(resource("/api/moderation/actions/").get(actions))
+        .service(resource("/api/moderation/comments/{id}/hide/").post(hide))
+        .service(resource("/api/moderation/comments/{id}/delete/").post(delete))
+        .service(resource("/api/moderation/comments/{id}/restore/").post(restore))
+        .service(resource("/api/moderation/users/{id}/mute/").post(mute))
+        .service(resource("/api/moderation/users/{id}/ban/").post(ban))
+        .service(resource("/api/moderation/events/{id}/slow-mode/").post(slow_mode));
+}
+
+fn limit_of(page: &PageParams) -> Result<i64, ApiError> {
+    page.limit()
+        .map_err(|e| ApiError::invalid("limit", e.to_string()))
+}
+
+async fn queue(
+    _: Auth<Moderator>,
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit_of(&page)?;
+    let page = page.into_inner();
+    let rows = query(&state.db, move |c| comments::queue(c, &page, limit)).await?;
+    Ok(HttpResponse::Ok().json(json!(Page::from_rows(rows, limit, |v| v.comment.id))))
+}
+
+async fn actions(
+    _: Auth<Moderator>,
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit_of(&page)?;
+    let page = page.into_inner();
+    let rows = query(&state.db, move |c| moderation::actions(c, &page, limit)).await?;
+    Ok(HttpResponse::Ok().json(json!(Page::from_rows(rows, limit, |a| a.id))))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Reason {
+    #[serde(default)]
+    reason: String,
+}
+
+fn reason_of(body: Option<web::Json<Reason>>) -> Result<String, ApiError> {
+    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    validate::text("reason", &reason, 0, 500)
+}
+
+/// What a moderator does to a comment.
+#[derive(Clone, Copy)]
+enum Decision {
+    Hide,
+    Delete,
+    Restore,
+}
+
+async fn decide(
+    state: &AppState,
+    moderator: i64,
+    id: i64,
+    decision: Decision,
+    reason: String,
+) -> Result<HttpResponse, ApiError> {
+    let view = publishing(state, move |conn| {
+        let comment =
+            comments::find_for_update(conn, id).map_err(|e| named("comment")(e.into()))?;
+        let (status, action) = match decision {
+            Decision::Hide => ("hidden", "hide_comment"),
+            Decision::Delete => ("deleted", "delete_comment"),
+            Decision::Restore => ("active", "restore_comment"),
+        };
+        if comment.status == status {
+            return Err(ApiError::Conflict {
+                code: "invalid_transition",
+                message: format!("the comment is already {status}"),
+            });
+        }
+        let was_shown = comment.status == "active";
+        let updated = comments::set_status(conn, id, status, Some(moderator), &reason)?;
+        comments::resolve_reports(conn, id, moderator, !matches!(decision, Decision::Restore))?;
+        moderation::record(
+            conn,
+            Action {
+                moderator: Some(moderator),
+                action,
+                target_type: "comment",
+                target_id: id,
+                live_event: Some(updated.live_event_id),
+                reason: &reason,
+                details: json!({ "from": comment.status }),
+            },
+        )?;
+        let mut view: CommentView = comments::view(conn, updated)?;
+        let published = match decision {
+            Decision::Restore => vec![comments::publish(conn, &mut view)?],
+            _ if was_shown => vec![comments::publish_removal(conn, &view.comment)?],
+            _ => Vec::new(),
+        };
+        Ok((view, published))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn hide(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: Option<web::Json<Reason>>,
+) -> Result<HttpResponse, ApiError> {
+    decide(
+        &state,
+        auth.user.id,
+        id.into_inner(),
+        Decision::Hide,
+        reason_of(body)?,
+    )
+    .await
+}
+
+async fn delete(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: Option<web::Json<Reason>>,
+) -> Result<HttpResponse, ApiError> {
+    decide(
+        &state,
+        auth.user.id,
+        id.into_inner(),
+        Decision::Delete,
+        reason_of(body)?,
+    )
+    .await
+}
+
+async fn restore(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: Option<web::Json<Reason>>,
+) -> Result<HttpResponse, ApiError> {
+    decide(
+        &state,
+        auth.user.id,
+        id.into_inner(),
+        Decision::Restore,
+        reason_of(body)?,
+    )
+    .await
+}
+
+/// A moderator acts only on users below their own role (admins on moderators).
+fn outranks(moderator: Role, target: Role) -> Result<(), ApiError> {
+    if moderator.includes(target) && moderator != target {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "a {moderator} cannot sanction a {target}"
+        )))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MuteBody {
+    minutes: i64,
+    #[serde(default)]
+    live_event: Option<i64>,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn mute(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<MuteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    validate::range("minutes", Some(body.minutes), 1, 525_600)?;
+    let reason = validate::text("reason", &body.reason, 0, 500)?;
+    let (moderator, role, target) = (auth.user.id, auth.user.role(), id.into_inner());
+    let until = Utc::now() + chrono::Duration::minutes(body.minutes);
+    let answer = state.db.run(move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
+            outranks(role, user.role())?;
+            if let Some(event) = body.live_event {
+                crate::db::live_events::find(conn, event).map_err(|e| match ApiError::from(e) {
+                    ApiError::NotFound(_) => ApiError::invalid("live_event", "refers to something that does not exist"),
+                    other => other,
+                })?;
+            }
+            let sanction = moderation::mute(conn, target, body.live_event, Some(until), moderator, &reason)?;
+            moderation::record(
+                conn,
+                Action {
+                    moderator: Some(moderator),
+                    action: "mute_user",
+                    target_type: "user",
+                    target_id: target,
+                    live_event: body.live_event,
+                    reason: &reason,
+                    details: json!({ "minutes": body.minutes, "until": until }),
+                },
+            )?;
+            Ok::<_, ApiError>(json!({
+                "id": sanction, "user": target, "live_event": body.live_event, "until": until, "reason": reason
+            }))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(answer))
+}
+
+async fn ban(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: Option<web::Json<Reason>>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = reason_of(body)?;
+    let (moderator, role, target) = (auth.user.id, auth.user.role(), id.into_inner());
+    let answer = state
+        .db
+        .run(move |conn| {
+            use diesel::Connection;
+            conn.transaction(|conn| {
+                let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
+                outranks(role, user.role())?;
+                if !moderation::ban(conn, target, moderator, &reason)? {
+                    return Err(ApiError::Conflict {
+                        code: "invalid_transition",
+                        message: "this user is already banned".into(),
+                    });
+                }
+                moderation::record(
+                    conn,
+                    Action {
+                        moderator: Some(moderator),
+                        action: "ban_user",
+                        target_type: "user",
+                        target_id: target,
+                        live_event: None,
+                        reason: &reason,
+                        details: json!({}),
+                    },
+                )?;
+                Ok::<_, ApiError>(json!({ "user": target, "banned": true, "reason": reason }))
+            })
+        })
+        .await?;
+    // Committed: the token already stops working; now the live connections.
+    state.bus.kick_user(target);
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlowModeBody {
+    seconds: i32,
+}
+
+async fn slow_mode(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<SlowModeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let seconds = body.seconds;
+    validate::range("seconds", Some(seconds), 0, 3600)?;
+    let (moderator, event) = (auth.user.id, id.into_inner());
+    state
+        .db
+        .run(move |conn| {
+            use diesel::Connection;
+            conn.transaction(|conn| {
+                moderation::set_slow_mode(conn, event, seconds)
+                    .map_err(|e| named("live event")(e.into()))?;
+                moderation::record(
+                    conn,
+                    Action {
+                        moderator: Some(moderator),
+                        action: "slow_mode",
+                        target_type: "event",
+                        target_id: event,
+                        live_event: Some(event),
+                        reason: "",
+                        details: json!({ "seconds": seconds }),
+                    },
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "live_event": event, "slow_mode_seconds": seconds })))
+}

@@ -1,0 +1,56 @@
+//! Reactions over REST (the same path as the WebSocket `react` op), and a
+//! target's current totals.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{created, query, resource};
+use crate::auth::TokenUser;
+use crate::db::reactions::{self, TARGET_TYPES};
+use crate::engagement::reactions::{react, NewReaction};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/live/reactions/").get(totals).post(create));
+}
+
+async fn create(
+    token: TokenUser,
+    state: web::Data<AppState>,
+    body: web::Json<NewReaction>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(created(
+        react(&state, token.user_id, None, body.into_inner()).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct Target {
+    target_type: String,
+    target_id: i64,
+}
+
+/// `?target_type=&target_id=`: the stored totals (what the live frames converge to).
+async fn totals(
+    state: web::Data<AppState>,
+    target: web::Query<Target>,
+) -> Result<HttpResponse, ApiError> {
+    let Target {
+        target_type,
+        target_id,
+    } = target.into_inner();
+    if !TARGET_TYPES.contains(&target_type.as_str()) {
+        return Err(ApiError::invalid(
+            "target_type",
+            format!("must be one of {}", TARGET_TYPES.join(", ")),
+        ));
+    }
+    let tt = target_type.clone();
+    let totals = query(&state.db, move |c| reactions::totals(c, &tt, target_id)).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "target": { "type": target_type, "id": target_id },
+        "totals": totals,
+    })))
+}
