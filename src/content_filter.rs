@@ -1,7 +1,7 @@
 //! The comment filter that runs before anything is stored or shown: blocked
 //! terms (built in plus `MODERATION_BLOCKED_TERMS`), caught through the usual
 //! evasions, and link spam. Repeated messages need the user's history and are
-//! checked against Postgres by the comment path, with [`normalize`] as the
+//! checked against Postgres by the comment path, with [`repeat_key`] as the
 //! key.
 //!
 //! Evasions caught: case (`SCUM`), spacing and punctuation inside a word
@@ -65,6 +65,22 @@ impl ContentFilter {
 /// for, everything but letters dropped, runs of one letter squeezed to one.
 pub fn normalize(text: &str) -> String {
     squeeze(text.chars().filter_map(unswap))
+}
+
+/// What makes two messages "the same" for spam: case, spacing,
+/// punctuation and stretched letters do not count; digits do.
+pub fn repeat_key(text: &str) -> String {
+    let mut out = String::new();
+    for c in text
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+    {
+        if !(c.is_alphabetic() && out.ends_with(c)) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn squeeze(chars: impl Iterator<Item = char>) -> String {
@@ -185,8 +201,10 @@ mod tests {
     }
 
     #[test]
-    fn normalization_is_the_repeat_key() {
-        assert_eq!(normalize("GREAT fight!!!"), normalize("great   fiiight"));
-        assert_ne!(normalize("great fight"), normalize("bad fight"));
+    fn repeats_ignore_case_spacing_and_stretching_but_not_numbers() {
+        assert_eq!(repeat_key("GREAT fight!!!"), repeat_key("great   fiiight"));
+        assert_ne!(repeat_key("great fight"), repeat_key("bad fight"));
+        assert_ne!(repeat_key("comment 1"), repeat_key("comment 11"));
+        assert_ne!(repeat_key("round 2"), repeat_key("round 6"));
     }
 }

@@ -225,7 +225,10 @@ impl Room {
             viewers_stored: 0,
             shared: Headcount::default(),
             peers: HashMap::new(),
-            presence: Presence::default(),
+            presence: Presence {
+                count: 0,
+                users: Some(Vec::new()),
+            },
             empty_since: Some(Instant::now()),
             hints: HashMap::new(),
             pace: Pace {

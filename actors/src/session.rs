@@ -30,7 +30,7 @@ use crate::writer::{CloseRequest, Writer};
 use crate::writes::{ClientWrites, WriteOp};
 
 /// Writes one session may have in flight; more are refused (rate_limited).
-const MAX_WRITES_IN_FLIGHT: usize = 8;
+const MAX_WRITES_IN_FLIGHT: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct SessionConfig {

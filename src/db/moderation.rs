@@ -77,7 +77,7 @@ pub fn mute(
     until: Option<DateTime<Utc>>,
     moderator: i64,
     reason: &str,
-) -> QueryResult<i64> {
+) -> QueryResult<(i64, Option<DateTime<Utc>>)> {
     diesel::insert_into(user_sanctions::table)
         .values((
             user_sanctions::user_id.eq(user),
@@ -87,7 +87,7 @@ pub fn mute(
             user_sanctions::reason.eq(reason),
             user_sanctions::created_by.eq(moderator),
         ))
-        .returning(user_sanctions::id)
+        .returning((user_sanctions::id, user_sanctions::expires_at))
         .get_result(conn)
 }
 

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::refers;
 use crate::config::FilterAction;
-use crate::content_filter::{normalize, Verdict};
+use crate::content_filter::{repeat_key, Verdict};
 use crate::db::activity::{self, Activity};
 use crate::db::comments::{self, CommentView, NewCommentRow};
 use crate::db::moderation::{self, Action};
@@ -80,12 +80,12 @@ pub async fn post(
         }
         let mut verdict = verdict;
         if verdict == Verdict::Clean {
-            let key = normalize(&content);
+            let key = repeat_key(&content);
             let since = Utc::now() - chrono::Duration::minutes(REPEAT_WINDOW_MINUTES);
             if !key.is_empty()
                 && comments::recent_contents(conn, user.id, since)?
                     .iter()
-                    .any(|c| normalize(c) == key)
+                    .any(|c| repeat_key(c) == key)
             {
                 verdict = Verdict::Caught("the same message again".into());
             }

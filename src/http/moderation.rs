@@ -215,7 +215,9 @@ async fn mute(
                     other => other,
                 })?;
             }
-            let sanction = moderation::mute(conn, target, body.live_event, Some(until), moderator, &reason)?;
+            // As stored (Postgres keeps microseconds), so clients compare equal.
+            let (sanction, until) =
+                moderation::mute(conn, target, body.live_event, Some(until), moderator, &reason)?;
             moderation::record(
                 conn,
                 Action {
