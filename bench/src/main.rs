@@ -17,6 +17,7 @@
 //! measurements into figures.
 
 mod api;
+mod engagement;
 mod fleet;
 mod http;
 mod publisher;
@@ -52,6 +53,9 @@ enum Command {
     Saturate(scenario::FanoutArgs),
     /// N idle subscribers on one server process: memory per connection.
     Hold(scenario::HoldArgs),
+    /// Comments posted at a sustained rate while watchers follow the room
+    /// (post latency, row committed), then a reaction burst (absorbed/s).
+    Comments(engagement::CommentsArgs),
     /// Run the reference fan-out server.
     Reference(ReferenceArgs),
     /// Internal: a subscriber process driven by its parent over pipes.
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
             drive(scenario::fanout(args, "saturate"))
         }
         Command::Hold(args) => drive(scenario::hold(args)),
+        Command::Comments(args) => drive(engagement::run(args)),
     }
 }
 

@@ -125,7 +125,7 @@ pub struct HoldArgs {
 }
 
 /// `http://host:port` (or `host:port`) on the loopback range.
-fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
+pub(crate) fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
     let rest = url.strip_prefix("http://").unwrap_or(url);
     let hostport = rest.split('/').next().unwrap_or(rest);
     let hostport = hostport.replace("localhost", "127.0.0.1");

@@ -163,3 +163,13 @@ pub fn list(
     }
     q.load(conn)
 }
+
+/// A live event's open polls.
+pub fn open_of(conn: &mut PgConnection, live_event: i64) -> QueryResult<Vec<Poll>> {
+    polls::table
+        .filter(polls::live_event_id.eq(live_event))
+        .filter(polls::status.eq("open"))
+        .order(polls::id)
+        .select(Poll::as_select())
+        .load(conn)
+}

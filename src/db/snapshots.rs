@@ -50,18 +50,29 @@ pub fn event(conn: &mut PgConnection, id: i64) -> QueryResult<Value> {
         "scheduled_start": event.scheduled_start,
     });
     body["fights"] = Value::Array(card.iter().map(card_entry_json).collect());
+    // Ephemeral state a subscriber would otherwise wait for: reaction
+    // totals and the tallies of open polls.
+    body["reactions"] = json!(super::reactions::totals(conn, "event", id)?);
+    body["polls"] = Value::Array(
+        super::polls::open_of(conn, id)?
+            .iter()
+            .map(|p| super::polls::view(conn, p))
+            .collect::<QueryResult<_>>()?,
+    );
     Ok(body)
 }
 
 /// `fight:{id}` and `GET /api/live/fights/{id}/`.
 pub fn fight(conn: &mut PgConnection, id: i64) -> QueryResult<Value> {
-    live_events::card_entry(conn, id).map(|e| card_entry_json(&e))
+    let mut body = card_entry_json(&live_events::card_entry(conn, id)?);
+    body["reactions"] = json!(super::reactions::totals(conn, "fight", id)?);
+    Ok(body)
 }
 
 /// `comments:{id}`: which event it is (the comment history is listed over REST).
 pub fn comments(conn: &mut PgConnection, live_event: i64) -> QueryResult<Value> {
     let live = live_events::find(conn, live_event)?;
-    Ok(json!({ "live_event": live.id }))
+    Ok(json!({ "live_event": live.id, "slow_mode_seconds": live.slow_mode_seconds }))
 }
 
 /// `user:{id}`: the unread count.
