@@ -38,7 +38,7 @@ pub enum ApiError {
     #[error("too many requests; retry in {retry_after_ms} ms")]
     RateLimited { retry_after_ms: u64 },
     /// Muted on this event (or everywhere) until `until` (`None`: until lifted).
-    #[error("you are muted")]
+    #[error("you are muted{}", until_text(until))]
     Muted {
         until: Option<chrono::DateTime<chrono::Utc>>,
     },
@@ -51,6 +51,16 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
+}
+
+fn until_text(until: &Option<chrono::DateTime<chrono::Utc>>) -> String {
+    match until {
+        Some(t) => format!(
+            " until {}",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        None => " until a moderator lifts it".into(),
+    }
 }
 
 impl ApiError {

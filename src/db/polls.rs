@@ -154,10 +154,14 @@ pub fn vote(conn: &mut PgConnection, poll: i64, option: i64, user: i64) -> Query
 pub fn list(
     conn: &mut PgConnection,
     live_event: Option<i64>,
+    drafts: bool,
     page: &PageParams,
     limit: i64,
 ) -> QueryResult<Vec<Poll>> {
     let mut q = page_query!(polls, Poll, page, limit);
+    if !drafts {
+        q = q.filter(polls::status.ne("draft"));
+    }
     if let Some(e) = live_event {
         q = q.filter(polls::live_event_id.eq(e));
     }

@@ -61,10 +61,12 @@ pub async fn post(
             });
         }
         let moderator = user.role().includes(Role::Moderator);
+        // Mutes bind everyone (only a higher role can mute a moderator);
+        // slow mode does not bind moderators.
+        if let Some(until) = moderation::active_mute(conn, user.id, live.id)? {
+            return Err(ApiError::Muted { until });
+        }
         if !moderator {
-            if let Some(until) = moderation::active_mute(conn, user.id, live.id)? {
-                return Err(ApiError::Muted { until });
-            }
             if live.slow_mode_seconds > 0 {
                 if let Some(last) = comments::last_comment_at(conn, user.id, live.id)? {
                     let next = last + chrono::Duration::seconds(live.slow_mode_seconds.into());

@@ -8,6 +8,7 @@ use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::optional_json::OptionalJson;
 use super::{created, named, publishing, query, resource, validate};
 use crate::auth::{authorize, Auth, MaybeAuth, Moderator, TokenUser};
 use crate::db::live_events as events_db;
@@ -131,9 +132,9 @@ async fn approve(
     auth: Auth<Moderator>,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: Option<web::Json<ReviewBody>>,
+    body: OptionalJson<ReviewBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    let reason = body.0.map(|b| b.reason).unwrap_or_default();
     review(&state, auth.user.id, id.into_inner(), true, reason).await
 }
 
@@ -141,9 +142,9 @@ async fn reject(
     auth: Auth<Moderator>,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: Option<web::Json<ReviewBody>>,
+    body: OptionalJson<ReviewBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    let reason = body.0.map(|b| b.reason).unwrap_or_default();
     review(&state, auth.user.id, id.into_inner(), false, reason).await
 }
 

@@ -10,6 +10,7 @@ mod live_events;
 mod live_updates;
 mod moderation;
 mod ops;
+mod optional_json;
 mod polls;
 mod presence;
 mod reactions;

@@ -9,6 +9,7 @@ use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::optional_json::OptionalJson;
 use super::{named, publishing, query, resource, validate};
 use crate::auth::{Auth, Moderator};
 use crate::db::comments::{self, CommentView};
@@ -63,8 +64,8 @@ struct Reason {
     reason: String,
 }
 
-fn reason_of(body: Option<web::Json<Reason>>) -> Result<String, ApiError> {
-    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+fn reason_of(body: OptionalJson<Reason>) -> Result<String, ApiError> {
+    let reason = body.0.map(|b| b.reason).unwrap_or_default();
     validate::text("reason", &reason, 0, 500)
 }
 
@@ -128,7 +129,7 @@ async fn hide(
     auth: Auth<Moderator>,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: Option<web::Json<Reason>>,
+    body: OptionalJson<Reason>,
 ) -> Result<HttpResponse, ApiError> {
     decide(
         &state,
@@ -144,7 +145,7 @@ async fn delete(
     auth: Auth<Moderator>,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: Option<web::Json<Reason>>,
+    body: OptionalJson<Reason>,
 ) -> Result<HttpResponse, ApiError> {
     decide(
         &state,
@@ -160,7 +161,7 @@ async fn restore(
     auth: Auth<Moderator>,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: Option<web::Json<Reason>>,
+    body: OptionalJson<Reason>,
 ) -> Result<HttpResponse, ApiError> {
     decide(
         &state,
@@ -243,7 +244,7 @@ async fn ban(
     auth: Auth<Moderator>,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: Option<web::Json<Reason>>,
+    body: OptionalJson<Reason>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = reason_of(body)?;
     let (moderator, role, target) = (auth.user.id, auth.user.role(), id.into_inner());

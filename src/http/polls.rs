@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{created, named, publishing, query, resource, validate};
-use crate::auth::{Auth, Moderator, TokenUser};
+use crate::auth::{Auth, MaybeAuth, Moderator, TokenUser};
 use crate::db::pagination::{Page, PageParams};
 use crate::db::polls;
 use crate::engagement::polls::{vote as cast, Ballot};
@@ -136,10 +136,25 @@ async fn vote(
     Ok(created(answer))
 }
 
-async fn detail(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+/// Drafts are the moderators' until they open.
+fn sees_drafts(auth: &MaybeAuth) -> bool {
+    auth.0
+        .as_ref()
+        .is_some_and(|u| u.role().includes(ringside_actors::Role::Moderator))
+}
+
+async fn detail(
+    auth: MaybeAuth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    let drafts = sees_drafts(&auth);
     let body = query(&state.db, move |c| {
         let poll = polls::find(c, id)?;
+        if poll.status == "draft" && !drafts {
+            return Err(diesel::result::Error::NotFound);
+        }
         polls::view(c, &poll)
     })
     .await
@@ -153,16 +168,18 @@ struct ListFilter {
 }
 
 async fn list(
+    auth: MaybeAuth,
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
     filter: web::Query<ListFilter>,
 ) -> Result<HttpResponse, ApiError> {
+    let drafts = sees_drafts(&auth);
     let limit = page
         .limit()
         .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
     let (page, event) = (page.into_inner(), filter.event);
     let rows = query(&state.db, move |c| {
-        polls::list(c, event, &page, limit)?
+        polls::list(c, event, drafts, &page, limit)?
             .iter()
             .map(|p| polls::view(c, p))
             .collect::<diesel::QueryResult<Vec<Value>>>()

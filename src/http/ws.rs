@@ -111,7 +111,8 @@ async fn comments(
     ensure_live_event(&state, id).await?;
     if !is_upgrade(&req) {
         return Err(ApiError::bad_request(
-            "this is the comment stream's WebSocket endpoint: connect with Upgrade: websocket",
+            "this is the comment stream's WebSocket endpoint: connect with Upgrade: websocket \
+             (the comment list is GET /api/live/comments/?event={id})",
         ));
     }
     connect(

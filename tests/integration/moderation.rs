@@ -81,6 +81,17 @@ async fn hide_delete_and_restore_reach_live_clients_and_are_logged() {
         )
         .await;
     assert_error(&viewer_try, 403, "forbidden");
+    // The reason is optional, but a body that is sent must be valid JSON.
+    let garbled = app
+        .raw(
+            "POST",
+            &format!("/api/moderation/comments/{id}/hide/"),
+            Some(&moderator),
+            "application/json",
+            b"{reason: oops".to_vec(),
+        )
+        .await;
+    assert_error(&garbled, 400, "bad_request");
     for (action, frame_type, status) in [
         ("hide", "comment_removed", "hidden"),
         ("restore", "comment", "active"),

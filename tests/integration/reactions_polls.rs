@@ -165,6 +165,17 @@ async fn one_vote_per_user_even_when_votes_race() {
         poll["options"][1]["id"].clone(),
     );
     let (fan, _) = app.register("fan@ringside.test").await;
+    // A draft is the moderators' until it opens.
+    let hidden = app.get(&format!("/api/live/polls/{id}/"), Some(&fan)).await;
+    assert_error(&hidden, 404, "not_found");
+    let (_, listed) = app
+        .get(&format!("/api/live/polls/?event={event}"), None)
+        .await;
+    assert_eq!(listed["results"], json!([]));
+    let (status, _) = app
+        .get(&format!("/api/live/polls/{id}/"), Some(&admin))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let early = app
         .post(
             &format!("/api/live/polls/{id}/vote/"),
