@@ -66,17 +66,15 @@ pub async fn post(
         if let Some(until) = moderation::active_mute(conn, user.id, live.id)? {
             return Err(ApiError::Muted { until });
         }
-        if !moderator {
-            if live.slow_mode_seconds > 0 {
-                if let Some(last) = comments::last_comment_at(conn, user.id, live.id)? {
-                    let next = last + chrono::Duration::seconds(live.slow_mode_seconds.into());
-                    let wait = (next - Utc::now()).num_milliseconds();
-                    if wait > 0 {
-                        return Err(ApiError::SlowMode {
-                            seconds: live.slow_mode_seconds,
-                            retry_after_ms: wait as u64,
-                        });
-                    }
+        if !moderator && live.slow_mode_seconds > 0 {
+            if let Some(last) = comments::last_comment_at(conn, user.id, live.id)? {
+                let next = last + chrono::Duration::seconds(live.slow_mode_seconds.into());
+                let wait = (next - Utc::now()).num_milliseconds();
+                if wait > 0 {
+                    return Err(ApiError::SlowMode {
+                        seconds: live.slow_mode_seconds,
+                        retry_after_ms: wait as u64,
+                    });
                 }
             }
         }
