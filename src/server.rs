@@ -40,6 +40,11 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
     totals
         .clone()
         .run(db.clone(), bus.clone(), config.engagement.totals_interval);
+    let reaction_writer = Persistence::new(
+        crate::engagement::reaction_writer::ReactionWriter::new(db.clone()),
+        crate::live::reaction_persistence_config(),
+    )
+    .start();
     let state = web::Data::new(AppState {
         tokens: TokenKeys::new(secret_key, config.token_ttl),
         login_limiter: LoginLimiter::new(config.login_rate_per_account, config.login_rate_per_ip),
@@ -54,6 +59,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
             config.engagement.vote_rate_limit,
         ),
         totals,
+        reaction_writer,
         db,
         config: config.clone(),
     });

@@ -26,6 +26,8 @@ pub struct AppState {
     pub content_filter: crate::content_filter::ContentFilter,
     /// Per-user throttles on comments, reactions and votes.
     pub write_limiter: crate::rate_limit::WriteLimiter,
+    /// Reactions are stored in batches of their own (multi-row inserts).
+    pub reaction_writer: crate::engagement::reaction_writer::ReactionPersister,
     /// Reaction totals and poll tallies waiting to go out.
     pub totals: Arc<crate::engagement::Totals>,
 }

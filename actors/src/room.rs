@@ -231,8 +231,10 @@ impl Room {
             },
             empty_since: Some(Instant::now()),
             hints: HashMap::new(),
+            // A room starts with a full burst: a quiet room's first comments
+            // are never the ones left out.
             pace: Pace {
-                tokens: 0.0,
+                tokens: f64::INFINITY,
                 at: Instant::now(),
             },
         }
@@ -299,10 +301,15 @@ impl Room {
         }
     }
 
-    /// Announces presence when it changed: the count always, who joined and
-    /// left when the channel is small.
+    /// Announces presence when it changed: the count, and who joined and
+    /// left when the channel is small. Big event and fight rooms already
+    /// announce `viewers`; a second frame per change would only double the
+    /// traffic of a connection storm, so there it is kept for REST and
+    /// snapshots only.
     fn announce_presence(&mut self, now: Presence) {
-        if now == self.presence || matches!(self.channel, Channel::User(_)) {
+        let quiet = matches!(self.channel, Channel::User(_))
+            || (self.counts_viewers() && now.users.is_none());
+        if now == self.presence || quiet {
             self.presence = now;
             return;
         }

@@ -6,6 +6,7 @@
 
 pub mod comments;
 pub mod polls;
+pub mod reaction_writer;
 pub mod reactions;
 mod totals;
 mod writes;

@@ -1,17 +1,13 @@
 //! Reactions (like, wow, angry, sad, celebrate) on an update, comment, fight
-//! or event: throttled per user, stored in batches, totals coalesced.
+//! or event: throttled per user, stored in multi-row batches by their own
+//! persistence actor (`reaction_writer.rs`), totals coalesced.
 
-use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::refers;
 use super::totals::Counted;
-use crate::auth::authorize;
-use crate::db::activity::{self, Activity};
-use crate::db::reactions::{self, REACTION_TYPES, TARGET_TYPES};
+use crate::db::reactions::{Reaction, REACTION_TYPES, TARGET_TYPES};
 use crate::error::ApiError;
-use crate::live::persist;
 use crate::rate_limit::WriteKind;
 use crate::state::AppState;
 
@@ -42,32 +38,16 @@ pub async fn react(
         ));
     }
     state.write_limiter.check(WriteKind::Reaction, user_id)?;
-    let (target_type, target_id, reaction_type) = (
-        new.target_type.clone(),
-        new.target_id,
-        new.reaction_type.clone(),
-    );
-    let channels = persist(&state.persister, move |conn| {
-        authorize(conn, user_id, Role::Viewer)?;
-        let channels =
-            reactions::channels_of(conn, &target_type, target_id).map_err(refers("target_id"))?;
-        reactions::add(conn, user_id, &target_type, target_id, &reaction_type)?;
-        activity::record(
-            conn,
-            Activity {
-                user: user_id,
-                activity_type: if reaction_type == "like" {
-                    "like"
-                } else {
-                    "react"
-                },
-                target: Some((target_type.as_str(), target_id)),
-                session,
-                metadata: json!({ "reaction_type": reaction_type }),
-            },
-        )?;
-        Ok(channels)
-    })
+    let channels = super::reaction_writer::store(
+        &state.reaction_writer,
+        Reaction {
+            user: user_id,
+            target_type: new.target_type.clone(),
+            target_id: new.target_id,
+            reaction_type: new.reaction_type.clone(),
+            session,
+        },
+    )
     .await?;
     state.totals.mark(
         Counted::Reactions {

@@ -54,6 +54,14 @@ pub fn session_config(config: &Config) -> SessionConfig {
     }
 }
 
+/// Reactions are small and many: bigger batches, each a few statements.
+pub fn reaction_persistence_config() -> PersistenceConfig {
+    PersistenceConfig {
+        max_batch: 512,
+        ..persistence_config()
+    }
+}
+
 pub fn persistence_config() -> PersistenceConfig {
     PersistenceConfig {
         max_batch: 64,

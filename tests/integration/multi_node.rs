@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::harness::{fresh_database, test_config, RedisServer, TestApp};
 use crate::live_ws::{live_event, post_update, watch};
-use crate::ws_client::WsClient;
+use crate::ws_client::{Ended, WsClient};
 
 /// `count` nodes over one fresh database and `redis`, each ready on the bus.
 async fn nodes(redis: &RedisServer, count: usize) -> Vec<TestApp> {
@@ -140,4 +140,58 @@ async fn a_node_that_loses_redis_catches_up_when_it_returns() {
     let seen = updates(&mut on_b, 1).await;
     assert_consecutive(&seen, base + 4);
     assert_eq!(seen[0].1, "while frozen");
+}
+
+#[actix_rt::test]
+async fn a_ban_on_one_node_closes_the_users_sockets_on_every_node() {
+    let redis = RedisServer::start();
+    let apps = nodes(&redis, 2).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let (_, event, _) = live_event(a).await;
+    let (fan, fan_id) = a.register("fan@ringside.test").await;
+    let moderator = a.user_with_role("mod@ringside.test", "moderator").await;
+    let mut on_b = WsClient::open(b, &format!("/api/live/events/{event}/?token={fan}")).await;
+    let (status, body) = a
+        .post(
+            &format!("/api/moderation/users/{fan_id}/ban/"),
+            Some(&moderator),
+            serde_json::json!({ "reason": "abuse" }),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    assert_eq!(on_b.ended().await, Ended::Closed(Some(1008)));
+}
+
+#[actix_rt::test]
+async fn comments_and_reaction_totals_reach_every_node() {
+    let redis = RedisServer::start();
+    let apps = nodes(&redis, 2).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let (_, event, _) = live_event(a).await;
+    let (fan, _) = a.register("fan@ringside.test").await;
+    let mut on_b = crate::comments::watch_comments(b, event, None).await;
+    let (status, posted) =
+        crate::comments::comment(a, &fan, event, "Hello from node A", None).await;
+    assert_eq!(status.as_u16(), 201, "{posted}");
+    let frame = crate::comments::next_comment_frame(&mut on_b).await;
+    assert_eq!(frame["type"], "comment");
+    assert_eq!(frame["seq"], posted["seq"]);
+
+    let (mut watching_b, _) = watch(b, event, "").await;
+    for _ in 0..3 {
+        let (status, _) = a
+            .post(
+                "/api/live/reactions/",
+                Some(&fan),
+                serde_json::json!({ "target_type": "event", "target_id": event, "reaction_type": "wow" }),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 201);
+    }
+    loop {
+        let f = watching_b.next().await;
+        if f["type"] == "reactions" && f["data"]["totals"]["wow"] == 3 {
+            break;
+        }
+    }
 }
