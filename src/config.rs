@@ -214,7 +214,7 @@ impl Config {
             engagement: EngagementLimits {
                 comment_fanout_per_second: vars.number(
                     "COMMENT_FANOUT_PER_SECOND",
-                    50,
+                    20,
                     1..=100_000,
                 )?,
                 reaction_rate_limit: vars.number("REACTION_RATE_LIMIT", 5, 1..=10_000)?,

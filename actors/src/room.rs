@@ -590,6 +590,8 @@ impl Room {
             })
             .collect();
         let channel = &self.channel;
+        // Subscribers in step need the same `skipped` frame: encode it once.
+        let mut skipped: HashMap<(u64, u64), Frame> = HashMap::new();
         self.subscribers.retain(|_, sub| {
             for (seq, frame, audience) in &ready {
                 if let Some((_, held)) = &mut sub.catching_up {
@@ -610,12 +612,14 @@ impl Room {
                 if *seq <= sub.last_seq || !wanted {
                     continue;
                 }
-                if *seq > sub.last_seq + 1
-                    && !sub
-                        .outbox
-                        .deliver_at(protocol::skipped(channel, sub.last_seq + 1, seq - 1), now)
-                {
-                    return false;
+                if *seq > sub.last_seq + 1 {
+                    let range = (sub.last_seq + 1, seq - 1);
+                    let gap = skipped
+                        .entry(range)
+                        .or_insert_with(|| protocol::skipped(channel, range.0, range.1));
+                    if !sub.outbox.deliver_at(gap.clone(), now) {
+                        return false;
+                    }
                 }
                 if !sub.outbox.deliver_at(frame.clone(), now) {
                     return false;
@@ -636,11 +640,16 @@ impl Room {
             return;
         }
         let channel = &self.channel;
+        let mut skipped: HashMap<u64, Frame> = HashMap::new();
         self.subscribers.retain(|_, sub| {
             if sub.catching_up.is_some() || sub.last_seq >= last {
                 return true;
             }
-            let frame = protocol::skipped(channel, sub.last_seq + 1, last);
+            let from = sub.last_seq + 1;
+            let frame = skipped
+                .entry(from)
+                .or_insert_with(|| protocol::skipped(channel, from, last))
+                .clone();
             sub.last_seq = last;
             sub.outbox.deliver(frame)
         });
