@@ -151,3 +151,46 @@ pub fn set_slow_mode(conn: &mut PgConnection, live_event: i64, seconds: i32) -> 
             _ => Ok(()),
         })
 }
+
+/// Lifts `user`'s active mutes (on one live event, or all of them when
+/// `live_event` is `None`); returns how many were lifted.
+pub fn unmute(conn: &mut PgConnection, user: i64, live_event: Option<i64>) -> QueryResult<usize> {
+    let now = Utc::now();
+    let active = user_sanctions::table
+        .filter(user_sanctions::user_id.eq(user))
+        .filter(user_sanctions::kind.eq("mute"))
+        .filter(user_sanctions::revoked_at.is_null())
+        .filter(
+            user_sanctions::expires_at
+                .is_null()
+                .or(user_sanctions::expires_at.gt(now)),
+        );
+    match live_event {
+        Some(event) => diesel::update(active.filter(user_sanctions::live_event_id.eq(event)))
+            .set(user_sanctions::revoked_at.eq(now))
+            .execute(conn),
+        None => diesel::update(active)
+            .set(user_sanctions::revoked_at.eq(now))
+            .execute(conn),
+    }
+}
+
+/// Lifts a ban; returns false if the user was not banned.
+pub fn unban(conn: &mut PgConnection, user: i64) -> QueryResult<bool> {
+    let changed = diesel::update(
+        users::table
+            .find(user)
+            .filter(users::banned_at.is_not_null()),
+    )
+    .set(users::banned_at.eq(None::<DateTime<Utc>>))
+    .execute(conn)?;
+    diesel::update(
+        user_sanctions::table
+            .filter(user_sanctions::user_id.eq(user))
+            .filter(user_sanctions::kind.eq("ban"))
+            .filter(user_sanctions::revoked_at.is_null()),
+    )
+    .set(user_sanctions::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)?;
+    Ok(changed > 0)
+}

@@ -26,7 +26,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/moderation/comments/{id}/delete/").post(delete))
         .service(resource("/api/moderation/comments/{id}/restore/").post(restore))
         .service(resource("/api/moderation/users/{id}/mute/").post(mute))
+        .service(resource("/api/moderation/users/{id}/unmute/").post(unmute))
         .service(resource("/api/moderation/users/{id}/ban/").post(ban))
+        .service(resource("/api/moderation/users/{id}/unban/").post(unban))
         .service(resource("/api/moderation/events/{id}/slow-mode/").post(slow_mode));
 }
 
@@ -279,6 +281,100 @@ async fn ban(
         .await?;
     // Committed: the token already stops working; now the live connections.
     state.bus.kick_user(target);
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct UnmuteBody {
+    #[serde(default)]
+    live_event: Option<i64>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Lifts a user's mutes: on one live event, or (without `live_event`) all.
+async fn unmute(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: OptionalJson<UnmuteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0.unwrap_or_default();
+    let reason = validate::text("reason", &body.reason, 0, 500)?;
+    let (moderator, role, target) = (auth.user.id, auth.user.role(), id.into_inner());
+    let answer = state
+        .db
+        .run(move |conn| {
+            use diesel::Connection;
+            conn.transaction(|conn| {
+                let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
+                outranks(role, user.role())?;
+                let lifted = moderation::unmute(conn, target, body.live_event)?;
+                if lifted == 0 {
+                    return Err(ApiError::Conflict {
+                        code: "invalid_transition",
+                        message: "this user is not muted there".into(),
+                    });
+                }
+                moderation::record(
+                    conn,
+                    Action {
+                        moderator: Some(moderator),
+                        action: "unmute_user",
+                        target_type: "user",
+                        target_id: target,
+                        live_event: body.live_event,
+                        reason: &reason,
+                        details: json!({ "lifted": lifted }),
+                    },
+                )?;
+                Ok::<_, ApiError>(
+                    json!({ "user": target, "live_event": body.live_event, "lifted": lifted }),
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+async fn unban(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: OptionalJson<Reason>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = reason_of(body)?;
+    let (moderator, role, target) = (auth.user.id, auth.user.role(), id.into_inner());
+    let answer = state
+        .db
+        .run(move |conn| {
+            use diesel::Connection;
+            conn.transaction(|conn| {
+                let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
+                outranks(role, user.role())?;
+                if !moderation::unban(conn, target)? {
+                    return Err(ApiError::Conflict {
+                        code: "invalid_transition",
+                        message: "this user is not banned".into(),
+                    });
+                }
+                moderation::record(
+                    conn,
+                    Action {
+                        moderator: Some(moderator),
+                        action: "unban_user",
+                        target_type: "user",
+                        target_id: target,
+                        live_event: None,
+                        reason: &reason,
+                        details: json!({}),
+                    },
+                )?;
+                Ok::<_, ApiError>(json!({ "user": target, "banned": false, "reason": reason }))
+            })
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(answer))
 }
 

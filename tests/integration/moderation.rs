@@ -153,7 +153,9 @@ async fn hide_delete_and_restore_reach_live_clients_and_are_logged() {
 
 #[actix_rt::test]
 async fn mutes_and_slow_mode_hold_back_comments() {
-    let app = TestApp::spawn().await;
+    let mut config = crate::harness::test_config(crate::harness::fresh_database());
+    config.live.comment_rate_limit = 1000;
+    let app = TestApp::with_config(config).await;
     let (admin, event, _) = live_event(&app).await;
     let other = another_live_event(&app, &admin).await;
     let (fan, fan_id) = app.register("fan@ringside.test").await;
@@ -178,6 +180,25 @@ async fn mutes_and_slow_mode_hold_back_comments() {
     assert_eq!(next_comment_frame(&mut ws).await["code"], "muted");
     let (status, _) = comment(&app, &fan, other, "fine elsewhere", None).await;
     assert_eq!(status, StatusCode::CREATED, "a per-event mute");
+    let (status, lifted) = app
+        .post(
+            &format!("/api/moderation/users/{fan_id}/unmute/"),
+            Some(&moderator),
+            json!({ "live_event": event }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{lifted}");
+    assert_eq!(lifted["lifted"], 1);
+    let (status, _) = comment(&app, &fan, event, "thanks, I will behave", None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let again = app
+        .post(
+            &format!("/api/moderation/users/{fan_id}/unmute/"),
+            Some(&moderator),
+            json!({}),
+        )
+        .await;
+    assert_error(&again, 409, "invalid_transition");
     let bad = app
         .post(
             &format!("/api/moderation/users/{fan_id}/mute/"),
@@ -264,4 +285,19 @@ async fn a_ban_closes_live_connections_and_refuses_the_token() {
         )
         .await;
     assert_error(&twice, 409, "invalid_transition");
+
+    // Lifted: the same token works again.
+    let (status, body) = app
+        .post(
+            &format!("/api/moderation/users/{fan_id}/unban/"),
+            Some(&moderator),
+            json!({ "reason": "appeal" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = app.get("/api/auth/me/", Some(&fan)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, log) = app.get("/api/moderation/actions/", Some(&admin)).await;
+    assert_eq!(log["results"][0]["action"], "unban_user");
+    assert_eq!(log["results"][0]["reason"], "appeal");
 }
