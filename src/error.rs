@@ -196,6 +196,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::db::pagination::BadLimit> for ApiError {
+    fn from(e: crate::db::pagination::BadLimit) -> ApiError {
+        ApiError::invalid("limit", e.to_string())
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> ApiError {
         match e {

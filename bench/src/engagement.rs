@@ -21,7 +21,6 @@ use tokio::time::Instant;
 use crate::api;
 use crate::http::HttpClient;
 use crate::scenario::CommonArgs;
-use crate::server_control::{RingsideLaunch, ServerProcess};
 use crate::stats::Histogram;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -72,41 +71,25 @@ fn ms(micros: u64) -> f64 {
 }
 
 pub async fn run(args: CommentsArgs) -> Result<(), String> {
-    let c = &args.common;
-    let mut server = match &c.url {
-        Some(url) => ServerProcess::external(
-            crate::server_control::Kind::Ringside,
-            crate::scenario::loopback_addr(url)?,
-            c.server_pid,
-        ),
-        None => {
-            let binary = match &c.server_bin {
-                Some(b) => b.clone(),
-                None => std::env::current_exe()
-                    .map_err(|e| format!("current_exe: {e}"))?
-                    .with_file_name("ringside"),
-            };
-            let mut env = vec![
-                ("COMMENT_RATE_LIMIT".to_string(), "10000".to_string()),
-                ("REACTION_RATE_LIMIT".to_string(), "10000".to_string()),
-                ("LOGIN_RATE_PER_IP".to_string(), "100000".to_string()),
-            ];
-            for kv in &c.server_env {
-                let (k, v) = kv
-                    .split_once('=')
-                    .ok_or_else(|| format!("--server-env {kv}: expected KEY=VALUE"))?;
-                env.push((k.to_string(), v.to_string()));
-            }
-            eprintln!("starting ringside ({})…", binary.display());
-            ServerProcess::start_ringside(&RingsideLaunch {
-                binary,
-                max_viewers: 10_100,
-                env,
-                keep: c.keep,
-            })
-            .await?
-        }
+    // Every request of the schedule must be accepted: the bench measures the
+    // write path, not the throttles (settings given later still win).
+    let mut common = args.common.clone();
+    let raised = [
+        "COMMENT_RATE_LIMIT=10000",
+        "REACTION_RATE_LIMIT=10000",
+        "LOGIN_RATE_PER_IP=100000",
+    ];
+    common.server_env = raised
+        .iter()
+        .map(|kv| kv.to_string())
+        .chain(common.server_env)
+        .collect();
+    let env = crate::scenario::Env {
+        common: &common,
+        viewers: args.watchers,
     };
+    let mut server =
+        crate::scenario::server_for(crate::server_control::Kind::Ringside, &env).await?;
     let result = measure(&args, server.addr).await;
     server.stop().await;
     let log = server.log_path().map(|_| server.log_findings());

@@ -125,7 +125,7 @@ pub struct HoldArgs {
 }
 
 /// `http://host:port` (or `host:port`) on the loopback range.
-pub(crate) fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
+fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
     let rest = url.strip_prefix("http://").unwrap_or(url);
     let hostport = rest.split('/').next().unwrap_or(rest);
     let hostport = hostport.replace("localhost", "127.0.0.1");
@@ -140,14 +140,14 @@ pub(crate) fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
-struct Env<'a> {
-    common: &'a CommonArgs,
+pub(crate) struct Env<'a> {
+    pub common: &'a CommonArgs,
     /// Subscribers the server must admit on one event.
-    viewers: u64,
+    pub viewers: u64,
 }
 
 /// Starts (or finds) the server of `kind`.
-async fn server_for(kind: Kind, env: &Env<'_>) -> Result<ServerProcess, String> {
+pub(crate) async fn server_for(kind: Kind, env: &Env<'_>) -> Result<ServerProcess, String> {
     let c = env.common;
     match kind {
         Kind::Ringside => match &c.url {

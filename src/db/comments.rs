@@ -79,6 +79,16 @@ pub fn view(conn: &mut PgConnection, comment: LiveComment) -> QueryResult<Commen
     })
 }
 
+/// Rows of (comment, author's name) as views.
+fn views(rows: Vec<(LiveComment, String)>) -> Vec<CommentView> {
+    rows.into_iter()
+        .map(|(comment, user_display_name)| CommentView {
+            comment,
+            user_display_name,
+        })
+        .collect()
+}
+
 fn to_json(view: &CommentView) -> QueryResult<Value> {
     serde_json::to_value(view).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
 }
@@ -198,13 +208,7 @@ pub fn list(
     if let Visibility::Public = visibility {
         q = q.filter(live_comments::status.eq("active"));
     }
-    Ok(q.load::<(LiveComment, String)>(conn)?
-        .into_iter()
-        .map(|(comment, user_display_name)| CommentView {
-            comment,
-            user_display_name,
-        })
-        .collect())
+    q.load::<(LiveComment, String)>(conn).map(views)
 }
 
 /// The moderation queue: held or hidden comments, and active ones with open
@@ -233,13 +237,7 @@ pub fn queue(
     if let Some(c) = page.cursor {
         q = q.filter(live_comments::id.gt(c.0));
     }
-    Ok(q.load::<(LiveComment, String)>(conn)?
-        .into_iter()
-        .map(|(comment, user_display_name)| CommentView {
-            comment,
-            user_display_name,
-        })
-        .collect())
+    q.load::<(LiveComment, String)>(conn).map(views)
 }
 
 /// Records a report (once per reporter) and returns the comment's new

@@ -52,11 +52,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/rankings/").get(rankings));
 }
 
-fn limit_of(page: &PageParams) -> Result<i64, ApiError> {
-    page.limit()
-        .map_err(|e| ApiError::invalid("limit", e.to_string()))
-}
-
 fn ok(body: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
@@ -87,7 +82,7 @@ async fn list_divisions(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = limit_of(&page)?;
+    let limit = page.limit()?;
     let page = page.into_inner();
     let rows = query(&state.db, move |c| catalog::list_divisions(c, &page, limit)).await?;
     Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
@@ -188,7 +183,7 @@ async fn list_fighters(
     page: web::Query<PageParams>,
     filter: web::Query<ParentFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, division) = (limit_of(&page)?, filter.division);
+    let (limit, division) = (page.limit()?, filter.division);
     let page = page.into_inner();
     let rows = query(&state.db, move |c| {
         catalog::list_fighters(c, &page, limit, division)
@@ -266,7 +261,7 @@ async fn list_events(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = limit_of(&page)?;
+    let limit = page.limit()?;
     let page = page.into_inner();
     let rows = query(&state.db, move |c| catalog::list_events(c, &page, limit)).await?;
     Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
@@ -365,7 +360,7 @@ async fn list_fights(
     page: web::Query<PageParams>,
     filter: web::Query<ParentFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, event) = (limit_of(&page)?, filter.event);
+    let (limit, event) = (page.limit()?, filter.event);
     let page = page.into_inner();
     let rows = query(&state.db, move |c| {
         catalog::list_fights(c, &page, limit, event)

@@ -45,9 +45,7 @@ async fn list(
     let event = filter
         .event
         .ok_or_else(|| ApiError::invalid("event", "is required"))?;
-    let limit = page
-        .limit()
-        .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
+    let limit = page.limit()?;
     let mut page = page.into_inner();
     if page.cursor.is_none() {
         page.cursor = filter.since.map(Cursor);

@@ -109,9 +109,7 @@ async fn list(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = page
-        .limit()
-        .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
+    let limit = page.limit()?;
     let (page, user) = (page.into_inner(), auth.user.id);
     let rows = state
         .db
@@ -190,9 +188,7 @@ async fn my_activity(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = page
-        .limit()
-        .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
+    let limit = page.limit()?;
     let (page, user) = (page.into_inner(), auth.user.id);
     let rows = state
         .db

@@ -36,9 +36,7 @@ async fn list(
     filter: web::Query<StatusFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let (page, status) = (page.into_inner(), filter.status);
-    let limit = page
-        .limit()
-        .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
+    let limit = page.limit()?;
     let rows = query(&state.db, move |c| {
         live_events::list(c, &page, limit, status)
     })

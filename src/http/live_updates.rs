@@ -172,9 +172,7 @@ async fn list(
             "pending and rejected updates are for moderators".into(),
         ));
     }
-    let limit = page
-        .limit()
-        .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
+    let limit = page.limit()?;
     let (page, event) = (page.into_inner(), filter.event);
     let rows: Vec<LiveUpdate> = query(&state.db, move |c| {
         live_updates::list(c, event, review, &page, limit)

@@ -22,9 +22,7 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/moderation/queue/").get(queue))
         .service(resource("/api/moderation/actions/").get(actions))
-        .service(resource("/api/moderation/comments/{id}/hide/").post(hide))
-        .service(resource("/api/moderation/comments/{id}/delete/").post(delete))
-        .service(resource("/api/moderation/comments/{id}/restore/").post(restore))
+        .service(resource("/api/moderation/comments/{id}/{decision}/").post(decide))
         .service(resource("/api/moderation/users/{id}/mute/").post(mute))
         .service(resource("/api/moderation/users/{id}/unmute/").post(unmute))
         .service(resource("/api/moderation/users/{id}/ban/").post(ban))
@@ -32,17 +30,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/moderation/events/{id}/slow-mode/").post(slow_mode));
 }
 
-fn limit_of(page: &PageParams) -> Result<i64, ApiError> {
-    page.limit()
-        .map_err(|e| ApiError::invalid("limit", e.to_string()))
-}
-
 async fn queue(
     _: Auth<Moderator>,
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = limit_of(&page)?;
+    let limit = page.limit()?;
     let page = page.into_inner();
     let rows = query(&state.db, move |c| comments::queue(c, &page, limit)).await?;
     Ok(HttpResponse::Ok().json(json!(Page::from_rows(rows, limit, |v| v.comment.id))))
@@ -53,7 +46,7 @@ async fn actions(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = limit_of(&page)?;
+    let limit = page.limit()?;
     let page = page.into_inner();
     let rows = query(&state.db, move |c| moderation::actions(c, &page, limit)).await?;
     Ok(HttpResponse::Ok().json(json!(Page::from_rows(rows, limit, |a| a.id))))
@@ -71,22 +64,25 @@ fn reason_of(body: OptionalJson<Reason>) -> Result<String, ApiError> {
     validate::text("reason", &reason, 0, 500)
 }
 
-/// What a moderator does to a comment.
-#[derive(Clone, Copy)]
+/// What a moderator does to a comment: `hide`, `delete` or `restore`.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
 enum Decision {
     Hide,
     Delete,
     Restore,
 }
 
+/// `POST /api/moderation/comments/{id}/{hide|delete|restore}/`.
 async fn decide(
-    state: &AppState,
-    moderator: i64,
-    id: i64,
-    decision: Decision,
-    reason: String,
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, Decision)>,
+    body: OptionalJson<Reason>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = publishing(state, move |conn| {
+    let (id, decision) = path.into_inner();
+    let (moderator, reason) = (auth.user.id, reason_of(body)?);
+    let view = publishing(&state, move |conn| {
         let comment =
             comments::find_for_update(conn, id).map_err(|e| named("comment")(e.into()))?;
         let (status, action) = match decision {
@@ -95,10 +91,7 @@ async fn decide(
             Decision::Restore => ("active", "restore_comment"),
         };
         if comment.status == status {
-            return Err(ApiError::Conflict {
-                code: "invalid_transition",
-                message: format!("the comment is already {status}"),
-            });
+            return Err(not_now(&format!("the comment is already {status}")));
         }
         let was_shown = comment.status == "active";
         let updated = comments::set_status(conn, id, status, Some(moderator), &reason)?;
@@ -127,54 +120,6 @@ async fn decide(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn hide(
-    auth: Auth<Moderator>,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    body: OptionalJson<Reason>,
-) -> Result<HttpResponse, ApiError> {
-    decide(
-        &state,
-        auth.user.id,
-        id.into_inner(),
-        Decision::Hide,
-        reason_of(body)?,
-    )
-    .await
-}
-
-async fn delete(
-    auth: Auth<Moderator>,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    body: OptionalJson<Reason>,
-) -> Result<HttpResponse, ApiError> {
-    decide(
-        &state,
-        auth.user.id,
-        id.into_inner(),
-        Decision::Delete,
-        reason_of(body)?,
-    )
-    .await
-}
-
-async fn restore(
-    auth: Auth<Moderator>,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    body: OptionalJson<Reason>,
-) -> Result<HttpResponse, ApiError> {
-    decide(
-        &state,
-        auth.user.id,
-        id.into_inner(),
-        Decision::Restore,
-        reason_of(body)?,
-    )
-    .await
-}
-
 /// A moderator acts only on users below their own role (admins on moderators).
 fn outranks(moderator: Role, target: Role) -> Result<(), ApiError> {
     if moderator.includes(target) && moderator != target {
@@ -183,6 +128,59 @@ fn outranks(moderator: Role, target: Role) -> Result<(), ApiError> {
         Err(ApiError::Forbidden(format!(
             "a {moderator} cannot sanction a {target}"
         )))
+    }
+}
+
+/// Runs `act` on user `target` in one transaction, once the moderator is
+/// known to outrank them; `act` logs what it did (`user_action`).
+async fn on_user<T: Send + 'static>(
+    state: &AppState,
+    moderator_role: Role,
+    target: i64,
+    act: impl FnOnce(&mut diesel::PgConnection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            use diesel::Connection;
+            conn.transaction(|conn| {
+                let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
+                outranks(moderator_role, user.role())?;
+                act(conn)
+            })
+        })
+        .await
+}
+
+/// Logs a moderator's action on a user.
+fn user_action(
+    conn: &mut diesel::PgConnection,
+    moderator: i64,
+    action: &str,
+    target: i64,
+    live_event: Option<i64>,
+    reason: &str,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
+    moderation::record(
+        conn,
+        Action {
+            moderator: Some(moderator),
+            action,
+            target_type: "user",
+            target_id: target,
+            live_event,
+            reason,
+            details,
+        },
+    )?;
+    Ok(())
+}
+
+fn not_now(message: &str) -> ApiError {
+    ApiError::Conflict {
+        code: "invalid_transition",
+        message: message.into(),
     }
 }
 
@@ -205,83 +203,28 @@ async fn mute(
     let body = body.into_inner();
     validate::range("minutes", Some(body.minutes), 1, 525_600)?;
     let reason = validate::text("reason", &body.reason, 0, 500)?;
-    let (moderator, role, target) = (auth.user.id, auth.user.role(), id.into_inner());
+    let (moderator, target) = (auth.user.id, id.into_inner());
     let until = Utc::now() + chrono::Duration::minutes(body.minutes);
-    let answer = state.db.run(move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
-            outranks(role, user.role())?;
-            if let Some(event) = body.live_event {
-                crate::db::live_events::find(conn, event).map_err(|e| match ApiError::from(e) {
-                    ApiError::NotFound(_) => ApiError::invalid("live_event", "refers to something that does not exist"),
-                    other => other,
-                })?;
-            }
-            // As stored (Postgres keeps microseconds), so clients compare equal.
-            let (sanction, until) =
-                moderation::mute(conn, target, body.live_event, Some(until), moderator, &reason)?;
-            moderation::record(
-                conn,
-                Action {
-                    moderator: Some(moderator),
-                    action: "mute_user",
-                    target_type: "user",
-                    target_id: target,
-                    live_event: body.live_event,
-                    reason: &reason,
-                    details: json!({ "minutes": body.minutes, "until": until }),
-                },
-            )?;
-            Ok::<_, ApiError>(json!({
-                "id": sanction, "user": target, "live_event": body.live_event, "until": until, "reason": reason
-            }))
-        })
+    let answer = on_user(&state, auth.user.role(), target, move |conn| {
+        if let Some(event) = body.live_event {
+            crate::db::live_events::find(conn, event).map_err(|e| match ApiError::from(e) {
+                ApiError::NotFound(_) => {
+                    ApiError::invalid("live_event", "refers to something that does not exist")
+                }
+                other => other,
+            })?;
+        }
+        // As stored (Postgres keeps microseconds), so clients compare equal.
+        let (sanction, until) =
+            moderation::mute(conn, target, body.live_event, Some(until), moderator, &reason)?;
+        let details = json!({ "minutes": body.minutes, "until": until });
+        user_action(conn, moderator, "mute_user", target, body.live_event, &reason, details)?;
+        Ok(json!({
+            "id": sanction, "user": target, "live_event": body.live_event, "until": until, "reason": reason
+        }))
     })
     .await?;
     Ok(HttpResponse::Created().json(answer))
-}
-
-async fn ban(
-    auth: Auth<Moderator>,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    body: OptionalJson<Reason>,
-) -> Result<HttpResponse, ApiError> {
-    let reason = reason_of(body)?;
-    let (moderator, role, target) = (auth.user.id, auth.user.role(), id.into_inner());
-    let answer = state
-        .db
-        .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
-                let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
-                outranks(role, user.role())?;
-                if !moderation::ban(conn, target, moderator, &reason)? {
-                    return Err(ApiError::Conflict {
-                        code: "invalid_transition",
-                        message: "this user is already banned".into(),
-                    });
-                }
-                moderation::record(
-                    conn,
-                    Action {
-                        moderator: Some(moderator),
-                        action: "ban_user",
-                        target_type: "user",
-                        target_id: target,
-                        live_event: None,
-                        reason: &reason,
-                        details: json!({}),
-                    },
-                )?;
-                Ok::<_, ApiError>(json!({ "user": target, "banned": true, "reason": reason }))
-            })
-        })
-        .await?;
-    // Committed: the token already stops working; now the live connections.
-    state.bus.kick_user(target);
-    Ok(HttpResponse::Ok().json(answer))
 }
 
 #[derive(Deserialize, Default)]
@@ -302,39 +245,54 @@ async fn unmute(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0.unwrap_or_default();
     let reason = validate::text("reason", &body.reason, 0, 500)?;
-    let (moderator, role, target) = (auth.user.id, auth.user.role(), id.into_inner());
-    let answer = state
-        .db
-        .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
-                let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
-                outranks(role, user.role())?;
-                let lifted = moderation::unmute(conn, target, body.live_event)?;
-                if lifted == 0 {
-                    return Err(ApiError::Conflict {
-                        code: "invalid_transition",
-                        message: "this user is not muted there".into(),
-                    });
-                }
-                moderation::record(
-                    conn,
-                    Action {
-                        moderator: Some(moderator),
-                        action: "unmute_user",
-                        target_type: "user",
-                        target_id: target,
-                        live_event: body.live_event,
-                        reason: &reason,
-                        details: json!({ "lifted": lifted }),
-                    },
-                )?;
-                Ok::<_, ApiError>(
-                    json!({ "user": target, "live_event": body.live_event, "lifted": lifted }),
-                )
-            })
-        })
-        .await?;
+    let (moderator, target) = (auth.user.id, id.into_inner());
+    let answer = on_user(&state, auth.user.role(), target, move |conn| {
+        let lifted = moderation::unmute(conn, target, body.live_event)?;
+        if lifted == 0 {
+            return Err(not_now("this user is not muted there"));
+        }
+        let details = json!({ "lifted": lifted });
+        user_action(
+            conn,
+            moderator,
+            "unmute_user",
+            target,
+            body.live_event,
+            &reason,
+            details,
+        )?;
+        Ok(json!({ "user": target, "live_event": body.live_event, "lifted": lifted }))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+async fn ban(
+    auth: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: OptionalJson<Reason>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = reason_of(body)?;
+    let (moderator, target) = (auth.user.id, id.into_inner());
+    let answer = on_user(&state, auth.user.role(), target, move |conn| {
+        if !moderation::ban(conn, target, moderator, &reason)? {
+            return Err(not_now("this user is already banned"));
+        }
+        user_action(
+            conn,
+            moderator,
+            "ban_user",
+            target,
+            None,
+            &reason,
+            json!({}),
+        )?;
+        Ok(json!({ "user": target, "banned": true, "reason": reason }))
+    })
+    .await?;
+    // Committed: the token already stops working; now the live connections.
+    state.bus.kick_user(target);
     Ok(HttpResponse::Ok().json(answer))
 }
 
@@ -345,36 +303,23 @@ async fn unban(
     body: OptionalJson<Reason>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = reason_of(body)?;
-    let (moderator, role, target) = (auth.user.id, auth.user.role(), id.into_inner());
-    let answer = state
-        .db
-        .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
-                let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
-                outranks(role, user.role())?;
-                if !moderation::unban(conn, target)? {
-                    return Err(ApiError::Conflict {
-                        code: "invalid_transition",
-                        message: "this user is not banned".into(),
-                    });
-                }
-                moderation::record(
-                    conn,
-                    Action {
-                        moderator: Some(moderator),
-                        action: "unban_user",
-                        target_type: "user",
-                        target_id: target,
-                        live_event: None,
-                        reason: &reason,
-                        details: json!({}),
-                    },
-                )?;
-                Ok::<_, ApiError>(json!({ "user": target, "banned": false, "reason": reason }))
-            })
-        })
-        .await?;
+    let (moderator, target) = (auth.user.id, id.into_inner());
+    let answer = on_user(&state, auth.user.role(), target, move |conn| {
+        if !moderation::unban(conn, target)? {
+            return Err(not_now("this user is not banned"));
+        }
+        user_action(
+            conn,
+            moderator,
+            "unban_user",
+            target,
+            None,
+            &reason,
+            json!({}),
+        )?;
+        Ok(json!({ "user": target, "banned": false, "reason": reason }))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(answer))
 }
 

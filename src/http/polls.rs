@@ -174,9 +174,7 @@ async fn list(
     filter: web::Query<ListFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let drafts = sees_drafts(&auth);
-    let limit = page
-        .limit()
-        .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
+    let limit = page.limit()?;
     let (page, event) = (page.into_inner(), filter.event);
     let rows = query(&state.db, move |c| {
         polls::list(c, event, drafts, &page, limit)?

@@ -28,9 +28,7 @@ async fn list(
     filter: web::Query<ListFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let (page, role) = (page.into_inner(), filter.role);
-    let limit = page
-        .limit()
-        .map_err(|e| ApiError::invalid("limit", e.to_string()))?;
+    let limit = page.limit()?;
     let rows = query(&state.db, move |conn| users::list(conn, &page, limit, role)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |u| u.id)))
 }
