@@ -15,6 +15,7 @@ pub mod http;
 pub mod live;
 pub mod logging;
 pub mod metrics;
+pub mod notifications;
 pub mod rate_limit;
 pub mod seed_demo;
 pub mod server;

@@ -28,6 +28,7 @@ pub mod live_events;
 pub mod live_updates;
 pub mod models;
 pub mod moderation;
+pub mod notifications;
 pub mod pagination;
 pub mod polls;
 pub mod reactions;

@@ -202,6 +202,9 @@ async fn result(
             conn,
             locked.live.live_event_id,
         )?);
+        // Followers hear it in the same transaction: stored, then live.
+        let finished = crate::db::catalog::find_fight(conn, locked.fight.id)?;
+        published.extend(crate::notifications::on_fight_result(conn, &finished)?);
         Ok(published)
     })
     .await

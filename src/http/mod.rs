@@ -9,6 +9,7 @@ mod follows;
 mod live_events;
 mod live_updates;
 mod moderation;
+mod notifications;
 mod ops;
 mod optional_json;
 mod polls;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(polls::routes)
     .configure(presence::routes)
     .configure(follows::routes)
+    .configure(notifications::routes)
     .default_service(web::to(unmatched));
 }
 

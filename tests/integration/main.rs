@@ -15,5 +15,6 @@ mod live_ws;
 mod migrations;
 mod moderation;
 mod multi_node;
+mod notifications;
 mod ops;
 mod reactions_polls;

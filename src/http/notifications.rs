@@ -1,0 +1,219 @@
+//! The user's side of notifications: devices for mobile push, the in-app
+//! list with its unread count, read / read-all / opened, and preferences.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{created, named, resource, validate};
+use crate::auth::{Auth, Viewer};
+use crate::db::notifications::{self, Preferences};
+use crate::db::pagination::{Page, PageParams};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/notifications/").get(list))
+        .service(resource("/api/notifications/register/").post(register))
+        .service(resource("/api/notifications/unregister/").post(unregister))
+        .service(resource("/api/notifications/read-all/").post(read_all))
+        .service(
+            resource("/api/notifications/preferences/")
+                .get(preferences)
+                .put(set_preferences),
+        )
+        .service(resource("/api/notifications/{id}/read/").post(read))
+        .service(resource("/api/notifications/{id}/opened/").post(opened));
+}
+
+const PLATFORMS: [&str; 2] = ["android", "ios"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceBody {
+    platform: String,
+    token: String,
+    #[serde(default)]
+    app_id: Option<String>,
+}
+
+fn check_device(body: &DeviceBody) -> Result<String, ApiError> {
+    if !PLATFORMS.contains(&body.platform.as_str()) {
+        return Err(ApiError::invalid("platform", "must be android or ios"));
+    }
+    validate::text("token", &body.token, 1, 4096)
+}
+
+/// Registers a device token; the same token again moves to this user.
+async fn register(
+    auth: Auth<Viewer>,
+    state: web::Data<AppState>,
+    body: web::Json<DeviceBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let token = check_device(&body)?;
+    let app_id = validate::text("app_id", body.app_id.as_deref().unwrap_or(""), 1, 255)?;
+    let (user, platform) = (auth.user.id, body.platform);
+    let (device, new) = state
+        .db
+        .run(move |c| {
+            notifications::register_device(c, user, &platform, &token, &app_id)
+                .map_err(ApiError::from)
+        })
+        .await?;
+    Ok(if new {
+        created(device)
+    } else {
+        HttpResponse::Ok().json(device)
+    })
+}
+
+async fn unregister(
+    auth: Auth<Viewer>,
+    state: web::Data<AppState>,
+    body: web::Json<DeviceBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let token = check_device(&body)?;
+    let (user, platform) = (auth.user.id, body.platform);
+    let removed = state
+        .db
+        .run(move |c| {
+            notifications::unregister_device(c, user, &platform, &token).map_err(ApiError::from)
+        })
+        .await?;
+    if !removed {
+        return Err(ApiError::not_found("device"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+struct ListFilter {
+    #[serde(default)]
+    unread: bool,
+}
+
+/// Newest first, with the unread count.
+async fn list(
+    auth: Auth<Viewer>,
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+    filter: web::Query<ListFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = page.limit()?;
+    let (page, user, unread_only) = (page.into_inner(), auth.user.id, filter.unread);
+    let (rows, unread) = state
+        .db
+        .run(move |c| {
+            Ok::<_, ApiError>((
+                notifications::list(c, user, unread_only, &page, limit)?,
+                notifications::unread(c, user)?,
+            ))
+        })
+        .await?;
+    let mut body = json!(Page::from_rows(rows, limit, |n| n.id));
+    body["unread"] = json!(unread);
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn read(
+    auth: Auth<Viewer>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, id) = (auth.user.id, id.into_inner());
+    let n = state
+        .db
+        .run(move |c| notifications::mark_read(c, user, id).map_err(ApiError::from))
+        .await
+        .map_err(named("notification"))?;
+    Ok(HttpResponse::Ok().json(n))
+}
+
+async fn opened(
+    auth: Auth<Viewer>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, id) = (auth.user.id, id.into_inner());
+    let n = state
+        .db
+        .run(move |c| notifications::mark_opened(c, user, id).map_err(ApiError::from))
+        .await
+        .map_err(named("notification"))?;
+    Ok(HttpResponse::Ok().json(n))
+}
+
+async fn read_all(
+    auth: Auth<Viewer>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let user = auth.user.id;
+    let marked = state
+        .db
+        .run(move |c| notifications::mark_all_read(c, user).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "marked": marked, "unread": 0 })))
+}
+
+async fn preferences(
+    auth: Auth<Viewer>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let user = auth.user.id;
+    let prefs = state
+        .db
+        .run(move |c| notifications::preferences(c, user).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(prefs))
+}
+
+/// Replaces the preferences (every field given). Quiet hours are minutes
+/// after midnight in the user's time zone, both set or both null.
+async fn set_preferences(
+    auth: Auth<Viewer>,
+    state: web::Data<AppState>,
+    body: web::Json<PreferencesBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    validate::range("quiet_start_min", b.quiet_start_min, 0, 1439)?;
+    validate::range("quiet_end_min", b.quiet_end_min, 0, 1439)?;
+    if b.quiet_start_min.is_some() != b.quiet_end_min.is_some() {
+        return Err(ApiError::invalid(
+            "quiet_end_min",
+            "quiet hours need both quiet_start_min and quiet_end_min (or neither)",
+        ));
+    }
+    let prefs = Preferences {
+        user_id: auth.user.id,
+        push_enabled: b.push_enabled,
+        fight_results: b.fight_results,
+        breaking_news: b.breaking_news,
+        ranking_changes: b.ranking_changes,
+        event_start: b.event_start,
+        user_activity: b.user_activity,
+        followed_only: b.followed_only,
+        quiet_start_min: b.quiet_start_min,
+        quiet_end_min: b.quiet_end_min,
+    };
+    let saved = state
+        .db
+        .run(move |c| notifications::set_preferences(c, &prefs).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(saved))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreferencesBody {
+    push_enabled: bool,
+    fight_results: bool,
+    breaking_news: bool,
+    ranking_changes: bool,
+    event_start: bool,
+    user_activity: bool,
+    followed_only: bool,
+    quiet_start_min: Option<i32>,
+    quiet_end_min: Option<i32>,
+}

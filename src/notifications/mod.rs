@@ -1,0 +1,111 @@
+//! Notifications: templates written once per type and filled per user, and
+//! the triggers that create them. Each notification is stored and numbered
+//! on `user:{id}` in the transaction of the change that caused it, so a
+//! connected user gets it at once and an offline one finds it later.
+//!
+//! Mobile push (FCM, APNs) and its delivery outbox are not built yet: the
+//! rows carry `delivery_status` `pending` for the dispatcher to come.
+
+pub mod templates;
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::db::channels::Published;
+use crate::db::models::Fight;
+use crate::db::notifications::{self, NewNotification};
+use crate::db::schema::{fighters, follows, notification_preferences, users};
+use templates::Template;
+
+/// After an official result: everyone who follows either fighter or the
+/// event, unless their preferences turn fight results off.
+pub fn on_fight_result(conn: &mut PgConnection, fight: &Fight) -> QueryResult<Vec<Published>> {
+    let (Some(method), Some(round), Some(time)) = (
+        fight.result_method.as_deref(),
+        fight.result_round,
+        fight.result_time.as_deref(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<(i64, String)> = fighters::table
+        .filter(fighters::id.eq_any([fight.red_fighter_id, fight.blue_fighter_id]))
+        .select((fighters::id, fighters::name))
+        .load(conn)?;
+    let name_of = |id: i64| {
+        names
+            .iter()
+            .find(|(f, _)| *f == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    let (red, blue) = (
+        name_of(fight.red_fighter_id),
+        name_of(fight.blue_fighter_id),
+    );
+    let winner = match fight.winner_corner.as_deref() {
+        Some("red") => red.clone(),
+        Some("blue") => blue.clone(),
+        _ => String::new(),
+    };
+    let event = crate::db::catalog::find_event(conn, fight.event_id)?;
+    // Followers of either fighter or the event, once each, whose
+    // preferences (absent: the defaults) allow fight results.
+    let recipients: Vec<(i64, String)> = follows::table
+        .inner_join(users::table.on(users::id.eq(follows::user_id)))
+        .left_join(
+            notification_preferences::table
+                .on(notification_preferences::user_id.eq(follows::user_id)),
+        )
+        .filter(
+            (follows::target_type
+                .eq("fighter")
+                .and(follows::target_id.eq_any([fight.red_fighter_id, fight.blue_fighter_id])))
+            .or(follows::target_type
+                .eq("event")
+                .and(follows::target_id.eq(fight.event_id))),
+        )
+        .filter(users::banned_at.is_null())
+        .filter(
+            notification_preferences::fight_results
+                .nullable()
+                .eq(true)
+                .or(notification_preferences::user_id.nullable().is_null()),
+        )
+        .select((users::id, users::display_name))
+        .distinct()
+        .load(conn)?;
+    let outcome = match fight.winner_corner.as_deref() {
+        Some(_) => Template::FightResult,
+        None => Template::FightResultNoWinner,
+    };
+    let mut published = Vec::with_capacity(recipients.len());
+    for (user, display_name) in recipients {
+        let fields = templates::Fields {
+            user: &display_name,
+            red: &red,
+            blue: &blue,
+            winner: &winner,
+            method: &templates::method_words(method),
+            round,
+            time,
+            event: &event.name,
+        };
+        let (title, message) = outcome.render(&fields);
+        let (_, frame) = notifications::create(
+            conn,
+            &NewNotification {
+                recipient: user,
+                notification_type: "fight_result".into(),
+                title,
+                message,
+                action_url: Some(format!("/fights/{}", fight.id)),
+                data: json!({
+                    "fight": fight.id, "event": fight.event_id, "winner": fight.winner_corner,
+                    "method": method, "round": round, "time": time,
+                }),
+            },
+        )?;
+        published.push(frame);
+    }
+    Ok(published)
+}

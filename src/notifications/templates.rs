@@ -1,0 +1,104 @@
+//! Notification texts, written once per type and filled per user. Fields
+//! are named in braces (`{user}`, `{red}`, …); a field a template does not
+//! use is ignored.
+
+/// The values a template may use.
+pub struct Fields<'a> {
+    pub user: &'a str,
+    pub red: &'a str,
+    pub blue: &'a str,
+    pub winner: &'a str,
+    pub method: &'a str,
+    pub round: i32,
+    pub time: &'a str,
+    pub event: &'a str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Template {
+    FightResult,
+    /// A draw or a no contest.
+    FightResultNoWinner,
+}
+
+impl Template {
+    fn text(self) -> (&'static str, &'static str) {
+        match self {
+            Template::FightResult => (
+                "{winner} wins by {method}",
+                "{user}, {winner} beat {loser} by {method} in round {round} ({time}) at {event}.",
+            ),
+            Template::FightResultNoWinner => (
+                "{red} vs {blue}: {method}",
+                "{user}, {red} vs {blue} ended in a {method} in round {round} ({time}) at {event}.",
+            ),
+        }
+    }
+
+    /// (title, message), filled in.
+    pub fn render(self, f: &Fields<'_>) -> (String, String) {
+        let (title, message) = self.text();
+        (fill(title, f), fill(message, f))
+    }
+}
+
+fn fill(template: &str, f: &Fields<'_>) -> String {
+    let loser = if f.winner == f.red { f.blue } else { f.red };
+    template
+        .replace("{user}", f.user)
+        .replace("{winner}", f.winner)
+        .replace("{loser}", loser)
+        .replace("{red}", f.red)
+        .replace("{blue}", f.blue)
+        .replace("{method}", f.method)
+        .replace("{round}", &f.round.to_string())
+        .replace("{time}", f.time)
+        .replace("{event}", f.event)
+}
+
+/// `ko_tko` → "KO/TKO", as people say it.
+pub fn method_words(method: &str) -> String {
+    match method {
+        "ko_tko" => "KO/TKO",
+        "submission" => "submission",
+        "unanimous_decision" => "unanimous decision",
+        "split_decision" => "split decision",
+        "majority_decision" => "majority decision",
+        "draw" => "draw",
+        "dq" => "disqualification",
+        "no_contest" => "no contest",
+        other => other,
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields<'a>(winner: &'a str, method: &'a str) -> Fields<'a> {
+        Fields {
+            user: "Ana",
+            red: "Red Fighter",
+            blue: "Blue Fighter",
+            winner,
+            method,
+            round: 2,
+            time: "3:14",
+            event: "Fight Night",
+        }
+    }
+
+    #[test]
+    fn results_are_written_once_and_filled_per_user() {
+        let (title, message) = Template::FightResult.render(&fields("Blue Fighter", "KO/TKO"));
+        assert_eq!(title, "Blue Fighter wins by KO/TKO");
+        assert_eq!(
+            message,
+            "Ana, Blue Fighter beat Red Fighter by KO/TKO in round 2 (3:14) at Fight Night."
+        );
+        let (title, _) = Template::FightResultNoWinner.render(&fields("", "draw"));
+        assert_eq!(title, "Red Fighter vs Blue Fighter: draw");
+        assert_eq!(method_words("split_decision"), "split decision");
+    }
+}

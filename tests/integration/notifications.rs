@@ -1,0 +1,250 @@
+//! In-app notifications: devices, the list and its unread count, read and
+//! opened, preferences, and a fight result reaching followers live on
+//! `user:{id}` and stored for those who were away.
+
+use awc::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::{assert_error, TestApp};
+use crate::live_ws::live_event;
+use crate::ws_client::WsClient;
+
+#[actix_rt::test]
+async fn a_device_token_is_registered_once_and_moves_between_users() {
+    let app = TestApp::spawn().await;
+    let (ana, _) = app.register("ana@ringside.test").await;
+    let (ben, ben_id) = app.register("ben@ringside.test").await;
+    let device =
+        json!({ "platform": "ios", "token": "apns-token-1", "app_id": "com.ringside.app" });
+    let (status, first) = app
+        .post("/api/notifications/register/", Some(&ana), device.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, moved) = app
+        .post("/api/notifications/register/", Some(&ben), device.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["id"], first["id"]);
+    assert_eq!(moved["user"], ben_id);
+    assert_eq!(app.count("devices"), 1, "never duplicated");
+
+    let bad = app
+        .post(
+            "/api/notifications/register/",
+            Some(&ana),
+            json!({ "platform": "windows", "token": "x", "app_id": "a" }),
+        )
+        .await;
+    assert_error(&bad, 400, "bad_request");
+    let anonymous = app
+        .post("/api/notifications/register/", None, device.clone())
+        .await;
+    assert_error(&anonymous, 401, "unauthorized");
+    let not_hers = app
+        .post("/api/notifications/unregister/", Some(&ana), device.clone())
+        .await;
+    assert_error(&not_hers, 404, "not_found");
+    let (status, _) = app
+        .post("/api/notifications/unregister/", Some(&ben), device.clone())
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let again = app
+        .post("/api/notifications/unregister/", Some(&ben), device)
+        .await;
+    assert_error(&again, 404, "not_found");
+}
+
+#[actix_rt::test]
+async fn preferences_have_defaults_and_are_checked() {
+    let app = TestApp::spawn().await;
+    let (ana, ana_id) = app.register("ana@ringside.test").await;
+    let (_, prefs) = app.get("/api/notifications/preferences/", Some(&ana)).await;
+    assert_eq!(prefs["fight_results"], true);
+    assert!(prefs["quiet_start_min"].is_null());
+    let mut wanted = prefs.clone();
+    wanted["breaking_news"] = json!(false);
+    wanted["quiet_start_min"] = json!(23 * 60);
+    wanted["quiet_end_min"] = json!(7 * 60);
+    let body: Value = wanted
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(k, _)| *k != "user")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let (status, saved) = app
+        .call(
+            "PUT",
+            "/api/notifications/preferences/",
+            Some(&ana),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["user"], ana_id);
+    let (_, read_back) = app.get("/api/notifications/preferences/", Some(&ana)).await;
+    assert_eq!(read_back, saved);
+    assert_eq!(read_back["quiet_start_min"], 1380);
+
+    let mut half = body.clone();
+    half["quiet_end_min"] = Value::Null;
+    let got = app
+        .call(
+            "PUT",
+            "/api/notifications/preferences/",
+            Some(&ana),
+            Some(half),
+        )
+        .await;
+    assert_error(&got, 400, "bad_request");
+    let mut late = body.clone();
+    late["quiet_start_min"] = json!(1440);
+    let got = app
+        .call(
+            "PUT",
+            "/api/notifications/preferences/",
+            Some(&ana),
+            Some(late),
+        )
+        .await;
+    assert_error(&got, 400, "bad_request");
+    let mut extra = body;
+    extra["sms"] = json!(true);
+    let got = app
+        .call(
+            "PUT",
+            "/api/notifications/preferences/",
+            Some(&ana),
+            Some(extra),
+        )
+        .await;
+    assert_error(&got, 400, "bad_request");
+}
+
+#[actix_rt::test]
+async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
+    let app = TestApp::spawn().await;
+    let (admin, _, fights) = live_event(&app).await;
+    let fight = fights[0];
+    let (_, detail) = app.get(&format!("/api/live/fights/{fight}/"), None).await;
+    let blue = detail["blue_fighter"]["id"].as_i64().expect("blue");
+    let red = detail["red_fighter"]["id"].as_i64().expect("red");
+    let (_, catalog_fight) = app
+        .get(&format!("/api/fights/{}/", detail["fight"]), None)
+        .await;
+    let event = catalog_fight["event"].as_i64().expect("event");
+
+    let (online, _) = app.register("online@ringside.test").await;
+    let (offline, _) = app.register("offline@ringside.test").await;
+    let (quiet, _) = app.register("quiet@ringside.test").await;
+    let (stranger, _) = app.register("stranger@ringside.test").await;
+    for (token, kind, id) in [
+        (&online, "fighter", blue),
+        (&online, "event", event),
+        (&offline, "fighter", red),
+        (&quiet, "event", event),
+    ] {
+        let (status, body) = app
+            .post(
+                "/api/follows/",
+                Some(token),
+                json!({ "target_type": kind, "target_id": id }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, mut prefs) = app
+        .get("/api/notifications/preferences/", Some(&quiet))
+        .await;
+    prefs["fight_results"] = json!(false);
+    prefs.as_object_mut().expect("object").remove("user");
+    let (status, _) = app
+        .call(
+            "PUT",
+            "/api/notifications/preferences/",
+            Some(&quiet),
+            Some(prefs),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let mut inbox = WsClient::open(&app, &format!("/api/live/notifications/?token={online}")).await;
+    let subscribed = inbox.next_durable().await;
+    assert_eq!(subscribed["snapshot"]["unread"], 0);
+    for (path, body) in [
+        ("start/", json!({})),
+        ("rounds/start/", json!({ "round": 1 })),
+        (
+            "result/",
+            json!({ "winner": "blue", "method": "ko_tko", "round": 1, "time": "2:41" }),
+        ),
+    ] {
+        let (status, b) = app
+            .post(
+                &format!("/api/live/fights/{fight}/{path}"),
+                Some(&admin),
+                body,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {b}");
+    }
+
+    // Live, once, although Ana follows both the winner and the event.
+    let live = inbox.next_durable().await;
+    assert_eq!(live["type"], "notification", "{live}");
+    assert_eq!(live["data"]["notification_type"], "fight_result");
+    assert_eq!(live["data"]["title"], "Blue Fighter 0 wins by KO/TKO");
+    assert!(
+        live["data"]["message"]
+            .as_str()
+            .is_some_and(|m| m
+                .starts_with("Fan, Blue Fighter 0 beat Red Fighter 0 by KO/TKO in round 1 (2:41)")),
+        "{live}"
+    );
+    let (_, mine) = app.get("/api/notifications/", Some(&online)).await;
+    assert_eq!(mine["results"].as_array().map(Vec::len), Some(1));
+    assert_eq!(mine["results"][0]["id"], live["data"]["id"]);
+
+    // Stored for the follower who was away; nothing for the others.
+    let (_, theirs) = app.get("/api/notifications/", Some(&offline)).await;
+    assert_eq!(theirs["unread"], 1);
+    let id = theirs["results"][0]["id"].as_i64().expect("id");
+    for token in [&quiet, &stranger] {
+        let (_, none) = app.get("/api/notifications/", Some(token)).await;
+        assert_eq!(none["results"], json!([]));
+        assert_eq!(none["unread"], 0);
+    }
+    let not_yours = app
+        .post(
+            &format!("/api/notifications/{id}/read/"),
+            Some(&stranger),
+            json!({}),
+        )
+        .await;
+    assert_error(&not_yours, 404, "not_found");
+    let (status, opened) = app
+        .post(
+            &format!("/api/notifications/{id}/opened/"),
+            Some(&offline),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{opened}");
+    assert_eq!(opened["is_read"], true);
+    assert!(opened["opened_at"].is_string());
+    let (_, after) = app
+        .get("/api/notifications/?unread=true", Some(&offline))
+        .await;
+    assert_eq!(
+        (
+            after["unread"].as_i64(),
+            after["results"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+    let (_, all) = app
+        .post("/api/notifications/read-all/", Some(&online), json!({}))
+        .await;
+    assert_eq!(all["marked"], 1);
+}
