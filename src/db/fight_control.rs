@@ -158,13 +158,23 @@ pub fn add_score(
     Ok(())
 }
 
+/// A fighter whose rank changed after a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RankMove {
+    pub fighter: i64,
+    pub division: i64,
+    pub old_rank: i32,
+    pub new_rank: i32,
+}
+
 /// Records the official result: the fight, both fighters' records, their
-/// ratings and their divisions' rankings. Returns the ranking messages.
+/// ratings and their divisions' rankings. Returns the ranking messages and
+/// the rank changes.
 pub fn finish(
     conn: &mut PgConnection,
     locked: &Locked,
     result: &FightResult,
-) -> QueryResult<Vec<Published>> {
+) -> QueryResult<(Vec<Published>, Vec<RankMove>)> {
     let winner = result.winner.map(|w| match w {
         Winner::Red => "red",
         Winner::Blue => "blue",
@@ -202,7 +212,7 @@ pub fn finish(
     record(conn, red, blue, outcome)?;
     match outcome {
         Some(outcome) => rerank(conn, red, blue, outcome),
-        None => Ok(Vec::new()),
+        None => Ok((Vec::new(), Vec::new())),
     }
 }
 
@@ -273,11 +283,11 @@ fn rerank(
     red: i64,
     blue: i64,
     outcome: Outcome,
-) -> QueryResult<Vec<Published>> {
+) -> QueryResult<(Vec<Published>, Vec<RankMove>)> {
     let (Some((red_div, red_rating)), Some((blue_div, blue_rating))) =
         (rating_of(conn, red)?, rating_of(conn, blue)?)
     else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let (new_red, new_blue) = ranking::rate(red_rating, blue_rating, outcome);
     for (fighter, division, r) in [(red, red_div, new_red), (blue, blue_div, new_blue)] {
@@ -298,6 +308,7 @@ fn rerank(
         divisions.push(blue_div);
     }
     let mut out = Vec::new();
+    let mut changed = Vec::new();
     for division in divisions {
         let entries: Vec<(i64, f64, i32)> = rankings::table
             .filter(rankings::division_id.eq(division))
@@ -313,6 +324,12 @@ fn rerank(
                 )
                 .set(rankings::rank.eq(new))
                 .execute(conn)?;
+                changed.push(RankMove {
+                    fighter,
+                    division,
+                    old_rank: old,
+                    new_rank: new,
+                });
             }
             if old != new || fighter == red || fighter == blue {
                 let rating = entries.iter().find(|e| e.0 == fighter).map(|e| e.1);
@@ -331,5 +348,5 @@ fn rerank(
         on_division.snapshot = Some(snapshots::division(conn, division)?);
         out.push(on_division);
     }
-    Ok(out)
+    Ok((out, changed))
 }

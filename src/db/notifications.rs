@@ -60,8 +60,9 @@ pub fn create(
         .values((
             push_notifications::recipient_id.eq(new.recipient),
             push_notifications::notification_type.eq(&new.notification_type),
-            push_notifications::title.eq(&new.title),
-            push_notifications::message.eq(&new.message),
+            // Filled templates can outgrow the columns (long names): cut.
+            push_notifications::title.eq(clip(&new.title, 200)),
+            push_notifications::message.eq(clip(&new.message, 2000)),
             push_notifications::action_url.eq(&new.action_url),
             push_notifications::data.eq(&new.data),
         ))
@@ -71,6 +72,10 @@ pub fn create(
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let published = channels::append(conn, &Channel::User(new.recipient), "notification", &data)?;
     Ok((n, published))
+}
+
+fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
 }
 
 /// A user's notifications, newest first (the cursor is the last id seen).

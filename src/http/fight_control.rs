@@ -197,7 +197,7 @@ async fn result(
     let result = body.into_inner();
     control(&state, id.into_inner(), move |conn, locked, fight| {
         fight.finish(&result)?;
-        let mut published = control::finish(conn, locked, &result)?;
+        let (mut published, moves) = control::finish(conn, locked, &result)?;
         published.push(control::publish_event_state(
             conn,
             locked.live.live_event_id,
@@ -205,6 +205,7 @@ async fn result(
         // Followers hear it in the same transaction: stored, then live.
         let finished = crate::db::catalog::find_fight(conn, locked.fight.id)?;
         published.extend(crate::notifications::on_fight_result(conn, &finished)?);
+        published.extend(crate::notifications::on_ranking_moves(conn, &moves)?);
         Ok(published)
     })
     .await

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::db::channels::Published;
+use crate::db::fight_control::RankMove;
 use crate::db::models::Fight;
 use crate::db::notifications::{self, NewNotification};
 use crate::db::schema::{fighters, follows, notification_preferences, users};
@@ -106,6 +107,68 @@ pub fn on_fight_result(conn: &mut PgConnection, fight: &Fight) -> QueryResult<Ve
             },
         )?;
         published.push(frame);
+    }
+    Ok(published)
+}
+
+/// After a result moved rankings: followers of each fighter whose rank
+/// changed, unless their preferences turn ranking changes off.
+pub fn on_ranking_moves(
+    conn: &mut PgConnection,
+    moves: &[RankMove],
+) -> QueryResult<Vec<Published>> {
+    use crate::db::schema::divisions;
+    let mut published = Vec::new();
+    for m in moves {
+        let fighter: String = fighters::table
+            .find(m.fighter)
+            .select(fighters::name)
+            .first(conn)?;
+        let division: String = divisions::table
+            .find(m.division)
+            .select(divisions::name)
+            .first(conn)?;
+        let recipients: Vec<(i64, String)> = follows::table
+            .inner_join(users::table.on(users::id.eq(follows::user_id)))
+            .left_join(
+                notification_preferences::table
+                    .on(notification_preferences::user_id.eq(follows::user_id)),
+            )
+            .filter(follows::target_type.eq("fighter"))
+            .filter(follows::target_id.eq(m.fighter))
+            .filter(users::banned_at.is_null())
+            .filter(
+                notification_preferences::ranking_changes
+                    .nullable()
+                    .eq(true)
+                    .or(notification_preferences::user_id.nullable().is_null()),
+            )
+            .select((users::id, users::display_name))
+            .load(conn)?;
+        for (user, display_name) in recipients {
+            let (title, message) = templates::ranking_change(
+                &display_name,
+                &fighter,
+                &division,
+                m.old_rank,
+                m.new_rank,
+            );
+            let (_, frame) = notifications::create(
+                conn,
+                &NewNotification {
+                    recipient: user,
+                    notification_type: "ranking_change".into(),
+                    title,
+                    message,
+                    action_url: Some(format!("/rankings/?division={}", m.division)),
+                    data: json!({
+                        "fighter": m.fighter, "division": m.division,
+                        "old_rank": m.old_rank, "new_rank": m.new_rank,
+                    }),
+                },
+            )?;
+            published.push(frame);
+        }
     }
     Ok(published)
 }

@@ -56,6 +56,23 @@ fn fill(template: &str, f: &Fields<'_>) -> String {
         .replace("{event}", f.event)
 }
 
+/// A ranking move: (title, message).
+pub fn ranking_change(
+    user: &str,
+    fighter: &str,
+    division: &str,
+    old_rank: i32,
+    new_rank: i32,
+) -> (String, String) {
+    let direction = if new_rank < old_rank { "up" } else { "down" };
+    (
+        format!("{fighter} moves {direction} to #{new_rank}"),
+        format!(
+            "{user}, {fighter} moved from #{old_rank} to #{new_rank} in the {division} rankings."
+        ),
+    )
+}
+
 /// `ko_tko` → "KO/TKO", as people say it.
 pub fn method_words(method: &str) -> String {
     match method {
@@ -100,5 +117,12 @@ mod tests {
         let (title, _) = Template::FightResultNoWinner.render(&fields("", "draw"));
         assert_eq!(title, "Red Fighter vs Blue Fighter: draw");
         assert_eq!(method_words("split_decision"), "split decision");
+        assert_eq!(
+            ranking_change("Ana", "Blue Fighter", "Lightweight", 2, 1),
+            (
+                "Blue Fighter moves up to #1".to_string(),
+                "Ana, Blue Fighter moved from #2 to #1 in the Lightweight rankings.".to_string()
+            )
+        );
     }
 }

@@ -202,14 +202,35 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
                 .starts_with("Fan, Blue Fighter 0 beat Red Fighter 0 by KO/TKO in round 1 (2:41)")),
         "{live}"
     );
+    // The winner moved up the division: his followers hear that too.
+    let moved = inbox.next_durable().await;
+    assert_eq!(
+        moved["data"]["notification_type"], "ranking_change",
+        "{moved}"
+    );
+    assert_eq!(moved["data"]["title"], "Blue Fighter 0 moves up to #1");
     let (_, mine) = app.get("/api/notifications/", Some(&online)).await;
-    assert_eq!(mine["results"].as_array().map(Vec::len), Some(1));
-    assert_eq!(mine["results"][0]["id"], live["data"]["id"]);
+    let ids: Vec<&Value> = mine["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|n| &n["id"])
+        .collect();
+    assert_eq!(
+        ids,
+        vec![&moved["data"]["id"], &live["data"]["id"]],
+        "newest first"
+    );
 
     // Stored for the follower who was away; nothing for the others.
     let (_, theirs) = app.get("/api/notifications/", Some(&offline)).await;
-    assert_eq!(theirs["unread"], 1);
-    let id = theirs["results"][0]["id"].as_i64().expect("id");
+    assert_eq!(
+        theirs["unread"], 2,
+        "the result, and the loser's ranking move"
+    );
+    assert_eq!(theirs["results"][0]["notification_type"], "ranking_change");
+    assert_eq!(theirs["results"][1]["notification_type"], "fight_result");
+    let id = theirs["results"][1]["id"].as_i64().expect("id");
     for token in [&quiet, &stranger] {
         let (_, none) = app.get("/api/notifications/", Some(token)).await;
         assert_eq!(none["results"], json!([]));
@@ -241,10 +262,12 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
             after["unread"].as_i64(),
             after["results"].as_array().map(Vec::len)
         ),
-        (Some(0), Some(0))
+        (Some(1), Some(1))
     );
     let (_, all) = app
-        .post("/api/notifications/read-all/", Some(&online), json!({}))
+        .post("/api/notifications/read-all/", Some(&offline), json!({}))
         .await;
     assert_eq!(all["marked"], 1);
+    let (_, none_left) = app.get("/api/notifications/", Some(&offline)).await;
+    assert_eq!(none_left["unread"], 0);
 }
