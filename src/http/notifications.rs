@@ -2,6 +2,7 @@
 //! list with its unread count, read / read-all / opened, and preferences.
 
 use actix_web::{web, HttpResponse};
+use ringside_actors::{protocol, Channel};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -117,18 +118,45 @@ async fn list(
     Ok(HttpResponse::Ok().json(body))
 }
 
+/// The user's other sessions hear the new unread count (ephemeral `unread`
+/// on `user:{id}`, every node).
+fn announce_unread(state: &AppState, user: i64, unread: i64) {
+    let channel = Channel::User(user);
+    state.bus.ephemeral(
+        &channel,
+        protocol::ephemeral("unread", &channel, &json!({ "unread": unread })),
+    );
+}
+
+/// Marks one notification read (or opened, which also reads it).
+async fn mark(
+    state: &AppState,
+    user: i64,
+    id: i64,
+    opened: bool,
+) -> Result<HttpResponse, ApiError> {
+    let (n, unread) = state
+        .db
+        .run(move |c| {
+            let n = if opened {
+                notifications::mark_opened(c, user, id)
+            } else {
+                notifications::mark_read(c, user, id)
+            }
+            .map_err(|e| named("notification")(e.into()))?;
+            Ok::<_, ApiError>((n, notifications::unread(c, user)?))
+        })
+        .await?;
+    announce_unread(state, user, unread);
+    Ok(HttpResponse::Ok().json(n))
+}
+
 async fn read(
     auth: Auth<Viewer>,
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, id) = (auth.user.id, id.into_inner());
-    let n = state
-        .db
-        .run(move |c| notifications::mark_read(c, user, id).map_err(ApiError::from))
-        .await
-        .map_err(named("notification"))?;
-    Ok(HttpResponse::Ok().json(n))
+    mark(&state, auth.user.id, id.into_inner(), false).await
 }
 
 async fn opened(
@@ -136,13 +164,7 @@ async fn opened(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, id) = (auth.user.id, id.into_inner());
-    let n = state
-        .db
-        .run(move |c| notifications::mark_opened(c, user, id).map_err(ApiError::from))
-        .await
-        .map_err(named("notification"))?;
-    Ok(HttpResponse::Ok().json(n))
+    mark(&state, auth.user.id, id.into_inner(), true).await
 }
 
 async fn read_all(
@@ -154,6 +176,7 @@ async fn read_all(
         .db
         .run(move |c| notifications::mark_all_read(c, user).map_err(ApiError::from))
         .await?;
+    announce_unread(&state, user, 0);
     Ok(HttpResponse::Ok().json(json!({ "marked": marked, "unread": 0 })))
 }
 

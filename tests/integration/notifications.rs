@@ -268,6 +268,22 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
         .post("/api/notifications/read-all/", Some(&offline), json!({}))
         .await;
     assert_eq!(all["marked"], 1);
+
+    // Reading on one device updates the count on the others, live.
+    let (status, _) = app
+        .post(
+            &format!("/api/notifications/{}/read/", live["data"]["id"]),
+            Some(&online),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let count = inbox.next().await;
+    assert_eq!(
+        (count["type"].as_str(), count["data"]["unread"].as_i64()),
+        (Some("unread"), Some(1)),
+        "{count}"
+    );
     let (_, none_left) = app.get("/api/notifications/", Some(&offline)).await;
     assert_eq!(none_left["unread"], 0);
 }
