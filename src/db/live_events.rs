@@ -140,12 +140,16 @@ fn card_entries(
 /// Applies `action` if the status machine allows it from the current status.
 /// Serialised per server cluster by an advisory lock, so the cap on live
 /// events holds under concurrent starts.
+/// Moves a live event through its status machine; `then` runs in the same
+/// transaction with the updated event (the edge's triggers: notifications)
+/// and adds what it publishes.
 pub fn transition(
     conn: &mut PgConnection,
     id: i64,
     action: EventAction,
     max_live: u32,
-) -> Result<(LiveEvent, Published), TransitionError> {
+    then: impl FnOnce(&mut PgConnection, &LiveEvent) -> QueryResult<Vec<Published>>,
+) -> Result<(LiveEvent, Vec<Published>), TransitionError> {
     conn.transaction(|conn| {
         diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
             "pg_advisory_xact_lock(7248001) IS NOT NULL",
@@ -196,7 +200,8 @@ pub fn transition(
             .set(live_fights::status.eq("cancelled"))
             .execute(conn)?;
         }
-        let published = super::fight_control::publish_event_state(conn, id)?;
+        let mut published = vec![super::fight_control::publish_event_state(conn, id)?];
+        published.extend(then(conn, &updated)?);
         Ok((updated, published))
     })
 }

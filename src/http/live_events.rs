@@ -107,13 +107,27 @@ async fn transition(
     action: EventAction,
 ) -> Result<HttpResponse, ApiError> {
     let max_live = state.config.live.max_concurrent_events;
-    let result: Result<(LiveEvent, Published), TransitionError> = state
+    let result: Result<(LiveEvent, Vec<Published>), TransitionError> = state
         .db
-        .run(move |c| Ok::<_, ApiError>(live_events::transition(c, id, action, max_live)))
+        .run(move |c| {
+            Ok::<_, ApiError>(live_events::transition(
+                c,
+                id,
+                action,
+                max_live,
+                |c, live| {
+                    if live.status == "live" {
+                        crate::notifications::on_event_start(c, live)
+                    } else {
+                        Ok(Vec::new())
+                    }
+                },
+            ))
+        })
         .await?;
     match result {
         Ok((live, published)) => {
-            state.bus.deliver(vec![published]);
+            state.bus.deliver(published);
             tracing::info!(live_event = id, status = %live.status, "live event {action}");
             Ok(HttpResponse::Ok().json(snapshot(state, live.id).await?))
         }

@@ -172,3 +172,46 @@ pub fn on_ranking_moves(
     }
     Ok(published)
 }
+
+/// A live event started: followers of its event, unless their preferences
+/// turn event starts off.
+pub fn on_event_start(
+    conn: &mut PgConnection,
+    live: &crate::db::models::LiveEvent,
+) -> QueryResult<Vec<Published>> {
+    let event = crate::db::catalog::find_event(conn, live.event_id)?;
+    let recipients: Vec<(i64, String)> = follows::table
+        .inner_join(users::table.on(users::id.eq(follows::user_id)))
+        .left_join(
+            notification_preferences::table
+                .on(notification_preferences::user_id.eq(follows::user_id)),
+        )
+        .filter(follows::target_type.eq("event"))
+        .filter(follows::target_id.eq(live.event_id))
+        .filter(users::banned_at.is_null())
+        .filter(
+            notification_preferences::event_start
+                .nullable()
+                .eq(true)
+                .or(notification_preferences::user_id.nullable().is_null()),
+        )
+        .select((users::id, users::display_name))
+        .load(conn)?;
+    let mut published = Vec::with_capacity(recipients.len());
+    for (user, display_name) in recipients {
+        let (title, message) = templates::event_start(&display_name, &event.name, &event.venue);
+        let (_, frame) = notifications::create(
+            conn,
+            &NewNotification {
+                recipient: user,
+                notification_type: "event_start".into(),
+                title,
+                message,
+                action_url: Some(format!("/live/events/{}", live.id)),
+                data: json!({ "live_event": live.id, "event": live.event_id }),
+            },
+        )?;
+        published.push(frame);
+    }
+    Ok(published)
+}

@@ -73,6 +73,14 @@ pub fn ranking_change(
     )
 }
 
+/// A live event begins: (title, message).
+pub fn event_start(user: &str, event: &str, venue: &str) -> (String, String) {
+    (
+        format!("{event} is live"),
+        format!("{user}, {event} has started at {venue}. Follow it live."),
+    )
+}
+
 /// `ko_tko` → "KO/TKO", as people say it.
 pub fn method_words(method: &str) -> String {
     match method {

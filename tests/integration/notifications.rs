@@ -287,3 +287,38 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
     let (_, none_left) = app.get("/api/notifications/", Some(&offline)).await;
     assert_eq!(none_left["unread"], 0);
 }
+
+#[actix_rt::test]
+async fn followers_hear_when_their_event_goes_live() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (event, _) = crate::harness::build_card(&app, &admin, 1).await;
+    let (_, live) = app
+        .post("/api/live/events/", Some(&admin), json!({ "event": event }))
+        .await;
+    let (fan, _) = app.register("fan@ringside.test").await;
+    let (other, _) = app.register("other@ringside.test").await;
+    let (status, _) = app
+        .post(
+            "/api/follows/",
+            Some(&fan),
+            json!({ "target_type": "event", "target_id": event }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = app
+        .post(
+            &format!("/api/live/events/{}/start/", live["id"]),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, mine) = app.get("/api/notifications/", Some(&fan)).await;
+    assert_eq!(mine["unread"], 1);
+    assert_eq!(mine["results"][0]["notification_type"], "event_start");
+    assert_eq!(mine["results"][0]["title"], "Fight Night is live");
+    assert_eq!(mine["results"][0]["data"]["live_event"], live["id"]);
+    let (_, theirs) = app.get("/api/notifications/", Some(&other)).await;
+    assert_eq!(theirs["unread"], 0);
+}
