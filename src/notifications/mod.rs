@@ -18,6 +18,48 @@ use crate::db::notifications::{self, NewNotification};
 use crate::db::schema::{fighters, follows, notification_preferences, users};
 use templates::Template;
 
+/// Which preference switch a notification type obeys.
+#[derive(Clone, Copy)]
+enum Switch {
+    FightResults,
+    RankingChanges,
+    EventStart,
+}
+
+/// Users (id, display name) following any of `fighters` or `events`, once
+/// each, not banned, whose preferences (absent: the defaults, all on) keep
+/// `switch` on.
+fn followers(
+    conn: &mut PgConnection,
+    fighters: &[i64],
+    events: &[i64],
+    switch: Switch,
+) -> QueryResult<Vec<(i64, String)>> {
+    use notification_preferences as np;
+    let query = follows::table
+        .inner_join(users::table.on(users::id.eq(follows::user_id)))
+        .left_join(np::table.on(np::user_id.eq(follows::user_id)))
+        .filter(
+            (follows::target_type
+                .eq("fighter")
+                .and(follows::target_id.eq_any(fighters)))
+            .or(follows::target_type
+                .eq("event")
+                .and(follows::target_id.eq_any(events))),
+        )
+        .filter(users::banned_at.is_null())
+        .select((users::id, users::display_name))
+        .distinct()
+        .into_boxed();
+    let unset = np::user_id.nullable().is_null();
+    match switch {
+        Switch::FightResults => query.filter(np::fight_results.nullable().eq(true).or(unset)),
+        Switch::RankingChanges => query.filter(np::ranking_changes.nullable().eq(true).or(unset)),
+        Switch::EventStart => query.filter(np::event_start.nullable().eq(true).or(unset)),
+    }
+    .load(conn)
+}
+
 /// After an official result: everyone who follows either fighter or the
 /// event, unless their preferences turn fight results off.
 pub fn on_fight_result(conn: &mut PgConnection, fight: &Fight) -> QueryResult<Vec<Published>> {
@@ -49,32 +91,12 @@ pub fn on_fight_result(conn: &mut PgConnection, fight: &Fight) -> QueryResult<Ve
         _ => String::new(),
     };
     let event = crate::db::catalog::find_event(conn, fight.event_id)?;
-    // Followers of either fighter or the event, once each, whose
-    // preferences (absent: the defaults) allow fight results.
-    let recipients: Vec<(i64, String)> = follows::table
-        .inner_join(users::table.on(users::id.eq(follows::user_id)))
-        .left_join(
-            notification_preferences::table
-                .on(notification_preferences::user_id.eq(follows::user_id)),
-        )
-        .filter(
-            (follows::target_type
-                .eq("fighter")
-                .and(follows::target_id.eq_any([fight.red_fighter_id, fight.blue_fighter_id])))
-            .or(follows::target_type
-                .eq("event")
-                .and(follows::target_id.eq(fight.event_id))),
-        )
-        .filter(users::banned_at.is_null())
-        .filter(
-            notification_preferences::fight_results
-                .nullable()
-                .eq(true)
-                .or(notification_preferences::user_id.nullable().is_null()),
-        )
-        .select((users::id, users::display_name))
-        .distinct()
-        .load(conn)?;
+    let recipients = followers(
+        conn,
+        &[fight.red_fighter_id, fight.blue_fighter_id],
+        &[fight.event_id],
+        Switch::FightResults,
+    )?;
     let outcome = match fight.winner_corner.as_deref() {
         Some(_) => Template::FightResult,
         None => Template::FightResultNoWinner,
@@ -128,23 +150,7 @@ pub fn on_ranking_moves(
             .find(m.division)
             .select(divisions::name)
             .first(conn)?;
-        let recipients: Vec<(i64, String)> = follows::table
-            .inner_join(users::table.on(users::id.eq(follows::user_id)))
-            .left_join(
-                notification_preferences::table
-                    .on(notification_preferences::user_id.eq(follows::user_id)),
-            )
-            .filter(follows::target_type.eq("fighter"))
-            .filter(follows::target_id.eq(m.fighter))
-            .filter(users::banned_at.is_null())
-            .filter(
-                notification_preferences::ranking_changes
-                    .nullable()
-                    .eq(true)
-                    .or(notification_preferences::user_id.nullable().is_null()),
-            )
-            .select((users::id, users::display_name))
-            .load(conn)?;
+        let recipients = followers(conn, &[m.fighter], &[], Switch::RankingChanges)?;
         for (user, display_name) in recipients {
             let (title, message) = templates::ranking_change(
                 &display_name,
@@ -180,23 +186,7 @@ pub fn on_event_start(
     live: &crate::db::models::LiveEvent,
 ) -> QueryResult<Vec<Published>> {
     let event = crate::db::catalog::find_event(conn, live.event_id)?;
-    let recipients: Vec<(i64, String)> = follows::table
-        .inner_join(users::table.on(users::id.eq(follows::user_id)))
-        .left_join(
-            notification_preferences::table
-                .on(notification_preferences::user_id.eq(follows::user_id)),
-        )
-        .filter(follows::target_type.eq("event"))
-        .filter(follows::target_id.eq(live.event_id))
-        .filter(users::banned_at.is_null())
-        .filter(
-            notification_preferences::event_start
-                .nullable()
-                .eq(true)
-                .or(notification_preferences::user_id.nullable().is_null()),
-        )
-        .select((users::id, users::display_name))
-        .load(conn)?;
+    let recipients = followers(conn, &[], &[live.event_id], Switch::EventStart)?;
     let mut published = Vec::with_capacity(recipients.len());
     for (user, display_name) in recipients {
         let (title, message) = templates::event_start(&display_name, &event.name, &event.venue);
