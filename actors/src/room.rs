@@ -364,6 +364,8 @@ impl Room {
                 room.missing = false;
                 room.snapshot = snapshot;
                 let epoch_changed = previous_epoch.is_some_and(|e| e != head.epoch);
+                // Hints of frames the reload already covers would never be used.
+                room.hints.retain(|seq, _| *seq > head.last_seq);
                 room.log = Some(ChannelLog::new(head.epoch, head.last_seq, room.config.history));
                 let ids: Vec<SessionId> = room.subscribers.keys().copied().collect();
                 for id in ids {
