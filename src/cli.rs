@@ -114,7 +114,11 @@ fn serve(config: Config) -> Result<(), StartError> {
             running.server.handle(),
             running.hub.clone(),
         ));
-        running.server.await
+        let served = running.server.await;
+        // The server has drained; what its last requests queued is pushed
+        // (or given back) before the process ends.
+        running.push.stop().await;
+        served
     });
     // `database` drops here, after the server has drained: the embedded
     // cluster stops last.

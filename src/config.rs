@@ -66,6 +66,7 @@ pub struct Config {
     /// How long a room with no subscribers stays in memory.
     pub room_idle: Duration,
     pub engagement: EngagementLimits,
+    pub push: PushSettings,
 }
 
 /// A filter hit is refused (`content_rejected`) or stored and held for review.
@@ -90,6 +91,73 @@ pub struct EngagementLimits {
     /// Channels up to this many members list who is there (and announce
     /// joins and leaves); bigger ones only count.
     pub presence_list_max: u32,
+}
+
+/// Mobile push: the providers (each `None` when not configured: its devices
+/// get no push, in-app notifications still work) and the dispatcher's pace.
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    pub fcm: Option<FcmSettings>,
+    pub apns: Option<ApnsSettings>,
+    /// Requests in flight to the providers at once, per node.
+    pub concurrency: usize,
+    /// Attempts before a delivery is given up (`failed`).
+    pub max_attempts: u32,
+    /// How long a claimed delivery stays this node's before another may take it.
+    pub lease: Duration,
+    /// How often an idle dispatcher looks for due deliveries (other nodes'
+    /// sends, retries); a send on this node wakes it at once.
+    pub poll: Duration,
+    /// One provider request, connect to answer.
+    pub request_timeout: Duration,
+    /// A push not accepted within this long after it was created is dropped.
+    pub ttl: Duration,
+}
+
+/// FCM HTTP v1: a Google service account (the OAuth2 token exchange goes to
+/// its `token_uri`) and the API's base URL.
+#[derive(Clone)]
+pub struct FcmSettings {
+    pub project_id: String,
+    pub client_email: String,
+    pub private_key_id: Option<String>,
+    /// PEM (PKCS#8 RSA), as in the service-account JSON.
+    pub private_key: String,
+    pub token_uri: String,
+    pub base_url: String,
+}
+
+impl std::fmt::Debug for FcmSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FcmSettings")
+            .field("project_id", &self.project_id)
+            .field("client_email", &self.client_email)
+            .field("token_uri", &self.token_uri)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// APNs token auth: a .p8 signing key, its key id, the team and the app's topic.
+#[derive(Clone)]
+pub struct ApnsSettings {
+    /// PEM (PKCS#8 P-256).
+    pub key: String,
+    pub key_id: String,
+    pub team_id: String,
+    pub topic: String,
+    pub base_url: String,
+}
+
+impl std::fmt::Debug for ApnsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApnsSettings")
+            .field("key_id", &self.key_id)
+            .field("team_id", &self.team_id)
+            .field("topic", &self.topic)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -226,9 +294,132 @@ impl Config {
                 )?),
                 presence_list_max: vars.number("PRESENCE_LIST_MAX", 100, 0..=10_000)?,
             },
+            push: push_settings(&vars)?,
             live,
         })
     }
+}
+
+fn push_settings(vars: &Vars) -> Result<PushSettings, ConfigError> {
+    Ok(PushSettings {
+        fcm: fcm_settings(vars)?,
+        apns: apns_settings(vars)?,
+        concurrency: vars.number("PUSH_CONCURRENCY", 256, 1..=10_000)?,
+        max_attempts: vars.number("PUSH_MAX_ATTEMPTS", 8, 1..=100)?,
+        lease: vars.seconds("PUSH_LEASE", 60, 5..=3_600)?,
+        poll: Duration::from_millis(vars.number("PUSH_POLL_MS", 250, 10..=60_000)?),
+        request_timeout: vars.seconds("PUSH_REQUEST_TIMEOUT", 10, 1..=300)?,
+        ttl: vars.seconds("PUSH_TTL", 86_400, 60..=28 * 86_400)?,
+    })
+}
+
+/// `FCM_SERVICE_ACCOUNT_FILE` (or the JSON itself in `FCM_SERVICE_ACCOUNT_JSON`).
+fn fcm_settings(vars: &Vars) -> Result<Option<FcmSettings>, ConfigError> {
+    let (var, json) = match (
+        vars.text("FCM_SERVICE_ACCOUNT_FILE"),
+        vars.text("FCM_SERVICE_ACCOUNT_JSON"),
+    ) {
+        (None, None) => return Ok(None),
+        (Some(path), _) => (
+            "FCM_SERVICE_ACCOUNT_FILE",
+            read_secret("FCM_SERVICE_ACCOUNT_FILE", &path)?,
+        ),
+        (None, Some(json)) => ("FCM_SERVICE_ACCOUNT_JSON", json),
+    };
+    let bad = |reason: String| ConfigError {
+        var,
+        value: "(service account)".into(),
+        reason,
+    };
+    let account: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let field = |name: &str| {
+        account[name]
+            .as_str()
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| bad(format!("the service account has no \"{name}\"")))
+    };
+    let private_key = field("private_key")?;
+    jsonwebtoken::EncodingKey::from_rsa_pem(private_key.as_bytes())
+        .map_err(|e| bad(format!("private_key is not an RSA PEM key: {e}")))?;
+    Ok(Some(FcmSettings {
+        project_id: field("project_id")?,
+        client_email: field("client_email")?,
+        private_key_id: field("private_key_id").ok(),
+        private_key,
+        token_uri: field("token_uri")
+            .unwrap_or_else(|_| "https://oauth2.googleapis.com/token".into()),
+        base_url: base_url(vars, "FCM_BASE_URL", "https://fcm.googleapis.com")?,
+    }))
+}
+
+/// `APNS_KEY_FILE` (or the PEM itself in `APNS_KEY`), `APNS_KEY_ID`,
+/// `APNS_TEAM_ID`, `APNS_TOPIC`: all or none.
+fn apns_settings(vars: &Vars) -> Result<Option<ApnsSettings>, ConfigError> {
+    let key = match (vars.text("APNS_KEY_FILE"), vars.text("APNS_KEY")) {
+        (Some(path), _) => Some(read_secret("APNS_KEY_FILE", &path)?),
+        (None, key) => key,
+    };
+    let (key_id, team_id, topic) = (
+        vars.text("APNS_KEY_ID"),
+        vars.text("APNS_TEAM_ID"),
+        vars.text("APNS_TOPIC"),
+    );
+    let (Some(key), Some(key_id), Some(team_id), Some(topic)) =
+        (key.clone(), key_id.clone(), team_id.clone(), topic.clone())
+    else {
+        if key.is_none() && key_id.is_none() && team_id.is_none() && topic.is_none() {
+            return Ok(None);
+        }
+        let missing: Vec<&str> = [
+            ("APNS_KEY_FILE", key.is_none()),
+            ("APNS_KEY_ID", key_id.is_none()),
+            ("APNS_TEAM_ID", team_id.is_none()),
+            ("APNS_TOPIC", topic.is_none()),
+        ]
+        .iter()
+        .filter(|(_, absent)| *absent)
+        .map(|(name, _)| *name)
+        .collect();
+        return Err(ConfigError {
+            var: "APNS_KEY_FILE",
+            value: String::new(),
+            reason: format!(
+                "APNs needs all of its settings; missing {}",
+                missing.join(", ")
+            ),
+        });
+    };
+    jsonwebtoken::EncodingKey::from_ec_pem(key.as_bytes()).map_err(|e| ConfigError {
+        var: "APNS_KEY_FILE",
+        value: "(key)".into(),
+        reason: format!("not a PKCS#8 P-256 key (.p8): {e}"),
+    })?;
+    Ok(Some(ApnsSettings {
+        key,
+        key_id,
+        team_id,
+        topic,
+        base_url: base_url(vars, "APNS_BASE_URL", "https://api.push.apple.com")?,
+    }))
+}
+
+fn read_secret(var: &'static str, path: &str) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError {
+        var,
+        value: path.into(),
+        reason: format!("cannot read it: {e}"),
+    })
+}
+
+/// A provider's base URL; `http://` is allowed so tests can use local fakes.
+fn base_url(vars: &Vars, var: &'static str, default: &str) -> Result<String, ConfigError> {
+    Ok(vars
+        .url(var, &["https://", "http://"])?
+        .unwrap_or_else(|| default.to_string())
+        .trim_end_matches('/')
+        .to_string())
 }
 
 /// Typed reads of variables; an empty value counts as unset.

@@ -16,6 +16,7 @@ pub mod live;
 pub mod logging;
 pub mod metrics;
 pub mod notifications;
+pub mod push;
 pub mod rate_limit;
 pub mod seed_demo;
 pub mod server;

@@ -23,6 +23,8 @@ pub struct Running {
     pub server: Server,
     pub addr: SocketAddr,
     pub hub: Addr<Hub>,
+    /// Stopped after the server, so the last requests' pushes are sent.
+    pub push: crate::push::Push,
 }
 
 pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<Running> {
@@ -45,7 +47,10 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         crate::live::reaction_persistence_config(),
     )
     .start();
+    let push = crate::push::Push::start(&config.push, db.clone())
+        .map_err(|e| std::io::Error::other(format!("push: {e}")))?;
     let state = web::Data::new(AppState {
+        push: push.clone(),
         tokens: TokenKeys::new(secret_key, config.token_ttl),
         login_limiter: LoginLimiter::new(config.login_rate_per_account, config.login_rate_per_ip),
         metrics: metrics.clone(),
@@ -105,6 +110,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         server: server.run(),
         addr,
         hub,
+        push,
     })
 }
 

@@ -30,4 +30,20 @@ pub struct AppState {
     pub reaction_writer: crate::engagement::reaction_writer::ReactionPersister,
     /// Reaction totals and poll tallies waiting to go out.
     pub totals: Arc<crate::engagement::Totals>,
+    /// Mobile push: where deliveries may go, and the dispatcher's doorbell.
+    pub push: crate::push::Push,
+}
+
+impl AppState {
+    /// Hands committed messages to the bus; notifications among them may
+    /// have queued pushes, so the dispatcher looks at once.
+    pub fn deliver(&self, published: Vec<crate::db::channels::Published>) {
+        if published
+            .iter()
+            .any(|p| matches!(p.channel, ringside_actors::Channel::User(_)))
+        {
+            self.push.wake();
+        }
+        self.bus.deliver(published);
+    }
 }

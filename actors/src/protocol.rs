@@ -181,6 +181,12 @@ pub fn ephemeral(frame_type: &str, channel: &Channel, data: &Value) -> Frame {
     encode(&json!({ "type": frame_type, "channel": channel.to_string(), "data": data }))
 }
 
+/// An emergency broadcast: every session gets it, whatever it follows (no
+/// channel, no seq).
+pub fn broadcast(data: &Value) -> Frame {
+    encode(&json!({ "type": "broadcast", "data": data }))
+}
+
 pub fn resync(channel: &Channel, reason: &str) -> Frame {
     encode(&json!({ "type": "resync", "channel": channel.to_string(), "reason": reason }))
 }

@@ -50,6 +50,77 @@ pub fn append(
     store(conn, channel, epoch, seq, frame_type, data)
 }
 
+#[derive(QueryableByName)]
+struct ChannelPosition {
+    #[diesel(sql_type = Text)]
+    channel: String,
+    #[diesel(sql_type = Text)]
+    epoch: String,
+    #[diesel(sql_type = BigInt)]
+    last_seq: i64,
+}
+
+/// [`append`] for many channels at once, one message each (a notification
+/// to thousands of users): three statements whatever the count. Channels
+/// must be distinct; their rows are locked in name order, so two bulk
+/// appends never deadlock.
+pub fn append_many(
+    conn: &mut PgConnection,
+    frame_type: &str,
+    messages: Vec<(Channel, Value)>,
+) -> QueryResult<Vec<Published>> {
+    use diesel::sql_types::{Array, Jsonb};
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut by_name: std::collections::HashMap<String, (Channel, Value)> = messages
+        .into_iter()
+        .map(|(channel, data)| (channel.to_string(), (channel, data)))
+        .collect();
+    let mut names: Vec<String> = by_name.keys().cloned().collect();
+    names.sort_unstable();
+    let positions: Vec<ChannelPosition> = diesel::sql_query(
+        "INSERT INTO channel_sequences (channel, epoch, last_seq) \
+         SELECT c, $2, 1 FROM unnest($1::text[]) AS c ORDER BY c \
+         ON CONFLICT (channel) DO UPDATE SET last_seq = channel_sequences.last_seq + 1, updated_at = now() \
+         RETURNING channel, epoch, last_seq",
+    )
+    .bind::<Array<Text>, _>(&names)
+    .bind::<Text, _>(new_epoch())
+    .load(conn)?;
+    let mut published = Vec::with_capacity(positions.len());
+    let (mut epochs, mut seqs, mut payloads) = (Vec::new(), Vec::new(), Vec::new());
+    let mut stored_names = Vec::with_capacity(positions.len());
+    for pos in positions {
+        let Some((channel, data)) = by_name.remove(&pos.channel) else {
+            continue;
+        };
+        published.push(Published {
+            frame: protocol::durable(frame_type, &channel, pos.last_seq as u64, &data),
+            channel,
+            epoch: pos.epoch.clone(),
+            seq: pos.last_seq as u64,
+            snapshot: None,
+            hint: None,
+        });
+        stored_names.push(pos.channel);
+        epochs.push(pos.epoch);
+        seqs.push(pos.last_seq);
+        payloads.push(data);
+    }
+    diesel::sql_query(
+        "INSERT INTO channel_messages (channel, epoch, seq, frame_type, payload) \
+         SELECT c, e, s, $5, p FROM unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[]) AS m(c, e, s, p)",
+    )
+    .bind::<Array<Text>, _>(&stored_names)
+    .bind::<Array<Text>, _>(&epochs)
+    .bind::<Array<BigInt>, _>(&seqs)
+    .bind::<Array<Jsonb>, _>(&payloads)
+    .bind::<Text, _>(frame_type)
+    .execute(conn)?;
+    Ok(published)
+}
+
 /// Takes the channel's next `seq` (locking its row until the transaction
 /// ends), for a message that must carry its own number.
 pub fn next_position(conn: &mut PgConnection, channel: &Channel) -> QueryResult<(String, u64)> {

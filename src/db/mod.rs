@@ -31,6 +31,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod pagination;
 pub mod polls;
+pub mod push_outbox;
 pub mod reactions;
 pub mod schema;
 pub mod snapshots;

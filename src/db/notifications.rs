@@ -4,13 +4,16 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types as sql;
 use ringside_actors::Channel;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::channels::{self, Published};
 use super::pagination::PageParams;
-use super::schema::{devices, notification_preferences, push_notifications};
+use super::schema::{
+    devices, notification_campaigns, notification_preferences, push_notifications,
+};
 
 pub const NOTIFICATION_TYPES: [&str; 7] = [
     "fight_result",
@@ -22,7 +25,7 @@ pub const NOTIFICATION_TYPES: [&str; 7] = [
     "emergency",
 ];
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Serialize)]
 #[diesel(table_name = push_notifications)]
 pub struct Notification {
     pub id: i64,
@@ -39,39 +42,191 @@ pub struct Notification {
     pub sent_at: Option<DateTime<Utc>>,
     pub delivery_status: String,
     pub created_at: DateTime<Utc>,
+    #[serde(rename = "campaign")]
+    pub campaign_id: Option<i64>,
 }
 
+/// One sending: a trigger firing, an admin send, an emergency broadcast.
 #[derive(Debug, Clone)]
-pub struct NewNotification {
-    pub recipient: i64,
+pub struct NewCampaign {
+    /// `trigger`, `send` or `broadcast`.
+    pub source: &'static str,
     pub notification_type: String,
+    /// Who it was for, as asked (kept for the record and analytics).
+    pub audience: Value,
+    pub created_by: Option<i64>,
+    /// The campaign's own title (recipients may read personalised ones).
     pub title: String,
-    pub message: String,
     pub action_url: Option<String>,
     pub data: Value,
 }
 
-/// Stores a notification for one user and numbers it on `user:{id}`.
-pub fn create(
+/// What one recipient reads: the templates filled for them.
+#[derive(Debug, Clone)]
+pub struct Personal {
+    pub recipient: i64,
+    pub title: String,
+    pub message: String,
+}
+
+/// Which devices may get a push: those whose provider is configured, and
+/// how long the push stays worth sending.
+#[derive(Debug, Clone)]
+pub struct PushTargets {
+    pub platforms: Vec<String>,
+    pub ttl_seconds: i64,
+}
+
+/// Sendings, stored.
+#[derive(Debug, Default)]
+pub struct Sent {
+    pub campaigns: Vec<i64>,
+    /// The `notification` frames on each recipient's `user:{id}`, to deliver
+    /// after the commit.
+    pub published: Vec<Published>,
+    /// Push deliveries queued (one per device).
+    pub deliveries: usize,
+}
+
+impl Sent {
+    /// Adds another sending's results to these.
+    pub fn absorb(&mut self, other: Sent) {
+        self.campaigns.extend(other.campaigns);
+        self.published.extend(other.published);
+        self.deliveries += other.deliveries;
+    }
+}
+
+/// Stores a notification for each recipient (one campaign), numbers each on
+/// its `user:{id}` and queues a push delivery for each of their active
+/// devices, unless they turned push off or are in their quiet hours. All in
+/// the caller's transaction, a few statements whatever the count: a result
+/// may go to every user.
+pub fn send(
     conn: &mut PgConnection,
-    new: &NewNotification,
-) -> QueryResult<(Notification, Published)> {
+    campaign: &NewCampaign,
+    recipients: Vec<Personal>,
+    push: &PushTargets,
+) -> QueryResult<Sent> {
+    use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text};
+    let id = insert_campaign(conn, campaign, recipients.len())?;
+    let (mut users, mut titles, mut messages) = (Vec::new(), Vec::new(), Vec::new());
+    for p in recipients {
+        users.push(p.recipient);
+        // Filled templates can outgrow the columns (long names): cut.
+        titles.push(clip(&p.title, 200));
+        messages.push(clip(&p.message, 2000));
+    }
+    let stored: Vec<Notification> = diesel::sql_query(
+        "INSERT INTO push_notifications \
+           (campaign_id, recipient_id, notification_type, title, message, action_url, data) \
+         SELECT $1, r, $2, t, m, $3, $4 FROM unnest($5::bigint[], $6::text[], $7::text[]) AS x(r, t, m) \
+         RETURNING *",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(&campaign.notification_type)
+    .bind::<Nullable<Text>, _>(&campaign.action_url)
+    .bind::<Jsonb, _>(&campaign.data)
+    .bind::<Array<BigInt>, _>(&users)
+    .bind::<Array<Text>, _>(&titles)
+    .bind::<Array<Text>, _>(&messages)
+    .load(conn)?;
+    let mut frames = Vec::with_capacity(stored.len());
+    for n in &stored {
+        let data = serde_json::to_value(n)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        if let Some(user) = n.recipient_id {
+            frames.push((Channel::User(user), data));
+        }
+    }
+    let published = channels::append_many(conn, "notification", frames)?;
+    let deliveries = diesel::sql_query(
+        "INSERT INTO notification_deliveries (notification_id, device_id, expires_at) \
+         SELECT n.id, d.id, now() + make_interval(secs => $3) \
+         FROM push_notifications n \
+         JOIN devices d ON d.user_id = n.recipient_id AND d.is_active AND d.platform = ANY($2) \
+         JOIN users u ON u.id = n.recipient_id \
+         LEFT JOIN notification_preferences p ON p.user_id = n.recipient_id \
+         WHERE n.campaign_id = $1 AND COALESCE(p.push_enabled, true) \
+           AND NOT ringside_quiet_now(p.quiet_start_min, p.quiet_end_min, u.timezone)",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Array<Text>, _>(&push.platforms)
+    .bind::<diesel::sql_types::Double, _>(push.ttl_seconds as f64)
+    .execute(conn)?;
+    mark_undeliverable(conn, id)?;
+    Ok(Sent {
+        campaigns: vec![id],
+        published,
+        deliveries,
+    })
+}
+
+/// An emergency broadcast: one stored notification for nobody in
+/// particular (recipient NULL), pushed to every active device, quiet hours
+/// or not. The live frame goes to every session (see `live::Bus`).
+pub fn broadcast(
+    conn: &mut PgConnection,
+    campaign: &NewCampaign,
+    message: &str,
+    push: &PushTargets,
+) -> QueryResult<(Notification, usize)> {
+    use diesel::sql_types::{Array, BigInt, Text};
+    let id = insert_campaign(conn, campaign, 0)?;
     let n: Notification = diesel::insert_into(push_notifications::table)
         .values((
-            push_notifications::recipient_id.eq(new.recipient),
-            push_notifications::notification_type.eq(&new.notification_type),
-            // Filled templates can outgrow the columns (long names): cut.
-            push_notifications::title.eq(clip(&new.title, 200)),
-            push_notifications::message.eq(clip(&new.message, 2000)),
-            push_notifications::action_url.eq(&new.action_url),
-            push_notifications::data.eq(&new.data),
+            push_notifications::campaign_id.eq(id),
+            push_notifications::notification_type.eq(&campaign.notification_type),
+            push_notifications::title.eq(clip(&campaign.title, 200)),
+            push_notifications::message.eq(clip(message, 2000)),
+            push_notifications::action_url.eq(&campaign.action_url),
+            push_notifications::data.eq(&campaign.data),
         ))
         .returning(Notification::as_returning())
         .get_result(conn)?;
-    let data = serde_json::to_value(&n)
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    let published = channels::append(conn, &Channel::User(new.recipient), "notification", &data)?;
-    Ok((n, published))
+    let deliveries = diesel::sql_query(
+        "INSERT INTO notification_deliveries (notification_id, device_id, expires_at) \
+         SELECT $1, d.id, now() + make_interval(secs => $3) FROM devices d \
+         WHERE d.is_active AND d.platform = ANY($2)",
+    )
+    .bind::<BigInt, _>(n.id)
+    .bind::<Array<Text>, _>(&push.platforms)
+    .bind::<diesel::sql_types::Double, _>(push.ttl_seconds as f64)
+    .execute(conn)?;
+    mark_undeliverable(conn, id)?;
+    Ok((n, deliveries))
+}
+
+fn insert_campaign(
+    conn: &mut PgConnection,
+    campaign: &NewCampaign,
+    recipients: usize,
+) -> QueryResult<i64> {
+    diesel::insert_into(notification_campaigns::table)
+        .values((
+            notification_campaigns::source.eq(campaign.source),
+            notification_campaigns::notification_type.eq(&campaign.notification_type),
+            notification_campaigns::audience.eq(&campaign.audience),
+            notification_campaigns::title.eq(clip(&campaign.title, 200)),
+            notification_campaigns::created_by.eq(campaign.created_by),
+            notification_campaigns::recipients.eq(recipients as i32),
+        ))
+        .returning(notification_campaigns::id)
+        .get_result(conn)
+}
+
+/// Notifications with no device to push to are done: `skipped`.
+fn mark_undeliverable(conn: &mut PgConnection, campaign: i64) -> QueryResult<usize> {
+    use super::schema::notification_deliveries as d;
+    diesel::update(
+        push_notifications::table
+            .filter(push_notifications::campaign_id.eq(campaign))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                d::table.filter(d::notification_id.eq(push_notifications::id)),
+            ))),
+    )
+    .set(push_notifications::delivery_status.eq("skipped"))
+    .execute(conn)
 }
 
 fn clip(text: &str, max: usize) -> String {
@@ -278,4 +433,127 @@ pub fn set_preferences(conn: &mut PgConnection, prefs: &Preferences) -> QueryRes
         .set(prefs)
         .returning(Preferences::as_returning())
         .get_result(conn)
+}
+
+/// A campaign as analytics reads it: what was sent, to how many, what the
+/// providers said, how many opened it, and how long from creation to the
+/// provider's acceptance.
+#[derive(Debug, QueryableByName, Serialize)]
+pub struct CampaignStats {
+    #[diesel(sql_type = sql::BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = sql::Text)]
+    pub source: String,
+    #[diesel(sql_type = sql::Text)]
+    pub notification_type: String,
+    #[diesel(sql_type = sql::Text)]
+    pub title: String,
+    #[diesel(sql_type = sql::Jsonb)]
+    pub audience: Value,
+    #[serde(rename = "created_by")]
+    #[diesel(sql_type = sql::Nullable<sql::BigInt>)]
+    pub created_by: Option<i64>,
+    #[diesel(sql_type = sql::Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    /// Users it was stored for (0 for a broadcast: it is for everyone).
+    #[diesel(sql_type = sql::BigInt)]
+    pub recipients: i64,
+    /// Devices a push was queued for.
+    #[diesel(sql_type = sql::BigInt)]
+    pub targeted: i64,
+    #[diesel(sql_type = sql::BigInt)]
+    pub sent: i64,
+    #[diesel(sql_type = sql::BigInt)]
+    pub failed: i64,
+    #[diesel(sql_type = sql::BigInt)]
+    pub invalid: i64,
+    #[diesel(sql_type = sql::BigInt)]
+    pub expired: i64,
+    /// Not answered yet (waiting, retrying or in flight).
+    #[diesel(sql_type = sql::BigInt)]
+    pub pending: i64,
+    #[diesel(sql_type = sql::BigInt)]
+    pub opened: i64,
+    #[diesel(sql_type = sql::BigInt)]
+    pub read: i64,
+    /// Created to accepted by the provider, in milliseconds.
+    #[diesel(sql_type = sql::Nullable<sql::Double>)]
+    pub latency_p50_ms: Option<f64>,
+    #[diesel(sql_type = sql::Nullable<sql::Double>)]
+    pub latency_p90_ms: Option<f64>,
+    #[diesel(sql_type = sql::Nullable<sql::Double>)]
+    pub latency_p99_ms: Option<f64>,
+    #[diesel(sql_type = sql::Nullable<sql::Double>)]
+    pub latency_max_ms: Option<f64>,
+}
+
+/// Campaigns newest first (one, when `only` is given), with their counts.
+pub fn campaign_stats(
+    conn: &mut PgConnection,
+    only: Option<i64>,
+    page: &PageParams,
+    limit: i64,
+) -> QueryResult<Vec<CampaignStats>> {
+    diesel::sql_query(
+        "SELECT c.id, c.source, c.notification_type, c.title, c.audience, c.created_by, c.created_at, \
+                n.recipients, n.opened, n.read, \
+                d.targeted, d.sent, d.failed, d.invalid, d.expired, d.pending, \
+                d.p50 AS latency_p50_ms, d.p90 AS latency_p90_ms, d.p99 AS latency_p99_ms, \
+                d.max AS latency_max_ms \
+           FROM notification_campaigns c \
+           CROSS JOIN LATERAL ( \
+                SELECT count(recipient_id) AS recipients, count(opened_at) AS opened, \
+                       count(read_at) AS read \
+                  FROM push_notifications WHERE campaign_id = c.id) n \
+           CROSS JOIN LATERAL ( \
+                SELECT count(*) AS targeted, \
+                       count(*) FILTER (WHERE d.status = 'sent') AS sent, \
+                       count(*) FILTER (WHERE d.status = 'failed') AS failed, \
+                       count(*) FILTER (WHERE d.status = 'invalid_token') AS invalid, \
+                       count(*) FILTER (WHERE d.status = 'expired') AS expired, \
+                       count(*) FILTER (WHERE d.status IN ('pending', 'in_flight')) AS pending, \
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY l.ms) AS p50, \
+                       percentile_cont(0.9) WITHIN GROUP (ORDER BY l.ms) AS p90, \
+                       percentile_cont(0.99) WITHIN GROUP (ORDER BY l.ms) AS p99, \
+                       max(l.ms) AS max \
+                  FROM push_notifications pn \
+                  JOIN notification_deliveries d ON d.notification_id = pn.id \
+                  CROSS JOIN LATERAL (SELECT (extract(epoch FROM d.sent_at - pn.created_at) * 1000)::float8 AS ms) l \
+                 WHERE pn.campaign_id = c.id) d \
+          WHERE ($1::bigint IS NULL OR c.id = $1) AND ($2::bigint IS NULL OR c.id < $2) \
+          ORDER BY c.id DESC LIMIT $3",
+    )
+    .bind::<sql::Nullable<sql::BigInt>, _>(only)
+    .bind::<sql::Nullable<sql::BigInt>, _>(page.cursor.map(|c| c.0))
+    .bind::<sql::BigInt, _>(limit + 1)
+    .load(conn)
+}
+
+/// The user's time zone (quiet hours are read in it).
+pub fn timezone(conn: &mut PgConnection, user: i64) -> QueryResult<String> {
+    use super::schema::users;
+    users::table.find(user).select(users::timezone).first(conn)
+}
+
+/// Sets the user's time zone; false when PostgreSQL does not know the name
+/// (an IANA name such as `Europe/Lisbon`, or `UTC`).
+pub fn set_timezone(conn: &mut PgConnection, user: i64, tz: &str) -> QueryResult<bool> {
+    use super::schema::users;
+    #[derive(QueryableByName)]
+    struct Known {
+        #[diesel(sql_type = sql::Bool)]
+        known: bool,
+    }
+    let known: Known = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS known",
+    )
+    .bind::<sql::Text, _>(tz)
+    .get_result(conn)?;
+    if !known.known {
+        return Ok(false);
+    }
+    diesel::update(users::table.find(user))
+        .set(users::timezone.eq(tz))
+        .execute(conn)?;
+    Ok(true)
 }

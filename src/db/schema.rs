@@ -268,6 +268,21 @@ diesel::table! {
         provider_id -> Nullable<Text>,
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
+        lease_until -> Nullable<Timestamptz>,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_campaigns (id) {
+        id -> Int8,
+        source -> Text,
+        notification_type -> Text,
+        audience -> Jsonb,
+        title -> Text,
+        created_by -> Nullable<Int8>,
+        recipients -> Int4,
+        created_at -> Timestamptz,
     }
 }
 
@@ -335,6 +350,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
         delivery_status -> Text,
         created_at -> Timestamptz,
+        campaign_id -> Nullable<Int8>,
     }
 }
 
@@ -429,6 +445,7 @@ diesel::joinable!(poll_options -> polls (poll_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(notification_deliveries -> push_notifications (notification_id));
 diesel::joinable!(notification_deliveries -> devices (device_id));
+diesel::joinable!(push_notifications -> notification_campaigns (campaign_id));
 diesel::joinable!(judge_scores -> live_fights (live_fight_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -449,6 +466,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     live_updates,
     media_assets,
     moderation_actions,
+    notification_campaigns,
     notification_deliveries,
     notification_preferences,
     poll_options,

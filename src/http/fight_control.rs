@@ -195,6 +195,7 @@ async fn result(
     body: web::Json<FightResult>,
 ) -> Result<HttpResponse, ApiError> {
     let result = body.into_inner();
+    let push = state.push.targets().clone();
     control(&state, id.into_inner(), move |conn, locked, fight| {
         fight.finish(&result)?;
         let (mut published, moves) = control::finish(conn, locked, &result)?;
@@ -204,8 +205,8 @@ async fn result(
         )?);
         // Followers hear it in the same transaction: stored, then live.
         let finished = crate::db::catalog::find_fight(conn, locked.fight.id)?;
-        published.extend(crate::notifications::on_fight_result(conn, &finished)?);
-        published.extend(crate::notifications::on_ranking_moves(conn, &moves)?);
+        published.extend(crate::notifications::on_fight_result(conn, &finished, &push)?.published);
+        published.extend(crate::notifications::on_ranking_moves(conn, &moves, &push)?.published);
         Ok(published)
     })
     .await

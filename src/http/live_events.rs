@@ -107,6 +107,7 @@ async fn transition(
     action: EventAction,
 ) -> Result<HttpResponse, ApiError> {
     let max_live = state.config.live.max_concurrent_events;
+    let push = state.push.targets().clone();
     let result: Result<(LiveEvent, Vec<Published>), TransitionError> = state
         .db
         .run(move |c| {
@@ -117,7 +118,8 @@ async fn transition(
                 max_live,
                 |c, live| {
                     if live.status == "live" {
-                        crate::notifications::on_event_start(c, live)
+                        crate::notifications::on_event_start(c, live, &push)
+                            .map(|sent| sent.published)
                     } else {
                         Ok(Vec::new())
                     }
@@ -127,7 +129,7 @@ async fn transition(
         .await?;
     match result {
         Ok((live, published)) => {
-            state.bus.deliver(published);
+            state.deliver(published);
             tracing::info!(live_event = id, status = %live.status, "live event {action}");
             Ok(HttpResponse::Ok().json(snapshot(state, live.id).await?))
         }

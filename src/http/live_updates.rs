@@ -24,6 +24,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/live/updates/{id}/reject/").post(reject));
 }
 
+/// Numbers a verified update on its channels; a breaking one also goes to
+/// everyone who wants breaking news, in the same transaction.
+fn publish(
+    conn: &mut diesel::PgConnection,
+    update: &mut LiveUpdate,
+    push: &crate::db::notifications::PushTargets,
+) -> Result<Vec<crate::db::channels::Published>, ApiError> {
+    let mut published = live_updates::publish(conn, update)?;
+    if update.is_breaking {
+        published.extend(crate::notifications::on_breaking_news(conn, update, push)?.published);
+    }
+    Ok(published)
+}
+
 fn check(new: &mut NewUpdate) -> Result<(), ApiError> {
     if !UPDATE_TYPES.contains(&new.update_type.as_str()) {
         return Err(ApiError::invalid(
@@ -50,6 +64,7 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let mut new = body.into_inner();
     check(&mut new)?;
+    let push = state.push.targets().clone();
     let update = publishing(&state, move |conn| {
         // The account is checked in the write's own transaction: one round
         // trip less on the hottest publishing path.
@@ -77,7 +92,7 @@ async fn create(
             other => other,
         })?;
         let published = if update.is_verified {
-            live_updates::publish(conn, &mut update)?
+            publish(conn, &mut update, &push)?
         } else {
             Vec::new()
         };
@@ -100,6 +115,7 @@ async fn review(
     approve: bool,
     reason: String,
 ) -> Result<HttpResponse, ApiError> {
+    let push = state.push.targets().clone();
     let update = publishing(state, move |conn| {
         let mut update =
             live_updates::find_for_update(conn, id).map_err(|e| named("live update")(e.into()))?;
@@ -118,7 +134,7 @@ async fn review(
         }
         live_updates::review(conn, &mut update, moderator, approve, &reason)?;
         let published = if approve {
-            live_updates::publish(conn, &mut update)?
+            publish(conn, &mut update, &push)?
         } else {
             Vec::new()
         };

@@ -9,6 +9,7 @@ mod follows;
 mod live_events;
 mod live_updates;
 mod moderation;
+mod notification_admin;
 mod notifications;
 mod ops;
 mod optional_json;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(presence::routes)
     .configure(follows::routes)
     .configure(notifications::routes)
+    .configure(notification_admin::routes)
     .default_service(web::to(unmatched));
 }
 
@@ -131,7 +133,7 @@ pub(crate) async fn publishing<T: Send + 'static>(
         + 'static,
 ) -> Result<T, ApiError> {
     let (out, published) = crate::live::persist(&state.persister, f).await?;
-    state.bus.deliver(published);
+    state.deliver(published);
     Ok(out)
 }
 

@@ -185,15 +185,29 @@ async fn preferences(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let user = auth.user.id;
-    let prefs = state
+    let body = state
         .db
-        .run(move |c| notifications::preferences(c, user).map_err(ApiError::from))
+        .run(move |c| {
+            preferences_body(
+                notifications::preferences(c, user)?,
+                notifications::timezone(c, user)?,
+            )
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(prefs))
+    Ok(HttpResponse::Ok().json(body))
 }
 
-/// Replaces the preferences (every field given). Quiet hours are minutes
-/// after midnight in the user's time zone, both set or both null.
+/// The preferences as clients read them, with the time zone quiet hours
+/// are read in.
+fn preferences_body(prefs: Preferences, timezone: String) -> Result<serde_json::Value, ApiError> {
+    let mut body = serde_json::to_value(prefs).map_err(|e| ApiError::Internal(e.to_string()))?;
+    body["timezone"] = json!(timezone);
+    Ok(body)
+}
+
+/// Replaces the preferences (every field given; `timezone` optional).
+/// Quiet hours are minutes after midnight in the user's time zone, both set
+/// or both null.
 async fn set_preferences(
     auth: Auth<Viewer>,
     state: web::Data<AppState>,
@@ -220,9 +234,29 @@ async fn set_preferences(
         quiet_start_min: b.quiet_start_min,
         quiet_end_min: b.quiet_end_min,
     };
+    let timezone = match b.timezone {
+        Some(tz) => Some(validate::text("timezone", &tz, 1, 64)?),
+        None => None,
+    };
+    let user = auth.user.id;
     let saved = state
         .db
-        .run(move |c| notifications::set_preferences(c, &prefs).map_err(ApiError::from))
+        .run(move |c| {
+            c.build_transaction().run(|c| {
+                if let Some(tz) = &timezone {
+                    if !notifications::set_timezone(c, user, tz)? {
+                        return Err(ApiError::invalid(
+                            "timezone",
+                            "must be an IANA time zone name such as Europe/Lisbon",
+                        ));
+                    }
+                }
+                preferences_body(
+                    notifications::set_preferences(c, &prefs)?,
+                    notifications::timezone(c, user)?,
+                )
+            })
+        })
         .await?;
     Ok(HttpResponse::Ok().json(saved))
 }
@@ -239,4 +273,6 @@ struct PreferencesBody {
     followed_only: bool,
     quiet_start_min: Option<i32>,
     quiet_end_min: Option<i32>,
+    #[serde(default)]
+    timezone: Option<String>,
 }

@@ -80,6 +80,8 @@ enum Envelope {
     },
     /// Close this user's connections (a ban).
     Kick { node: String, user: i64 },
+    /// A frame for every session (an emergency broadcast).
+    Broadcast { node: String, frame: String },
 }
 
 impl Envelope {
@@ -89,7 +91,8 @@ impl Envelope {
             | Envelope::Beat { node, .. }
             | Envelope::Reload { node, .. }
             | Envelope::Ephemeral { node, .. }
-            | Envelope::Kick { node, .. } => node,
+            | Envelope::Kick { node, .. }
+            | Envelope::Broadcast { node, .. } => node,
         }
     }
 }
@@ -218,6 +221,21 @@ impl Bus {
             });
         }
         self.hub.do_send(banned(user));
+    }
+
+    /// Sends `frame` to every session on every node; answers how many
+    /// sessions this node has.
+    pub async fn broadcast(&self, frame: Frame) -> usize {
+        if let Some(link) = &self.redis {
+            let _ = link.out.try_send(Envelope::Broadcast {
+                node: link.node.clone(),
+                frame: frame.to_string(),
+            });
+        }
+        self.hub
+            .send(ringside_actors::hub::Broadcast(frame))
+            .await
+            .unwrap_or(0)
     }
 
     /// False only while a multi-node bus cannot hear the other nodes.
@@ -457,6 +475,9 @@ fn receive(hub: &Addr<Hub>, me: &str, payload: &[u8]) {
             }
         }
         Envelope::Kick { user, .. } => hub.do_send(banned(user)),
+        Envelope::Broadcast { frame, .. } => {
+            hub.do_send(ringside_actors::hub::Broadcast(frame.into()))
+        }
     }
 }
 

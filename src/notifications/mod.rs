@@ -1,74 +1,146 @@
-//! Notifications: templates written once per type and filled per user, and
-//! the triggers that create them. Each notification is stored and numbered
-//! on `user:{id}` in the transaction of the change that caused it, so a
-//! connected user gets it at once and an offline one finds it later.
-//!
-//! Mobile push (FCM, APNs) and its delivery outbox are not built yet: the
-//! rows carry `delivery_status` `pending` for the dispatcher to come.
+//! Notifications: templates written once per type and filled per user, the
+//! triggers that create them, and who they reach. Each firing is one
+//! campaign: a notification per recipient, stored and numbered on
+//! `user:{id}` in the transaction of the change that caused it (so a
+//! connected user gets it at once and an offline one finds it later), and a
+//! push delivery per device in the same transaction (the outbox the
+//! dispatcher in `crate::push` drains).
 
 pub mod templates;
 
 use diesel::prelude::*;
-use serde_json::json;
+use diesel::sql_types::{Array, BigInt, Bool, Text};
+use serde_json::{json, Value};
 
-use crate::db::channels::Published;
 use crate::db::fight_control::RankMove;
-use crate::db::models::Fight;
-use crate::db::notifications::{self, NewNotification};
-use crate::db::schema::{fighters, follows, notification_preferences, users};
+use crate::db::models::{Fight, LiveUpdate};
+use crate::db::notifications::{self, NewCampaign, Personal, PushTargets, Sent};
+use crate::db::schema::fighters;
 use templates::Template;
 
-/// Which preference switch a notification type obeys.
-#[derive(Clone, Copy)]
-enum Switch {
-    FightResults,
-    RankingChanges,
-    EventStart,
-}
-
-/// Users (id, display name) following any of `fighters` or `events`, once
-/// each, not banned, whose preferences (absent: the defaults, all on) keep
-/// `switch` on.
-fn followers(
-    conn: &mut PgConnection,
-    fighters: &[i64],
-    events: &[i64],
-    switch: Switch,
-) -> QueryResult<Vec<(i64, String)>> {
-    use notification_preferences as np;
-    let query = follows::table
-        .inner_join(users::table.on(users::id.eq(follows::user_id)))
-        .left_join(np::table.on(np::user_id.eq(follows::user_id)))
-        .filter(
-            (follows::target_type
-                .eq("fighter")
-                .and(follows::target_id.eq_any(fighters)))
-            .or(follows::target_type
-                .eq("event")
-                .and(follows::target_id.eq_any(events))),
-        )
-        .filter(users::banned_at.is_null())
-        .select((users::id, users::display_name))
-        .distinct()
-        .into_boxed();
-    let unset = np::user_id.nullable().is_null();
-    match switch {
-        Switch::FightResults => query.filter(np::fight_results.nullable().eq(true).or(unset)),
-        Switch::RankingChanges => query.filter(np::ranking_changes.nullable().eq(true).or(unset)),
-        Switch::EventStart => query.filter(np::event_start.nullable().eq(true).or(unset)),
+/// The preference switch a notification type obeys (`system` obeys none).
+fn switch_of(notification_type: &str) -> Option<&'static str> {
+    match notification_type {
+        "fight_result" => Some("fight_results"),
+        "breaking_news" => Some("breaking_news"),
+        "ranking_change" => Some("ranking_changes"),
+        "event_start" => Some("event_start"),
+        "user_activity" => Some("user_activity"),
+        _ => None,
     }
-    .load(conn)
 }
 
-/// After an official result: everyone who follows either fighter or the
-/// event, unless their preferences turn fight results off.
-pub fn on_fight_result(conn: &mut PgConnection, fight: &Fight) -> QueryResult<Vec<Published>> {
+/// Who a notification is for, before preferences have their say.
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    /// Only these users (an admin's list); `None`: anyone.
+    pub users: Option<Vec<i64>>,
+    /// Followers of any of these fighters or events.
+    pub fighters: Vec<i64>,
+    pub events: Vec<i64>,
+    /// Everyone else too, except users who asked for followed things only.
+    pub everyone: bool,
+}
+
+#[derive(QueryableByName)]
+struct Recipient {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    display_name: String,
+}
+
+/// Users (id, display name) a notification of `notification_type` reaches:
+/// not banned, the type's switch on (absent preferences: all on), and
+/// either following one of the reach's fighters or events, or reached as
+/// "everyone" without `followed_only`. A listed user is reached as everyone
+/// is, and `system` messages ignore `followed_only`.
+pub fn recipients(
+    conn: &mut PgConnection,
+    notification_type: &str,
+    reach: &Reach,
+) -> QueryResult<Vec<(i64, String)>> {
+    // The column comes from a fixed list, never from input.
+    let switch = switch_of(notification_type)
+        .map(|column| format!("COALESCE(p.{column}, true)"))
+        .unwrap_or_else(|| "true".into());
+    let ignore_followed_only = switch_of(notification_type).is_none();
+    let sql = format!(
+        "SELECT u.id, u.display_name FROM users u \
+         LEFT JOIN notification_preferences p ON p.user_id = u.id \
+         WHERE u.banned_at IS NULL AND {switch} \
+           AND ($1 OR u.id = ANY($2)) \
+           AND (EXISTS (SELECT 1 FROM follows f WHERE f.user_id = u.id \
+                  AND ((f.target_type = 'fighter' AND f.target_id = ANY($3)) \
+                    OR (f.target_type = 'event' AND f.target_id = ANY($4)))) \
+                OR ($5 AND ($6 OR NOT COALESCE(p.followed_only, false)))) \
+         ORDER BY u.id"
+    );
+    let rows: Vec<Recipient> = diesel::sql_query(sql)
+        .bind::<Bool, _>(reach.users.is_none())
+        .bind::<Array<BigInt>, _>(reach.users.clone().unwrap_or_default())
+        .bind::<Array<BigInt>, _>(&reach.fighters)
+        .bind::<Array<BigInt>, _>(&reach.events)
+        .bind::<Bool, _>(reach.everyone || reach.users.is_some())
+        .bind::<Bool, _>(ignore_followed_only)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.id, r.display_name)).collect())
+}
+
+/// A trigger's campaign: what it is about and the text per recipient.
+fn fire(
+    conn: &mut PgConnection,
+    notification_type: &str,
+    reach: Reach,
+    action_url: String,
+    data: Value,
+    push: &PushTargets,
+    text: impl Fn(&str) -> (String, String),
+) -> QueryResult<Sent> {
+    let people = recipients(conn, notification_type, &reach)?;
+    if people.is_empty() {
+        return Ok(Sent::default());
+    }
+    let personal: Vec<Personal> = people
+        .iter()
+        .map(|(user, name)| {
+            let (title, message) = text(name);
+            Personal {
+                recipient: *user,
+                title,
+                message,
+            }
+        })
+        .collect();
+    let campaign = NewCampaign {
+        source: "trigger",
+        notification_type: notification_type.into(),
+        audience: json!({
+            "kind": "trigger", "fighters": reach.fighters, "events": reach.events,
+            "everyone": reach.everyone,
+        }),
+        created_by: None,
+        title: text("").0,
+        action_url: Some(action_url),
+        data,
+    };
+    notifications::send(conn, &campaign, personal, push)
+}
+
+/// After an official result: followers of either fighter or the event, and
+/// everyone else whose preferences ask for results (unless they follow
+/// only what they follow).
+pub fn on_fight_result(
+    conn: &mut PgConnection,
+    fight: &Fight,
+    push: &PushTargets,
+) -> QueryResult<Sent> {
     let (Some(method), Some(round), Some(time)) = (
         fight.result_method.as_deref(),
         fight.result_round,
         fight.result_time.as_deref(),
     ) else {
-        return Ok(Vec::new());
+        return Ok(Sent::default());
     };
     let names: Vec<(i64, String)> = fighters::table
         .filter(fighters::id.eq_any([fight.red_fighter_id, fight.blue_fighter_id]))
@@ -91,46 +163,39 @@ pub fn on_fight_result(conn: &mut PgConnection, fight: &Fight) -> QueryResult<Ve
         _ => String::new(),
     };
     let event = crate::db::catalog::find_event(conn, fight.event_id)?;
-    let recipients = followers(
-        conn,
-        &[fight.red_fighter_id, fight.blue_fighter_id],
-        &[fight.event_id],
-        Switch::FightResults,
-    )?;
     let outcome = match fight.winner_corner.as_deref() {
         Some(_) => Template::FightResult,
         None => Template::FightResultNoWinner,
     };
-    let mut published = Vec::with_capacity(recipients.len());
-    for (user, display_name) in recipients {
-        let fields = templates::Fields {
-            user: &display_name,
-            red: &red,
-            blue: &blue,
-            winner: &winner,
-            method: &templates::method_words(method),
-            round,
-            time,
-            event: &event.name,
-        };
-        let (title, message) = outcome.render(&fields);
-        let (_, frame) = notifications::create(
-            conn,
-            &NewNotification {
-                recipient: user,
-                notification_type: "fight_result".into(),
-                title,
-                message,
-                action_url: Some(format!("/fights/{}", fight.id)),
-                data: json!({
-                    "fight": fight.id, "event": fight.event_id, "winner": fight.winner_corner,
-                    "method": method, "round": round, "time": time,
-                }),
-            },
-        )?;
-        published.push(frame);
-    }
-    Ok(published)
+    let method_words = templates::method_words(method);
+    fire(
+        conn,
+        "fight_result",
+        Reach {
+            fighters: vec![fight.red_fighter_id, fight.blue_fighter_id],
+            events: vec![fight.event_id],
+            everyone: true,
+            ..Reach::default()
+        },
+        format!("/fights/{}", fight.id),
+        json!({
+            "fight": fight.id, "event": fight.event_id, "winner": fight.winner_corner,
+            "method": method, "round": round, "time": time,
+        }),
+        push,
+        |user| {
+            outcome.render(&templates::Fields {
+                user,
+                red: &red,
+                blue: &blue,
+                winner: &winner,
+                method: &method_words,
+                round,
+                time,
+                event: &event.name,
+            })
+        },
+    )
 }
 
 /// After a result moved rankings: followers of each fighter whose rank
@@ -138,9 +203,10 @@ pub fn on_fight_result(conn: &mut PgConnection, fight: &Fight) -> QueryResult<Ve
 pub fn on_ranking_moves(
     conn: &mut PgConnection,
     moves: &[RankMove],
-) -> QueryResult<Vec<Published>> {
+    push: &PushTargets,
+) -> QueryResult<Sent> {
     use crate::db::schema::divisions;
-    let mut published = Vec::new();
+    let mut sent = Sent::default();
     for m in moves {
         let fighter: String = fighters::table
             .find(m.fighter)
@@ -150,33 +216,23 @@ pub fn on_ranking_moves(
             .find(m.division)
             .select(divisions::name)
             .first(conn)?;
-        let recipients = followers(conn, &[m.fighter], &[], Switch::RankingChanges)?;
-        for (user, display_name) in recipients {
-            let (title, message) = templates::ranking_change(
-                &display_name,
-                &fighter,
-                &division,
-                m.old_rank,
-                m.new_rank,
-            );
-            let (_, frame) = notifications::create(
-                conn,
-                &NewNotification {
-                    recipient: user,
-                    notification_type: "ranking_change".into(),
-                    title,
-                    message,
-                    action_url: Some(format!("/rankings/?division={}", m.division)),
-                    data: json!({
-                        "fighter": m.fighter, "division": m.division,
-                        "old_rank": m.old_rank, "new_rank": m.new_rank,
-                    }),
-                },
-            )?;
-            published.push(frame);
-        }
+        sent.absorb(fire(
+            conn,
+            "ranking_change",
+            Reach {
+                fighters: vec![m.fighter],
+                ..Reach::default()
+            },
+            format!("/rankings/?division={}", m.division),
+            json!({
+                "fighter": m.fighter, "division": m.division,
+                "old_rank": m.old_rank, "new_rank": m.new_rank,
+            }),
+            push,
+            |user| templates::ranking_change(user, &fighter, &division, m.old_rank, m.new_rank),
+        )?);
     }
-    Ok(published)
+    Ok(sent)
 }
 
 /// A live event started: followers of its event, unless their preferences
@@ -184,24 +240,46 @@ pub fn on_ranking_moves(
 pub fn on_event_start(
     conn: &mut PgConnection,
     live: &crate::db::models::LiveEvent,
-) -> QueryResult<Vec<Published>> {
+    push: &PushTargets,
+) -> QueryResult<Sent> {
     let event = crate::db::catalog::find_event(conn, live.event_id)?;
-    let recipients = followers(conn, &[], &[live.event_id], Switch::EventStart)?;
-    let mut published = Vec::with_capacity(recipients.len());
-    for (user, display_name) in recipients {
-        let (title, message) = templates::event_start(&display_name, &event.name, &event.venue);
-        let (_, frame) = notifications::create(
-            conn,
-            &NewNotification {
-                recipient: user,
-                notification_type: "event_start".into(),
-                title,
-                message,
-                action_url: Some(format!("/live/events/{}", live.id)),
-                data: json!({ "live_event": live.id, "event": live.event_id }),
-            },
-        )?;
-        published.push(frame);
-    }
-    Ok(published)
+    fire(
+        conn,
+        "event_start",
+        Reach {
+            events: vec![live.event_id],
+            ..Reach::default()
+        },
+        format!("/live/events/{}", live.id),
+        json!({ "live_event": live.id, "event": live.event_id }),
+        push,
+        |user| templates::event_start(user, &event.name, &event.venue),
+    )
+}
+
+/// A breaking update went out: everyone who wants breaking news (those who
+/// follow only what they follow, if they follow the event).
+pub fn on_breaking_news(
+    conn: &mut PgConnection,
+    update: &LiveUpdate,
+    push: &PushTargets,
+) -> QueryResult<Sent> {
+    use crate::db::schema::live_events;
+    let event: i64 = live_events::table
+        .find(update.live_event_id)
+        .select(live_events::event_id)
+        .first(conn)?;
+    fire(
+        conn,
+        "breaking_news",
+        Reach {
+            events: vec![event],
+            everyone: true,
+            ..Reach::default()
+        },
+        format!("/live/events/{}", update.live_event_id),
+        json!({ "live_event": update.live_event_id, "update": update.id, "event": event }),
+        push,
+        |user| templates::breaking_news(user, &update.title, &update.description),
+    )
 }

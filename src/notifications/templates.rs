@@ -81,6 +81,23 @@ pub fn event_start(user: &str, event: &str, venue: &str) -> (String, String) {
     )
 }
 
+/// Breaking news: the update's own words, personalised when it has a body.
+pub fn breaking_news(user: &str, title: &str, description: &str) -> (String, String) {
+    let message = if description.is_empty() {
+        title.to_string()
+    } else if user.is_empty() {
+        description.to_string()
+    } else {
+        format!("{user}, {description}")
+    };
+    (format!("Breaking: {title}"), message)
+}
+
+/// An admin's text, personalised: `{user}` becomes the recipient's name.
+pub fn personalise(text: &str, user: &str) -> String {
+    text.replace("{user}", user)
+}
+
 /// `ko_tko` → "KO/TKO", as people say it.
 pub fn method_words(method: &str) -> String {
     match method {

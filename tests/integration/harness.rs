@@ -112,6 +112,11 @@ pub fn fresh_database() -> String {
 
 /// Settings for a test server; change fields before `TestApp::with_config`.
 pub fn test_config(database_url: String) -> Config {
+    test_config_with(database_url, &[])
+}
+
+/// [`test_config`] with more variables (they win over the defaults here).
+pub fn test_config_with(database_url: String, extra: &[(&str, String)]) -> Config {
     let vars = [
         ("DATABASE_URL", database_url),
         ("RINGSIDE_BIND", "127.0.0.1:0".to_string()),
@@ -124,8 +129,14 @@ pub fn test_config(database_url: String) -> Config {
             "test-secret-key-of-at-least-32-bytes!".to_string(),
         ),
     ];
-    Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-        .expect("test config")
+    Config::from_lookup(|k| {
+        extra
+            .iter()
+            .chain(vars.iter())
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("test config")
 }
 
 /// The real server on a random port, over its own database.
@@ -133,7 +144,8 @@ pub struct TestApp {
     pub base: String,
     pub db_url: String,
     pub client: awc::Client,
-    pub hub: actix::Addr<ringside_actors::hub::Hub>,
+    /// The in-process server's hub (`None` for a server in a child process).
+    hub: Option<actix::Addr<ringside_actors::hub::Hub>>,
 }
 
 impl TestApp {
@@ -156,8 +168,24 @@ impl TestApp {
             client: awc::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
                 .finish(),
-            hub: running.hub,
+            hub: Some(running.hub),
         }
+    }
+
+    /// A client for a server already listening at `base` (a child process).
+    pub fn at(base: String, db_url: String) -> TestApp {
+        TestApp {
+            base,
+            db_url,
+            client: awc::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .finish(),
+            hub: None,
+        }
+    }
+
+    pub fn hub(&self) -> &actix::Addr<ringside_actors::hub::Hub> {
+        self.hub.as_ref().expect("an in-process server")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -257,6 +285,30 @@ impl TestApp {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         token
+    }
+
+    /// Runs a statement in this test's database; the rows it touched.
+    pub fn execute(&self, sql: &str) -> usize {
+        let mut conn = PgConnection::establish(&self.db_url).expect("connect");
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Runs `sql` in this test's database; its rows as JSON objects.
+    pub fn rows(&self, sql: &str) -> Vec<Value> {
+        #[derive(diesel::QueryableByName)]
+        struct Rows {
+            #[diesel(sql_type = diesel::sql_types::Jsonb)]
+            rows: Value,
+        }
+        let mut conn = PgConnection::establish(&self.db_url).expect("connect");
+        let got: Rows = diesel::sql_query(format!(
+            "SELECT COALESCE(jsonb_agg(to_jsonb(t)), '[]'::jsonb) AS rows FROM ({sql}) t"
+        ))
+        .get_result(&mut conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        got.rows.as_array().cloned().unwrap_or_default()
     }
 
     /// Counts rows of a table in this test's database.

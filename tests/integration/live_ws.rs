@@ -526,7 +526,7 @@ async fn a_killed_room_recovers_and_keeps_its_subscribers() {
     assert_eq!(c.next_durable().await["seq"].as_u64(), Some(base + 1));
 
     assert!(
-        ringside_actors::hub::crash_room(&app.hub, ringside_actors::Channel::Event(event)).await
+        ringside_actors::hub::crash_room(app.hub(), ringside_actors::Channel::Event(event)).await
     );
     post_update(&app, &admin, event, "after one").await;
     post_update(&app, &admin, event, "after two").await;
@@ -629,7 +629,7 @@ async fn stalled_client_is_dropped_and_delays_no_one(capacity: usize, expiry: Du
     let base = subscribed["seq"].as_u64().expect("seq");
     let _stalled = stalled_client(&app, &format!("/api/live/events/{event}/"));
     let deadline = Instant::now() + Duration::from_secs(20);
-    while ringside_actors::hub::subscribers(&app.hub, channel.clone()).await < 2 {
+    while ringside_actors::hub::subscribers(app.hub(), channel.clone()).await < 2 {
         assert!(
             Instant::now() < deadline,
             "the stalled client never subscribed"
@@ -673,7 +673,7 @@ async fn stalled_client_is_dropped_and_delays_no_one(capacity: usize, expiry: Du
 
     // The stalled client was dropped; the reader is still there.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while ringside_actors::hub::subscribers(&app.hub, channel.clone()).await != 1 {
+    while ringside_actors::hub::subscribers(app.hub(), channel.clone()).await != 1 {
         assert!(
             Instant::now() < deadline,
             "the stalled client was never dropped"
@@ -729,7 +729,7 @@ async fn idle_rooms_are_let_go_and_come_back_on_demand() {
     let (admin, event, _) = live_event(&app).await;
     let (c, _) = watch(&app, event, "").await;
     let rooms = |app: &TestApp| {
-        let hub = app.hub.clone();
+        let hub = app.hub().clone();
         async move {
             hub.send(ringside_actors::hub::Stats)
                 .await

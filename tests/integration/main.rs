@@ -17,4 +17,5 @@ mod moderation;
 mod multi_node;
 mod notifications;
 mod ops;
+mod push;
 mod reactions_polls;

@@ -139,6 +139,7 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
     let (offline, _) = app.register("offline@ringside.test").await;
     let (quiet, _) = app.register("quiet@ringside.test").await;
     let (stranger, _) = app.register("stranger@ringside.test").await;
+    let (picky, _) = app.register("picky@ringside.test").await;
     for (token, kind, id) in [
         (&online, "fighter", blue),
         (&online, "event", event),
@@ -165,6 +166,21 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
             "/api/notifications/preferences/",
             Some(&quiet),
             Some(prefs),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, mut picky_prefs) = app
+        .get("/api/notifications/preferences/", Some(&picky))
+        .await;
+    picky_prefs["followed_only"] = json!(true);
+    picky_prefs.as_object_mut().expect("object").remove("user");
+    let (status, _) = app
+        .call(
+            "PUT",
+            "/api/notifications/preferences/",
+            Some(&picky),
+            Some(picky_prefs),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -231,7 +247,18 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
     assert_eq!(theirs["results"][0]["notification_type"], "ranking_change");
     assert_eq!(theirs["results"][1]["notification_type"], "fight_result");
     let id = theirs["results"][1]["id"].as_i64().expect("id");
-    for token in [&quiet, &stranger] {
+    // Results go to everyone who wants results, followers or not; ranking
+    // moves only to followers; nothing to those who turned results off or
+    // follow only what they follow.
+    let (_, strangers) = app.get("/api/notifications/", Some(&stranger)).await;
+    let types: Vec<&Value> = strangers["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|n| &n["notification_type"])
+        .collect();
+    assert_eq!(types, vec!["fight_result"], "{strangers}");
+    for token in [&quiet, &picky] {
         let (_, none) = app.get("/api/notifications/", Some(token)).await;
         assert_eq!(none["results"], json!([]));
         assert_eq!(none["unread"], 0);

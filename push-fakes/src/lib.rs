@@ -1,0 +1,208 @@
+//! Local fake push providers that speak the real wire formats, for
+//! Ringside's tests and benchmark.
+//!
+//! - [`FakeFcm`]: FCM HTTP v1 over HTTP/1.1 plus the OAuth2 token endpoint.
+//!   The token endpoint checks the service-account JWT (RS256, issuer,
+//!   audience, scope, lifetime) and issues access tokens;
+//!   `messages:send` checks the bearer token and the v1 JSON body.
+//! - [`FakeApns`]: APNs over HTTP/2 without TLS (h2c). It checks the
+//!   provider JWT (ES256, key id, team, age) and the `apns-*` headers.
+//!
+//! Both answer with the providers' real error bodies when told to
+//! ([`Reply`]), record every request they accept, and can be slowed down
+//! so a test can stop a sender halfway through a bulk send.
+
+mod apns;
+mod fcm;
+mod server;
+
+pub use apns::FakeApns;
+pub use fcm::FakeFcm;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The test-only keys (see `keys/README.md`).
+pub const FCM_PRIVATE_KEY: &str = include_str!("../keys/fcm-test-key.pem");
+pub const FCM_PUBLIC_KEY: &str = include_str!("../keys/fcm-test-key.pub.pem");
+pub const APNS_PRIVATE_KEY: &str = include_str!("../keys/apns-test-key.p8");
+pub const APNS_PUBLIC_KEY: &str = include_str!("../keys/apns-test-key.pub.pem");
+pub const APNS_KEY_ID: &str = "TESTKEY123";
+pub const APNS_TEAM_ID: &str = "TESTTEAM99";
+pub const APNS_TOPIC: &str = "com.ringside.app";
+pub const FCM_PROJECT: &str = "ringside-test";
+pub const FCM_CLIENT_EMAIL: &str = "push@ringside-test.iam.gserviceaccount.com";
+
+/// What the fake answers one request with, in the provider's own words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Accept,
+    /// 429 (FCM `QUOTA_EXCEEDED`, APNs `TooManyRequests`), with a
+    /// `Retry-After` in seconds when given.
+    TooManyRequests {
+        retry_after: Option<u64>,
+    },
+    /// 503 (FCM `UNAVAILABLE`, APNs `ServiceUnavailable`).
+    Unavailable,
+    /// The app is gone: FCM 404 `UNREGISTERED`, APNs 410 `Unregistered`.
+    Unregistered,
+    /// A malformed token: FCM 400 `INVALID_ARGUMENT` ("not a valid FCM
+    /// registration token"), APNs 400 `BadDeviceToken`.
+    BadToken,
+}
+
+/// A push the fake accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub token: String,
+    /// FCM: the whole `{"message": …}` body; APNs: the payload.
+    pub body: Value,
+    /// Request headers, lower-case names.
+    pub headers: HashMap<String, String>,
+    pub at: Instant,
+}
+
+/// A request the fake answered (accepted or not), for timing checks.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    pub token: String,
+    pub status: u16,
+    pub at: Instant,
+}
+
+/// What both fakes keep: scripts, dead tokens, the record.
+#[derive(Default)]
+struct Book {
+    scripts: HashMap<String, VecDeque<Reply>>,
+    dead: HashSet<String>,
+    delay: Duration,
+    received: Vec<Received>,
+    answered: Vec<Answered>,
+    rejected_auth: usize,
+}
+
+#[derive(Default)]
+struct Shared {
+    book: Mutex<Book>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The scripted reply for `token`, or what its liveness says.
+    fn reply_for(&self, token: &str) -> Reply {
+        let mut book = self.lock();
+        if let Some(reply) = book.scripts.get_mut(token).and_then(VecDeque::pop_front) {
+            return reply;
+        }
+        if book.dead.contains(token) {
+            Reply::Unregistered
+        } else {
+            Reply::Accept
+        }
+    }
+
+    fn answered(&self, token: &str, status: u16, accepted: Option<Received>) {
+        let mut book = self.lock();
+        book.answered.push(Answered {
+            token: token.to_string(),
+            status,
+            at: Instant::now(),
+        });
+        if let Some(r) = accepted {
+            book.received.push(r);
+        }
+        drop(book);
+        self.changed.notify_all();
+    }
+
+    fn auth_rejected(&self) {
+        self.lock().rejected_auth += 1;
+        self.changed.notify_all();
+    }
+
+    fn delay(&self) -> Duration {
+        self.lock().delay
+    }
+}
+
+/// The controls and record both fakes share.
+macro_rules! controls {
+    ($fake:ty) => {
+        impl $fake {
+            /// Answers for `token`'s next requests, in order; then the default.
+            pub fn script(&self, token: &str, replies: Vec<$crate::Reply>) {
+                self.shared
+                    .lock()
+                    .scripts
+                    .insert(token.to_string(), replies.into());
+            }
+
+            /// Every request for `token` is answered as unregistered.
+            pub fn kill_token(&self, token: &str) {
+                self.shared.lock().dead.insert(token.to_string());
+            }
+
+            /// Each answer waits this long first.
+            pub fn set_delay(&self, delay: std::time::Duration) {
+                self.shared.lock().delay = delay;
+            }
+
+            /// Pushes accepted so far.
+            pub fn received(&self) -> Vec<$crate::Received> {
+                self.shared.lock().received.clone()
+            }
+
+            /// Every answer so far (accepted or not).
+            pub fn answered(&self) -> Vec<$crate::Answered> {
+                self.shared.lock().answered.clone()
+            }
+
+            /// Requests refused for their credentials (bad or missing tokens).
+            pub fn rejected_auth(&self) -> usize {
+                self.shared.lock().rejected_auth
+            }
+
+            /// Waits until `done` holds for the accepted pushes (true) or
+            /// `timeout` passes (false).
+            pub fn wait_for(
+                &self,
+                timeout: std::time::Duration,
+                done: impl Fn(&[$crate::Received]) -> bool,
+            ) -> bool {
+                let deadline = std::time::Instant::now() + timeout;
+                let mut book = self.shared.lock();
+                loop {
+                    if done(&book.received) {
+                        return true;
+                    }
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    book = self
+                        .shared
+                        .changed
+                        .wait_timeout(book, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        }
+    };
+}
+pub(crate) use controls;
+
+/// Seconds since the epoch.
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,116 @@
+//! A tiny HTTP server on its own thread and runtime: HTTP/1.1 for FCM,
+//! HTTP/2 with prior knowledge (h2c) for APNs.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::http::request::Parts;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+pub type Reply = Response<Full<Bytes>>;
+pub type Handler =
+    Arc<dyn Fn(Parts, Bytes) -> Pin<Box<dyn Future<Output = Reply> + Send>> + Send + Sync>;
+
+#[derive(Clone, Copy)]
+pub enum Protocol {
+    Http1,
+    H2c,
+}
+
+/// Serves `handler` on 127.0.0.1 (a free port) until the process ends.
+pub fn start(protocol: Protocol, handler: Handler) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a fake provider");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("local address");
+    std::thread::Builder::new()
+        .name(format!("fake-provider-{}", addr.port()))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the fake provider");
+            runtime.block_on(accept(listener, protocol, handler));
+        })
+        .expect("spawn the fake provider");
+    addr
+}
+
+async fn accept(listener: std::net::TcpListener, protocol: Protocol, handler: Handler) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let io = TokioIo::new(stream);
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let handler = handler.clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let bytes = body
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
+                    Ok::<_, std::convert::Infallible>(handler(parts, bytes).await)
+                }
+            });
+            // A client that goes away mid-request is not the fake's problem.
+            let _ = match protocol {
+                Protocol::Http1 => {
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await
+                }
+                Protocol::H2c => {
+                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .max_concurrent_streams(1000)
+                        .serve_connection(io, service)
+                        .await
+                }
+            };
+        });
+    }
+}
+
+/// A response with a JSON body and extra headers.
+pub fn json(status: u16, body: &serde_json::Value, headers: &[(&str, String)]) -> Reply {
+    let mut builder = Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        builder = builder.header(*name, value);
+    }
+    builder
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// An empty 200 with extra headers.
+pub fn empty(headers: &[(&str, String)]) -> Reply {
+    let mut builder = Response::builder().status(200);
+    for (name, value) in headers {
+        builder = builder.header(*name, value);
+    }
+    builder
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// Request headers as a lower-case map.
+pub fn headers(parts: &Parts) -> std::collections::HashMap<String, String> {
+    parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect()
+}

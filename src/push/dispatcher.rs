@@ -1,0 +1,385 @@
+//! The push dispatcher: an actor on its own arbiter that drains the outbox.
+//!
+//! It claims due deliveries under a lease, sends each as its own request
+//! with at most `PUSH_CONCURRENCY` in flight (streams multiplexed over one
+//! HTTP/2 connection per provider), and a recorder writes the answers back
+//! in batches. Nothing is lost: a row is only ever `in_flight` under a
+//! lease, so rows held by a node that dies go back to whoever claims next
+//! once the lease lapses. Nothing is doubled on a stop: claiming stops, the
+//! requests in flight finish and are recorded before the actor is done. A
+//! crash can only resend what was in flight at that instant, and those
+//! carry the notification's collapse id, so the device shows it once.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use chrono::Utc;
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
+
+use super::{Message, Outcome, Providers};
+use crate::config::PushSettings;
+use crate::db::push_outbox::{self, Attempt, Claimed, Recorded};
+use crate::db::{Db, DbError};
+
+/// How often deliveries that expired unsent are swept.
+const EXPIRY_EVERY: Duration = Duration::from_secs(30);
+/// Results are written at least this often, in batches of up to `RECORD_BATCH`.
+const RECORD_EVERY: Duration = Duration::from_millis(10);
+const RECORD_BATCH: usize = 1000;
+/// Notification states are rolled up at most this often.
+const ROLL_UP_EVERY: Duration = Duration::from_millis(500);
+
+/// How the rest of the server reaches the dispatcher.
+#[derive(Clone)]
+pub struct Handle {
+    addr: Addr<Dispatcher>,
+    wake: Arc<Notify>,
+}
+
+impl Handle {
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub async fn stop(&self) {
+        let _ = self.addr.send(Stop).await;
+    }
+}
+
+pub fn start(db: Db, providers: Arc<Providers>, settings: PushSettings) -> Handle {
+    let wake = Arc::new(Notify::new());
+    let arbiter = Arbiter::new();
+    let woken = wake.clone();
+    let addr = Dispatcher::start_in_arbiter(&arbiter.handle(), move |_| {
+        let (stop, stopping) = watch::channel(false);
+        let (finished, done) = watch::channel(false);
+        Dispatcher {
+            work: Some(Work {
+                db,
+                providers,
+                settings,
+                claimer: format!("{}:{}", std::process::id(), crate::auth::random_token(6)),
+                wake: woken,
+                stopping,
+                finished,
+            }),
+            stop,
+            done,
+        }
+    });
+    Handle { addr, wake }
+}
+
+pub struct Dispatcher {
+    /// Taken by `started`, which runs it.
+    work: Option<Work>,
+    stop: watch::Sender<bool>,
+    done: watch::Receiver<bool>,
+}
+
+impl Actor for Dispatcher {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        if let Some(work) = self.work.take() {
+            tracing::info!(
+                claimer = %work.claimer,
+                platforms = ?work.providers.platforms(),
+                concurrency = work.settings.concurrency,
+                "push dispatcher started"
+            );
+            actix::spawn(work.run());
+        }
+    }
+}
+
+/// Stop claiming; resolves once what was in flight is recorded.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Stop;
+
+impl Handler<Stop> for Dispatcher {
+    type Result = ResponseFuture<()>;
+    fn handle(&mut self, _: Stop, _: &mut Context<Self>) -> Self::Result {
+        let _ = self.stop.send(true);
+        let mut done = self.done.clone();
+        Box::pin(async move {
+            let _ = done.wait_for(|finished| *finished).await;
+        })
+    }
+}
+
+struct Work {
+    db: Db,
+    providers: Arc<Providers>,
+    settings: PushSettings,
+    /// This dispatcher's name on the rows it holds (unique per start).
+    claimer: String,
+    wake: Arc<Notify>,
+    stopping: watch::Receiver<bool>,
+    finished: watch::Sender<bool>,
+}
+
+impl Work {
+    async fn run(mut self) {
+        let slots = Arc::new(Semaphore::new(self.settings.concurrency));
+        let (results, to_record) = mpsc::unbounded_channel();
+        let recorder = actix::spawn(record(self.db.clone(), self.claimer.clone(), to_record));
+        // Claim in batches: wait until a quarter of the slots are free.
+        let floor = (self.settings.concurrency / 4).max(1) as u32;
+        let mut swept: Option<Instant> = None;
+        loop {
+            if *self.stopping.borrow() {
+                break;
+            }
+            if swept.is_none_or(|at| at.elapsed() >= EXPIRY_EVERY) {
+                swept = Some(Instant::now());
+                self.sweep_expired().await;
+            }
+            tokio::select! {
+                room = slots.acquire_many(floor) => drop(room),
+                _ = self.stopping.changed() => continue,
+            }
+            let claimed = self.claim(slots.available_permits()).await;
+            let rows = match claimed {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "push: claiming deliveries failed");
+                    self.idle().await;
+                    continue;
+                }
+            };
+            if rows.is_empty() {
+                self.idle().await;
+                continue;
+            }
+            for row in rows {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    break;
+                };
+                let providers = self.providers.clone();
+                let results = results.clone();
+                let max_attempts = self.settings.max_attempts;
+                actix::spawn(async move {
+                    let notification = row.notification_id;
+                    let recorded = send(&providers, row, max_attempts).await;
+                    drop(slot);
+                    let _ = results.send((notification, recorded));
+                });
+            }
+        }
+        // Stopping: let what is in flight finish (each request has its own
+        // timeout), record it, and give back anything still held.
+        let wait = self.settings.request_timeout + Duration::from_secs(2);
+        let everything = self.settings.concurrency as u32;
+        if tokio::time::timeout(wait, slots.acquire_many(everything))
+            .await
+            .is_err()
+        {
+            tracing::warn!("push: some requests did not finish before the stop");
+        }
+        drop(results);
+        let _ = recorder.await;
+        let claimer = self.claimer.clone();
+        match self
+            .db
+            .run(move |c| push_outbox::release(c, &claimer).map_err(DbError::from))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(released = n, "push: unfinished deliveries given back"),
+            Err(e) => tracing::warn!(error = %e, "push: giving back deliveries failed"),
+        }
+        tracing::info!("push dispatcher stopped");
+        let _ = self.finished.send(true);
+    }
+
+    async fn claim(&self, free: usize) -> Result<Vec<Claimed>, DbError> {
+        let claimer = self.claimer.clone();
+        let platforms = self.providers.platforms();
+        let lease = self.settings.lease.as_secs_f64();
+        self.db
+            .run(move |c| {
+                push_outbox::claim(c, &claimer, free.max(1) as i64, lease, &platforms)
+                    .map_err(DbError::from)
+            })
+            .await
+    }
+
+    /// Nothing due: wait for a wake-up, the next poll, or the stop.
+    async fn idle(&mut self) {
+        tokio::select! {
+            _ = self.wake.notified() => {}
+            _ = tokio::time::sleep(self.settings.poll) => {}
+            _ = self.stopping.changed() => {}
+        }
+    }
+
+    async fn sweep_expired(&self) {
+        let swept = self
+            .db
+            .run(|c| {
+                let ids = push_outbox::expire(c)?;
+                push_outbox::roll_up(c, &ids)?;
+                Ok::<_, DbError>(ids.len())
+            })
+            .await;
+        match swept {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(notifications = n, "push: expired deliveries dropped"),
+            Err(e) => tracing::warn!(error = %e, "push: sweeping expired deliveries failed"),
+        }
+    }
+}
+
+/// One delivery, one request; what happened, as the outbox records it.
+async fn send(providers: &Providers, row: Claimed, max_attempts: u32) -> Recorded {
+    let result = if !row.is_active {
+        Attempt::Failed("the device was unregistered".into())
+    } else {
+        let message = Message {
+            delivery: row.id,
+            notification: row.notification_id,
+            notification_type: row.notification_type,
+            title: row.title,
+            body: row.message,
+            action_url: row.action_url,
+            data: row.data,
+            expires_at: row.expires_at,
+            token: row.token,
+        };
+        match providers.send(&row.platform, &message).await {
+            Outcome::Accepted(provider_id) => Attempt::Sent {
+                at: Utc::now(),
+                provider_id,
+            },
+            Outcome::InvalidToken(e) => Attempt::InvalidToken(e),
+            Outcome::Failed(e) => Attempt::Failed(e),
+            Outcome::Retry { reason, .. } if row.attempts as u32 >= max_attempts => {
+                Attempt::Failed(format!("gave up after {} attempts: {reason}", row.attempts))
+            }
+            Outcome::Retry { after, reason } => {
+                let wait = after.unwrap_or_else(|| backoff(row.attempts, row.id));
+                Attempt::Retry {
+                    at: Utc::now()
+                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
+                    error: reason,
+                }
+            }
+        }
+    };
+    Recorded {
+        delivery: row.id,
+        device: row.device_id,
+        result,
+    }
+}
+
+/// 1 s, 2 s, 4 s … up to 5 min after the n-th failed attempt, spread by up
+/// to 30% so a burst of failures does not come back as one burst.
+fn backoff(attempts: i32, delivery: i64) -> Duration {
+    let exp = attempts.clamp(1, 12) as u32 - 1;
+    let base = Duration::from_secs(1u64 << exp).min(Duration::from_secs(300));
+    let spread = (delivery.unsigned_abs() % 31) as u32;
+    base + base * spread / 100
+}
+
+/// Writes results in batches; rolls notification states up now and then.
+async fn record(db: Db, claimer: String, mut results: mpsc::UnboundedReceiver<(i64, Recorded)>) {
+    let mut touched = BTreeSet::new();
+    let mut rolled = Instant::now();
+    let mut open = true;
+    while open {
+        // Results waiting to be rolled up go at the latest ROLL_UP_EVERY
+        // after the last roll-up, even if nothing else comes.
+        let next = if touched.is_empty() {
+            results.recv().await
+        } else {
+            let due = tokio::time::Instant::from_std(rolled + ROLL_UP_EVERY);
+            tokio::select! {
+                next = results.recv() => next,
+                _ = tokio::time::sleep_until(due) => {
+                    roll_up(&db, std::mem::take(&mut touched)).await;
+                    rolled = Instant::now();
+                    continue;
+                }
+            }
+        };
+        let Some(first) = next else {
+            break;
+        };
+        let mut batch = vec![first];
+        let deadline = tokio::time::sleep(RECORD_EVERY);
+        tokio::pin!(deadline);
+        while batch.len() < RECORD_BATCH {
+            tokio::select! {
+                next = results.recv() => match next {
+                    Some(r) => batch.push(r),
+                    None => { open = false; break; }
+                },
+                _ = &mut deadline => break,
+            }
+        }
+        touched.extend(batch.iter().map(|(n, _)| *n));
+        let rows: Vec<Recorded> = batch.into_iter().map(|(_, r)| r).collect();
+        write(&db, &claimer, rows).await;
+        if rolled.elapsed() >= ROLL_UP_EVERY {
+            roll_up(&db, std::mem::take(&mut touched)).await;
+            rolled = Instant::now();
+        }
+    }
+    roll_up(&db, touched).await;
+}
+
+/// Writes one batch, retrying while the database is away: these rows are
+/// held under our lease, so giving up only delays them (they are claimed
+/// again once it lapses).
+async fn write(db: &Db, claimer: &str, rows: Vec<Recorded>) {
+    let rows = Arc::new(rows);
+    for attempt in 1..=10u32 {
+        let (claimer, batch) = (claimer.to_string(), rows.clone());
+        let written = db
+            .run(move |c| push_outbox::record(c, &claimer, &batch).map_err(DbError::from))
+            .await;
+        match written {
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "push: recording results failed");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+        }
+    }
+    tracing::error!(
+        rows = rows.len(),
+        "push: results not recorded; they will be sent again when their lease lapses"
+    );
+}
+
+async fn roll_up(db: &Db, notifications: BTreeSet<i64>) {
+    if notifications.is_empty() {
+        return;
+    }
+    let ids: Vec<i64> = notifications.into_iter().collect();
+    if let Err(e) = db
+        .run(move |c| push_outbox::roll_up(c, &ids).map_err(DbError::from))
+        .await
+    {
+        tracing::warn!(error = %e, "push: rolling up notification states failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes_with_a_spread() {
+        assert_eq!(backoff(1, 0), Duration::from_secs(1));
+        assert_eq!(backoff(2, 0), Duration::from_secs(2));
+        assert_eq!(backoff(12, 0), Duration::from_secs(300));
+        let spread = backoff(3, 30);
+        assert!(spread > Duration::from_secs(4) && spread <= Duration::from_millis(5200));
+    }
+}

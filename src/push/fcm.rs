@@ -1,0 +1,301 @@
+//! FCM HTTP v1: a service-account JWT (RS256) is exchanged at the account's
+//! `token_uri` for an OAuth2 access token, cached until five minutes before
+//! it expires; each push is one `POST /v1/projects/{project}/messages:send`.
+
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{json, Map, Value};
+
+use super::{retry_after, Message, Outcome};
+use crate::config::FcmSettings;
+
+const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
+/// A cached token is renewed this long before it expires.
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+pub struct Fcm {
+    http: reqwest::Client,
+    send_url: String,
+    tokens: AccessTokens,
+}
+
+impl Fcm {
+    pub fn new(settings: &FcmSettings, timeout: Duration) -> Result<Fcm, String> {
+        let http = super::http_client(timeout, false)?;
+        let key = EncodingKey::from_rsa_pem(settings.private_key.as_bytes())
+            .map_err(|e| format!("FCM private key: {e}"))?;
+        Ok(Fcm {
+            send_url: format!(
+                "{}/v1/projects/{}/messages:send",
+                settings.base_url, settings.project_id
+            ),
+            tokens: AccessTokens {
+                http: http.clone(),
+                key,
+                key_id: settings.private_key_id.clone(),
+                client_email: settings.client_email.clone(),
+                token_uri: settings.token_uri.clone(),
+                cached: tokio::sync::Mutex::new(None),
+            },
+            http,
+        })
+    }
+
+    pub async fn send(&self, message: &Message) -> Outcome {
+        let token = match self.tokens.get().await {
+            Ok(token) => token,
+            Err(reason) => {
+                return Outcome::Retry {
+                    after: None,
+                    reason: format!("OAuth2 token: {reason}"),
+                }
+            }
+        };
+        let sent = self
+            .http
+            .post(&self.send_url)
+            .bearer_auth(&token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body(message).to_string())
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::Retry {
+                    after: None,
+                    reason: format!("FCM unreachable: {e}"),
+                }
+            }
+        };
+        let status = response.status();
+        let after = retry_after(response.headers());
+        let text = response.text().await.unwrap_or_default();
+        if status == StatusCode::UNAUTHORIZED {
+            // Our access token was refused (revoked, expired early): fetch
+            // a new one for the retry.
+            self.tokens.forget(&token).await;
+        }
+        outcome(status, after, &text)
+    }
+}
+
+/// The v1 request body. `data` values must be strings in FCM.
+fn body(message: &Message) -> Value {
+    let mut data = Map::new();
+    data.insert(
+        "notification_id".into(),
+        message.notification.to_string().into(),
+    );
+    data.insert("type".into(), message.notification_type.clone().into());
+    if let Some(url) = &message.action_url {
+        data.insert("action_url".into(), url.clone().into());
+    }
+    if let Value::Object(fields) = &message.data {
+        for (k, v) in fields {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            data.entry(k.clone()).or_insert(Value::String(text));
+        }
+    }
+    let ttl = (message.expires_at - chrono::Utc::now())
+        .num_seconds()
+        .max(0);
+    json!({
+        "message": {
+            "token": message.token,
+            "notification": { "title": message.title, "body": message.short_body() },
+            "data": data,
+            "android": {
+                "priority": if message.urgent() { "HIGH" } else { "NORMAL" },
+                "ttl": format!("{ttl}s"),
+                "collapse_key": message.collapse_id(),
+                "notification": { "tag": message.collapse_id() },
+            },
+        }
+    })
+}
+
+/// Reads FCM's answer (`google.rpc.Status` with `FcmError` details).
+fn outcome(status: StatusCode, after: Option<Duration>, text: &str) -> Outcome {
+    let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Outcome::Accepted(body["name"].as_str().map(str::to_string));
+    }
+    let error = &body["error"];
+    let fcm_code = error["details"]
+        .as_array()
+        .and_then(|details| details.iter().find_map(|d| d["errorCode"].as_str()))
+        .unwrap_or("");
+    let message = error["message"].as_str().unwrap_or("");
+    let reason = format!(
+        "FCM {}: {} {}",
+        status.as_u16(),
+        if fcm_code.is_empty() {
+            error["status"].as_str().unwrap_or("")
+        } else {
+            fcm_code
+        },
+        message
+    );
+    match status.as_u16() {
+        // The app was uninstalled or the token expired.
+        404 => Outcome::InvalidToken(reason),
+        _ if fcm_code == "UNREGISTERED" => Outcome::InvalidToken(reason),
+        // A token from another Firebase project.
+        403 if fcm_code == "SENDER_ID_MISMATCH" => Outcome::InvalidToken(reason),
+        400 if message.to_lowercase().contains("registration token") => {
+            Outcome::InvalidToken(reason)
+        }
+        401 | 429 | 500..=599 => Outcome::Retry { after, reason },
+        // THIRD_PARTY_AUTH_ERROR: the project's APNs credentials; may be fixed.
+        403 => Outcome::Retry { after, reason },
+        _ => Outcome::Failed(reason),
+    }
+}
+
+/// OAuth2 access tokens for the service account, one fetch at a time.
+struct AccessTokens {
+    http: reqwest::Client,
+    key: EncodingKey,
+    key_id: Option<String>,
+    client_email: String,
+    token_uri: String,
+    cached: tokio::sync::Mutex<Option<(String, Instant)>>,
+}
+
+impl AccessTokens {
+    async fn get(&self) -> Result<String, String> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, expires)) = &*cached {
+            if Instant::now() + RENEW_BEFORE < *expires {
+                return Ok(token.clone());
+            }
+        }
+        let (token, lifetime) = self.fetch().await?;
+        *cached = Some((token.clone(), Instant::now() + lifetime));
+        Ok(token)
+    }
+
+    async fn forget(&self, token: &str) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|(t, _)| t == token) {
+            *cached = None;
+        }
+    }
+
+    /// The JWT bearer grant (RFC 7523) Google's token endpoint takes.
+    async fn fetch(&self) -> Result<(String, Duration), String> {
+        let now = chrono::Utc::now().timestamp();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = self.key_id.clone();
+        let claims = json!({
+            "iss": self.client_email, "scope": SCOPE, "aud": self.token_uri,
+            "iat": now, "exp": now + 3600,
+        });
+        let assertion =
+            jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| e.to_string())?;
+        // A JWT is URL-safe base64 and dots: nothing to escape.
+        let form = format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={assertion}"
+        );
+        let response = self
+            .http
+            .post(&self.token_uri)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| format!("token endpoint unreachable: {e}"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!("token endpoint answered {status}: {text}"));
+        }
+        let body: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let token = body["access_token"]
+            .as_str()
+            .ok_or("no access_token in the answer")?;
+        let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
+        Ok((token.to_string(), Duration::from_secs(lifetime)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message() -> Message {
+        Message {
+            delivery: 7,
+            notification: 3,
+            notification_type: "fight_result".into(),
+            title: "Red wins".into(),
+            body: "Ana, Red beat Blue".into(),
+            action_url: Some("/fights/1".into()),
+            data: json!({"fight": 1, "winner": "red"}),
+            expires_at: chrono::Utc::now() + chrono::Duration::seconds(3600),
+            token: "tok".into(),
+        }
+    }
+
+    #[test]
+    fn the_body_is_v1_with_string_data() {
+        let b = body(&message());
+        let m = &b["message"];
+        assert_eq!(m["token"], "tok");
+        assert_eq!(m["notification"]["title"], "Red wins");
+        assert_eq!(m["data"]["fight"], "1");
+        assert_eq!(m["data"]["notification_id"], "3");
+        assert_eq!(m["android"]["priority"], "HIGH");
+        assert_eq!(m["android"]["collapse_key"], "n3");
+        let ttl = m["android"]["ttl"].as_str().expect("ttl");
+        assert!(ttl.ends_with('s') && ttl.trim_end_matches('s').parse::<i64>().is_ok());
+    }
+
+    #[test]
+    fn errors_are_read_as_fcm_documents_them() {
+        let unregistered = r#"{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#;
+        assert!(matches!(
+            outcome(StatusCode::NOT_FOUND, None, unregistered),
+            Outcome::InvalidToken(_)
+        ));
+        let bad_token = r#"{"error":{"code":400,"message":"The registration token is not a valid FCM registration token","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"INVALID_ARGUMENT"}]}}"#;
+        assert!(matches!(
+            outcome(StatusCode::BAD_REQUEST, None, bad_token),
+            Outcome::InvalidToken(_)
+        ));
+        let bad_body = r#"{"error":{"code":400,"message":"Invalid JSON payload received.","status":"INVALID_ARGUMENT"}}"#;
+        assert!(matches!(
+            outcome(StatusCode::BAD_REQUEST, None, bad_body),
+            Outcome::Failed(_)
+        ));
+        let quota = r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"errorCode":"QUOTA_EXCEEDED"}]}}"#;
+        assert_eq!(
+            outcome(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(Duration::from_secs(2)),
+                quota
+            ),
+            Outcome::Retry {
+                after: Some(Duration::from_secs(2)),
+                reason: "FCM 429: QUOTA_EXCEEDED ".into()
+            }
+        );
+        assert_eq!(
+            outcome(
+                StatusCode::OK,
+                None,
+                r#"{"name":"projects/p/messages/0:1"}"#
+            ),
+            Outcome::Accepted(Some("projects/p/messages/0:1".into()))
+        );
+    }
+}

@@ -1,0 +1,934 @@
+//! Mobile push end to end: the real server (in-process, or a child process
+//! for restarts) against local fake FCM and APNs servers that check
+//! credentials and wire formats and answer with the providers' errors.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use awc::http::StatusCode;
+use ringside_push_fakes::{FakeApns, FakeFcm, Received, Reply};
+use serde_json::{json, Value};
+
+use crate::harness::{assert_error, fresh_database, test_config_with, TestApp};
+use crate::ws_client::WsClient;
+
+/// How long a test waits for pushes that must arrive.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+struct Fakes {
+    fcm: FakeFcm,
+    apns: FakeApns,
+}
+
+impl Fakes {
+    fn start() -> Fakes {
+        Fakes {
+            fcm: FakeFcm::start(),
+            apns: FakeApns::start(),
+        }
+    }
+
+    /// Provider settings pointing at the fakes.
+    fn vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("FCM_SERVICE_ACCOUNT_JSON", self.fcm.service_account_json()),
+            ("FCM_BASE_URL", self.fcm.base_url.clone()),
+            ("APNS_KEY", ringside_push_fakes::APNS_PRIVATE_KEY.into()),
+            ("APNS_KEY_ID", ringside_push_fakes::APNS_KEY_ID.into()),
+            ("APNS_TEAM_ID", ringside_push_fakes::APNS_TEAM_ID.into()),
+            ("APNS_TOPIC", ringside_push_fakes::APNS_TOPIC.into()),
+            ("APNS_BASE_URL", self.apns.base_url.clone()),
+            ("PUSH_POLL_MS", "50".into()),
+        ]
+    }
+
+    fn received(&self) -> Vec<Received> {
+        let mut all = self.fcm.received();
+        all.extend(self.apns.received());
+        all
+    }
+
+    /// Accepted pushes per device token.
+    fn per_token(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for r in self.received() {
+            *counts.entry(r.token).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+async fn push_app(fakes: &Fakes, extra: &[(&'static str, String)]) -> TestApp {
+    push_app_on(fresh_database(), fakes, extra).await
+}
+
+async fn push_app_on(db: String, fakes: &Fakes, extra: &[(&'static str, String)]) -> TestApp {
+    let mut vars = extra.to_vec();
+    vars.extend(fakes.vars());
+    TestApp::with_config(test_config_with(db, &vars)).await
+}
+
+/// Polls `done` until it holds; panics after `PATIENCE`.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn register_device(app: &TestApp, user: &str, platform: &str, token: &str) {
+    let (status, body) = app
+        .post(
+            "/api/notifications/register/",
+            Some(user),
+            json!({ "platform": platform, "token": token, "app_id": "com.ringside.app" }),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+}
+
+async fn send(app: &TestApp, admin: &str, body: Value) -> Value {
+    let (status, sent) = app
+        .post("/api/notifications/send/", Some(admin), body)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+    sent
+}
+
+async fn analytics(app: &TestApp, admin: &str, campaign: &Value) -> Value {
+    let (status, stats) = app
+        .get(
+            &format!("/api/notifications/analytics/?campaign={campaign}"),
+            Some(admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    stats
+}
+
+/// Analytics once nothing of the campaign is pending any more.
+async fn settled(app: &TestApp, admin: &str, campaign: &Value) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let stats = analytics(app, admin, campaign).await;
+        if stats["pending"] == 0 {
+            return stats;
+        }
+        assert!(Instant::now() < deadline, "campaign still pending: {stats}");
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn a_notification_reaches_the_socket_fcm_and_apns_and_is_tracked() {
+    let fakes = Fakes::start();
+    let app = push_app(&fakes, &[]).await;
+    let admin = app.admin_token().await;
+    let (fan, fan_id) = app.register("fan@ringside.test").await;
+    register_device(&app, &fan, "android", "fcm-fan").await;
+    register_device(&app, &fan, "ios", "apns-fan").await;
+    let mut inbox = WsClient::open(&app, &format!("/api/live/notifications/?token={fan}")).await;
+    inbox.next_durable().await;
+
+    let sent = send(
+        &app,
+        &admin,
+        json!({
+            "audience": { "kind": "users", "users": [fan_id] },
+            "notification_type": "system", "title": "Hello {user}",
+            "message": "Doors open in ten minutes, {user}.", "action_url": "/live",
+            "data": { "gate": 4, "note": "bring id" },
+        }),
+    )
+    .await;
+    assert_eq!(
+        (sent["recipients"].as_i64(), sent["deliveries"].as_i64()),
+        (Some(1), Some(2))
+    );
+
+    // In-app at once, personalised.
+    let live = inbox.next_durable().await;
+    assert_eq!(live["type"], "notification", "{live}");
+    assert_eq!(live["data"]["title"], "Hello Fan");
+    assert_eq!(live["data"]["campaign"], sent["id"]);
+    let id = live["data"]["id"].as_i64().expect("id");
+
+    until("both pushes", || fakes.received().len() == 2).await;
+    let fcm = &fakes.fcm.received()[0];
+    let m = &fcm.body["message"];
+    assert_eq!(fcm.token, "fcm-fan");
+    assert_eq!(m["notification"]["title"], "Hello Fan");
+    assert_eq!(m["notification"]["body"], "Doors open in ten minutes, Fan.");
+    assert_eq!(m["data"]["gate"], "4", "FCM data values are strings");
+    assert_eq!(m["data"]["notification_id"], id.to_string());
+    assert_eq!(m["data"]["action_url"], "/live");
+    assert_eq!(m["android"]["collapse_key"], format!("n{id}"));
+    assert_eq!(m["android"]["priority"], "NORMAL");
+    let apns = &fakes.apns.received()[0];
+    assert_eq!(apns.token, "apns-fan");
+    assert_eq!(apns.headers["apns-topic"], ringside_push_fakes::APNS_TOPIC);
+    assert_eq!(apns.headers["apns-push-type"], "alert");
+    assert_eq!(apns.headers["apns-priority"], "5");
+    assert_eq!(apns.headers["apns-collapse-id"], format!("n{id}"));
+    let expiration: i64 = apns.headers["apns-expiration"].parse().expect("a number");
+    assert!(expiration > chrono::Utc::now().timestamp() + 3600);
+    assert_eq!(apns.body["aps"]["alert"]["title"], "Hello Fan");
+    assert_eq!(apns.body["notification_id"], id);
+    assert_eq!(apns.body["data"]["gate"], 4);
+    assert_eq!(fakes.fcm.rejected_auth() + fakes.apns.rejected_auth(), 0);
+
+    let stats = settled(&app, &admin, &sent["id"]).await;
+    assert_eq!(
+        (
+            &stats["recipients"],
+            &stats["targeted"],
+            &stats["sent"],
+            &stats["failed"],
+            &stats["invalid"]
+        ),
+        (&json!(1), &json!(2), &json!(2), &json!(0), &json!(0)),
+        "{stats}"
+    );
+    assert!(
+        stats["latency_p50_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{stats}"
+    );
+    assert!(stats["latency_max_ms"].as_f64() >= stats["latency_p50_ms"].as_f64());
+    let (status, _) = app
+        .post(
+            &format!("/api/notifications/{id}/opened/"),
+            Some(&fan),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(analytics(&app, &admin, &sent["id"]).await["opened"], 1);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (_, mine) = app.get("/api/notifications/", Some(&fan)).await;
+        if mine["results"][0]["delivery_status"] == "sent" {
+            assert!(mine["results"][0]["sent_at"].is_string());
+            break;
+        }
+        assert!(Instant::now() < deadline, "never rolled up: {mine}");
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The OAuth2 access token is cached, not fetched per push.
+    send(
+        &app,
+        &admin,
+        json!({ "audience": { "kind": "users", "users": [fan_id] },
+                "notification_type": "system", "title": "Again", "message": "Still here." }),
+    )
+    .await;
+    until("the second pushes", || fakes.received().len() == 4).await;
+    assert_eq!(fakes.fcm.tokens_issued(), 1);
+    let (_, listed) = app.get("/api/notifications/analytics/", Some(&admin)).await;
+    assert_eq!(
+        listed["results"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
+}
+
+#[actix_rt::test]
+async fn dead_tokens_are_pruned_and_never_pushed_again() {
+    let fakes = Fakes::start();
+    let app = push_app(&fakes, &[]).await;
+    let admin = app.admin_token().await;
+    let (fan, fan_id) = app.register("fan@ringside.test").await;
+    register_device(&app, &fan, "android", "uninstalled-android").await;
+    register_device(&app, &fan, "ios", "uninstalled-ios").await;
+    register_device(&app, &fan, "ios", "garbled-ios").await;
+    register_device(&app, &fan, "android", "garbled-android").await;
+    register_device(&app, &fan, "android", "alive-android").await;
+    fakes.fcm.kill_token("uninstalled-android");
+    fakes.apns.kill_token("uninstalled-ios");
+    fakes.apns.script("garbled-ios", vec![Reply::BadToken]);
+    fakes.fcm.script("garbled-android", vec![Reply::BadToken]);
+    let to_fan = json!({ "audience": { "kind": "users", "users": [fan_id] },
+                         "notification_type": "system", "title": "Hi", "message": "Test." });
+    let sent = send(&app, &admin, to_fan.clone()).await;
+    assert_eq!(sent["deliveries"], 5);
+    let stats = settled(&app, &admin, &sent["id"]).await;
+    assert_eq!(
+        (&stats["sent"], &stats["invalid"]),
+        (&json!(1), &json!(4)),
+        "{stats}"
+    );
+
+    let devices =
+        app.rows("SELECT token, is_active, deactivated_reason FROM devices ORDER BY token");
+    for d in &devices {
+        let alive = d["token"] == "alive-android";
+        assert_eq!(d["is_active"], alive, "{d}");
+        if !alive {
+            assert_eq!(d["deactivated_reason"], "invalid_token", "{d}");
+        }
+    }
+    let errors = app.rows(
+        "SELECT d.token, n.last_error FROM notification_deliveries n JOIN devices d ON d.id = n.device_id \
+         WHERE n.status = 'invalid_token' ORDER BY d.token",
+    );
+    let said: Vec<&str> = errors
+        .iter()
+        .map(|e| e["last_error"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(said.len(), 4, "{errors:?}");
+    for (error, words) in said.iter().zip([
+        "not a valid FCM registration token",
+        "APNs 400: BadDeviceToken",
+        "FCM 404: UNREGISTERED",
+        "APNs 410: Unregistered",
+    ]) {
+        assert!(error.contains(words), "{error:?} should say {words:?}");
+    }
+
+    let again = send(&app, &admin, to_fan).await;
+    assert_eq!(
+        again["deliveries"], 1,
+        "only the live device is targeted now"
+    );
+    settled(&app, &admin, &again["id"]).await;
+    assert_eq!(fakes.per_token().get("alive-android"), Some(&2));
+    // Registering the token again revives it.
+    register_device(&app, &fan, "ios", "garbled-ios").await;
+    assert_eq!(
+        app.rows("SELECT is_active FROM devices WHERE token = 'garbled-ios'")[0]["is_active"],
+        true
+    );
+}
+
+#[actix_rt::test]
+async fn throttled_and_failing_pushes_are_retried_after_retry_after() {
+    let fakes = Fakes::start();
+    let app = push_app(&fakes, &[]).await;
+    let admin = app.admin_token().await;
+    let (fan, fan_id) = app.register("fan@ringside.test").await;
+    for (platform, token) in [
+        ("android", "throttled-android"),
+        ("ios", "throttled-ios"),
+        ("android", "flaky-android"),
+    ] {
+        register_device(&app, &fan, platform, token).await;
+    }
+    let later = || {
+        vec![Reply::TooManyRequests {
+            retry_after: Some(1),
+        }]
+    };
+    fakes.fcm.script("throttled-android", later());
+    fakes.apns.script("throttled-ios", later());
+    fakes.fcm.script("flaky-android", vec![Reply::Unavailable]);
+    let sent = send(
+        &app,
+        &admin,
+        json!({ "audience": { "kind": "users", "users": [fan_id] },
+                "notification_type": "system", "title": "Hi", "message": "Test." }),
+    )
+    .await;
+    let stats = settled(&app, &admin, &sent["id"]).await;
+    assert_eq!(
+        (&stats["sent"], &stats["failed"]),
+        (&json!(3), &json!(0)),
+        "{stats}"
+    );
+    assert_eq!(
+        fakes.per_token().values().copied().collect::<Vec<_>>(),
+        vec![1, 1, 1]
+    );
+    let mut answered = fakes.fcm.answered();
+    answered.extend(fakes.apns.answered());
+    for token in ["throttled-android", "throttled-ios", "flaky-android"] {
+        let tries: Vec<_> = answered.iter().filter(|a| a.token == token).collect();
+        let statuses: Vec<u16> = tries.iter().map(|a| a.status).collect();
+        let first = if token.starts_with("flaky") { 503 } else { 429 };
+        assert_eq!(statuses, vec![first, 200], "{token}");
+        let waited = tries[1].at - tries[0].at;
+        assert!(
+            waited >= Duration::from_millis(950),
+            "{token} retried after {waited:?}"
+        );
+    }
+    let attempts = app.rows("SELECT attempts, last_error FROM notification_deliveries ORDER BY id");
+    for a in &attempts {
+        assert_eq!(a["attempts"], 2, "{a}");
+    }
+}
+
+#[actix_rt::test]
+async fn a_revoked_access_token_is_renewed_and_the_push_retried() {
+    let fakes = Fakes::start();
+    let app = push_app(&fakes, &[]).await;
+    let admin = app.admin_token().await;
+    let (fan, fan_id) = app.register("fan@ringside.test").await;
+    register_device(&app, &fan, "android", "fcm-fan").await;
+    let hello = json!({ "audience": { "kind": "users", "users": [fan_id] },
+                        "notification_type": "system", "title": "Hi", "message": "Test." });
+    let first = send(&app, &admin, hello.clone()).await;
+    settled(&app, &admin, &first["id"]).await;
+    assert_eq!(fakes.fcm.tokens_issued(), 1);
+    fakes.fcm.revoke_access_tokens();
+    let second = send(&app, &admin, hello).await;
+    let stats = settled(&app, &admin, &second["id"]).await;
+    assert_eq!(stats["sent"], 1, "{stats}");
+    assert_eq!(fakes.fcm.tokens_issued(), 2);
+    assert_eq!(fakes.fcm.rejected_auth(), 1);
+    assert_eq!(fakes.fcm.received().len(), 2);
+}
+
+/// Minutes after midnight now in `tz`, as PostgreSQL reads it.
+fn local_minute(app: &TestApp, tz: &str) -> i64 {
+    app.rows(&format!(
+        "SELECT floor(extract(epoch FROM (now() AT TIME ZONE '{tz}')::time) / 60)::int AS m"
+    ))[0]["m"]
+        .as_i64()
+        .expect("minute")
+}
+
+#[actix_rt::test]
+async fn preferences_and_quiet_hours_decide_who_is_pushed() {
+    let fakes = Fakes::start();
+    let app = push_app(&fakes, &[]).await;
+    let admin = app.admin_token().await;
+    let now_tokyo = local_minute(&app, "Asia/Tokyo");
+    let mut users = HashMap::new();
+    for name in ["all", "off", "quiet", "awake", "nonews", "followed"] {
+        let (token, id) = app.register(&format!("{name}@ringside.test")).await;
+        register_device(&app, &token, "android", &format!("tok-{name}")).await;
+        let (_, mut prefs) = app
+            .get("/api/notifications/preferences/", Some(&token))
+            .await;
+        assert_eq!(prefs["timezone"], "UTC");
+        prefs.as_object_mut().expect("object").remove("user");
+        match name {
+            "off" => prefs["push_enabled"] = json!(false),
+            "nonews" => prefs["breaking_news"] = json!(false),
+            "followed" => prefs["followed_only"] = json!(true),
+            // Quiet from half an hour ago to half an hour from now, Tokyo time.
+            "quiet" => {
+                prefs["timezone"] = json!("Asia/Tokyo");
+                prefs["quiet_start_min"] = json!((now_tokyo + 1410) % 1440);
+                prefs["quiet_end_min"] = json!((now_tokyo + 30) % 1440);
+            }
+            // The same window, but read in UTC it is not now (Tokyo is 9 h ahead).
+            "awake" => {
+                prefs["quiet_start_min"] = json!((now_tokyo + 1410) % 1440);
+                prefs["quiet_end_min"] = json!((now_tokyo + 30) % 1440);
+            }
+            _ => {}
+        }
+        let (status, saved) = app
+            .call(
+                "PUT",
+                "/api/notifications/preferences/",
+                Some(&token),
+                Some(prefs),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{saved}");
+        users.insert(name, (token, id));
+    }
+    let bad_zone = app
+        .call(
+            "PUT",
+            "/api/notifications/preferences/",
+            Some(&users["all"].0),
+            Some(
+                json!({ "push_enabled": true, "fight_results": true, "breaking_news": true,
+                         "ranking_changes": true, "event_start": true, "user_activity": true,
+                         "followed_only": false, "quiet_start_min": null, "quiet_end_min": null,
+                         "timezone": "Mars/Olympus" }),
+            ),
+        )
+        .await;
+    assert_error(&bad_zone, 400, "bad_request");
+
+    let sent = send(
+        &app,
+        &admin,
+        json!({ "audience": { "kind": "all" }, "notification_type": "breaking_news",
+                "title": "Title fight announced", "message": "Main event set." }),
+    )
+    .await;
+    // Stored for all, off, quiet, awake and the admin; pushed to all and awake.
+    assert_eq!(
+        (sent["recipients"].as_i64(), sent["deliveries"].as_i64()),
+        (Some(5), Some(2))
+    );
+    settled(&app, &admin, &sent["id"]).await;
+    let mut pushed: Vec<String> = fakes.received().into_iter().map(|r| r.token).collect();
+    pushed.sort();
+    assert_eq!(pushed, vec!["tok-all", "tok-awake"]);
+    for (name, stored) in [("off", 1), ("quiet", 1), ("nonews", 0), ("followed", 0)] {
+        let (_, list) = app.get("/api/notifications/", Some(&users[name].0)).await;
+        assert_eq!(list["unread"], stored, "{name}: {list}");
+    }
+
+    // The emergency broadcast reaches every device and every session,
+    // quiet hours and push settings notwithstanding.
+    let (_, live_event, _) = crate::live_ws::live_event(&app).await;
+    let mut anonymous = WsClient::open(&app, &format!("/api/live/events/{live_event}/")).await;
+    anonymous.next_durable().await;
+    let mut quiet_inbox = WsClient::open(
+        &app,
+        &format!("/api/live/notifications/?token={}", users["quiet"].0),
+    )
+    .await;
+    quiet_inbox.next_durable().await;
+    let (status, cast) = app
+        .post(
+            "/api/admin/broadcast/",
+            Some(&admin),
+            json!({ "title": "Evacuate hall B", "message": "Use the north exits." }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{cast}");
+    assert_eq!(cast["deliveries"], 6);
+    assert!(cast["sessions"].as_i64() >= Some(2), "{cast}");
+    for inbox in [&mut anonymous, &mut quiet_inbox] {
+        let mut frame = inbox.next().await;
+        while matches!(frame["type"].as_str(), Some("viewers" | "presence")) {
+            frame = inbox.next().await;
+        }
+        assert_eq!(
+            (
+                frame["type"].as_str(),
+                frame["data"]["title"].as_str(),
+                frame.get("seq")
+            ),
+            (Some("broadcast"), Some("Evacuate hall B"), None),
+            "{frame}"
+        );
+    }
+    settled(&app, &admin, &cast["id"]).await;
+    let emergency: Vec<Received> = fakes
+        .received()
+        .into_iter()
+        .filter(|r| r.body["message"]["notification"]["title"] == "Evacuate hall B")
+        .collect();
+    assert_eq!(emergency.len(), 6);
+    assert!(emergency
+        .iter()
+        .all(|r| r.body["message"]["android"]["priority"] == "HIGH"));
+    let stored = app.rows(
+        "SELECT recipient_id, notification_type FROM push_notifications WHERE title = 'Evacuate hall B'",
+    );
+    assert_eq!(
+        stored,
+        vec![json!({ "recipient_id": null, "notification_type": "emergency" })]
+    );
+}
+
+#[actix_rt::test]
+async fn without_providers_nothing_is_queued_and_in_app_still_works() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (fan, fan_id) = app.register("fan@ringside.test").await;
+    register_device(&app, &fan, "android", "fcm-fan").await;
+    let sent = send(
+        &app,
+        &admin,
+        json!({ "audience": { "kind": "users", "users": [fan_id] },
+                "notification_type": "system", "title": "Hi", "message": "Test." }),
+    )
+    .await;
+    assert_eq!(
+        (sent["recipients"].as_i64(), sent["deliveries"].as_i64()),
+        (Some(1), Some(0))
+    );
+    let (_, list) = app.get("/api/notifications/", Some(&fan)).await;
+    assert_eq!(list["results"][0]["delivery_status"], "skipped");
+    assert_eq!(app.count("notification_deliveries"), 0);
+}
+
+#[actix_rt::test]
+async fn sends_broadcasts_and_analytics_refuse_bad_input() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (viewer, _) = app.register("fan@ringside.test").await;
+    let ok = json!({ "audience": { "kind": "all" }, "notification_type": "system",
+                     "title": "Hi", "message": "Test." });
+    let with = |field: &str, value: Value| {
+        let mut body = ok.clone();
+        body[field] = value;
+        body
+    };
+    let cases = [
+        (
+            with("audience", json!({ "kind": "planet" })),
+            400,
+            "bad_request",
+        ),
+        (
+            with("audience", json!({ "kind": "users", "users": [] })),
+            400,
+            "bad_request",
+        ),
+        (
+            with("audience", json!({ "kind": "event_followers" })),
+            400,
+            "bad_request",
+        ),
+        (
+            with(
+                "audience",
+                json!({ "kind": "event_followers", "event": 999_999 }),
+            ),
+            404,
+            "not_found",
+        ),
+        (
+            with(
+                "audience",
+                json!({ "kind": "fighter_followers", "fighter": 999_999 }),
+            ),
+            404,
+            "not_found",
+        ),
+        (
+            with("notification_type", json!("emergency")),
+            400,
+            "bad_request",
+        ),
+        (
+            with("notification_type", json!("party")),
+            400,
+            "bad_request",
+        ),
+        (with("title", json!("")), 400, "bad_request"),
+        (with("message", json!(7)), 400, "bad_request"),
+        (with("data", json!([1])), 400, "bad_request"),
+        (
+            with("data", json!({ "blob": "x".repeat(3000) })),
+            400,
+            "bad_request",
+        ),
+        (with("surprise", json!(true)), 400, "bad_request"),
+    ];
+    for (body, status, code) in cases {
+        let got = app
+            .post("/api/notifications/send/", Some(&admin), body.clone())
+            .await;
+        assert_error(&got, status, code);
+    }
+    assert_eq!(app.count("notification_campaigns"), 0, "nothing was sent");
+    assert_error(
+        &app.post("/api/notifications/send/", Some(&viewer), ok.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &app.post("/api/notifications/send/", None, ok).await,
+        401,
+        "unauthorized",
+    );
+    let cast = app
+        .post(
+            "/api/admin/broadcast/",
+            Some(&admin),
+            json!({ "title": "Only a title" }),
+        )
+        .await;
+    assert_error(&cast, 400, "bad_request");
+    let cast = app
+        .post(
+            "/api/admin/broadcast/",
+            Some(&viewer),
+            json!({ "title": "t", "message": "m" }),
+        )
+        .await;
+    assert_error(&cast, 403, "forbidden");
+    let stats = app
+        .get(
+            "/api/notifications/analytics/?campaign=999999",
+            Some(&admin),
+        )
+        .await;
+    assert_error(&stats, 404, "not_found");
+    let stats = app
+        .get("/api/notifications/analytics/?limit=0", Some(&admin))
+        .await;
+    assert_error(&stats, 400, "bad_request");
+    let stats = app
+        .get("/api/notifications/analytics/", Some(&viewer))
+        .await;
+    assert_error(&stats, 403, "forbidden");
+    assert_eq!(app.count("notification_campaigns"), 0);
+}
+
+/// `n` users with one device each (half android, half ios), straight into
+/// the database: the bulk tests are about sending, not signing up.
+fn bulk_devices(app: &TestApp, n: usize) -> Vec<String> {
+    app.execute(&format!(
+        "INSERT INTO users (email, password_hash, display_name) \
+         SELECT 'bulk' || g || '@ringside.test', 'x', 'Bulk ' || g FROM generate_series(1, {n}) g"
+    ));
+    app.execute(
+        "INSERT INTO devices (user_id, platform, token, app_id) \
+         SELECT id, CASE WHEN id % 2 = 0 THEN 'android' ELSE 'ios' END, 'bulk-' || id, 'app' \
+         FROM users WHERE email LIKE 'bulk%'",
+    );
+    app.rows("SELECT token FROM devices WHERE token LIKE 'bulk-%'")
+        .into_iter()
+        .map(|r| r["token"].as_str().expect("token").to_string())
+        .collect()
+}
+
+#[actix_rt::test]
+async fn two_dispatchers_share_a_bulk_send_and_never_push_twice() {
+    let fakes = Fakes::start();
+    fakes.fcm.set_delay(Duration::from_millis(10));
+    fakes.apns.set_delay(Duration::from_millis(10));
+    let db = fresh_database();
+    let small = [("PUSH_CONCURRENCY", "8".to_string())];
+    let one = push_app_on(db.clone(), &fakes, &small).await;
+    let _two = push_app_on(db, &fakes, &small).await;
+    let tokens = bulk_devices(&one, 400);
+    let admin = one.admin_token().await;
+    let sent = send(
+        &one,
+        &admin,
+        json!({ "audience": { "kind": "all" }, "notification_type": "system",
+                "title": "Doors open", "message": "Welcome." }),
+    )
+    .await;
+    assert_eq!(sent["deliveries"], 400);
+    settled(&one, &admin, &sent["id"]).await;
+    let counts = fakes.per_token();
+    assert_eq!(counts.len(), 400);
+    assert!(
+        tokens.iter().all(|t| counts.get(t) == Some(&1)),
+        "a device was pushed twice or skipped"
+    );
+    let claimers = one.rows("SELECT DISTINCT claimed_by FROM notification_deliveries");
+    assert_eq!(
+        claimers.len(),
+        2,
+        "both dispatchers took part: {claimers:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn concurrent_claims_never_take_the_same_row() {
+    use diesel::{Connection, PgConnection};
+    let app_db = fresh_database();
+    let app = TestApp::at(String::new(), app_db.clone());
+    bulk_devices(&app, 1000);
+    app.execute(
+        "WITH c AS (INSERT INTO notification_campaigns (source, notification_type, title) \
+                    VALUES ('send', 'system', 't') RETURNING id), \
+              n AS (INSERT INTO push_notifications (campaign_id, recipient_id, notification_type, title, message) \
+                    SELECT c.id, u.id, 'system', 't', 'm' FROM c, users u \
+                    WHERE u.email LIKE 'bulk%' RETURNING id, recipient_id) \
+         INSERT INTO notification_deliveries (notification_id, device_id) \
+         SELECT n.id, d.id FROM n JOIN devices d ON d.user_id = n.recipient_id",
+    );
+    let platforms = vec!["android".to_string(), "ios".to_string()];
+    let claimers: Vec<_> = (0..4)
+        .map(|i| {
+            let (url, platforms) = (app_db.clone(), platforms.clone());
+            std::thread::spawn(move || {
+                let mut conn = PgConnection::establish(&url).expect("connect");
+                let mut mine = Vec::new();
+                loop {
+                    let got = ringside::db::push_outbox::claim(
+                        &mut conn,
+                        &format!("c{i}"),
+                        37,
+                        60.0,
+                        &platforms,
+                    )
+                    .expect("claim");
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|c| c.id));
+                }
+            })
+        })
+        .collect();
+    let mut all: Vec<i64> = Vec::new();
+    let mut busy = 0;
+    for c in claimers {
+        let mine = c.join().expect("claimer");
+        busy += usize::from(!mine.is_empty());
+        all.extend(mine);
+    }
+    let total = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(
+        (total, all.len()),
+        (1000, 1000),
+        "every row claimed exactly once"
+    );
+    assert!(busy >= 2, "the claimers ran side by side");
+}
+
+/// The real server binary in a child process, for restarts and crashes.
+struct Child {
+    process: std::process::Child,
+}
+
+impl Child {
+    async fn start(db: &str, port: u16, vars: &[(&'static str, String)]) -> (Child, TestApp) {
+        let log = std::env::temp_dir().join(format!("ringside-push-child-{port}.log"));
+        let process = std::process::Command::new(env!("CARGO_BIN_EXE_ringside"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", db)
+            .env("RINGSIDE_BIND", format!("127.0.0.1:{port}"))
+            .env("RINGSIDE_WORKERS", "2")
+            .env("DATABASE_POOL_SIZE", "6")
+            .env("RINGSIDE_ADMIN_EMAIL", crate::harness::ADMIN_EMAIL)
+            .env("RINGSIDE_ADMIN_PASSWORD", crate::harness::ADMIN_PASSWORD)
+            .env(
+                "RINGSIDE_SECRET_KEY",
+                "test-secret-key-of-at-least-32-bytes!",
+            )
+            .env("RUST_LOG", "warn,ringside::push=info")
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .current_dir(std::env::temp_dir())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start the server binary");
+        let app = TestApp::at(format!("http://127.0.0.1:{port}"), db.to_string());
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let up = app.client.get(app.url("/healthz")).send().await;
+            if up.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the child server never came up; see {log:?}"
+            );
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        (Child { process }, app)
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.process.id() as i32, signal) };
+    }
+
+    async fn wait(mut self) -> std::process::ExitStatus {
+        actix_web::rt::task::spawn_blocking(move || self.process.wait().expect("wait"))
+            .await
+            .expect("join")
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts a bulk send to `n` devices in a child server and stops the child
+/// with `signal` once a quarter of them are accepted. Returns what the
+/// fakes had accepted by the time the child was gone, then restarts it and
+/// waits for the send to finish.
+async fn interrupt_bulk_send(
+    signal: i32,
+    extra: &[(&'static str, String)],
+) -> (Fakes, Vec<String>, usize, TestApp) {
+    let fakes = Fakes::start();
+    fakes.fcm.set_delay(Duration::from_millis(20));
+    fakes.apns.set_delay(Duration::from_millis(20));
+    let db = fresh_database();
+    let mut vars = fakes.vars();
+    vars.push(("PUSH_CONCURRENCY", "8".into()));
+    vars.extend_from_slice(extra);
+    let port = free_port();
+    let (child, app) = Child::start(&db, port, &vars).await;
+    let tokens = bulk_devices(&app, 600);
+    let admin = app.admin_token().await;
+    let sent = send(
+        &app,
+        &admin,
+        json!({ "audience": { "kind": "all" }, "notification_type": "system",
+                "title": "Doors open", "message": "Welcome." }),
+    )
+    .await;
+    assert_eq!(sent["deliveries"], 600);
+    until("a quarter of the pushes", || fakes.received().len() >= 150).await;
+    child.signal(signal);
+    child.wait().await;
+    let before_restart = fakes.received().len();
+    assert!(
+        before_restart < 600,
+        "the child finished before it was stopped"
+    );
+    let (child, app) = Child::start(&db, free_port(), &vars).await;
+    until("the rest of the pushes", || {
+        let counts = fakes.per_token();
+        tokens.iter().all(|t| counts.contains_key(t))
+    })
+    .await;
+    let admin = app.admin_token().await;
+    settled(&app, &admin, &sent["id"]).await;
+    child.signal(libc::SIGTERM);
+    child.wait().await;
+    (fakes, tokens, before_restart, app)
+}
+
+#[actix_rt::test]
+async fn a_restart_halfway_through_a_bulk_send_finishes_it_once() {
+    let (fakes, tokens, before_restart, app) = interrupt_bulk_send(libc::SIGTERM, &[]).await;
+    let counts = fakes.per_token();
+    assert_eq!(counts.len(), tokens.len());
+    let doubled: Vec<_> = counts.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(doubled.is_empty(), "pushed more than once: {doubled:?}");
+    // What was accepted before the stop was recorded before the exit.
+    let sent_first = app.rows(
+        "SELECT count(*) AS n FROM notification_deliveries WHERE status = 'sent' \
+         AND claimed_by IN (SELECT claimed_by FROM notification_deliveries GROUP BY claimed_by \
+                            ORDER BY min(claimed_at) LIMIT 1)",
+    );
+    assert_eq!(sent_first[0]["n"].as_u64(), Some(before_restart as u64));
+    assert_eq!(app.count("notification_deliveries"), 600);
+}
+
+#[actix_rt::test]
+async fn a_crash_halfway_through_a_bulk_send_skips_no_device() {
+    let lease = [("PUSH_LEASE", "5".to_string())];
+    let (fakes, tokens, _, app) = interrupt_bulk_send(libc::SIGKILL, &lease).await;
+    let counts = fakes.per_token();
+    assert_eq!(counts.len(), tokens.len(), "every device got it");
+    // Only what was in flight at the kill can go twice, and a repeat
+    // carries the same collapse id, so the device shows it once.
+    let repeated: Vec<&String> = counts
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(t, _)| t)
+        .collect();
+    assert!(
+        repeated.len() <= 8,
+        "more than the requests in flight: {repeated:?}"
+    );
+    for token in repeated {
+        let ids: Vec<String> = fakes
+            .received()
+            .iter()
+            .filter(|r| &r.token == token)
+            .map(|r| {
+                r.headers
+                    .get("apns-collapse-id")
+                    .cloned()
+                    .unwrap_or_else(|| r.body["message"]["android"]["collapse_key"].to_string())
+            })
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] == w[1]), "{token}: {ids:?}");
+    }
+    let open = app.rows("SELECT count(*) AS n FROM notification_deliveries WHERE status <> 'sent'");
+    assert_eq!(open[0]["n"], 0);
+}
