@@ -545,6 +545,26 @@ mod tests {
     }
 
     #[test]
+    fn push_providers_are_off_unless_fully_configured() {
+        let c = config(&[]).expect("valid");
+        assert!(c.push.fcm.is_none() && c.push.apns.is_none());
+        let err = config(&[("APNS_KEY_ID", "K"), ("APNS_TOPIC", "app")]).expect_err("partial");
+        let text = err.to_string();
+        assert!(
+            text.contains("APNS_KEY_FILE") && text.contains("APNS_TEAM_ID"),
+            "{text}"
+        );
+        let err = config(&[("FCM_SERVICE_ACCOUNT_JSON", "{not json")]).expect_err("bad json");
+        assert_eq!(err.var, "FCM_SERVICE_ACCOUNT_JSON");
+        let err = config(&[("FCM_SERVICE_ACCOUNT_FILE", "/nonexistent/sa.json")])
+            .expect_err("missing file");
+        assert!(err.to_string().contains("/nonexistent/sa.json"));
+        let no_key = r#"{"project_id":"p","client_email":"e@p","private_key":"nope"}"#;
+        let err = config(&[("FCM_SERVICE_ACCOUNT_JSON", no_key)]).expect_err("bad key");
+        assert!(err.to_string().contains("RSA"), "{err}");
+    }
+
+    #[test]
     fn blocked_terms_are_trimmed_and_lowercased() {
         let c = config(&[("MODERATION_BLOCKED_TERMS", " Foo, ,BAR ")]).expect("valid");
         assert_eq!(c.moderation_blocked_terms, vec!["foo", "bar"]);

@@ -221,7 +221,7 @@ async fn measure(args: &CommentsArgs, addr: SocketAddr) -> Result<Value, String>
 }
 
 /// Registers `n` accounts; returns their tokens.
-async fn register(addr: SocketAddr, n: u64) -> Result<Vec<String>, String> {
+pub(crate) async fn register(addr: SocketAddr, n: u64) -> Result<Vec<String>, String> {
     let tag = crate::stats::realtime_ns() % 1_000_000_000;
     let mut client = HttpClient::new(addr, Duration::from_secs(30));
     let mut tokens = Vec::new();

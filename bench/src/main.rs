@@ -4,6 +4,7 @@
 //! ```text
 //! ringside-bench fanout   --subscribers N --updates M --rate R [--target ringside|reference|both] [--json]
 //! ringside-bench saturate --subscribers N --updates M          (fanout at --rate 0)
+//! ringside-bench push     --devices 10000 --users 500        (bulk push against fake FCM/APNs)
 //! ringside-bench hold     --connections 19000                 (idle subscribers, memory per connection)
 //! ringside-bench reference --bind 127.0.0.1:PORT              (the reference server itself)
 //! ringside-bench worker   …                                   (internal: a subscriber process)
@@ -21,6 +22,7 @@ mod engagement;
 mod fleet;
 mod http;
 mod publisher;
+mod push;
 mod reference;
 mod report;
 mod scenario;
@@ -56,6 +58,9 @@ enum Command {
     /// Comments posted at a sustained rate while watchers follow the room
     /// (post latency, row committed), then a reaction burst (absorbed/s).
     Comments(engagement::CommentsArgs),
+    /// A bulk send to N devices against local fake FCM and APNs servers:
+    /// time from the request to the last provider acceptance.
+    Push(push::PushArgs),
     /// Run the reference fan-out server.
     Reference(ReferenceArgs),
     /// Internal: a subscriber process driven by its parent over pipes.
@@ -93,6 +98,7 @@ fn main() -> ExitCode {
         }
         Command::Hold(args) => drive(scenario::hold(args)),
         Command::Comments(args) => drive(engagement::run(args)),
+        Command::Push(args) => drive(push::run(args)),
     }
 }
 

@@ -131,15 +131,6 @@ pub fn send(
     .bind::<Array<Text>, _>(&titles)
     .bind::<Array<Text>, _>(&messages)
     .load(conn)?;
-    let mut frames = Vec::with_capacity(stored.len());
-    for n in &stored {
-        let data = serde_json::to_value(n)
-            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-        if let Some(user) = n.recipient_id {
-            frames.push((Channel::User(user), data));
-        }
-    }
-    let published = channels::append_many(conn, "notification", frames)?;
     let deliveries = diesel::sql_query(
         "INSERT INTO notification_deliveries (notification_id, device_id, expires_at) \
          SELECT n.id, d.id, now() + make_interval(secs => $3) \
@@ -154,7 +145,20 @@ pub fn send(
     .bind::<Array<Text>, _>(&push.platforms)
     .bind::<diesel::sql_types::Double, _>(push.ttl_seconds as f64)
     .execute(conn)?;
-    mark_undeliverable(conn, id)?;
+    let skipped: std::collections::HashSet<i64> =
+        mark_undeliverable(conn, id)?.into_iter().collect();
+    let mut frames = Vec::with_capacity(stored.len());
+    for mut n in stored {
+        if skipped.contains(&n.id) {
+            n.delivery_status = "skipped".into();
+        }
+        let data = serde_json::to_value(&n)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        if let Some(user) = n.recipient_id {
+            frames.push((Channel::User(user), data));
+        }
+    }
+    let published = channels::append_many(conn, "notification", frames)?;
     Ok(Sent {
         campaigns: vec![id],
         published,
@@ -215,8 +219,8 @@ fn insert_campaign(
         .get_result(conn)
 }
 
-/// Notifications with no device to push to are done: `skipped`.
-fn mark_undeliverable(conn: &mut PgConnection, campaign: i64) -> QueryResult<usize> {
+/// Notifications with no device to push to are done: `skipped`. Returns them.
+fn mark_undeliverable(conn: &mut PgConnection, campaign: i64) -> QueryResult<Vec<i64>> {
     use super::schema::notification_deliveries as d;
     diesel::update(
         push_notifications::table
@@ -226,7 +230,8 @@ fn mark_undeliverable(conn: &mut PgConnection, campaign: i64) -> QueryResult<usi
             ))),
     )
     .set(push_notifications::delivery_status.eq("skipped"))
-    .execute(conn)
+    .returning(push_notifications::id)
+    .get_results(conn)
 }
 
 fn clip(text: &str, max: usize) -> String {

@@ -349,3 +349,110 @@ async fn followers_hear_when_their_event_goes_live() {
     let (_, theirs) = app.get("/api/notifications/", Some(&other)).await;
     assert_eq!(theirs["unread"], 0);
 }
+
+#[actix_rt::test]
+async fn breaking_news_reaches_everyone_who_wants_it() {
+    let app = TestApp::spawn().await;
+    let (admin, live, _) = live_event(&app).await;
+    let (_, detail) = app.get(&format!("/api/live/events/{live}/"), None).await;
+    let event = detail["event_detail"]["id"].as_i64().expect("event");
+    let (fan, _) = app.register("fan@ringside.test").await;
+    let (follower, _) = app.register("follower@ringside.test").await;
+    let (picky, _) = app.register("picky@ringside.test").await;
+    let (uninterested, _) = app.register("uninterested@ringside.test").await;
+    for (token, change) in [
+        (&follower, json!({ "followed_only": true })),
+        (&picky, json!({ "followed_only": true })),
+        (&uninterested, json!({ "breaking_news": false })),
+    ] {
+        let (_, mut prefs) = app
+            .get("/api/notifications/preferences/", Some(token))
+            .await;
+        prefs.as_object_mut().expect("object").remove("user");
+        for (k, v) in change.as_object().expect("object") {
+            prefs[k] = v.clone();
+        }
+        let (status, body) = app
+            .call(
+                "PUT",
+                "/api/notifications/preferences/",
+                Some(token),
+                Some(prefs),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, _) = app
+        .post(
+            "/api/follows/",
+            Some(&follower),
+            json!({ "target_type": "event", "target_id": event }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut inbox = WsClient::open(&app, &format!("/api/live/notifications/?token={fan}")).await;
+    inbox.next_durable().await;
+
+    // Not breaking: nobody is notified.
+    let update = |breaking: bool, title: &str| {
+        json!({ "live_event": live, "update_type": "news", "title": title,
+                "description": "Confirmed by the promotion.", "is_breaking": breaking })
+    };
+    let (status, body) = app
+        .post(
+            "/api/live/updates/",
+            Some(&admin),
+            update(false, "Weigh-ins done"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app
+        .post(
+            "/api/live/updates/",
+            Some(&admin),
+            update(true, "Title fight off"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let live_frame = inbox.next_durable().await;
+    assert_eq!(
+        live_frame["data"]["notification_type"], "breaking_news",
+        "{live_frame}"
+    );
+    assert_eq!(live_frame["data"]["title"], "Breaking: Title fight off");
+    assert_eq!(
+        live_frame["data"]["message"],
+        "Fan, Confirmed by the promotion."
+    );
+    for (token, expected) in [(&fan, 1), (&follower, 1), (&picky, 0), (&uninterested, 0)] {
+        let (_, list) = app.get("/api/notifications/", Some(token)).await;
+        assert_eq!(list["unread"], expected, "{list}");
+    }
+
+    // A reporter's breaking update notifies once a moderator approves it.
+    let reporter = app
+        .user_with_role("reporter@ringside.test", "reporter")
+        .await;
+    let (_, pending) = app
+        .post(
+            "/api/live/updates/",
+            Some(&reporter),
+            update(true, "Judge replaced"),
+        )
+        .await;
+    let (_, list) = app.get("/api/notifications/", Some(&fan)).await;
+    assert_eq!(list["unread"], 1, "nothing before the approval");
+    let (status, _) = app
+        .post(
+            &format!("/api/live/updates/{}/approve/", pending["id"]),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let approved = inbox.next_durable().await;
+    assert_eq!(
+        approved["data"]["title"], "Breaking: Judge replaced",
+        "{approved}"
+    );
+}
