@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::{retry_after, Message, Outcome};
+use super::{Message, Outcome};
 use crate::config::ApnsSettings;
 
 const RENEW_AFTER: Duration = Duration::from_secs(50 * 60);
@@ -44,7 +44,7 @@ impl Apns {
             Ok(jwt) => jwt,
             Err(e) => return Outcome::Failed(format!("signing the APNs token: {e}")),
         };
-        let sent = self
+        let request = self
             .http
             .post(format!("{}/3/device/{}", self.base_url, message.token))
             .header(reqwest::header::AUTHORIZATION, format!("bearer {jwt}"))
@@ -58,27 +58,17 @@ impl Apns {
             .header("apns-collapse-id", message.collapse_id())
             .header("apns-id", apns_id(message.delivery))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(payload(message).to_string())
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                return Outcome::Retry {
-                    after: None,
-                    reason: format!("APNs unreachable: {e}"),
-                }
-            }
+            .body(payload(message).to_string());
+        let answer = match super::exchange("APNs", request).await {
+            Ok(answer) => answer,
+            Err(outcome) => return outcome,
         };
-        let status = response.status();
-        let after = retry_after(response.headers());
-        let id = response
-            .headers()
+        let id = answer
+            .headers
             .get("apns-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let text = response.text().await.unwrap_or_default();
-        let outcome = outcome(status, after, id, &text);
+        let outcome = outcome(answer.status, answer.after, id, &answer.body);
         if let Outcome::Retry { reason, .. } = &outcome {
             if reason.contains("ProviderToken") {
                 self.tokens.forget(&jwt);

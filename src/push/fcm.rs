@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::{retry_after, Message, Outcome};
+use super::{Message, Outcome};
 use crate::config::FcmSettings;
 
 const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
@@ -53,32 +53,22 @@ impl Fcm {
                 }
             }
         };
-        let sent = self
+        let request = self
             .http
             .post(&self.send_url)
             .bearer_auth(&token)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body(message).to_string())
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                return Outcome::Retry {
-                    after: None,
-                    reason: format!("FCM unreachable: {e}"),
-                }
-            }
+            .body(body(message).to_string());
+        let answer = match super::exchange("FCM", request).await {
+            Ok(answer) => answer,
+            Err(outcome) => return outcome,
         };
-        let status = response.status();
-        let after = retry_after(response.headers());
-        let text = response.text().await.unwrap_or_default();
-        if status == StatusCode::UNAUTHORIZED {
+        if answer.status == StatusCode::UNAUTHORIZED {
             // Our access token was refused (revoked, expired early): fetch
             // a new one for the retry.
             self.tokens.forget(&token).await;
         }
-        outcome(status, after, &text)
+        outcome(answer.status, answer.after, &answer.body)
     }
 }
 

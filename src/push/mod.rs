@@ -167,8 +167,38 @@ impl Push {
     }
 }
 
+/// A provider's answer, read whole.
+pub(crate) struct Answer {
+    pub status: reqwest::StatusCode,
+    /// `Retry-After`, when given.
+    pub after: Option<Duration>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+/// Sends one request; a provider that cannot be reached is a retry.
+pub(crate) async fn exchange(
+    provider: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<Answer, Outcome> {
+    let response = request.send().await.map_err(|e| Outcome::Retry {
+        after: None,
+        reason: format!("{provider} unreachable: {e}"),
+    })?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let after = retry_after(&headers);
+    let body = response.text().await.unwrap_or_default();
+    Ok(Answer {
+        status,
+        after,
+        headers,
+        body,
+    })
+}
+
 /// `Retry-After`: seconds, or an HTTP date.
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     if let Ok(seconds) = value.trim().parse::<u64>() {
         return Some(Duration::from_secs(seconds));

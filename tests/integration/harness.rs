@@ -139,6 +139,12 @@ pub fn test_config_with(database_url: String, extra: &[(&str, String)]) -> Confi
     .expect("test config")
 }
 
+fn http_client() -> awc::Client {
+    awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .finish()
+}
+
 /// The real server on a random port, over its own database.
 pub struct TestApp {
     pub base: String,
@@ -165,9 +171,7 @@ impl TestApp {
         TestApp {
             base,
             db_url,
-            client: awc::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .finish(),
+            client: http_client(),
             hub: Some(running.hub),
         }
     }
@@ -177,9 +181,7 @@ impl TestApp {
         TestApp {
             base,
             db_url,
-            client: awc::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .finish(),
+            client: http_client(),
             hub: None,
         }
     }

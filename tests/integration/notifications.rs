@@ -122,6 +122,28 @@ async fn preferences_have_defaults_and_are_checked() {
     assert_error(&got, 400, "bad_request");
 }
 
+/// Reads the user's preferences, changes the given fields and saves them;
+/// answers what was saved.
+pub(crate) async fn change_preferences(app: &TestApp, token: &str, change: Value) -> Value {
+    let (_, mut prefs) = app
+        .get("/api/notifications/preferences/", Some(token))
+        .await;
+    prefs.as_object_mut().expect("object").remove("user");
+    for (k, v) in change.as_object().expect("object") {
+        prefs[k] = v.clone();
+    }
+    let (status, saved) = app
+        .call(
+            "PUT",
+            "/api/notifications/preferences/",
+            Some(token),
+            Some(prefs),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    saved
+}
+
 #[actix_rt::test]
 async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
     let app = TestApp::spawn().await;
@@ -155,35 +177,8 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
-    let (_, mut prefs) = app
-        .get("/api/notifications/preferences/", Some(&quiet))
-        .await;
-    prefs["fight_results"] = json!(false);
-    prefs.as_object_mut().expect("object").remove("user");
-    let (status, _) = app
-        .call(
-            "PUT",
-            "/api/notifications/preferences/",
-            Some(&quiet),
-            Some(prefs),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-
-    let (_, mut picky_prefs) = app
-        .get("/api/notifications/preferences/", Some(&picky))
-        .await;
-    picky_prefs["followed_only"] = json!(true);
-    picky_prefs.as_object_mut().expect("object").remove("user");
-    let (status, _) = app
-        .call(
-            "PUT",
-            "/api/notifications/preferences/",
-            Some(&picky),
-            Some(picky_prefs),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    change_preferences(&app, &quiet, json!({ "fight_results": false })).await;
+    change_preferences(&app, &picky, json!({ "followed_only": true })).await;
 
     let mut inbox = WsClient::open(&app, &format!("/api/live/notifications/?token={online}")).await;
     let subscribed = inbox.next_durable().await;
@@ -365,22 +360,7 @@ async fn breaking_news_reaches_everyone_who_wants_it() {
         (&picky, json!({ "followed_only": true })),
         (&uninterested, json!({ "breaking_news": false })),
     ] {
-        let (_, mut prefs) = app
-            .get("/api/notifications/preferences/", Some(token))
-            .await;
-        prefs.as_object_mut().expect("object").remove("user");
-        for (k, v) in change.as_object().expect("object") {
-            prefs[k] = v.clone();
-        }
-        let (status, body) = app
-            .call(
-                "PUT",
-                "/api/notifications/preferences/",
-                Some(token),
-                Some(prefs),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        change_preferences(&app, token, change).await;
     }
     let (status, _) = app
         .post(

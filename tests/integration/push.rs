@@ -10,6 +10,7 @@ use ringside_push_fakes::{FakeApns, FakeFcm, Received, Reply};
 use serde_json::{json, Value};
 
 use crate::harness::{assert_error, fresh_database, test_config_with, TestApp};
+use crate::notifications::change_preferences;
 use crate::ws_client::WsClient;
 
 /// How long a test waits for pushes that must arrive.
@@ -94,6 +95,26 @@ async fn send(app: &TestApp, admin: &str, body: Value) -> Value {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
     sent
+}
+
+/// A plain `system` notification for one user.
+fn to_user(user: i64, title: &str) -> Value {
+    json!({ "audience": { "kind": "users", "users": [user] },
+            "notification_type": "system", "title": title, "message": "Test." })
+}
+
+/// The admin sends to everyone; answers (admin token, the 202 body).
+async fn send_to_everyone(app: &TestApp, devices: usize) -> (String, Value) {
+    let admin = app.admin_token().await;
+    let sent = send(
+        app,
+        &admin,
+        json!({ "audience": { "kind": "all" }, "notification_type": "system",
+                "title": "Doors open", "message": "Welcome." }),
+    )
+    .await;
+    assert_eq!(sent["deliveries"], devices);
+    (admin, sent)
 }
 
 async fn analytics(app: &TestApp, admin: &str, campaign: &Value) -> Value {
@@ -216,13 +237,7 @@ async fn a_notification_reaches_the_socket_fcm_and_apns_and_is_tracked() {
     }
 
     // The OAuth2 access token is cached, not fetched per push.
-    send(
-        &app,
-        &admin,
-        json!({ "audience": { "kind": "users", "users": [fan_id] },
-                "notification_type": "system", "title": "Again", "message": "Still here." }),
-    )
-    .await;
+    send(&app, &admin, to_user(fan_id, "Again")).await;
     until("the second pushes", || fakes.received().len() == 4).await;
     assert_eq!(fakes.fcm.tokens_issued(), 1);
     let (_, listed) = app.get("/api/notifications/analytics/", Some(&admin)).await;
@@ -248,8 +263,7 @@ async fn dead_tokens_are_pruned_and_never_pushed_again() {
     fakes.apns.kill_token("uninstalled-ios");
     fakes.apns.script("garbled-ios", vec![Reply::BadToken]);
     fakes.fcm.script("garbled-android", vec![Reply::BadToken]);
-    let to_fan = json!({ "audience": { "kind": "users", "users": [fan_id] },
-                         "notification_type": "system", "title": "Hi", "message": "Test." });
+    let to_fan = to_user(fan_id, "Hi");
     let sent = send(&app, &admin, to_fan.clone()).await;
     assert_eq!(sent["deliveries"], 5);
     let stats = settled(&app, &admin, &sent["id"]).await;
@@ -322,13 +336,7 @@ async fn throttled_and_failing_pushes_are_retried_after_retry_after() {
     fakes.fcm.script("throttled-android", later());
     fakes.apns.script("throttled-ios", later());
     fakes.fcm.script("flaky-android", vec![Reply::Unavailable]);
-    let sent = send(
-        &app,
-        &admin,
-        json!({ "audience": { "kind": "users", "users": [fan_id] },
-                "notification_type": "system", "title": "Hi", "message": "Test." }),
-    )
-    .await;
+    let sent = send(&app, &admin, to_user(fan_id, "Hi")).await;
     let stats = settled(&app, &admin, &sent["id"]).await;
     assert_eq!(
         (&stats["sent"], &stats["failed"]),
@@ -365,8 +373,7 @@ async fn a_revoked_access_token_is_renewed_and_the_push_retried() {
     let admin = app.admin_token().await;
     let (fan, fan_id) = app.register("fan@ringside.test").await;
     register_device(&app, &fan, "android", "fcm-fan").await;
-    let hello = json!({ "audience": { "kind": "users", "users": [fan_id] },
-                        "notification_type": "system", "title": "Hi", "message": "Test." });
+    let hello = to_user(fan_id, "Hi");
     let first = send(&app, &admin, hello.clone()).await;
     settled(&app, &admin, &first["id"]).await;
     assert_eq!(fakes.fcm.tokens_issued(), 1);
@@ -398,37 +405,27 @@ async fn preferences_and_quiet_hours_decide_who_is_pushed() {
     for name in ["all", "off", "quiet", "awake", "nonews", "followed"] {
         let (token, id) = app.register(&format!("{name}@ringside.test")).await;
         register_device(&app, &token, "android", &format!("tok-{name}")).await;
-        let (_, mut prefs) = app
-            .get("/api/notifications/preferences/", Some(&token))
-            .await;
-        assert_eq!(prefs["timezone"], "UTC");
-        prefs.as_object_mut().expect("object").remove("user");
-        match name {
-            "off" => prefs["push_enabled"] = json!(false),
-            "nonews" => prefs["breaking_news"] = json!(false),
-            "followed" => prefs["followed_only"] = json!(true),
-            // Quiet from half an hour ago to half an hour from now, Tokyo time.
+        // Quiet from half an hour ago to half an hour from now, Tokyo time;
+        // "awake" has the same window read in UTC (9 h behind): not now.
+        let window = json!({
+            "quiet_start_min": (now_tokyo + 1410) % 1440,
+            "quiet_end_min": (now_tokyo + 30) % 1440,
+        });
+        let change = match name {
+            "off" => json!({ "push_enabled": false }),
+            "nonews" => json!({ "breaking_news": false }),
+            "followed" => json!({ "followed_only": true }),
             "quiet" => {
-                prefs["timezone"] = json!("Asia/Tokyo");
-                prefs["quiet_start_min"] = json!((now_tokyo + 1410) % 1440);
-                prefs["quiet_end_min"] = json!((now_tokyo + 30) % 1440);
+                let mut w = window.clone();
+                w["timezone"] = json!("Asia/Tokyo");
+                w
             }
-            // The same window, but read in UTC it is not now (Tokyo is 9 h ahead).
-            "awake" => {
-                prefs["quiet_start_min"] = json!((now_tokyo + 1410) % 1440);
-                prefs["quiet_end_min"] = json!((now_tokyo + 30) % 1440);
-            }
-            _ => {}
-        }
-        let (status, saved) = app
-            .call(
-                "PUT",
-                "/api/notifications/preferences/",
-                Some(&token),
-                Some(prefs),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{saved}");
+            "awake" => window,
+            _ => json!({}),
+        };
+        let saved = change_preferences(&app, &token, change).await;
+        let zone = if name == "quiet" { "Asia/Tokyo" } else { "UTC" };
+        assert_eq!(saved["timezone"], zone);
         users.insert(name, (token, id));
     }
     let bad_zone = app
@@ -528,13 +525,7 @@ async fn without_providers_nothing_is_queued_and_in_app_still_works() {
     let admin = app.admin_token().await;
     let (fan, fan_id) = app.register("fan@ringside.test").await;
     register_device(&app, &fan, "android", "fcm-fan").await;
-    let sent = send(
-        &app,
-        &admin,
-        json!({ "audience": { "kind": "users", "users": [fan_id] },
-                "notification_type": "system", "title": "Hi", "message": "Test." }),
-    )
-    .await;
+    let sent = send(&app, &admin, to_user(fan_id, "Hi")).await;
     assert_eq!(
         (sent["recipients"].as_i64(), sent["deliveries"].as_i64()),
         (Some(1), Some(0))
@@ -688,15 +679,7 @@ async fn two_dispatchers_share_a_bulk_send_and_never_push_twice() {
     let one = push_app_on(db.clone(), &fakes, &small).await;
     let _two = push_app_on(db, &fakes, &small).await;
     let tokens = bulk_devices(&one, 400);
-    let admin = one.admin_token().await;
-    let sent = send(
-        &one,
-        &admin,
-        json!({ "audience": { "kind": "all" }, "notification_type": "system",
-                "title": "Doors open", "message": "Welcome." }),
-    )
-    .await;
-    assert_eq!(sent["deliveries"], 400);
+    let (admin, sent) = send_to_everyone(&one, 400).await;
     settled(&one, &admin, &sent["id"]).await;
     let counts = fakes.per_token();
     assert_eq!(counts.len(), 400);
@@ -851,15 +834,7 @@ async fn interrupt_bulk_send(
     let port = free_port();
     let (child, app) = Child::start(&db, port, &vars).await;
     let tokens = bulk_devices(&app, 600);
-    let admin = app.admin_token().await;
-    let sent = send(
-        &app,
-        &admin,
-        json!({ "audience": { "kind": "all" }, "notification_type": "system",
-                "title": "Doors open", "message": "Welcome." }),
-    )
-    .await;
-    assert_eq!(sent["deliveries"], 600);
+    let (_, sent) = send_to_everyone(&app, 600).await;
     until("a quarter of the pushes", || fakes.received().len() >= 150).await;
     child.signal(signal);
     child.wait().await;
