@@ -304,7 +304,7 @@ fn push_settings(vars: &Vars) -> Result<PushSettings, ConfigError> {
     Ok(PushSettings {
         fcm: fcm_settings(vars)?,
         apns: apns_settings(vars)?,
-        concurrency: vars.number("PUSH_CONCURRENCY", 256, 1..=10_000)?,
+        concurrency: vars.number("PUSH_CONCURRENCY", 512, 1..=10_000)?,
         max_attempts: vars.number("PUSH_MAX_ATTEMPTS", 8, 1..=100)?,
         lease: vars.seconds("PUSH_LEASE", 60, 5..=3_600)?,
         poll: Duration::from_millis(vars.number("PUSH_POLL_MS", 250, 10..=60_000)?),

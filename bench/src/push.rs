@@ -86,7 +86,7 @@ async fn measure(
 
     let mut rounds = Vec::new();
     for round in 0..args.rounds {
-        let before = fcm.received().len() + apns.received().len();
+        let before = fcm.accepted() + apns.accepted();
         let target = before + args.devices as usize;
         // The admin's connection sat idle: open a fresh one.
         admin.reconnect();
@@ -106,7 +106,7 @@ async fn measure(
         }
         let campaign = sent.json()?["id"].clone();
         let deadline = Instant::now() + Duration::from_secs(120);
-        while fcm.received().len() + apns.received().len() < target && Instant::now() < deadline {
+        while fcm.accepted() + apns.accepted() < target && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let mut times: Vec<Duration> = fcm.received()[..]

@@ -159,6 +159,11 @@ macro_rules! controls {
                 self.shared.lock().received.clone()
             }
 
+            /// How many pushes were accepted so far (cheap: no copy).
+            pub fn accepted(&self) -> usize {
+                self.shared.lock().received.len()
+            }
+
             /// Every answer so far (accepted or not).
             pub fn answered(&self) -> Vec<$crate::Answered> {
                 self.shared.lock().answered.clone()

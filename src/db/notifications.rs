@@ -132,14 +132,15 @@ pub fn send(
     .bind::<Array<Text>, _>(&messages)
     .load(conn)?;
     let deliveries = diesel::sql_query(
-        "INSERT INTO notification_deliveries (notification_id, device_id, expires_at) \
-         SELECT n.id, d.id, now() + make_interval(secs => $3) \
+        "INSERT INTO notification_deliveries (notification_id, device_id, platform, expires_at) \
+         SELECT n.id, d.id, d.platform, now() + make_interval(secs => $3) \
          FROM push_notifications n \
          JOIN devices d ON d.user_id = n.recipient_id AND d.is_active AND d.platform = ANY($2) \
          JOIN users u ON u.id = n.recipient_id \
          LEFT JOIN notification_preferences p ON p.user_id = n.recipient_id \
          WHERE n.campaign_id = $1 AND COALESCE(p.push_enabled, true) \
-           AND NOT ringside_quiet_now(p.quiet_start_min, p.quiet_end_min, u.timezone)",
+           AND (p.quiet_start_min IS NULL \
+                OR NOT ringside_quiet_now(p.quiet_start_min, p.quiet_end_min, u.timezone))",
     )
     .bind::<BigInt, _>(id)
     .bind::<Array<Text>, _>(&push.platforms)
@@ -189,8 +190,8 @@ pub fn broadcast(
         .returning(Notification::as_returning())
         .get_result(conn)?;
     let deliveries = diesel::sql_query(
-        "INSERT INTO notification_deliveries (notification_id, device_id, expires_at) \
-         SELECT $1, d.id, now() + make_interval(secs => $3) FROM devices d \
+        "INSERT INTO notification_deliveries (notification_id, device_id, platform, expires_at) \
+         SELECT $1, d.id, d.platform, now() + make_interval(secs => $3) FROM devices d \
          WHERE d.is_active AND d.platform = ANY($2)",
     )
     .bind::<BigInt, _>(n.id)

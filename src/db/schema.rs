@@ -268,6 +268,7 @@ diesel::table! {
         provider_id -> Nullable<Text>,
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
+        platform -> Text,
         lease_until -> Nullable<Timestamptz>,
         expires_at -> Timestamptz,
     }

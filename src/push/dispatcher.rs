@@ -16,13 +16,17 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chrono::Utc;
-use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::{Message, Outcome, Providers};
 use crate::config::PushSettings;
 use crate::db::push_outbox::{self, Attempt, Claimed, Recorded};
 use crate::db::{Db, DbError};
 
+/// Claims running at once, and the most rows one claim takes.
+const CLAIMS_IN_FLIGHT: usize = 2;
+const MAX_CLAIM: usize = 500;
 /// How often deliveries that expired unsent are swept.
 const EXPIRY_EVERY: Duration = Duration::from_secs(30);
 /// Results are written at least this often, in batches of up to `RECORD_BATCH`.
@@ -127,8 +131,11 @@ impl Work {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
         let (results, to_record) = mpsc::unbounded_channel();
         let recorder = actix::spawn(record(self.db.clone(), self.claimer.clone(), to_record));
-        // Claim in batches: wait until a quarter of the slots are free.
+        // Claim in batches for slots reserved beforehand: a claim starts
+        // once a quarter of the slots are free, and two may run at once, so
+        // sending never waits for one claim's round trip.
         let floor = (self.settings.concurrency / 4).max(1) as u32;
+        let mut claims = futures_util::stream::FuturesUnordered::new();
         let mut swept: Option<Instant> = None;
         loop {
             if *self.stopping.borrow() {
@@ -139,36 +146,39 @@ impl Work {
                 self.sweep_expired().await;
             }
             tokio::select! {
-                room = slots.acquire_many(floor) => drop(room),
+                reserved = slots.clone().acquire_many_owned(floor), if claims.len() < CLAIMS_IN_FLIGHT => {
+                    let Ok(mut reserved) = reserved else { break };
+                    let more = slots
+                        .available_permits()
+                        .min(MAX_CLAIM.saturating_sub(floor as usize));
+                    if let Ok(extra) = slots.clone().try_acquire_many_owned(more as u32) {
+                        reserved.merge(extra);
+                    }
+                    claims.push(self.claim(reserved));
+                }
+                Some((claimed, mut reserved)) = claims.next() => {
+                    let rows = match claimed {
+                        Ok(rows) => rows,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "push: claiming deliveries failed");
+                            Vec::new()
+                        }
+                    };
+                    if rows.is_empty() {
+                        drop(reserved);
+                        if claims.is_empty() {
+                            self.idle().await;
+                        }
+                        continue;
+                    }
+                    self.spawn_sends(rows, &mut reserved, &results);
+                }
                 _ = self.stopping.changed() => continue,
             }
-            let claimed = self.claim(slots.available_permits()).await;
-            let rows = match claimed {
-                Ok(rows) => rows,
-                Err(e) => {
-                    tracing::warn!(error = %e, "push: claiming deliveries failed");
-                    self.idle().await;
-                    continue;
-                }
-            };
-            if rows.is_empty() {
-                self.idle().await;
-                continue;
-            }
-            for row in rows {
-                let Ok(slot) = slots.clone().acquire_owned().await else {
-                    break;
-                };
-                let providers = self.providers.clone();
-                let results = results.clone();
-                let max_attempts = self.settings.max_attempts;
-                actix::spawn(async move {
-                    let notification = row.notification_id;
-                    let recorded = send(&providers, row, max_attempts).await;
-                    drop(slot);
-                    let _ = results.send((notification, recorded));
-                });
-            }
+        }
+        // Claims still running hold rows: send those too before stopping.
+        while let Some((claimed, mut reserved)) = claims.next().await {
+            self.spawn_sends(claimed.unwrap_or_default(), &mut reserved, &results);
         }
         // Stopping: let what is in flight finish (each request has its own
         // timeout), record it, and give back anything still held.
@@ -196,16 +206,48 @@ impl Work {
         let _ = self.finished.send(true);
     }
 
-    async fn claim(&self, free: usize) -> Result<Vec<Claimed>, DbError> {
+    /// Sends each row on a task of its own, holding one reserved slot.
+    fn spawn_sends(
+        &self,
+        rows: Vec<Claimed>,
+        reserved: &mut OwnedSemaphorePermit,
+        results: &mpsc::UnboundedSender<(i64, Recorded)>,
+    ) {
+        for row in rows {
+            let Some(slot) = reserved.split(1) else {
+                break;
+            };
+            let (providers, results) = (self.providers.clone(), results.clone());
+            let max_attempts = self.settings.max_attempts;
+            actix::spawn(async move {
+                let notification = row.notification_id;
+                let recorded = send(&providers, row, max_attempts).await;
+                drop(slot);
+                let _ = results.send((notification, recorded));
+            });
+        }
+    }
+
+    /// Claims as many rows as `reserved` has slots; the slots come back
+    /// with the rows (each row's send holds one).
+    fn claim(
+        &self,
+        reserved: OwnedSemaphorePermit,
+    ) -> impl std::future::Future<Output = (Result<Vec<Claimed>, DbError>, OwnedSemaphorePermit)>
+    {
+        let db = self.db.clone();
         let claimer = self.claimer.clone();
         let platforms = self.providers.platforms();
         let lease = self.settings.lease.as_secs_f64();
-        self.db
-            .run(move |c| {
-                push_outbox::claim(c, &claimer, free.max(1) as i64, lease, &platforms)
-                    .map_err(DbError::from)
-            })
-            .await
+        let n = reserved.num_permits() as i64;
+        async move {
+            let claimed = db
+                .run(move |c| {
+                    push_outbox::claim(c, &claimer, n, lease, &platforms).map_err(DbError::from)
+                })
+                .await;
+            (claimed, reserved)
+        }
     }
 
     /// Nothing due: wait for a wake-up, the next poll, or the stop.

@@ -307,6 +307,15 @@ async fn dead_tokens_are_pruned_and_never_pushed_again() {
     );
     settled(&app, &admin, &again["id"]).await;
     assert_eq!(fakes.per_token().get("alive-android"), Some(&2));
+    // Deleting a device or a notification deletes its deliveries.
+    let before = app.count("notification_deliveries");
+    app.execute("DELETE FROM devices WHERE token = 'uninstalled-ios'");
+    assert_eq!(app.count("notification_deliveries"), before - 1);
+    app.execute(&format!(
+        "DELETE FROM push_notifications WHERE campaign_id = {}",
+        again["id"]
+    ));
+    assert_eq!(app.count("notification_deliveries"), before - 2);
     // Registering the token again revives it.
     register_device(&app, &fan, "ios", "garbled-ios").await;
     assert_eq!(
@@ -388,9 +397,7 @@ async fn a_revoked_access_token_is_renewed_and_the_push_retried() {
 
 /// Minutes after midnight now in `tz`, as PostgreSQL reads it.
 fn local_minute(app: &TestApp, tz: &str) -> i64 {
-    app.rows(&format!(
-        "SELECT floor(extract(epoch FROM (now() AT TIME ZONE '{tz}')::time) / 60)::int AS m"
-    ))[0]["m"]
+    app.rows(&format!("SELECT ringside_local_minute('{tz}') AS m"))[0]["m"]
         .as_i64()
         .expect("minute")
 }
@@ -707,8 +714,8 @@ async fn concurrent_claims_never_take_the_same_row() {
               n AS (INSERT INTO push_notifications (campaign_id, recipient_id, notification_type, title, message) \
                     SELECT c.id, u.id, 'system', 't', 'm' FROM c, users u \
                     WHERE u.email LIKE 'bulk%' RETURNING id, recipient_id) \
-         INSERT INTO notification_deliveries (notification_id, device_id) \
-         SELECT n.id, d.id FROM n JOIN devices d ON d.user_id = n.recipient_id",
+         INSERT INTO notification_deliveries (notification_id, device_id, platform) \
+         SELECT n.id, d.id, d.platform FROM n JOIN devices d ON d.user_id = n.recipient_id",
     );
     let platforms = vec!["android".to_string(), "ios".to_string()];
     let claimers: Vec<_> = (0..4)
