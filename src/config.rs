@@ -301,7 +301,7 @@ impl Config {
 }
 
 fn push_settings(vars: &Vars) -> Result<PushSettings, ConfigError> {
-    Ok(PushSettings {
+    let settings = PushSettings {
         fcm: fcm_settings(vars)?,
         apns: apns_settings(vars)?,
         concurrency: vars.number("PUSH_CONCURRENCY", 512, 1..=10_000)?,
@@ -310,7 +310,20 @@ fn push_settings(vars: &Vars) -> Result<PushSettings, ConfigError> {
         poll: Duration::from_millis(vars.number("PUSH_POLL_MS", 250, 10..=60_000)?),
         request_timeout: vars.seconds("PUSH_REQUEST_TIMEOUT", 10, 1..=300)?,
         ttl: vars.seconds("PUSH_TTL", 86_400, 60..=28 * 86_400)?,
-    })
+    };
+    // A request must be able to finish inside the claim it is sent under,
+    // or another node could take the row over and send it again.
+    if settings.lease <= settings.request_timeout {
+        return Err(ConfigError {
+            var: "PUSH_LEASE",
+            value: settings.lease.as_secs().to_string(),
+            reason: format!(
+                "must be longer than PUSH_REQUEST_TIMEOUT ({} s)",
+                settings.request_timeout.as_secs()
+            ),
+        });
+    }
+    Ok(settings)
 }
 
 /// `FCM_SERVICE_ACCOUNT_FILE` (or the JSON itself in `FCM_SERVICE_ACCOUNT_JSON`).

@@ -75,6 +75,18 @@ pub struct Personal {
 pub struct PushTargets {
     pub platforms: Vec<String>,
     pub ttl_seconds: i64,
+    /// Queue the first deliveries already claimed by this node's
+    /// dispatcher, for the caller to hand over after the commit (no claim
+    /// round trip for a bulk send). `None`: all wait to be claimed.
+    pub hand_over: Option<HandOver>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HandOver {
+    pub claimer: String,
+    pub lease_seconds: f64,
+    /// At most this many rows (the rest are claimed as usual).
+    pub max: i64,
 }
 
 /// Sendings, stored.
@@ -86,6 +98,9 @@ pub struct Sent {
     pub published: Vec<Published>,
     /// Push deliveries queued (one per device).
     pub deliveries: usize,
+    /// Deliveries queued already claimed (see [`PushTargets::hand_over`]):
+    /// give them to the dispatcher once committed.
+    pub claimed: Vec<super::push_outbox::Claimed>,
 }
 
 impl Sent {
@@ -94,6 +109,7 @@ impl Sent {
         self.campaigns.extend(other.campaigns);
         self.published.extend(other.published);
         self.deliveries += other.deliveries;
+        self.claimed.extend(other.claimed);
     }
 }
 
@@ -131,21 +147,46 @@ pub fn send(
     .bind::<Array<Text>, _>(&titles)
     .bind::<Array<Text>, _>(&messages)
     .load(conn)?;
-    let deliveries = diesel::sql_query(
-        "INSERT INTO notification_deliveries (notification_id, device_id, platform, expires_at) \
-         SELECT n.id, d.id, d.platform, now() + make_interval(secs => $3) \
-         FROM push_notifications n \
-         JOIN devices d ON d.user_id = n.recipient_id AND d.is_active AND d.platform = ANY($2) \
-         JOIN users u ON u.id = n.recipient_id \
-         LEFT JOIN notification_preferences p ON p.user_id = n.recipient_id \
-         WHERE n.campaign_id = $1 AND COALESCE(p.push_enabled, true) \
-           AND (p.quiet_start_min IS NULL \
-                OR NOT ringside_quiet_now(p.quiet_start_min, p.quiet_end_min, u.timezone))",
+    let hand_over = push.hand_over.as_ref();
+    let queued: Vec<super::push_outbox::Queued> = diesel::sql_query(
+        "INSERT INTO notification_deliveries (notification_id, device_id, platform, expires_at, \
+                                             status, claimed_by, claimed_at, lease_until, attempts) \
+         SELECT n, d, platform, now() + make_interval(secs => $3), \
+                CASE WHEN mine THEN 'in_flight' ELSE 'pending' END, \
+                CASE WHEN mine THEN $5 END, CASE WHEN mine THEN now() END, \
+                CASE WHEN mine THEN now() + make_interval(secs => $6) END, \
+                CASE WHEN mine THEN 1 ELSE 0 END \
+         FROM (SELECT n.id AS n, d.id AS d, d.platform, row_number() OVER () <= $4 AS mine \
+               FROM push_notifications n \
+               JOIN devices d ON d.user_id = n.recipient_id AND d.is_active AND d.platform = ANY($2) \
+               JOIN users u ON u.id = n.recipient_id \
+               LEFT JOIN notification_preferences p ON p.user_id = n.recipient_id \
+               WHERE n.campaign_id = $1 AND COALESCE(p.push_enabled, true) \
+                 AND (p.quiet_start_min IS NULL \
+                      OR NOT ringside_quiet_now(p.quiet_start_min, p.quiet_end_min, u.timezone))) q \
+         RETURNING id, notification_id, device_id, platform, expires_at, lease_until, attempts",
     )
     .bind::<BigInt, _>(id)
     .bind::<Array<Text>, _>(&push.platforms)
     .bind::<diesel::sql_types::Double, _>(push.ttl_seconds as f64)
-    .execute(conn)?;
+    .bind::<BigInt, _>(hand_over.map_or(0, |h| h.max))
+    .bind::<Nullable<Text>, _>(hand_over.map(|h| h.claimer.as_str()))
+    .bind::<diesel::sql_types::Double, _>(hand_over.map_or(0.0, |h| h.lease_seconds))
+    .load(conn)?;
+    let deliveries = queued.len();
+    let contents = stored.iter().map(|n| {
+        (
+            n.id,
+            super::push_outbox::Content {
+                notification_type: n.notification_type.clone(),
+                title: n.title.clone(),
+                message: n.message.clone(),
+                action_url: n.action_url.clone(),
+                data: n.data.clone(),
+            },
+        )
+    });
+    let claimed = super::push_outbox::complete(conn, queued, contents.collect())?;
     let skipped: std::collections::HashSet<i64> =
         mark_undeliverable(conn, id)?.into_iter().collect();
     let mut frames = Vec::with_capacity(stored.len());
@@ -164,6 +205,7 @@ pub fn send(
         campaigns: vec![id],
         published,
         deliveries,
+        claimed,
     })
 }
 

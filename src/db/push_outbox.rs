@@ -10,6 +10,8 @@
 //! those rows due again: sent once more (at least once, collapsed on the
 //! device), never lost.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestamptz};
@@ -23,9 +25,18 @@ pub struct Claimed {
     pub device_id: i64,
     pub attempts: i32,
     pub expires_at: DateTime<Utc>,
+    /// The claim holds until then; a send must not start near it (another
+    /// dispatcher may take the row over once it passes).
+    pub lease_until: DateTime<Utc>,
     pub platform: String,
     pub token: String,
     pub is_active: bool,
+    pub content: Content,
+}
+
+/// What a notification says, as a push carries it.
+#[derive(Debug, Clone)]
+pub struct Content {
     pub notification_type: String,
     pub title: String,
     pub message: String,
@@ -33,20 +44,23 @@ pub struct Claimed {
     pub data: Value,
 }
 
-#[derive(QueryableByName)]
-struct Held {
+/// A delivery row as queued or claimed (claimed: `lease_until` is set).
+#[derive(Debug, QueryableByName)]
+pub struct Queued {
     #[diesel(sql_type = BigInt)]
     id: i64,
     #[diesel(sql_type = BigInt)]
     notification_id: i64,
     #[diesel(sql_type = BigInt)]
     device_id: i64,
-    #[diesel(sql_type = Integer)]
-    attempts: i32,
-    #[diesel(sql_type = Timestamptz)]
-    expires_at: DateTime<Utc>,
     #[diesel(sql_type = Text)]
     platform: String,
+    #[diesel(sql_type = Timestamptz)]
+    expires_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    lease_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
 }
 
 /// Takes up to `limit` due deliveries for `claimer` until the lease runs
@@ -89,13 +103,14 @@ fn claim_in(
               WHERE d.id IN (SELECT id FROM notification_deliveries \
                               WHERE {due} AND expires_at > now() AND platform = ANY($4) \
                               {order} LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             RETURNING d.id, d.notification_id, d.device_id, d.attempts, d.expires_at, d.platform"
+             RETURNING d.id, d.notification_id, d.device_id, d.platform, d.expires_at, \
+                       d.lease_until, d.attempts"
         ))
         .bind::<Text, _>(claimer)
         .bind::<BigInt, _>(limit)
         .bind::<Double, _>(lease_seconds)
         .bind::<Array<Text>, _>(platforms)
-        .load::<Held>(conn)
+        .load::<Queued>(conn)
     };
     let mut held = take(
         conn,
@@ -115,22 +130,10 @@ fn claim_in(
     if held.is_empty() {
         return Ok(Vec::new());
     }
-    let device_ids: Vec<i64> = held.iter().map(|h| h.device_id).collect();
     let mut notification_ids: Vec<i64> = held.iter().map(|h| h.notification_id).collect();
     notification_ids.sort_unstable();
     notification_ids.dedup();
-    let devices: std::collections::HashMap<i64, (String, bool)> = {
-        use super::schema::devices as v;
-        v::table
-            .filter(v::id.eq_any(&device_ids))
-            .select((v::id, v::token, v::is_active))
-            .load::<(i64, String, bool)>(conn)?
-            .into_iter()
-            .map(|(id, token, active)| (id, (token, active)))
-            .collect()
-    };
-    type Content = (String, String, String, Option<String>, Value);
-    let notifications: std::collections::HashMap<i64, Content> = {
+    let contents: HashMap<i64, Content> = {
         use super::schema::push_notifications as n;
         n::table
             .filter(n::id.eq_any(&notification_ids))
@@ -144,31 +147,68 @@ fn claim_in(
                     n::data,
                 ),
             ))
-            .load::<(i64, Content)>(conn)?
+            .load::<(i64, (String, String, String, Option<String>, Value))>(conn)?
             .into_iter()
+            .map(
+                |(id, (notification_type, title, message, action_url, data))| {
+                    (
+                        id,
+                        Content {
+                            notification_type,
+                            title,
+                            message,
+                            action_url,
+                            data,
+                        },
+                    )
+                },
+            )
             .collect()
     };
-    Ok(held
+    complete(conn, held, contents)
+}
+
+/// The claimed rows among `rows` (those with a lease), with their device's
+/// token and their notification's content: ready to send.
+pub fn complete(
+    conn: &mut PgConnection,
+    rows: Vec<Queued>,
+    contents: HashMap<i64, Content>,
+) -> QueryResult<Vec<Claimed>> {
+    let rows: Vec<Queued> = rows
         .into_iter()
-        .filter_map(|h| {
-            // Both are foreign keys with ON DELETE CASCADE: present while the row is.
-            let (token, is_active) = devices.get(&h.device_id)?.clone();
-            let (notification_type, title, message, action_url, data) =
-                notifications.get(&h.notification_id)?.clone();
+        .filter(|r| r.lease_until.is_some())
+        .collect();
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let device_ids: Vec<i64> = rows.iter().map(|r| r.device_id).collect();
+    let devices: HashMap<i64, (String, bool)> = {
+        use super::schema::devices as v;
+        v::table
+            .filter(v::id.eq_any(&device_ids))
+            .select((v::id, v::token, v::is_active))
+            .load::<(i64, String, bool)>(conn)?
+            .into_iter()
+            .map(|(id, token, active)| (id, (token, active)))
+            .collect()
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            // A device deleted meanwhile took its deliveries with it.
+            let (token, is_active) = devices.get(&r.device_id)?.clone();
             Some(Claimed {
-                id: h.id,
-                notification_id: h.notification_id,
-                device_id: h.device_id,
-                attempts: h.attempts,
-                expires_at: h.expires_at,
-                platform: h.platform,
+                id: r.id,
+                notification_id: r.notification_id,
+                device_id: r.device_id,
+                attempts: r.attempts,
+                expires_at: r.expires_at,
+                lease_until: r.lease_until?,
+                platform: r.platform,
                 token,
                 is_active,
-                notification_type,
-                title,
-                message,
-                action_url,
-                data,
+                content: contents.get(&r.notification_id)?.clone(),
             })
         })
         .collect())

@@ -131,7 +131,7 @@ async fn send(
             )
         }
     };
-    let push = state.push.targets().clone();
+    let push = state.push.targets_to_hand_over();
     let admin = auth.user.id;
     let notification_type = b.notification_type;
     let sent = state
@@ -169,6 +169,7 @@ async fn send(
         deliveries = sent.deliveries,
         "notification sent"
     );
+    state.push.hand_over(sent.claimed);
     state.deliver(sent.published);
     Ok(HttpResponse::Accepted().json(json!({
         "id": id, "recipients": recipients, "deliveries": sent.deliveries,

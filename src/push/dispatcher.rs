@@ -40,6 +40,7 @@ const ROLL_UP_EVERY: Duration = Duration::from_millis(500);
 pub struct Handle {
     addr: Addr<Dispatcher>,
     wake: Arc<Notify>,
+    handed: mpsc::UnboundedSender<Vec<Claimed>>,
 }
 
 impl Handle {
@@ -47,13 +48,23 @@ impl Handle {
         self.wake.notify_one();
     }
 
+    /// Deliveries committed already claimed in this dispatcher's name.
+    pub fn hand_over(&self, rows: Vec<Claimed>) {
+        if !rows.is_empty() {
+            // Gone only when the dispatcher stopped: the rows' lease lapses
+            // and they are claimed again, by this node or another.
+            let _ = self.handed.send(rows);
+        }
+    }
+
     pub async fn stop(&self) {
         let _ = self.addr.send(Stop).await;
     }
 }
 
-pub fn start(db: Db, providers: Arc<Providers>, settings: PushSettings) -> Handle {
+pub fn start(db: Db, providers: Arc<Providers>, settings: PushSettings, claimer: String) -> Handle {
     let wake = Arc::new(Notify::new());
+    let (handed, handed_rows) = mpsc::unbounded_channel();
     let arbiter = Arbiter::new();
     let woken = wake.clone();
     let addr = Dispatcher::start_in_arbiter(&arbiter.handle(), move |_| {
@@ -64,8 +75,9 @@ pub fn start(db: Db, providers: Arc<Providers>, settings: PushSettings) -> Handl
                 db,
                 providers,
                 settings,
-                claimer: format!("{}:{}", std::process::id(), crate::auth::random_token(6)),
+                claimer,
                 wake: woken,
+                handed: handed_rows,
                 stopping,
                 finished,
             }),
@@ -73,7 +85,7 @@ pub fn start(db: Db, providers: Arc<Providers>, settings: PushSettings) -> Handl
             done,
         }
     });
-    Handle { addr, wake }
+    Handle { addr, wake, handed }
 }
 
 pub struct Dispatcher {
@@ -122,6 +134,8 @@ struct Work {
     /// This dispatcher's name on the rows it holds (unique per start).
     claimer: String,
     wake: Arc<Notify>,
+    /// Rows queued already claimed by this node (bulk sends), to send first.
+    handed: mpsc::UnboundedReceiver<Vec<Claimed>>,
     stopping: watch::Receiver<bool>,
     finished: watch::Sender<bool>,
 }
@@ -136,6 +150,7 @@ impl Work {
         // sending never waits for one claim's round trip.
         let floor = (self.settings.concurrency / 4).max(1) as u32;
         let mut claims = futures_util::stream::FuturesUnordered::new();
+        let mut ready: std::collections::VecDeque<Claimed> = std::collections::VecDeque::new();
         let mut swept: Option<Instant> = None;
         loop {
             if *self.stopping.borrow() {
@@ -146,7 +161,14 @@ impl Work {
                 self.sweep_expired().await;
             }
             tokio::select! {
-                reserved = slots.clone().acquire_many_owned(floor), if claims.len() < CLAIMS_IN_FLIGHT => {
+                Some(rows) = self.handed.recv() => ready.extend(rows),
+                slot = slots.clone().acquire_owned(), if !ready.is_empty() => {
+                    let Ok(mut slot) = slot else { break };
+                    let rows: Vec<Claimed> = ready.pop_front().into_iter().collect();
+                    self.spawn_sends(rows, &mut slot, &results);
+                }
+                reserved = slots.clone().acquire_many_owned(floor),
+                    if claims.len() < CLAIMS_IN_FLIGHT && ready.is_empty() => {
                     let Ok(mut reserved) = reserved else { break };
                     let more = slots
                         .available_permits()
@@ -213,7 +235,14 @@ impl Work {
         reserved: &mut OwnedSemaphorePermit,
         results: &mpsc::UnboundedSender<(i64, Recorded)>,
     ) {
+        // A send must be able to finish (its timeout) inside the lease.
+        let margin = chrono::Duration::from_std(self.settings.request_timeout)
+            .unwrap_or(chrono::Duration::MAX);
         for row in rows {
+            if row.lease_until - margin < Utc::now() {
+                // Too late: it comes back once the lease lapses.
+                continue;
+            }
             let Some(slot) = reserved.split(1) else {
                 break;
             };
@@ -284,11 +313,11 @@ async fn send(providers: &Providers, row: Claimed, max_attempts: u32) -> Recorde
         let message = Message {
             delivery: row.id,
             notification: row.notification_id,
-            notification_type: row.notification_type,
-            title: row.title,
-            body: row.message,
-            action_url: row.action_url,
-            data: row.data,
+            notification_type: row.content.notification_type,
+            title: row.content.title,
+            body: row.content.message,
+            action_url: row.content.action_url,
+            data: row.content.data,
             expires_at: row.expires_at,
             token: row.token,
         };

@@ -14,7 +14,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::config::PushSettings;
-use crate::db::notifications::PushTargets;
+use crate::db::notifications::{HandOver, PushTargets};
+
+/// A bulk send hands at most this many claimed deliveries straight to the
+/// dispatcher; the rest are claimed as usual. Bounded so that rows never
+/// wait in memory for anything near their lease.
+const HAND_OVER_MAX: i64 = 20_000;
 
 /// One push to one device, as the outbox row and its notification say.
 #[derive(Debug, Clone)]
@@ -126,6 +131,7 @@ impl Providers {
 #[derive(Clone)]
 pub struct Push {
     targets: PushTargets,
+    hand_over: Option<HandOver>,
     dispatcher: Option<dispatcher::Handle>,
 }
 
@@ -133,23 +139,49 @@ impl Push {
     /// Starts the dispatcher (on its own arbiter) when a provider is set.
     pub fn start(settings: &PushSettings, db: crate::db::Db) -> Result<Push, String> {
         let providers = Providers::new(settings)?;
+        let claimer = format!("{}:{}", std::process::id(), crate::auth::random_token(6));
         let targets = PushTargets {
             platforms: providers.platforms(),
             ttl_seconds: settings.ttl.as_secs() as i64,
+            hand_over: None,
         };
-        let dispatcher = if targets.platforms.is_empty() {
-            None
+        let (dispatcher, hand_over) = if targets.platforms.is_empty() {
+            (None, None)
         } else {
-            Some(dispatcher::start(db, Arc::new(providers), settings.clone()))
+            let hand_over = HandOver {
+                claimer: claimer.clone(),
+                lease_seconds: settings.lease.as_secs_f64(),
+                max: HAND_OVER_MAX,
+            };
+            let handle = dispatcher::start(db, Arc::new(providers), settings.clone(), claimer);
+            (Some(handle), Some(hand_over))
         };
         Ok(Push {
             targets,
+            hand_over,
             dispatcher,
         })
     }
 
+    /// Where deliveries may go; all of them wait to be claimed.
     pub fn targets(&self) -> &PushTargets {
         &self.targets
+    }
+
+    /// The same, with the first deliveries claimed by this node as they are
+    /// queued: pass `Sent::claimed` to [`Push::hand_over`] after the commit.
+    pub fn targets_to_hand_over(&self) -> PushTargets {
+        PushTargets {
+            hand_over: self.hand_over.clone(),
+            ..self.targets.clone()
+        }
+    }
+
+    /// Gives committed, already claimed deliveries to this node's dispatcher.
+    pub fn hand_over(&self, rows: Vec<crate::db::push_outbox::Claimed>) {
+        if let Some(d) = &self.dispatcher {
+            d.hand_over(rows);
+        }
     }
 
     /// Deliveries were committed: look now rather than at the next poll.

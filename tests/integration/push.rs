@@ -677,7 +677,7 @@ fn bulk_devices(app: &TestApp, n: usize) -> Vec<String> {
 }
 
 #[actix_rt::test]
-async fn two_dispatchers_share_a_bulk_send_and_never_push_twice() {
+async fn two_dispatchers_share_a_broadcast_and_never_push_twice() {
     let fakes = Fakes::start();
     fakes.fcm.set_delay(Duration::from_millis(10));
     fakes.apns.set_delay(Duration::from_millis(10));
@@ -686,8 +686,19 @@ async fn two_dispatchers_share_a_bulk_send_and_never_push_twice() {
     let one = push_app_on(db.clone(), &fakes, &small).await;
     let _two = push_app_on(db, &fakes, &small).await;
     let tokens = bulk_devices(&one, 400);
-    let (admin, sent) = send_to_everyone(&one, 400).await;
-    settled(&one, &admin, &sent["id"]).await;
+    // The emergency broadcast is claimed from the outbox by whichever
+    // dispatcher gets there (a bulk send is handed to the sending node's).
+    let admin = one.admin_token().await;
+    let (status, cast) = one
+        .post(
+            "/api/admin/broadcast/",
+            Some(&admin),
+            json!({ "title": "Doors open", "message": "Welcome." }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{cast}");
+    assert_eq!(cast["deliveries"], 400);
+    settled(&one, &admin, &cast["id"]).await;
     let counts = fakes.per_token();
     assert_eq!(counts.len(), 400);
     assert!(
@@ -882,7 +893,10 @@ async fn a_restart_halfway_through_a_bulk_send_finishes_it_once() {
 
 #[actix_rt::test]
 async fn a_crash_halfway_through_a_bulk_send_skips_no_device() {
-    let lease = [("PUSH_LEASE", "5".to_string())];
+    let lease = [
+        ("PUSH_LEASE", "5".to_string()),
+        ("PUSH_REQUEST_TIMEOUT", "2".to_string()),
+    ];
     let (fakes, tokens, _, app) = interrupt_bulk_send(libc::SIGKILL, &lease).await;
     let counts = fakes.per_token();
     assert_eq!(counts.len(), tokens.len(), "every device got it");
@@ -898,15 +912,18 @@ async fn a_crash_halfway_through_a_bulk_send_skips_no_device() {
         .into_iter()
         .map(|r| r["token"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert!(
-        taken_over.len() < 100,
-        "only the rows held at the kill: {taken_over:?}"
-    );
     let repeated: Vec<&String> = counts
         .iter()
         .filter(|(_, n)| **n > 1)
         .map(|(t, _)| t)
         .collect();
+    // In flight (8 at once) or answered in the last few ms before the
+    // kill: a handful, not the rest of the send.
+    assert!(
+        repeated.len() <= 40,
+        "{} repeats: {repeated:?}",
+        repeated.len()
+    );
     for token in &repeated {
         assert!(
             taken_over.contains(token),
