@@ -49,7 +49,7 @@ impl FakeFcm {
                 })
             })
         };
-        let addr = server::start(Protocol::Http1, handler);
+        let addr = server::start(Protocol::Auto, handler);
         let base_url = format!("http://{addr}");
         let uri = format!("{base_url}/token");
         if let Ok(mut t) = token_uri.lock() {

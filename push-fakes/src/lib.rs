@@ -1,7 +1,8 @@
 //! Local fake push providers that speak the real wire formats, for
 //! Ringside's tests and benchmark.
 //!
-//! - [`FakeFcm`]: FCM HTTP v1 over HTTP/1.1 plus the OAuth2 token endpoint.
+//! - [`FakeFcm`]: FCM HTTP v1 (HTTP/2 without TLS, or HTTP/1.1) plus the
+//!   OAuth2 token endpoint.
 //!   The token endpoint checks the service-account JWT (RS256, issuer,
 //!   audience, scope, lifetime) and issues access tokens;
 //!   `messages:send` checks the bearer token and the v1 JSON body.

@@ -1,5 +1,5 @@
-//! A tiny HTTP server on its own thread and runtime: HTTP/1.1 for FCM,
-//! HTTP/2 with prior knowledge (h2c) for APNs.
+//! A tiny HTTP server on its own thread and runtime: HTTP/1.1 or h2c for
+//! FCM (its token endpoint is plain HTTP/1.1), h2c only for APNs.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,7 +18,9 @@ pub type Handler =
 
 #[derive(Clone, Copy)]
 pub enum Protocol {
-    Http1,
+    /// HTTP/1.1, or HTTP/2 for a client that opens with its preface (h2c
+    /// with prior knowledge), as one port.
+    Auto,
     H2c,
 }
 
@@ -66,16 +68,18 @@ async fn accept(listener: std::net::TcpListener, protocol: Protocol, handler: Ha
             });
             // A client that goes away mid-request is not the fake's problem.
             let _ = match protocol {
-                Protocol::Http1 => {
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, service)
-                        .await
+                Protocol::Auto => {
+                    let mut builder =
+                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    builder.http2().max_concurrent_streams(1000);
+                    builder.serve_connection(io, service).await.map_err(|_| ())
                 }
                 Protocol::H2c => {
                     hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                         .max_concurrent_streams(1000)
                         .serve_connection(io, service)
                         .await
+                        .map_err(|_| ())
                 }
             };
         });

@@ -1,6 +1,8 @@
 //! FCM HTTP v1: a service-account JWT (RS256) is exchanged at the account's
 //! `token_uri` for an OAuth2 access token, cached until five minutes before
-//! it expires; each push is one `POST /v1/projects/{project}/messages:send`.
+//! it expires; each push is one `POST /v1/projects/{project}/messages:send`,
+//! a stream on a multiplexed HTTP/2 connection (FCM serves v1 over HTTP/2;
+//! over `http://`, for local fakes, that is h2c with prior knowledge).
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,7 @@ pub struct Fcm {
 
 impl Fcm {
     pub fn new(settings: &FcmSettings, timeout: Duration) -> Result<Fcm, String> {
-        let http = super::http_client(timeout, false)?;
+        let http = super::http_client(timeout, true)?;
         let key = EncodingKey::from_rsa_pem(settings.private_key.as_bytes())
             .map_err(|e| format!("FCM private key: {e}"))?;
         Ok(Fcm {
@@ -32,7 +34,8 @@ impl Fcm {
                 settings.base_url, settings.project_id
             ),
             tokens: AccessTokens {
-                http: http.clone(),
+                // The token endpoint is an ordinary HTTPS form post.
+                http: super::http_client(timeout, false)?,
                 key,
                 key_id: settings.private_key_id.clone(),
                 client_email: settings.client_email.clone(),
