@@ -74,13 +74,11 @@ async fn accept(listener: std::net::TcpListener, protocol: Protocol, handler: Ha
                     builder.http2().max_concurrent_streams(1000);
                     builder.serve_connection(io, service).await.map_err(|_| ())
                 }
-                Protocol::H2c => {
-                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                        .max_concurrent_streams(1000)
-                        .serve_connection(io, service)
-                        .await
-                        .map_err(|_| ())
-                }
+                Protocol::H2c => hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .max_concurrent_streams(1000)
+                    .serve_connection(io, service)
+                    .await
+                    .map_err(|_| ()),
             };
         });
     }

@@ -163,9 +163,15 @@ impl Work {
             tokio::select! {
                 Some(rows) = self.handed.recv() => ready.extend(rows),
                 slot = slots.clone().acquire_owned(), if !ready.is_empty() => {
-                    let Ok(mut slot) = slot else { break };
-                    let rows: Vec<Claimed> = ready.pop_front().into_iter().collect();
-                    self.spawn_sends(rows, &mut slot, &results);
+                    let Ok(mut reserved) = slot else { break };
+                    // Every free slot at once, not one per turn of the loop.
+                    let more = slots.available_permits().min(ready.len() - 1);
+                    if let Ok(extra) = slots.clone().try_acquire_many_owned(more as u32) {
+                        reserved.merge(extra);
+                    }
+                    let n = reserved.num_permits().min(ready.len());
+                    let rows: Vec<Claimed> = ready.drain(..n).collect();
+                    self.spawn_sends(rows, &mut reserved, &results);
                 }
                 reserved = slots.clone().acquire_many_owned(floor),
                     if claims.len() < CLAIMS_IN_FLIGHT && ready.is_empty() => {
