@@ -1,14 +1,17 @@
 //! The push dispatcher: an actor on its own arbiter that drains the outbox.
 //!
-//! It claims due deliveries under a lease, sends each as its own request
-//! with at most `PUSH_CONCURRENCY` in flight (streams multiplexed over one
-//! HTTP/2 connection per provider), and a recorder writes the answers back
-//! in batches. Nothing is lost: a row is only ever `in_flight` under a
-//! lease, so rows held by a node that dies go back to whoever claims next
-//! once the lease lapses. Nothing is doubled on a stop: claiming stops, the
-//! requests in flight finish and are recorded before the actor is done. A
-//! crash can only resend what was in flight at that instant, and those
-//! carry the notification's collapse id, so the device shows it once.
+//! It sends what a bulk send on this node handed over (rows queued already
+//! claimed in its name) and claims the rest under a lease; each push is its
+//! own request, at most `PUSH_CONCURRENCY` in flight (streams multiplexed
+//! over one HTTP/2 connection per provider), and a recorder writes the
+//! answers back in batches. Nothing is lost: a row is only ever `in_flight`
+//! under a lease, so rows held by a node that dies go back to whoever
+//! claims next once the lease lapses, and a row is only sent while its lease
+//! outlasts the request. Nothing is doubled on a stop: claiming stops, the
+//! requests in flight finish and are recorded, and what was not sent is
+//! given back before the actor is done. A crash can only resend what was in
+//! flight or answered but not yet recorded at that instant, and those carry
+//! the notification's collapse id, so the device shows it once.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
