@@ -48,6 +48,7 @@ pub async fn post(
     state.write_limiter.check(WriteKind::Comment, user_id)?;
     let verdict = state.content_filter.check(&content);
     let action = state.config.moderation_filter_action;
+    let push = state.push.targets().clone();
     let (view, published) = persist(&state.persister, move |conn| {
         let user = users::find(conn, user_id)?.ok_or(ApiError::Unauthorized("invalid token"))?;
         if user.is_banned() {
@@ -97,6 +98,7 @@ pub async fn post(
                 FilterAction::Hold => Some(why),
             },
         };
+        let mut replied_to = None;
         if let Some(parent) = new.parent_comment_id {
             let parent = comments::find(conn, parent).map_err(refers("parent_comment"))?;
             if parent.live_event_id != live.id {
@@ -108,6 +110,7 @@ pub async fn post(
             if parent.status != "active" {
                 return Err(ApiError::invalid("parent_comment", "is not shown"));
             }
+            replied_to = Some(parent);
         }
         let row = NewCommentRow {
             live_event_id: live.id,
@@ -133,7 +136,14 @@ pub async fn post(
         };
         let mut published = Vec::new();
         match &held {
-            None => published.push(comments::publish(conn, &mut view)?),
+            None => {
+                published.push(comments::publish(conn, &mut view)?);
+                if let Some(parent) = replied_to.filter(|p| p.user_id != user.id) {
+                    published.extend(
+                        crate::notifications::on_reply(conn, &view, &parent, &push)?.published,
+                    );
+                }
+            }
             Some(why) => {
                 moderation::record(
                     conn,
@@ -162,7 +172,7 @@ pub async fn post(
         Ok((view, published))
     })
     .await?;
-    state.bus.deliver(published);
+    state.deliver(published);
     Ok(view)
 }
 

@@ -54,7 +54,7 @@ struct Recipient {
 /// not banned, the type's switch on (absent preferences: all on), and
 /// either following one of the reach's fighters or events, or reached as
 /// "everyone" without `followed_only`. A listed user is reached as everyone
-/// is, and `system` messages ignore `followed_only`.
+/// is, and `system` and `user_activity` notifications ignore `followed_only`.
 pub fn recipients(
     conn: &mut PgConnection,
     notification_type: &str,
@@ -64,7 +64,9 @@ pub fn recipients(
     let switch = switch_of(notification_type)
         .map(|column| format!("COALESCE(p.{column}, true)"))
         .unwrap_or_else(|| "true".into());
-    let ignore_followed_only = switch_of(notification_type).is_none();
+    // `followed_only` narrows what is about fighters and events; a reply to
+    // you or a system message is not.
+    let ignore_followed_only = matches!(notification_type, "system" | "user_activity");
     let sql = format!(
         "SELECT u.id, u.display_name FROM users u \
          LEFT JOIN notification_preferences p ON p.user_id = u.id \
@@ -281,5 +283,31 @@ pub fn on_breaking_news(
         json!({ "live_event": update.live_event_id, "update": update.id, "event": event }),
         push,
         |user| templates::breaking_news(user, &update.title, &update.description),
+    )
+}
+
+/// Someone answered a comment: its author hears it (`user_activity`),
+/// unless their preferences turn user activity off.
+pub fn on_reply(
+    conn: &mut PgConnection,
+    reply: &crate::db::comments::CommentView,
+    parent: &crate::db::models::LiveComment,
+    push: &PushTargets,
+) -> QueryResult<Sent> {
+    let live = reply.comment.live_event_id;
+    fire(
+        conn,
+        "user_activity",
+        Reach {
+            users: Some(vec![parent.user_id]),
+            ..Reach::default()
+        },
+        format!("/live/events/{live}/comments/?parent={}", parent.id),
+        json!({
+            "comment": reply.comment.id, "parent_comment": parent.id, "live_event": live,
+            "author": reply.comment.user_id,
+        }),
+        push,
+        |user| templates::reply(user, &reply.user_display_name, &reply.comment.content),
     )
 }

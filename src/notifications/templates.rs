@@ -93,6 +93,22 @@ pub fn breaking_news(user: &str, title: &str, description: &str) -> (String, Str
     (format!("Breaking: {title}"), message)
 }
 
+/// A reply to the user's comment: (title, message), the reply cut short.
+pub fn reply(user: &str, author: &str, content: &str) -> (String, String) {
+    const MAX: usize = 140;
+    let excerpt = if content.chars().count() > MAX {
+        let mut s: String = content.chars().take(MAX - 1).collect();
+        s.push('…');
+        s
+    } else {
+        content.to_string()
+    };
+    (
+        format!("{author} replied to you"),
+        format!("{user}, {author} replied to your comment: \u{201c}{excerpt}\u{201d}"),
+    )
+}
+
 /// An admin's text, personalised: `{user}` becomes the recipient's name.
 pub fn personalise(text: &str, user: &str) -> String {
     text.replace("{user}", user)

@@ -436,3 +436,48 @@ async fn breaking_news_reaches_everyone_who_wants_it() {
         "{approved}"
     );
 }
+
+#[actix_rt::test]
+async fn a_reply_tells_the_comment_author() {
+    let app = TestApp::spawn().await;
+    let (_, live, _) = live_event(&app).await;
+    let (author, _) = app.register("author@ringside.test").await;
+    let (replier, _) = app.register("replier@ringside.test").await;
+    let comment = |token: &str, parent: Option<i64>, content: &str| {
+        let body = json!({ "live_event": live, "content": content, "parent_comment": parent });
+        let token = token.to_string();
+        let app = &app;
+        async move {
+            let (status, body) = app.post("/api/live/comments/", Some(&token), body).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            body["id"].as_i64().expect("id")
+        }
+    };
+    let mut inbox = WsClient::open(&app, &format!("/api/live/notifications/?token={author}")).await;
+    inbox.next_durable().await;
+    let first = comment(&author, None, "What a jab").await;
+    // Answering yourself tells nobody.
+    comment(&author, Some(first), "And the hook after it").await;
+    let reply = comment(&replier, Some(first), "The hook was better").await;
+    let frame = inbox.next_durable().await;
+    assert_eq!(
+        frame["data"]["notification_type"], "user_activity",
+        "{frame}"
+    );
+    assert_eq!(frame["data"]["title"], "Fan replied to you");
+    assert_eq!(
+        frame["data"]["message"],
+        "Fan, Fan replied to your comment: \u{201c}The hook was better\u{201d}"
+    );
+    assert_eq!(frame["data"]["data"]["comment"], reply);
+    assert_eq!(frame["data"]["data"]["parent_comment"], first);
+    let (_, list) = app.get("/api/notifications/", Some(&author)).await;
+    assert_eq!(list["unread"], 1, "{list}");
+
+    change_preferences(&app, &author, json!({ "user_activity": false })).await;
+    comment(&replier, Some(first), "Still better").await;
+    let (_, list) = app.get("/api/notifications/", Some(&author)).await;
+    assert_eq!(list["unread"], 1, "user activity is off: {list}");
+    let (_, theirs) = app.get("/api/notifications/", Some(&replier)).await;
+    assert_eq!(theirs["unread"], 0);
+}
