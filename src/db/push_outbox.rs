@@ -75,17 +75,21 @@ pub fn claim(
     lease_seconds: f64,
     platforms: &[String],
 ) -> QueryResult<Vec<Claimed>> {
-    conn.transaction(|conn| {
-        bookkeeping(conn)?;
+    bookkeeping(conn, |conn| {
         claim_in(conn, claimer, limit, lease_seconds, platforms)
     })
 }
 
-/// This transaction's commit does not wait for the WAL flush (see above).
-fn bookkeeping(conn: &mut PgConnection) -> QueryResult<()> {
-    diesel::sql_query("SET LOCAL synchronous_commit TO OFF")
-        .execute(conn)
-        .map(|_| ())
+/// Runs `f` in a transaction whose commit does not wait for the WAL flush
+/// (see above).
+fn bookkeeping<T>(
+    conn: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
+    conn.transaction(|conn| {
+        diesel::sql_query("SET LOCAL synchronous_commit TO OFF").execute(conn)?;
+        f(conn)
+    })
 }
 
 fn claim_in(
@@ -244,10 +248,7 @@ pub struct Recorded {
 /// table's check, written so that the planner looks rows up by id instead
 /// of walking every in-flight row.)
 pub fn record(conn: &mut PgConnection, claimer: &str, batch: &[Recorded]) -> QueryResult<usize> {
-    conn.transaction(|conn| {
-        bookkeeping(conn)?;
-        record_in(conn, claimer, batch)
-    })
+    bookkeeping(conn, |conn| record_in(conn, claimer, batch))
 }
 
 fn record_in(conn: &mut PgConnection, claimer: &str, batch: &[Recorded]) -> QueryResult<usize> {
