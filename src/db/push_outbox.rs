@@ -76,7 +76,77 @@ pub fn claim(
     platforms: &[String],
 ) -> QueryResult<Vec<Claimed>> {
     bookkeeping(conn, |conn| {
-        claim_in(conn, claimer, limit, lease_seconds, platforms)
+        let take = |conn: &mut PgConnection, due: &str, order: &str, limit: i64| {
+            diesel::sql_query(format!(
+                "UPDATE notification_deliveries d \
+                    SET status = 'in_flight', claimed_by = $1, claimed_at = now(), \
+                        lease_until = now() + make_interval(secs => $3), attempts = d.attempts + 1 \
+                  WHERE d.id IN (SELECT id FROM notification_deliveries \
+                                  WHERE {due} AND expires_at > now() AND platform = ANY($4) \
+                                  {order} LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                 RETURNING d.id, d.notification_id, d.device_id, d.platform, d.expires_at, \
+                           d.lease_until, d.attempts"
+            ))
+            .bind::<Text, _>(claimer)
+            .bind::<BigInt, _>(limit)
+            .bind::<Double, _>(lease_seconds)
+            .bind::<Array<Text>, _>(platforms)
+            .load::<Queued>(conn)
+        };
+        let mut held = take(
+            conn,
+            "status = 'in_flight' AND lease_until < now()",
+            "",
+            limit,
+        )?;
+        if (held.len() as i64) < limit {
+            let rest = limit - held.len() as i64;
+            held.extend(take(
+                conn,
+                "status = 'pending' AND next_attempt_at <= now()",
+                "ORDER BY next_attempt_at, id",
+                rest,
+            )?);
+        }
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut notification_ids: Vec<i64> = held.iter().map(|h| h.notification_id).collect();
+        notification_ids.sort_unstable();
+        notification_ids.dedup();
+        let contents: HashMap<i64, Content> = {
+            use super::schema::push_notifications as n;
+            n::table
+                .filter(n::id.eq_any(&notification_ids))
+                .select((
+                    n::id,
+                    (
+                        n::notification_type,
+                        n::title,
+                        n::message,
+                        n::action_url,
+                        n::data,
+                    ),
+                ))
+                .load::<(i64, (String, String, String, Option<String>, Value))>(conn)?
+                .into_iter()
+                .map(
+                    |(id, (notification_type, title, message, action_url, data))| {
+                        (
+                            id,
+                            Content {
+                                notification_type,
+                                title,
+                                message,
+                                action_url,
+                                data,
+                            },
+                        )
+                    },
+                )
+                .collect()
+        };
+        complete(conn, held, contents)
     })
 }
 
@@ -90,86 +160,6 @@ fn bookkeeping<T>(
         diesel::sql_query("SET LOCAL synchronous_commit TO OFF").execute(conn)?;
         f(conn)
     })
-}
-
-fn claim_in(
-    conn: &mut PgConnection,
-    claimer: &str,
-    limit: i64,
-    lease_seconds: f64,
-    platforms: &[String],
-) -> QueryResult<Vec<Claimed>> {
-    let take = |conn: &mut PgConnection, due: &str, order: &str, limit: i64| {
-        diesel::sql_query(format!(
-            "UPDATE notification_deliveries d \
-                SET status = 'in_flight', claimed_by = $1, claimed_at = now(), \
-                    lease_until = now() + make_interval(secs => $3), attempts = d.attempts + 1 \
-              WHERE d.id IN (SELECT id FROM notification_deliveries \
-                              WHERE {due} AND expires_at > now() AND platform = ANY($4) \
-                              {order} LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             RETURNING d.id, d.notification_id, d.device_id, d.platform, d.expires_at, \
-                       d.lease_until, d.attempts"
-        ))
-        .bind::<Text, _>(claimer)
-        .bind::<BigInt, _>(limit)
-        .bind::<Double, _>(lease_seconds)
-        .bind::<Array<Text>, _>(platforms)
-        .load::<Queued>(conn)
-    };
-    let mut held = take(
-        conn,
-        "status = 'in_flight' AND lease_until < now()",
-        "",
-        limit,
-    )?;
-    if (held.len() as i64) < limit {
-        let rest = limit - held.len() as i64;
-        held.extend(take(
-            conn,
-            "status = 'pending' AND next_attempt_at <= now()",
-            "ORDER BY next_attempt_at, id",
-            rest,
-        )?);
-    }
-    if held.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut notification_ids: Vec<i64> = held.iter().map(|h| h.notification_id).collect();
-    notification_ids.sort_unstable();
-    notification_ids.dedup();
-    let contents: HashMap<i64, Content> = {
-        use super::schema::push_notifications as n;
-        n::table
-            .filter(n::id.eq_any(&notification_ids))
-            .select((
-                n::id,
-                (
-                    n::notification_type,
-                    n::title,
-                    n::message,
-                    n::action_url,
-                    n::data,
-                ),
-            ))
-            .load::<(i64, (String, String, String, Option<String>, Value))>(conn)?
-            .into_iter()
-            .map(
-                |(id, (notification_type, title, message, action_url, data))| {
-                    (
-                        id,
-                        Content {
-                            notification_type,
-                            title,
-                            message,
-                            action_url,
-                            data,
-                        },
-                    )
-                },
-            )
-            .collect()
-    };
-    complete(conn, held, contents)
 }
 
 /// The claimed rows among `rows` (those with a lease), with their device's
