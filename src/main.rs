@@ -1,5 +1,12 @@
 //! The `ringside` binary; everything lives in the library.
 
+/// mimalloc rather than glibc's malloc: the server allocates and frees
+/// small buffers at a high rate on many threads (frames, requests, pushes),
+/// where glibc spent a quarter of the push dispatcher's time in its own
+/// bookkeeping (bench/RESULTS.md, "Mobile push").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     ringside::cli::main()
 }

@@ -175,16 +175,14 @@ pub fn send(
     .load(conn)?;
     let deliveries = queued.len();
     let contents = stored.iter().map(|n| {
-        (
-            n.id,
-            super::push_outbox::Content {
-                notification_type: n.notification_type.clone(),
-                title: n.title.clone(),
-                message: n.message.clone(),
-                action_url: n.action_url.clone(),
-                data: n.data.clone(),
-            },
-        )
+        let content = super::push_outbox::Content {
+            notification_type: n.notification_type.clone(),
+            title: n.title.clone(),
+            message: n.message.clone(),
+            action_url: n.action_url.clone(),
+            data: n.data.clone(),
+        };
+        (n.id, std::sync::Arc::new(content))
     });
     let claimed = super::push_outbox::complete(conn, queued, contents.collect())?;
     let skipped: std::collections::HashSet<i64> =

@@ -11,6 +11,7 @@
 //! device), never lost.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -31,7 +32,8 @@ pub struct Claimed {
     pub platform: String,
     pub token: String,
     pub is_active: bool,
-    pub content: Content,
+    /// Shared by every delivery of the notification.
+    pub content: Arc<Content>,
 }
 
 /// What a notification says, as a push carries it.
@@ -114,7 +116,7 @@ pub fn claim(
         let mut notification_ids: Vec<i64> = held.iter().map(|h| h.notification_id).collect();
         notification_ids.sort_unstable();
         notification_ids.dedup();
-        let contents: HashMap<i64, Content> = {
+        let contents: HashMap<i64, Arc<Content>> = {
             use super::schema::push_notifications as n;
             n::table
                 .filter(n::id.eq_any(&notification_ids))
@@ -132,16 +134,14 @@ pub fn claim(
                 .into_iter()
                 .map(
                     |(id, (notification_type, title, message, action_url, data))| {
-                        (
-                            id,
-                            Content {
-                                notification_type,
-                                title,
-                                message,
-                                action_url,
-                                data,
-                            },
-                        )
+                        let content = Content {
+                            notification_type,
+                            title,
+                            message,
+                            action_url,
+                            data,
+                        };
+                        (id, Arc::new(content))
                     },
                 )
                 .collect()
@@ -167,7 +167,7 @@ fn bookkeeping<T>(
 pub fn complete(
     conn: &mut PgConnection,
     rows: Vec<Queued>,
-    contents: HashMap<i64, Content>,
+    contents: HashMap<i64, Arc<Content>>,
 ) -> QueryResult<Vec<Claimed>> {
     let rows: Vec<Queued> = rows
         .into_iter()
@@ -308,15 +308,17 @@ fn record_in(conn: &mut PgConnection, claimer: &str, batch: &[Recorded]) -> Quer
     Ok(updated)
 }
 
-/// Gives back what `claimer` holds and did not finish (a stop that could
-/// not wait for every answer): pending again, the attempt not counted.
-pub fn release(conn: &mut PgConnection, claimer: &str) -> QueryResult<usize> {
+/// Gives back what `claimer` holds for `platform` and did not finish (a
+/// stop that could not wait for every answer): pending again, the attempt
+/// not counted. Per platform: each has its own dispatcher, stopping on its own.
+pub fn release(conn: &mut PgConnection, claimer: &str, platform: &str) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE notification_deliveries \
             SET status = 'pending', lease_until = NULL, attempts = greatest(attempts - 1, 0) \
-          WHERE status = 'in_flight' AND claimed_by = $1",
+          WHERE status = 'in_flight' AND claimed_by = $1 AND platform = $2",
     )
     .bind::<Text, _>(claimer)
+    .bind::<Text, _>(platform)
     .execute(conn)
 }
 
@@ -326,17 +328,18 @@ struct NotificationId {
     notification_id: i64,
 }
 
-/// Pending deliveries nobody managed before they expired: `expired`.
-/// Returns their notifications (to roll up).
-pub fn expire(conn: &mut PgConnection) -> QueryResult<Vec<i64>> {
+/// `platform`'s pending deliveries nobody managed before they expired:
+/// `expired`. Returns their notifications (to roll up).
+pub fn expire(conn: &mut PgConnection, platform: &str) -> QueryResult<Vec<i64>> {
     let rows: Vec<NotificationId> = diesel::sql_query(
         "UPDATE notification_deliveries \
             SET status = 'expired', lease_until = NULL, \
                 last_error = COALESCE(last_error, 'not delivered before it expired') \
-          WHERE expires_at <= now() \
+          WHERE expires_at <= now() AND platform = $1 \
             AND (status = 'pending' OR (status = 'in_flight' AND lease_until < now())) \
          RETURNING notification_id",
     )
+    .bind::<Text, _>(platform)
     .load(conn)?;
     let mut ids: Vec<i64> = rows.into_iter().map(|r| r.notification_id).collect();
     ids.sort_unstable();

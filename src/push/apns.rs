@@ -6,8 +6,12 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use std::borrow::Cow;
+
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::StatusCode;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{Message, Outcome};
@@ -17,8 +21,9 @@ const RENEW_AFTER: Duration = Duration::from_secs(50 * 60);
 
 pub struct Apns {
     http: reqwest::Client,
-    base_url: String,
-    topic: String,
+    /// Parsed once; each push sets its own path.
+    base_url: reqwest::Url,
+    topic: HeaderValue,
     tokens: ProviderTokens,
 }
 
@@ -28,8 +33,10 @@ impl Apns {
             .map_err(|e| format!("APNs key: {e}"))?;
         Ok(Apns {
             http: super::http_client(timeout, true)?,
-            base_url: settings.base_url.clone(),
-            topic: settings.topic.clone(),
+            base_url: reqwest::Url::parse(&settings.base_url)
+                .map_err(|e| format!("APNS_BASE_URL: {e}: {}", settings.base_url))?,
+            topic: HeaderValue::try_from(settings.topic.as_str())
+                .map_err(|e| format!("APNS_TOPIC: {e}"))?,
             tokens: ProviderTokens {
                 key,
                 key_id: settings.key_id.clone(),
@@ -44,31 +51,41 @@ impl Apns {
             Ok(jwt) => jwt,
             Err(e) => return Outcome::Failed(format!("signing the APNs token: {e}")),
         };
+        let payload = match serde_json::to_vec(&payload(message)) {
+            Ok(payload) => payload,
+            Err(e) => return Outcome::Failed(format!("APNs payload: {e}")),
+        };
+        let collapse_id = match HeaderValue::try_from(message.collapse_id()) {
+            Ok(id) => id,
+            Err(e) => return Outcome::Failed(format!("apns-collapse-id: {e}")),
+        };
+        let mut url = self.base_url.clone();
+        url.set_path(&format!(
+            "{}/3/device/{}",
+            self.base_url.path().trim_end_matches('/'),
+            message.token
+        ));
+        let priority = if message.urgent() { "10" } else { "5" };
         let request = self
             .http
-            .post(format!("{}/3/device/{}", self.base_url, message.token))
-            .header(reqwest::header::AUTHORIZATION, format!("bearer {jwt}"))
-            .header("apns-topic", &self.topic)
-            .header("apns-push-type", "alert")
-            .header("apns-priority", if message.urgent() { "10" } else { "5" })
+            .post(url)
+            .header(AUTHORIZATION, jwt.clone())
+            .header("apns-topic", self.topic.clone())
+            .header("apns-push-type", HeaderValue::from_static("alert"))
+            .header("apns-priority", HeaderValue::from_static(priority))
             .header(
                 "apns-expiration",
-                message.expires_at.timestamp().max(0).to_string(),
+                HeaderValue::from(message.expires_at.timestamp().max(0)),
             )
-            .header("apns-collapse-id", message.collapse_id())
+            .header("apns-collapse-id", collapse_id)
             .header("apns-id", apns_id(message.delivery))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(payload(message).to_string());
-        let answer = match super::exchange("APNs", request).await {
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(payload);
+        let answer = match super::exchange("APNs", request, Some("apns-id")).await {
             Ok(answer) => answer,
             Err(outcome) => return outcome,
         };
-        let id = answer
-            .headers
-            .get("apns-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let outcome = outcome(answer.status, answer.after, id, &answer.body);
+        let outcome = outcome(answer.status, answer.after, answer.id, &answer.body);
         if let Outcome::Retry { reason, .. } = &outcome {
             if reason.contains("ProviderToken") {
                 self.tokens.forget(&jwt);
@@ -86,29 +103,61 @@ fn apns_id(delivery: i64) -> String {
     )
 }
 
-fn payload(message: &Message) -> Value {
-    let mut body = json!({
-        "aps": {
-            "alert": { "title": message.title, "body": message.short_body() },
-            "sound": "default",
-            "thread-id": message.notification_type,
+/// The payload: `aps` for the system, the rest for the app.
+#[derive(Serialize)]
+struct Payload<'a> {
+    aps: Aps<'a>,
+    notification_id: i64,
+    #[serde(rename = "type")]
+    notification_type: &'a str,
+    data: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action_url: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Aps<'a> {
+    alert: Alert<'a>,
+    sound: &'static str,
+    #[serde(rename = "thread-id")]
+    thread_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct Alert<'a> {
+    title: &'a str,
+    body: Cow<'a, str>,
+}
+
+fn payload(message: &Message) -> Payload<'_> {
+    let content = &message.content;
+    Payload {
+        aps: Aps {
+            alert: Alert {
+                title: &content.title,
+                body: message.short_body(),
+            },
+            sound: "default",
+            thread_id: &content.notification_type,
         },
-        "notification_id": message.notification,
-        "type": message.notification_type,
-        "data": message.data,
-    });
-    if let Some(url) = &message.action_url {
-        body["action_url"] = url.clone().into();
+        notification_id: message.notification,
+        notification_type: &content.notification_type,
+        data: &content.data,
+        action_url: content.action_url.as_deref(),
     }
-    body
 }
 
 /// Reads APNs' answer: a status and `{"reason": …}`.
-fn outcome(status: StatusCode, after: Option<Duration>, id: Option<String>, text: &str) -> Outcome {
+fn outcome(
+    status: StatusCode,
+    after: Option<Duration>,
+    id: Option<String>,
+    text: &[u8],
+) -> Outcome {
     if status.is_success() {
         return Outcome::Accepted(id);
     }
-    let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_slice(text).unwrap_or(Value::Null);
     let reason_code = body["reason"].as_str().unwrap_or("");
     let reason = format!("APNs {}: {reason_code}", status.as_u16());
     match (status.as_u16(), reason_code) {
@@ -127,11 +176,12 @@ struct ProviderTokens {
     key: EncodingKey,
     key_id: String,
     team_id: String,
-    cached: Mutex<Option<(String, Instant)>>,
+    /// The `Authorization` value (`bearer <jwt>`) and when it was made.
+    cached: Mutex<Option<(HeaderValue, Instant)>>,
 }
 
 impl ProviderTokens {
-    fn get(&self) -> Result<String, String> {
+    fn get(&self) -> Result<HeaderValue, String> {
         let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((jwt, made)) = &*cached {
             if made.elapsed() < RENEW_AFTER {
@@ -142,11 +192,12 @@ impl ProviderTokens {
         header.kid = Some(self.key_id.clone());
         let claims = json!({ "iss": self.team_id, "iat": chrono::Utc::now().timestamp() });
         let jwt = jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| e.to_string())?;
+        let jwt = HeaderValue::try_from(format!("bearer {jwt}")).map_err(|e| e.to_string())?;
         *cached = Some((jwt.clone(), Instant::now()));
         Ok(jwt)
     }
 
-    fn forget(&self, jwt: &str) {
+    fn forget(&self, jwt: &HeaderValue) {
         let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
         if cached.as_ref().is_some_and(|(t, _)| t == jwt) {
             *cached = None;
@@ -160,14 +211,14 @@ mod tests {
 
     #[test]
     fn errors_are_read_as_apple_documents_them() {
-        let ok = outcome(StatusCode::OK, None, Some("abc".into()), "");
+        let ok = outcome(StatusCode::OK, None, Some("abc".into()), b"");
         assert_eq!(ok, Outcome::Accepted(Some("abc".into())));
         for (status, body) in [
             (
                 410,
-                r#"{"reason":"Unregistered","timestamp":1700000000000}"#,
+                &br#"{"reason":"Unregistered","timestamp":1700000000000}"#[..],
             ),
-            (400, r#"{"reason":"BadDeviceToken"}"#),
+            (400, &br#"{"reason":"BadDeviceToken"}"#[..]),
         ] {
             let got = outcome(
                 StatusCode::from_u16(status).expect("status"),
@@ -182,7 +233,7 @@ mod tests {
                 StatusCode::TOO_MANY_REQUESTS,
                 None,
                 None,
-                r#"{"reason":"TooManyRequests"}"#
+                br#"{"reason":"TooManyRequests"}"#
             ),
             Outcome::Retry { .. }
         ));
@@ -191,7 +242,7 @@ mod tests {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 None,
                 None,
-                r#"{"reason":"PayloadTooLarge"}"#
+                br#"{"reason":"PayloadTooLarge"}"#
             ),
             Outcome::Failed(_)
         ));

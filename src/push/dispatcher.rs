@@ -1,17 +1,21 @@
-//! The push dispatcher: an actor on its own arbiter that drains the outbox.
+//! A push dispatcher: an actor on its own arbiter that drains one
+//! provider's share of the outbox (each configured provider has its own, so
+//! the two request paths run on two threads).
 //!
 //! It sends what a bulk send on this node handed over (rows queued already
 //! claimed in its name) and claims the rest under a lease; each push is its
 //! own request, at most `PUSH_CONCURRENCY` in flight (streams multiplexed
-//! over one HTTP/2 connection per provider), and a recorder writes the
-//! answers back in batches. Nothing is lost: a row is only ever `in_flight`
-//! under a lease, so rows held by a node that dies go back to whoever
-//! claims next once the lease lapses, and a row is only sent while its lease
-//! outlasts the request. Nothing is doubled on a stop: claiming stops, the
-//! requests in flight finish and are recorded, and what was not sent is
-//! given back before the actor is done. A crash can only resend what was in
-//! flight or answered but not yet recorded at that instant, and those carry
-//! the notification's collapse id, so the device shows it once.
+//! over the provider's HTTP/2 connection), and a recorder writes the
+//! answers back in batches, giving way to sending while a burst is in
+//! flight. Nothing is lost: a row is only ever `in_flight` under a lease,
+//! so rows held by a node that dies go back to whoever claims next once the
+//! lease lapses, and a row is only sent while its lease outlasts the
+//! request. Nothing is doubled on a stop: claiming stops, the requests in
+//! flight finish and are recorded, and what was not sent is given back
+//! before the actor is done. A crash can only resend what was in flight or
+//! answered but not yet recorded at that instant (the last `RECORD_WITHIN`
+//! of answers, 50 ms), and those carry the notification's collapse id, so the
+//! device shows it once.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,7 +26,7 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
-use super::{Message, Outcome, Providers};
+use super::{Message, Outcome, Provider};
 use crate::config::PushSettings;
 use crate::db::push_outbox::{self, Attempt, Claimed, Recorded};
 use crate::db::{Db, DbError};
@@ -32,11 +36,15 @@ const CLAIMS_IN_FLIGHT: usize = 2;
 const MAX_CLAIM: usize = 500;
 /// How often deliveries that expired unsent are swept.
 const EXPIRY_EVERY: Duration = Duration::from_secs(30);
-/// Results are written at least this often, in batches of up to `RECORD_BATCH`.
-const RECORD_EVERY: Duration = Duration::from_millis(10);
-const RECORD_BATCH: usize = 1000;
-/// Notification states are rolled up at most this often.
-const ROLL_UP_EVERY: Duration = Duration::from_millis(500);
+/// Answers are written once the dispatcher is idle, or at the latest this
+/// long after the first one waiting, or when this many wait.
+const RECORD_WITHIN: Duration = Duration::from_millis(50);
+const RECORD_BATCH: usize = 2_000;
+/// How often the recorder looks whether it is time to write.
+const RECORD_TICK: Duration = Duration::from_millis(10);
+/// Notification states are rolled up when the dispatcher is idle, or at the
+/// latest this long after the last roll-up.
+const ROLL_UP_WITHIN: Duration = Duration::from_secs(2);
 
 /// How the rest of the server reaches the dispatcher.
 #[derive(Clone)]
@@ -65,7 +73,8 @@ impl Handle {
     }
 }
 
-pub fn start(db: Db, providers: Arc<Providers>, settings: PushSettings, claimer: String) -> Handle {
+/// Starts the dispatcher of one provider's platform on an arbiter of its own.
+pub fn start(db: Db, provider: Arc<Provider>, settings: PushSettings, claimer: String) -> Handle {
     let wake = Arc::new(Notify::new());
     let (handed, handed_rows) = mpsc::unbounded_channel();
     let arbiter = Arbiter::new();
@@ -76,7 +85,7 @@ pub fn start(db: Db, providers: Arc<Providers>, settings: PushSettings, claimer:
         Dispatcher {
             work: Some(Work {
                 db,
-                providers,
+                provider,
                 settings,
                 claimer,
                 wake: woken,
@@ -105,7 +114,7 @@ impl Actor for Dispatcher {
         if let Some(work) = self.work.take() {
             tracing::info!(
                 claimer = %work.claimer,
-                platforms = ?work.providers.platforms(),
+                platform = work.provider.platform(),
                 concurrency = work.settings.concurrency,
                 "push dispatcher started"
             );
@@ -132,9 +141,10 @@ impl Handler<Stop> for Dispatcher {
 
 struct Work {
     db: Db,
-    providers: Arc<Providers>,
+    provider: Arc<Provider>,
     settings: PushSettings,
-    /// This dispatcher's name on the rows it holds (unique per start).
+    /// This node's name on the rows it holds (unique per start; shared by
+    /// the node's dispatchers, each of which keeps to its platform).
     claimer: String,
     wake: Arc<Notify>,
     /// Rows queued already claimed by this node (bulk sends), to send first.
@@ -147,7 +157,16 @@ impl Work {
     async fn run(mut self) {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
         let (results, to_record) = mpsc::unbounded_channel();
-        let recorder = actix::spawn(record(self.db.clone(), self.claimer.clone(), to_record));
+        let sending = Sending {
+            slots: slots.clone(),
+            all: self.settings.concurrency,
+        };
+        let recorder = actix::spawn(record(
+            self.db.clone(),
+            self.claimer.clone(),
+            to_record,
+            sending,
+        ));
         // Claim in batches for slots reserved beforehand: a claim starts
         // once a quarter of the slots are free, and two may run at once, so
         // sending never waits for one claim's round trip.
@@ -224,9 +243,10 @@ impl Work {
         drop(results);
         let _ = recorder.await;
         let claimer = self.claimer.clone();
+        let platform = self.provider.platform();
         match self
             .db
-            .run(move |c| push_outbox::release(c, &claimer).map_err(DbError::from))
+            .run(move |c| push_outbox::release(c, &claimer, platform).map_err(DbError::from))
             .await
         {
             Ok(0) => {}
@@ -255,11 +275,11 @@ impl Work {
             let Some(slot) = reserved.split(1) else {
                 break;
             };
-            let (providers, results) = (self.providers.clone(), results.clone());
+            let (provider, results) = (self.provider.clone(), results.clone());
             let max_attempts = self.settings.max_attempts;
             actix::spawn(async move {
                 let notification = row.notification_id;
-                let recorded = send(&providers, row, max_attempts).await;
+                let recorded = send(&provider, row, max_attempts).await;
                 drop(slot);
                 let _ = results.send((notification, recorded));
             });
@@ -275,7 +295,7 @@ impl Work {
     {
         let db = self.db.clone();
         let claimer = self.claimer.clone();
-        let platforms = self.providers.platforms();
+        let platforms = [self.provider.platform().to_string()];
         let lease = self.settings.lease.as_secs_f64();
         let n = reserved.num_permits() as i64;
         async move {
@@ -298,10 +318,11 @@ impl Work {
     }
 
     async fn sweep_expired(&self) {
+        let platform = self.provider.platform();
         let swept = self
             .db
-            .run(|c| {
-                let ids = push_outbox::expire(c)?;
+            .run(move |c| {
+                let ids = push_outbox::expire(c, platform)?;
                 push_outbox::roll_up(c, &ids)?;
                 Ok::<_, DbError>(ids.len())
             })
@@ -315,22 +336,18 @@ impl Work {
 }
 
 /// One delivery, one request; what happened, as the outbox records it.
-async fn send(providers: &Providers, row: Claimed, max_attempts: u32) -> Recorded {
+async fn send(provider: &Provider, row: Claimed, max_attempts: u32) -> Recorded {
     let result = if !row.is_active {
         Attempt::Failed("the device was unregistered".into())
     } else {
         let message = Message {
             delivery: row.id,
             notification: row.notification_id,
-            notification_type: row.content.notification_type,
-            title: row.content.title,
-            body: row.content.message,
-            action_url: row.content.action_url,
-            data: row.content.data,
+            content: row.content,
             expires_at: row.expires_at,
             token: row.token,
         };
-        match providers.send(&row.platform, &message).await {
+        match provider.send(&message).await {
             Outcome::Accepted(provider_id) => Attempt::Sent {
                 at: Utc::now(),
                 provider_id,
@@ -366,51 +383,65 @@ fn backoff(attempts: i32, delivery: i64) -> Duration {
     base + base * spread / 100
 }
 
-/// Writes results in batches; rolls notification states up now and then.
-async fn record(db: Db, claimer: String, mut results: mpsc::UnboundedReceiver<(i64, Recorded)>) {
+/// Writes results in batches and rolls notification states up. While
+/// pushes are in flight, answers wait a little (at most `RECORD_WITHIN`, at
+/// most `RECORD_BATCH` of them) so that a burst is recorded in a few large
+/// statements rather than many small ones competing with it; once the
+/// dispatcher is idle, whatever waits is written at once. Times are taken
+/// at the answer, so waiting changes no figure; a crash in the wait can
+/// only resend what was answered (see the module doc).
+async fn record(
+    db: Db,
+    claimer: String,
+    mut results: mpsc::UnboundedReceiver<(i64, Recorded)>,
+    sending: Sending,
+) {
+    let mut batch: Vec<Recorded> = Vec::new();
+    let mut oldest = Instant::now();
     let mut touched = BTreeSet::new();
     let mut rolled = Instant::now();
+    let mut tick = tokio::time::interval(RECORD_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut open = true;
     while open {
-        // Results waiting to be rolled up go at the latest ROLL_UP_EVERY
-        // after the last roll-up, even if nothing else comes.
-        let next = if touched.is_empty() {
-            results.recv().await
-        } else {
-            let due = tokio::time::Instant::from_std(rolled + ROLL_UP_EVERY);
-            tokio::select! {
-                next = results.recv() => next,
-                _ = tokio::time::sleep_until(due) => {
-                    roll_up(&db, std::mem::take(&mut touched)).await;
-                    rolled = Instant::now();
-                    continue;
+        tokio::select! {
+            next = results.recv() => match next {
+                Some((notification, r)) => {
+                    if batch.is_empty() {
+                        oldest = Instant::now();
+                    }
+                    touched.insert(notification);
+                    batch.push(r);
                 }
-            }
-        };
-        let Some(first) = next else {
-            break;
-        };
-        let mut batch = vec![first];
-        let deadline = tokio::time::sleep(RECORD_EVERY);
-        tokio::pin!(deadline);
-        while batch.len() < RECORD_BATCH {
-            tokio::select! {
-                next = results.recv() => match next {
-                    Some(r) => batch.push(r),
-                    None => { open = false; break; }
-                },
-                _ = &mut deadline => break,
-            }
+                None => open = false,
+            },
+            _ = tick.tick() => {}
         }
-        touched.extend(batch.iter().map(|(n, _)| *n));
-        let rows: Vec<Recorded> = batch.into_iter().map(|(_, r)| r).collect();
-        write(&db, &claimer, rows).await;
-        if rolled.elapsed() >= ROLL_UP_EVERY {
-            roll_up(&db, std::mem::take(&mut touched)).await;
-            rolled = Instant::now();
+        let quiet = !open || sending.is_idle();
+        if !batch.is_empty()
+            && (quiet || oldest.elapsed() >= RECORD_WITHIN || batch.len() >= RECORD_BATCH)
+        {
+            write(&db, &claimer, std::mem::take(&mut batch)).await;
+            if quiet || rolled.elapsed() >= ROLL_UP_WITHIN {
+                roll_up(&db, std::mem::take(&mut touched)).await;
+                rolled = Instant::now();
+            }
         }
     }
-    roll_up(&db, touched).await;
+}
+
+/// Whether the dispatcher has pushes in flight (or slots reserved for rows
+/// it is claiming): every slot free means it is idle.
+#[derive(Clone)]
+struct Sending {
+    slots: Arc<Semaphore>,
+    all: usize,
+}
+
+impl Sending {
+    fn is_idle(&self) -> bool {
+        self.slots.available_permits() >= self.all
+    }
 }
 
 /// Writes one batch, retrying while the database is away: these rows are

@@ -6,9 +6,14 @@
 
 use std::time::{Duration, Instant};
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::StatusCode;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use super::{Message, Outcome};
 use crate::config::FcmSettings;
@@ -19,7 +24,8 @@ const RENEW_BEFORE: Duration = Duration::from_secs(300);
 
 pub struct Fcm {
     http: reqwest::Client,
-    send_url: String,
+    /// Parsed once: parsing per push was a measurable share of its cost.
+    send_url: reqwest::Url,
     tokens: AccessTokens,
 }
 
@@ -28,11 +34,13 @@ impl Fcm {
         let http = super::http_client(timeout, true)?;
         let key = EncodingKey::from_rsa_pem(settings.private_key.as_bytes())
             .map_err(|e| format!("FCM private key: {e}"))?;
+        let send_url = format!(
+            "{}/v1/projects/{}/messages:send",
+            settings.base_url, settings.project_id
+        );
         Ok(Fcm {
-            send_url: format!(
-                "{}/v1/projects/{}/messages:send",
-                settings.base_url, settings.project_id
-            ),
+            send_url: reqwest::Url::parse(&send_url)
+                .map_err(|e| format!("FCM_BASE_URL: {e}: {send_url}"))?,
             tokens: AccessTokens {
                 // The token endpoint is an ordinary HTTPS form post.
                 http: super::http_client(timeout, false)?,
@@ -56,13 +64,18 @@ impl Fcm {
                 }
             }
         };
+        let collapse_id = message.collapse_id();
+        let body = match serde_json::to_vec(&body(message, &collapse_id)) {
+            Ok(body) => body,
+            Err(e) => return Outcome::Failed(format!("FCM body: {e}")),
+        };
         let request = self
             .http
-            .post(&self.send_url)
-            .bearer_auth(&token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body(message).to_string());
-        let answer = match super::exchange("FCM", request).await {
+            .post(self.send_url.clone())
+            .header(AUTHORIZATION, token.header.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body);
+        let answer = match super::exchange("FCM", request, None).await {
             Ok(answer) => answer,
             Err(outcome) => return outcome,
         };
@@ -75,50 +88,95 @@ impl Fcm {
     }
 }
 
-/// The v1 request body. `data` values must be strings in FCM.
-fn body(message: &Message) -> Value {
-    let mut data = Map::new();
-    data.insert(
-        "notification_id".into(),
-        message.notification.to_string().into(),
-    );
-    data.insert("type".into(), message.notification_type.clone().into());
-    if let Some(url) = &message.action_url {
-        data.insert("action_url".into(), url.clone().into());
-    }
-    if let Value::Object(fields) = &message.data {
+/// The v1 request body (`{"message": …}`).
+#[derive(Serialize)]
+struct Body<'a> {
+    message: V1Message<'a>,
+}
+
+#[derive(Serialize)]
+struct V1Message<'a> {
+    token: &'a str,
+    notification: Shown<'a>,
+    /// FCM takes only string values here.
+    data: BTreeMap<&'a str, Cow<'a, str>>,
+    android: Android<'a>,
+}
+
+#[derive(Serialize)]
+struct Shown<'a> {
+    title: &'a str,
+    body: Cow<'a, str>,
+}
+
+#[derive(Serialize)]
+struct Android<'a> {
+    priority: &'static str,
+    ttl: String,
+    collapse_key: &'a str,
+    notification: Tag<'a>,
+}
+
+#[derive(Serialize)]
+struct Tag<'a> {
+    tag: &'a str,
+}
+
+fn body<'a>(message: &'a Message, collapse_id: &'a str) -> Body<'a> {
+    let content = &message.content;
+    let mut data = BTreeMap::new();
+    if let Value::Object(fields) = &content.data {
         for (k, v) in fields {
             let text = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
+                Value::String(s) => Cow::Borrowed(s.as_str()),
+                other => Cow::Owned(other.to_string()),
             };
-            data.entry(k.clone()).or_insert(Value::String(text));
+            data.insert(k.as_str(), text);
         }
+    }
+    // Ours win over the notification's own fields of the same name.
+    data.insert(
+        "notification_id",
+        Cow::Owned(message.notification.to_string()),
+    );
+    data.insert("type", Cow::Borrowed(&content.notification_type));
+    if let Some(url) = &content.action_url {
+        data.insert("action_url", Cow::Borrowed(url));
     }
     let ttl = (message.expires_at - chrono::Utc::now())
         .num_seconds()
         .max(0);
-    json!({
-        "message": {
-            "token": message.token,
-            "notification": { "title": message.title, "body": message.short_body() },
-            "data": data,
-            "android": {
-                "priority": if message.urgent() { "HIGH" } else { "NORMAL" },
-                "ttl": format!("{ttl}s"),
-                "collapse_key": message.collapse_id(),
-                "notification": { "tag": message.collapse_id() },
+    Body {
+        message: V1Message {
+            token: &message.token,
+            notification: Shown {
+                title: &content.title,
+                body: message.short_body(),
             },
-        }
-    })
+            data,
+            android: Android {
+                priority: if message.urgent() { "HIGH" } else { "NORMAL" },
+                ttl: format!("{ttl}s"),
+                collapse_key: collapse_id,
+                notification: Tag { tag: collapse_id },
+            },
+        },
+    }
 }
 
 /// Reads FCM's answer (`google.rpc.Status` with `FcmError` details).
-fn outcome(status: StatusCode, after: Option<Duration>, text: &str) -> Outcome {
-    let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+fn outcome(status: StatusCode, after: Option<Duration>, text: &[u8]) -> Outcome {
     if status.is_success() {
-        return Outcome::Accepted(body["name"].as_str().map(str::to_string));
+        #[derive(Deserialize)]
+        struct Accepted {
+            name: Option<String>,
+        }
+        let name = serde_json::from_slice::<Accepted>(text)
+            .ok()
+            .and_then(|a| a.name);
+        return Outcome::Accepted(name);
     }
+    let body: Value = serde_json::from_slice(text).unwrap_or(Value::Null);
     let error = &body["error"];
     let fcm_code = error["details"]
         .as_array()
@@ -158,11 +216,17 @@ struct AccessTokens {
     key_id: Option<String>,
     client_email: String,
     token_uri: String,
-    cached: tokio::sync::Mutex<Option<(String, Instant)>>,
+    cached: tokio::sync::Mutex<Option<(AccessToken, Instant)>>,
+}
+
+/// An access token, with the `Authorization` value made once for all pushes.
+#[derive(Clone)]
+struct AccessToken {
+    header: HeaderValue,
 }
 
 impl AccessTokens {
-    async fn get(&self) -> Result<String, String> {
+    async fn get(&self) -> Result<AccessToken, String> {
         let mut cached = self.cached.lock().await;
         if let Some((token, expires)) = &*cached {
             if Instant::now() + RENEW_BEFORE < *expires {
@@ -170,13 +234,19 @@ impl AccessTokens {
             }
         }
         let (token, lifetime) = self.fetch().await?;
+        let header = HeaderValue::try_from(format!("Bearer {token}"))
+            .map_err(|e| format!("the access token is not a header value: {e}"))?;
+        let token = AccessToken { header };
         *cached = Some((token.clone(), Instant::now() + lifetime));
         Ok(token)
     }
 
-    async fn forget(&self, token: &str) {
+    async fn forget(&self, token: &AccessToken) {
         let mut cached = self.cached.lock().await;
-        if cached.as_ref().is_some_and(|(t, _)| t == token) {
+        if cached
+            .as_ref()
+            .is_some_and(|(t, _)| t.header == token.header)
+        {
             *cached = None;
         }
     }
@@ -199,10 +269,7 @@ impl AccessTokens {
         let response = self
             .http
             .post(&self.token_uri)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form)
             .send()
             .await
@@ -229,11 +296,13 @@ mod tests {
         Message {
             delivery: 7,
             notification: 3,
-            notification_type: "fight_result".into(),
-            title: "Red wins".into(),
-            body: "Ana, Red beat Blue".into(),
-            action_url: Some("/fights/1".into()),
-            data: json!({"fight": 1, "winner": "red"}),
+            content: std::sync::Arc::new(crate::db::push_outbox::Content {
+                notification_type: "fight_result".into(),
+                title: "Red wins".into(),
+                message: "Ana, Red beat Blue".into(),
+                action_url: Some("/fights/1".into()),
+                data: json!({"fight": 1, "winner": "red", "type": "spoofed"}),
+            }),
             expires_at: chrono::Utc::now() + chrono::Duration::seconds(3600),
             token: "tok".into(),
         }
@@ -241,12 +310,19 @@ mod tests {
 
     #[test]
     fn the_body_is_v1_with_string_data() {
-        let b = body(&message());
+        let message = message();
+        let b = serde_json::to_value(body(&message, &message.collapse_id())).expect("json");
         let m = &b["message"];
         assert_eq!(m["token"], "tok");
         assert_eq!(m["notification"]["title"], "Red wins");
         assert_eq!(m["data"]["fight"], "1");
         assert_eq!(m["data"]["notification_id"], "3");
+        assert_eq!(
+            m["data"]["type"], "fight_result",
+            "ours win over the data's"
+        );
+        assert_eq!(m["data"]["action_url"], "/fights/1");
+        assert_eq!(m["android"]["notification"]["tag"], "n3");
         assert_eq!(m["android"]["priority"], "HIGH");
         assert_eq!(m["android"]["collapse_key"], "n3");
         let ttl = m["android"]["ttl"].as_str().expect("ttl");
@@ -255,22 +331,22 @@ mod tests {
 
     #[test]
     fn errors_are_read_as_fcm_documents_them() {
-        let unregistered = r#"{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#;
+        let unregistered = br#"{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#;
         assert!(matches!(
             outcome(StatusCode::NOT_FOUND, None, unregistered),
             Outcome::InvalidToken(_)
         ));
-        let bad_token = r#"{"error":{"code":400,"message":"The registration token is not a valid FCM registration token","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"INVALID_ARGUMENT"}]}}"#;
+        let bad_token = br#"{"error":{"code":400,"message":"The registration token is not a valid FCM registration token","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"INVALID_ARGUMENT"}]}}"#;
         assert!(matches!(
             outcome(StatusCode::BAD_REQUEST, None, bad_token),
             Outcome::InvalidToken(_)
         ));
-        let bad_body = r#"{"error":{"code":400,"message":"Invalid JSON payload received.","status":"INVALID_ARGUMENT"}}"#;
+        let bad_body = br#"{"error":{"code":400,"message":"Invalid JSON payload received.","status":"INVALID_ARGUMENT"}}"#;
         assert!(matches!(
             outcome(StatusCode::BAD_REQUEST, None, bad_body),
             Outcome::Failed(_)
         ));
-        let quota = r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"errorCode":"QUOTA_EXCEEDED"}]}}"#;
+        let quota = br#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"errorCode":"QUOTA_EXCEEDED"}]}}"#;
         assert_eq!(
             outcome(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -286,7 +362,7 @@ mod tests {
             outcome(
                 StatusCode::OK,
                 None,
-                r#"{"name":"projects/p/messages/0:1"}"#
+                br#"{"name":"projects/p/messages/0:1"}"#
             ),
             Outcome::Accepted(Some("projects/p/messages/0:1".into()))
         );

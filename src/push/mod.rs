@@ -7,30 +7,28 @@ pub mod apns;
 pub mod dispatcher;
 pub mod fcm;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use crate::config::PushSettings;
 use crate::db::notifications::{HandOver, PushTargets};
+use crate::db::push_outbox::{Claimed, Content};
 
 /// A bulk send hands at most this many claimed deliveries straight to the
 /// dispatcher; the rest are claimed as usual. Bounded so that rows never
 /// wait in memory for anything near their lease.
 const HAND_OVER_MAX: i64 = 20_000;
 
-/// One push to one device, as the outbox row and its notification say.
+/// One push to one device: the delivery, its device's token and what its
+/// notification says (shared by every delivery of that notification).
 #[derive(Debug, Clone)]
 pub struct Message {
     pub delivery: i64,
     pub notification: i64,
-    pub notification_type: String,
-    pub title: String,
-    pub body: String,
-    pub action_url: Option<String>,
-    pub data: Value,
+    pub content: Arc<Content>,
     pub expires_at: DateTime<Utc>,
     pub token: String,
 }
@@ -39,21 +37,23 @@ impl Message {
     /// Time-critical types interrupt; the rest may wait for the device.
     fn urgent(&self) -> bool {
         matches!(
-            self.notification_type.as_str(),
+            self.content.notification_type.as_str(),
             "emergency" | "fight_result" | "breaking_news"
         )
     }
 
     /// The shown text: the stored message can be longer than a push may be
     /// (4 KiB payloads on both providers); the app shows the rest.
-    fn short_body(&self) -> String {
+    fn short_body(&self) -> Cow<'_, str> {
         const MAX: usize = 1000;
-        if self.body.chars().count() <= MAX {
-            self.body.clone()
-        } else {
-            let mut s: String = self.body.chars().take(MAX - 1).collect();
-            s.push('…');
-            s
+        let body = &self.content.message;
+        match body.char_indices().nth(MAX) {
+            None => Cow::Borrowed(body),
+            Some(_) => {
+                let mut s: String = body.chars().take(MAX - 1).collect();
+                s.push('…');
+                Cow::Owned(s)
+            }
         }
     }
 
@@ -80,86 +80,92 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// The configured providers.
-pub struct Providers {
-    pub fcm: Option<fcm::Fcm>,
-    pub apns: Option<apns::Apns>,
+/// A configured provider, serving one platform.
+pub enum Provider {
+    Fcm(fcm::Fcm),
+    Apns(apns::Apns),
 }
 
-impl Providers {
-    pub fn new(settings: &PushSettings) -> Result<Providers, String> {
-        let fcm = match &settings.fcm {
-            Some(s) => Some(fcm::Fcm::new(s, settings.request_timeout)?),
-            None => {
-                tracing::warn!("FCM push is off: FCM_SERVICE_ACCOUNT_FILE is not set");
-                None
-            }
-        };
-        let apns = match &settings.apns {
-            Some(s) => Some(apns::Apns::new(s, settings.request_timeout)?),
-            None => {
-                tracing::warn!("APNs push is off: APNS_KEY_FILE and friends are not set");
-                None
-            }
-        };
-        Ok(Providers { fcm, apns })
-    }
-
-    /// Platforms with a provider.
-    pub fn platforms(&self) -> Vec<String> {
+impl Provider {
+    /// The configured ones; a provider that is not set is off, said once.
+    pub fn configured(settings: &PushSettings) -> Result<Vec<Provider>, String> {
         let mut out = Vec::new();
-        if self.fcm.is_some() {
-            out.push("android".to_string());
+        match &settings.fcm {
+            Some(s) => out.push(Provider::Fcm(fcm::Fcm::new(s, settings.request_timeout)?)),
+            None => tracing::warn!("FCM push is off: FCM_SERVICE_ACCOUNT_FILE is not set"),
         }
-        if self.apns.is_some() {
-            out.push("ios".to_string());
+        match &settings.apns {
+            Some(s) => out.push(Provider::Apns(apns::Apns::new(
+                s,
+                settings.request_timeout,
+            )?)),
+            None => tracing::warn!("APNs push is off: APNS_KEY_FILE and friends are not set"),
         }
-        out
+        Ok(out)
     }
 
-    pub async fn send(&self, platform: &str, message: &Message) -> Outcome {
-        match (platform, &self.fcm, &self.apns) {
-            ("android", Some(fcm), _) => fcm.send(message).await,
-            ("ios", _, Some(apns)) => apns.send(message).await,
-            _ => Outcome::Failed(format!("no push provider for {platform}")),
+    /// The `devices.platform` it pushes to.
+    pub fn platform(&self) -> &'static str {
+        match self {
+            Provider::Fcm(_) => "android",
+            Provider::Apns(_) => "ios",
+        }
+    }
+
+    pub async fn send(&self, message: &Message) -> Outcome {
+        match self {
+            Provider::Fcm(fcm) => fcm.send(message).await,
+            Provider::Apns(apns) => apns.send(message).await,
         }
     }
 }
 
 /// What the rest of the server holds: where deliveries may go, and a way
-/// to wake the dispatcher when some were just committed.
+/// to wake the dispatchers when some were just committed.
 #[derive(Clone)]
 pub struct Push {
     targets: PushTargets,
     hand_over: Option<HandOver>,
-    dispatcher: Option<dispatcher::Handle>,
+    /// One per configured provider, each on its own arbiter (thread): a
+    /// provider's request path is the busiest code in a bulk send, and the
+    /// two providers share nothing.
+    dispatchers: Vec<(&'static str, dispatcher::Handle)>,
 }
 
 impl Push {
-    /// Starts the dispatcher (on its own arbiter) when a provider is set.
+    /// Starts a dispatcher per configured provider.
     pub fn start(settings: &PushSettings, db: crate::db::Db) -> Result<Push, String> {
-        let providers = Providers::new(settings)?;
+        let providers = Provider::configured(settings)?;
+        // One name for this node's claims: a row handed over by a bulk
+        // send is held by it, whichever dispatcher sends it.
         let claimer = format!("{}:{}", std::process::id(), crate::auth::random_token(6));
         let targets = PushTargets {
-            platforms: providers.platforms(),
+            platforms: providers.iter().map(|p| p.platform().to_string()).collect(),
             ttl_seconds: settings.ttl.as_secs() as i64,
             hand_over: None,
         };
-        let (dispatcher, hand_over) = if targets.platforms.is_empty() {
-            (None, None)
-        } else {
-            let hand_over = HandOver {
-                claimer: claimer.clone(),
-                lease_seconds: settings.lease.as_secs_f64(),
-                max: HAND_OVER_MAX,
-            };
-            let handle = dispatcher::start(db, Arc::new(providers), settings.clone(), claimer);
-            (Some(handle), Some(hand_over))
-        };
+        let hand_over = (!providers.is_empty()).then(|| HandOver {
+            claimer: claimer.clone(),
+            lease_seconds: settings.lease.as_secs_f64(),
+            max: HAND_OVER_MAX,
+        });
+        let dispatchers = providers
+            .into_iter()
+            .map(|provider| {
+                let platform = provider.platform();
+                let handle = dispatcher::start(
+                    db.clone(),
+                    Arc::new(provider),
+                    settings.clone(),
+                    claimer.clone(),
+                );
+                (platform, handle)
+            })
+            .collect();
         Ok(Push {
             targets,
             hand_over,
-            dispatcher,
+            dispatchers,
         })
     }
 
@@ -177,25 +183,31 @@ impl Push {
         }
     }
 
-    /// Gives committed, already claimed deliveries to this node's dispatcher.
-    pub fn hand_over(&self, rows: Vec<crate::db::push_outbox::Claimed>) {
-        if let Some(d) = &self.dispatcher {
-            d.hand_over(rows);
+    /// Gives committed, already claimed deliveries to the dispatchers of
+    /// their platforms.
+    pub fn hand_over(&self, rows: Vec<Claimed>) {
+        if let [(_, only)] = self.dispatchers.as_slice() {
+            only.hand_over(rows);
+            return;
+        }
+        let mut rows = rows;
+        for (platform, dispatcher) in &self.dispatchers {
+            let (mine, rest) = rows.into_iter().partition(|r| r.platform == *platform);
+            dispatcher.hand_over(mine);
+            rows = rest;
         }
     }
 
     /// Deliveries were committed: look now rather than at the next poll.
     pub fn wake(&self) {
-        if let Some(d) = &self.dispatcher {
+        for (_, d) in &self.dispatchers {
             d.wake();
         }
     }
 
     /// Stops claiming, lets the pushes in flight finish and records them.
     pub async fn stop(&self) {
-        if let Some(d) = &self.dispatcher {
-            d.stop().await;
-        }
+        futures_util::future::join_all(self.dispatchers.iter().map(|(_, d)| d.stop())).await;
     }
 }
 
@@ -204,27 +216,33 @@ pub(crate) struct Answer {
     pub status: reqwest::StatusCode,
     /// `Retry-After`, when given.
     pub after: Option<Duration>,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: String,
+    /// The header the provider names its message with (APNs: `apns-id`).
+    pub id: Option<String>,
+    pub body: bytes::Bytes,
 }
 
 /// Sends one request; a provider that cannot be reached is a retry.
 pub(crate) async fn exchange(
     provider: &str,
     request: reqwest::RequestBuilder,
+    id_header: Option<&'static str>,
 ) -> Result<Answer, Outcome> {
     let response = request.send().await.map_err(|e| Outcome::Retry {
         after: None,
         reason: format!("{provider} unreachable: {e}"),
     })?;
     let status = response.status();
-    let headers = response.headers().clone();
-    let after = retry_after(&headers);
-    let body = response.text().await.unwrap_or_default();
+    let headers = response.headers();
+    let after = retry_after(headers);
+    let id = id_header
+        .and_then(|name| headers.get(name))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = response.bytes().await.unwrap_or_default();
     Ok(Answer {
         status,
         after,
-        headers,
+        id,
         body,
     })
 }
@@ -248,6 +266,8 @@ pub(crate) fn http_client(timeout: Duration, h2_only: bool) -> Result<reqwest::C
         .pool_idle_timeout(Duration::from_secs(90))
         .http2_keep_alive_interval(Duration::from_secs(30))
         .http2_keep_alive_while_idle(true)
+        // Providers never redirect a push; not following saves work per request.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("ringside/", env!("CARGO_PKG_VERSION")));
     let builder = if h2_only {
         builder.http2_prior_knowledge()

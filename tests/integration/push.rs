@@ -917,10 +917,12 @@ async fn a_crash_halfway_through_a_bulk_send_skips_no_device() {
         .filter(|(_, n)| **n > 1)
         .map(|(t, _)| t)
         .collect();
-    // In flight (8 at once) or answered in the last few ms before the
-    // kill: a handful, not the rest of the send.
+    // In flight (8 at once per provider) or answered in the last 50 ms
+    // before the kill (the recorder's longest wait while pushes are in
+    // flight; about 800 answers a second here): a few dozen, not the rest
+    // of the send.
     assert!(
-        repeated.len() <= 40,
+        repeated.len() <= 64,
         "{} repeats: {repeated:?}",
         repeated.len()
     );
