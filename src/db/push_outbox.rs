@@ -235,8 +235,9 @@ pub struct Recorded {
 /// whose tokens are dead. Only rows `claimer` still holds are touched: a
 /// row whose lease lapsed and was taken over belongs to its new holder.
 /// ("Held" is `lease_until IS NOT NULL`, the same as `in_flight` by the
-/// table's check, written so that the planner looks rows up by id instead
-/// of walking every in-flight row.)
+/// table's check. `d.id = ANY($1)` makes the planner look the rows up by
+/// id: left to the join with `unnest`, it scanned the whole table, so
+/// every batch cost more as the outbox grew.)
 pub fn record(conn: &mut PgConnection, claimer: &str, batch: &[Recorded]) -> QueryResult<usize> {
     bookkeeping(conn, |conn| record_in(conn, claimer, batch))
 }
@@ -282,7 +283,7 @@ fn record_in(conn: &mut PgConnection, claimer: &str, batch: &[Recorded]) -> Quer
                 next_attempt_at = COALESCE(r.next_at, d.next_attempt_at), lease_until = NULL \
            FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], \
                        $6::timestamptz[]) AS r(id, status, sent_at, provider_id, error, next_at) \
-          WHERE d.id = r.id AND d.lease_until IS NOT NULL AND d.claimed_by = $7",
+          WHERE d.id = ANY($1) AND d.id = r.id AND d.lease_until IS NOT NULL AND d.claimed_by = $7",
     )
     .bind::<Array<BigInt>, _>(&ids)
     .bind::<Array<Text>, _>(&statuses)
