@@ -20,7 +20,18 @@ pub struct FakeApns {
 }
 
 impl FakeApns {
+    /// h2c on `http://127.0.0.1:{port}`.
     pub fn start() -> FakeApns {
+        FakeApns::serve(Protocol::H2c, "http")
+    }
+
+    /// h2 over TLS on `https://127.0.0.1:{port}`, with a certificate from
+    /// the test CA ([`crate::TLS_CA_CERT`]), as Apple serves it.
+    pub fn start_tls() -> FakeApns {
+        FakeApns::serve(Protocol::H2Tls(server::test_tls()), "https")
+    }
+
+    fn serve(protocol: Protocol, scheme: &str) -> FakeApns {
         let shared = Arc::new(Shared::default());
         let handler: server::Handler = {
             let shared = shared.clone();
@@ -35,9 +46,9 @@ impl FakeApns {
                 })
             })
         };
-        let addr = server::start(Protocol::H2c, handler);
+        let addr = server::start(protocol, handler);
         FakeApns {
-            base_url: format!("http://{addr}"),
+            base_url: format!("{scheme}://{addr}"),
             shared,
         }
     }

@@ -6,8 +6,9 @@
 //!   The token endpoint checks the service-account JWT (RS256, issuer,
 //!   audience, scope, lifetime) and issues access tokens;
 //!   `messages:send` checks the bearer token and the v1 JSON body.
-//! - [`FakeApns`]: APNs over HTTP/2 without TLS (h2c). It checks the
-//!   provider JWT (ES256, key id, team, age) and the `apns-*` headers.
+//! - [`FakeApns`]: APNs over HTTP/2 without TLS (h2c), or over TLS with a
+//!   test certificate ([`FakeApns::start_tls`]). It checks the provider JWT
+//!   (ES256, key id, team, age) and the `apns-*` headers.
 //!
 //! Both answer with the providers' real error bodies when told to
 //! ([`Reply`]), record every request they accept, and can be slowed down
@@ -31,6 +32,10 @@ pub const FCM_PRIVATE_KEY: &str = include_str!("../keys/fcm-test-key.pem");
 pub const FCM_PUBLIC_KEY: &str = include_str!("../keys/fcm-test-key.pub.pem");
 pub const APNS_PRIVATE_KEY: &str = include_str!("../keys/apns-test-key.p8");
 pub const APNS_PUBLIC_KEY: &str = include_str!("../keys/apns-test-key.pub.pem");
+/// A test-only CA, and the certificate it issued for 127.0.0.1 (TLS fakes).
+pub const TLS_CA_CERT: &str = include_str!("../keys/tls-test-ca.pem");
+pub const TLS_SERVER_CERT: &str = include_str!("../keys/tls-test-server.pem");
+pub const TLS_SERVER_KEY: &str = include_str!("../keys/tls-test-server-key.pem");
 pub const APNS_KEY_ID: &str = "TESTKEY123";
 pub const APNS_TEAM_ID: &str = "TESTTEAM99";
 pub const APNS_TOPIC: &str = "com.ringside.app";

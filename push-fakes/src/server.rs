@@ -1,5 +1,6 @@
 //! A tiny HTTP server on its own thread and runtime: HTTP/1.1 or h2c for
-//! FCM (its token endpoint is plain HTTP/1.1), h2c only for APNs.
+//! FCM (its token endpoint is plain HTTP/1.1), h2c for APNs, or h2 over
+//! TLS (ALPN, the test certificate) as the real providers serve.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,12 +17,14 @@ pub type Reply = Response<Full<Bytes>>;
 pub type Handler =
     Arc<dyn Fn(Parts, Bytes) -> Pin<Box<dyn Future<Output = Reply> + Send>> + Send + Sync>;
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Protocol {
     /// HTTP/1.1, or HTTP/2 for a client that opens with its preface (h2c
     /// with prior knowledge), as one port.
     Auto,
     H2c,
+    /// HTTP/2 over TLS, agreed by ALPN.
+    H2Tls(tokio_rustls::TlsAcceptor),
 }
 
 /// Serves `handler` on 127.0.0.1 (a free port) until the process ends.
@@ -51,9 +54,8 @@ async fn accept(listener: std::net::TcpListener, protocol: Protocol, handler: Ha
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
+        let (handler, protocol) = (handler.clone(), protocol.clone());
         tokio::spawn(async move {
-            let io = TokioIo::new(stream);
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let handler = handler.clone();
                 async move {
@@ -66,22 +68,58 @@ async fn accept(listener: std::net::TcpListener, protocol: Protocol, handler: Ha
                     Ok::<_, std::convert::Infallible>(handler(parts, bytes).await)
                 }
             });
+            let h2 = || {
+                let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                builder.max_concurrent_streams(1000);
+                builder
+            };
             // A client that goes away mid-request is not the fake's problem.
             let _ = match protocol {
                 Protocol::Auto => {
                     let mut builder =
                         hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     builder.http2().max_concurrent_streams(1000);
-                    builder.serve_connection(io, service).await.map_err(|_| ())
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                        .map_err(|_| ())
                 }
-                Protocol::H2c => hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                    .max_concurrent_streams(1000)
-                    .serve_connection(io, service)
+                Protocol::H2c => h2()
+                    .serve_connection(TokioIo::new(stream), service)
                     .await
                     .map_err(|_| ()),
+                Protocol::H2Tls(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls) => h2()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await
+                        .map_err(|_| ()),
+                    Err(_) => Err(()),
+                },
             };
         });
     }
+}
+
+/// The acceptor for the test certificate (`keys/tls-test-server.pem`),
+/// offering only h2.
+pub fn test_tls() -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(crate::TLS_SERVER_CERT.as_bytes())
+            .collect::<Result<_, _>>()
+            .expect("the test certificate");
+    let key = PrivateKeyDer::from_pem_slice(crate::TLS_SERVER_KEY.as_bytes())
+        .expect("the test certificate's key");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("the test certificate and key");
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
 }
 
 /// A response with a JSON body and extra headers.

@@ -8,21 +8,20 @@ use std::time::{Duration, Instant};
 
 use std::borrow::Cow;
 
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::transport::{Body, Transport};
 use super::{Message, Outcome};
 use crate::config::ApnsSettings;
 
 const RENEW_AFTER: Duration = Duration::from_secs(50 * 60);
 
 pub struct Apns {
-    http: reqwest::Client,
-    /// Parsed once; each push sets its own path.
-    base_url: reqwest::Url,
+    http: Transport,
     topic: HeaderValue,
     tokens: ProviderTokens,
 }
@@ -32,9 +31,8 @@ impl Apns {
         let key = EncodingKey::from_ec_pem(settings.key.as_bytes())
             .map_err(|e| format!("APNs key: {e}"))?;
         Ok(Apns {
-            http: super::http_client(timeout, true)?,
-            base_url: reqwest::Url::parse(&settings.base_url)
-                .map_err(|e| format!("APNS_BASE_URL: {e}: {}", settings.base_url))?,
+            http: Transport::new(&settings.base_url, timeout)
+                .map_err(|e| format!("APNS_BASE_URL: {e}"))?,
             topic: HeaderValue::try_from(settings.topic.as_str())
                 .map_err(|e| format!("APNS_TOPIC: {e}"))?,
             tokens: ProviderTokens {
@@ -59,16 +57,14 @@ impl Apns {
             Ok(id) => id,
             Err(e) => return Outcome::Failed(format!("apns-collapse-id: {e}")),
         };
-        let mut url = self.base_url.clone();
-        url.set_path(&format!(
-            "{}/3/device/{}",
-            self.base_url.path().trim_end_matches('/'),
-            message.token
-        ));
+        let Ok(uri) = self.http.uri(&format!("/3/device/{}", message.token)) else {
+            // APNs tokens are hex; this one cannot even be put in a path.
+            return Outcome::InvalidToken("APNs: not a device token".into());
+        };
         let priority = if message.urgent() { "10" } else { "5" };
         let request = self
             .http
-            .post(url)
+            .post(uri)
             .header(AUTHORIZATION, jwt.clone())
             .header("apns-topic", self.topic.clone())
             .header("apns-push-type", HeaderValue::from_static("alert"))
@@ -80,8 +76,8 @@ impl Apns {
             .header("apns-collapse-id", collapse_id)
             .header("apns-id", apns_id(message.delivery))
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(payload);
-        let answer = match super::exchange("APNs", request, Some("apns-id")).await {
+            .body(Body::from(payload));
+        let answer = match super::exchange("APNs", &self.http, request, Some("apns-id")).await {
             Ok(answer) => answer,
             Err(outcome) => return outcome,
         };

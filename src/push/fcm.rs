@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::{StatusCode, Uri};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::transport::{Body, Transport};
 use super::{Message, Outcome};
 use crate::config::FcmSettings;
 
@@ -23,31 +24,33 @@ const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
 
 pub struct Fcm {
-    http: reqwest::Client,
-    /// Parsed once: parsing per push was a measurable share of its cost.
-    send_url: reqwest::Url,
+    http: Transport,
+    /// Made once: every push goes to the same place.
+    send_uri: Uri,
     tokens: AccessTokens,
 }
 
 impl Fcm {
     pub fn new(settings: &FcmSettings, timeout: Duration) -> Result<Fcm, String> {
-        let http = super::http_client(timeout, true)?;
+        let http = Transport::new(&settings.base_url, timeout)
+            .map_err(|e| format!("FCM_BASE_URL: {e}"))?;
         let key = EncodingKey::from_rsa_pem(settings.private_key.as_bytes())
             .map_err(|e| format!("FCM private key: {e}"))?;
-        let send_url = format!(
-            "{}/v1/projects/{}/messages:send",
-            settings.base_url, settings.project_id
-        );
+        let send_uri = http.uri(&format!(
+            "/v1/projects/{}/messages:send",
+            settings.project_id
+        ))?;
+        let token_endpoint = Transport::new(&settings.token_uri, timeout)
+            .map_err(|e| format!("the service account's token_uri: {e}"))?;
         Ok(Fcm {
-            send_url: reqwest::Url::parse(&send_url)
-                .map_err(|e| format!("FCM_BASE_URL: {e}: {send_url}"))?,
+            send_uri,
             tokens: AccessTokens {
-                // The token endpoint is an ordinary HTTPS form post.
-                http: super::http_client(timeout, false)?,
+                token_uri: token_endpoint.uri("")?,
+                http: token_endpoint,
                 key,
                 key_id: settings.private_key_id.clone(),
                 client_email: settings.client_email.clone(),
-                token_uri: settings.token_uri.clone(),
+                audience: settings.token_uri.clone(),
                 cached: tokio::sync::Mutex::new(None),
             },
             http,
@@ -71,11 +74,11 @@ impl Fcm {
         };
         let request = self
             .http
-            .post(self.send_url.clone())
+            .post(self.send_uri.clone())
             .header(AUTHORIZATION, token.header.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body);
-        let answer = match super::exchange("FCM", request, None).await {
+            .body(Body::from(body));
+        let answer = match super::exchange("FCM", &self.http, request, None).await {
             Ok(answer) => answer,
             Err(outcome) => return outcome,
         };
@@ -90,7 +93,7 @@ impl Fcm {
 
 /// The v1 request body (`{"message": …}`).
 #[derive(Serialize)]
-struct Body<'a> {
+struct V1Body<'a> {
     message: V1Message<'a>,
 }
 
@@ -122,7 +125,7 @@ struct Tag<'a> {
     tag: &'a str,
 }
 
-fn body<'a>(message: &'a Message, collapse_id: &'a str) -> Body<'a> {
+fn body<'a>(message: &'a Message, collapse_id: &'a str) -> V1Body<'a> {
     let content = &message.content;
     let mut data = BTreeMap::new();
     if let Value::Object(fields) = &content.data {
@@ -146,7 +149,7 @@ fn body<'a>(message: &'a Message, collapse_id: &'a str) -> Body<'a> {
     let ttl = (message.expires_at - chrono::Utc::now())
         .num_seconds()
         .max(0);
-    Body {
+    V1Body {
         message: V1Message {
             token: &message.token,
             notification: Shown {
@@ -211,11 +214,13 @@ fn outcome(status: StatusCode, after: Option<Duration>, text: &[u8]) -> Outcome 
 
 /// OAuth2 access tokens for the service account, one fetch at a time.
 struct AccessTokens {
-    http: reqwest::Client,
+    http: Transport,
     key: EncodingKey,
     key_id: Option<String>,
     client_email: String,
-    token_uri: String,
+    /// `token_uri` as the account says it: the assertion's audience.
+    audience: String,
+    token_uri: Uri,
     cached: tokio::sync::Mutex<Option<(AccessToken, Instant)>>,
 }
 
@@ -257,7 +262,7 @@ impl AccessTokens {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = self.key_id.clone();
         let claims = json!({
-            "iss": self.client_email, "scope": SCOPE, "aud": self.token_uri,
+            "iss": self.client_email, "scope": SCOPE, "aud": self.audience,
             "iat": now, "exp": now + 3600,
         });
         let assertion =
@@ -266,16 +271,19 @@ impl AccessTokens {
         let form = format!(
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={assertion}"
         );
+        let request = self
+            .http
+            .post(self.token_uri.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .map_err(|e| e.to_string())?;
         let response = self
             .http
-            .post(&self.token_uri)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
+            .send(request)
             .await
             .map_err(|e| format!("token endpoint unreachable: {e}"))?;
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        let text = String::from_utf8_lossy(response.body());
         if !status.is_success() {
             return Err(format!("token endpoint answered {status}: {text}"));
         }

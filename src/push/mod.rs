@@ -6,6 +6,7 @@
 pub mod apns;
 pub mod dispatcher;
 pub mod fcm;
+pub mod transport;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -82,8 +83,9 @@ pub enum Outcome {
 
 /// A configured provider, serving one platform.
 pub enum Provider {
-    Fcm(fcm::Fcm),
-    Apns(apns::Apns),
+    // Boxed: each holds its connections and credentials (hundreds of bytes).
+    Fcm(Box<fcm::Fcm>),
+    Apns(Box<apns::Apns>),
 }
 
 impl Provider {
@@ -91,14 +93,17 @@ impl Provider {
     pub fn configured(settings: &PushSettings) -> Result<Vec<Provider>, String> {
         let mut out = Vec::new();
         match &settings.fcm {
-            Some(s) => out.push(Provider::Fcm(fcm::Fcm::new(s, settings.request_timeout)?)),
+            Some(s) => out.push(Provider::Fcm(Box::new(fcm::Fcm::new(
+                s,
+                settings.request_timeout,
+            )?))),
             None => tracing::warn!("FCM push is off: FCM_SERVICE_ACCOUNT_FILE is not set"),
         }
         match &settings.apns {
-            Some(s) => out.push(Provider::Apns(apns::Apns::new(
+            Some(s) => out.push(Provider::Apns(Box::new(apns::Apns::new(
                 s,
                 settings.request_timeout,
-            )?)),
+            )?))),
             None => tracing::warn!("APNs push is off: APNS_KEY_FILE and friends are not set"),
         }
         Ok(out)
@@ -213,7 +218,7 @@ impl Push {
 
 /// A provider's answer, read whole.
 pub(crate) struct Answer {
-    pub status: reqwest::StatusCode,
+    pub status: hyper::StatusCode,
     /// `Retry-After`, when given.
     pub after: Option<Duration>,
     /// The header the provider names its message with (APNs: `apns-id`).
@@ -221,35 +226,36 @@ pub(crate) struct Answer {
     pub body: bytes::Bytes,
 }
 
-/// Sends one request; a provider that cannot be reached is a retry.
+/// Sends one request; a provider that cannot be reached (or does not
+/// answer in time) is a retry.
 pub(crate) async fn exchange(
     provider: &str,
-    request: reqwest::RequestBuilder,
+    transport: &transport::Transport,
+    request: Result<hyper::Request<transport::Body>, hyper::http::Error>,
     id_header: Option<&'static str>,
 ) -> Result<Answer, Outcome> {
-    let response = request.send().await.map_err(|e| Outcome::Retry {
+    let request = request.map_err(|e| Outcome::Failed(format!("{provider} request: {e}")))?;
+    let response = transport.send(request).await.map_err(|e| Outcome::Retry {
         after: None,
         reason: format!("{provider} unreachable: {e}"),
     })?;
-    let status = response.status();
     let headers = response.headers();
     let after = retry_after(headers);
     let id = id_header
         .and_then(|name| headers.get(name))
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body = response.bytes().await.unwrap_or_default();
     Ok(Answer {
-        status,
+        status: response.status(),
         after,
         id,
-        body,
+        body: response.into_body(),
     })
 }
 
 /// `Retry-After`: seconds, or an HTTP date.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+fn retry_after(headers: &hyper::HeaderMap) -> Option<Duration> {
+    let value = headers.get(hyper::header::RETRY_AFTER)?.to_str().ok()?;
     if let Ok(seconds) = value.trim().parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -257,30 +263,10 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     (at.with_timezone(&Utc) - Utc::now()).to_std().ok()
 }
 
-/// A reqwest client for a provider. `h2_only`: HTTP/2 with prior knowledge
-/// (APNs speaks nothing else; over `http://` this is h2c for local fakes).
-pub(crate) fn http_client(timeout: Duration, h2_only: bool) -> Result<reqwest::Client, String> {
-    let builder = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .http2_keep_alive_while_idle(true)
-        // Providers never redirect a push; not following saves work per request.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("ringside/", env!("CARGO_PKG_VERSION")));
-    let builder = if h2_only {
-        builder.http2_prior_knowledge()
-    } else {
-        builder
-    };
-    builder.build().map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+    use hyper::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {

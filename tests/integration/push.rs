@@ -949,3 +949,41 @@ async fn a_crash_halfway_through_a_bulk_send_skips_no_device() {
     let open = app.rows("SELECT count(*) AS n FROM notification_deliveries WHERE status <> 'sent'");
     assert_eq!(open[0]["n"], 0);
 }
+
+/// The path the real providers take: h2 agreed by ALPN over TLS, the
+/// provider's certificate checked against the trusted roots.
+#[actix_rt::test]
+async fn providers_are_reached_over_tls_with_http2_and_a_checked_certificate() {
+    use ringside::push::transport::{Body, Transport};
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let apns = FakeApns::start_tls();
+    let request = |t: &Transport| {
+        let uri = t.uri("/3/device/abc").expect("a device URI");
+        t.post(uri).body(Body::from("{}")).expect("a request")
+    };
+    let mut test_ca = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ringside_push_fakes::TLS_CA_CERT.as_bytes()) {
+        test_ca.add(cert.expect("the test CA")).expect("a root");
+    }
+    let trusting = Transport::with_roots(&apns.base_url, Duration::from_secs(5), test_ca)
+        .expect("a transport");
+    let answer = trusting
+        .send(request(&trusting))
+        .await
+        .expect("an answer over TLS");
+    // The fake answers only HTTP/2, and this request has no provider token.
+    assert_eq!(answer.status(), 403);
+    let body: Value = serde_json::from_slice(answer.body()).expect("a JSON body");
+    assert_eq!(body["reason"], "MissingProviderToken");
+    assert_eq!(apns.rejected_auth(), 1);
+
+    // With the public roots only, the test CA is unknown: refused before
+    // any request goes out.
+    let public = Transport::new(&apns.base_url, Duration::from_secs(5)).expect("a transport");
+    let refused = public
+        .send(request(&public))
+        .await
+        .expect_err("an unknown issuer is refused");
+    assert!(refused.contains("certificate"), "{refused}");
+    assert_eq!(apns.rejected_auth(), 1);
+}
