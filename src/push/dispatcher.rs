@@ -277,12 +277,14 @@ impl Work {
             };
             let (provider, results) = (self.provider.clone(), results.clone());
             let max_attempts = self.settings.max_attempts;
-            actix::spawn(async move {
+            // Boxed: the request's state is a few KiB, and a task is moved
+            // more than once as it is spawned; moving a pointer is cheaper.
+            actix::spawn(Box::pin(async move {
                 let notification = row.notification_id;
                 let recorded = send(&provider, row, max_attempts).await;
                 drop(slot);
                 let _ = results.send((notification, recorded));
-            });
+            }));
         }
     }
 
