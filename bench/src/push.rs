@@ -109,11 +109,11 @@ async fn measure(
         while fcm.accepted() + apns.accepted() < target && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        let mut times: Vec<Duration> = fcm.received()[..]
-            .iter()
-            .chain(apns.received()[..].iter())
-            .filter(|r| r.at >= started)
-            .map(|r| r.at - started)
+        let mut times: Vec<Duration> = fcm
+            .accepted_since(started)
+            .into_iter()
+            .chain(apns.accepted_since(started))
+            .map(|at| at - started)
             .collect();
         if times.len() < args.devices as usize {
             return Err(format!(

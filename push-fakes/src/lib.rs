@@ -170,6 +170,17 @@ macro_rules! controls {
                 self.shared.lock().received.len()
             }
 
+            /// When each push accepted at or after `since` was accepted
+            /// (no copy of the pushes themselves: the benchmark's view).
+            pub fn accepted_since(&self, since: std::time::Instant) -> Vec<std::time::Instant> {
+                let book = self.shared.lock();
+                book.received
+                    .iter()
+                    .filter(|r| r.at >= since)
+                    .map(|r| r.at)
+                    .collect()
+            }
+
             /// Every answer so far (accepted or not).
             pub fn answered(&self) -> Vec<$crate::Answered> {
                 self.shared.lock().answered.clone()
