@@ -424,10 +424,15 @@ async fn record(
             && (quiet || oldest.elapsed() >= RECORD_WITHIN || batch.len() >= RECORD_BATCH)
         {
             write(&db, &claimer, std::mem::take(&mut batch)).await;
-            if quiet || rolled.elapsed() >= ROLL_UP_WITHIN {
-                roll_up(&db, std::mem::take(&mut touched)).await;
-                rolled = Instant::now();
-            }
+        }
+        // Separately from the write: a burst's last answers may be written
+        // while a claim still holds slots (not quiet); the tick brings the
+        // roll-up once the dispatcher is idle, or at the latest after
+        // ROLL_UP_WITHIN, even if no answer comes after them.
+        if batch.is_empty() && !touched.is_empty() && (quiet || rolled.elapsed() >= ROLL_UP_WITHIN)
+        {
+            roll_up(&db, std::mem::take(&mut touched)).await;
+            rolled = Instant::now();
         }
     }
 }
