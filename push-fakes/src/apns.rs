@@ -38,7 +38,10 @@ impl FakeApns {
             Arc::new(move |parts, body| {
                 let shared = shared.clone();
                 Box::pin(async move {
-                    let delay = shared.delay();
+                    let delay = shared.delay_for(|| {
+                        let path = parts.uri.path();
+                        path.strip_prefix("/3/device/").map(str::to_string)
+                    });
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }

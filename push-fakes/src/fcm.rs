@@ -41,7 +41,10 @@ impl FakeFcm {
                         let audience = token_uri.lock().map(|u| u.clone()).unwrap_or_default();
                         return exchange(&tokens, &audience, &body);
                     }
-                    let delay = shared.delay();
+                    let delay = shared.delay_for(|| {
+                        let request: Value = serde_json::from_slice(&body).ok()?;
+                        Some(request["message"]["token"].as_str()?.to_string())
+                    });
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }

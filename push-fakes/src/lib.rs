@@ -85,6 +85,8 @@ struct Book {
     scripts: HashMap<String, VecDeque<Reply>>,
     dead: HashSet<String>,
     delay: Duration,
+    /// Tokens answered later than the rest.
+    slow: HashMap<String, Duration>,
     received: Vec<Received>,
     answered: Vec<Answered>,
     rejected_auth: usize,
@@ -133,8 +135,15 @@ impl Shared {
         self.changed.notify_all();
     }
 
-    fn delay(&self) -> Duration {
-        self.lock().delay
+    /// How long to wait before answering a push to `token` (read from the
+    /// request only when some token is slow).
+    fn delay_for(&self, token: impl FnOnce() -> Option<String>) -> Duration {
+        let book = self.lock();
+        let slow = match book.slow.is_empty() {
+            true => None,
+            false => token().and_then(|t| book.slow.get(&t).copied()),
+        };
+        slow.unwrap_or(book.delay).max(book.delay)
     }
 }
 
@@ -158,6 +167,11 @@ macro_rules! controls {
             /// Each answer waits this long first.
             pub fn set_delay(&self, delay: std::time::Duration) {
                 self.shared.lock().delay = delay;
+            }
+
+            /// Pushes to `token` are answered only after `delay`.
+            pub fn slow_token(&self, token: &str, delay: std::time::Duration) {
+                self.shared.lock().slow.insert(token.to_string(), delay);
             }
 
             /// Pushes accepted so far.

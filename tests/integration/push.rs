@@ -248,6 +248,56 @@ async fn a_notification_reaches_the_socket_fcm_and_apns_and_is_tracked() {
     );
 }
 
+/// The `delivery_status` of `user`'s newest notification.
+async fn newest_status(app: &TestApp, user: &str) -> Value {
+    let (status, mine) = app.get("/api/notifications/", Some(user)).await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    mine["results"][0]["delivery_status"].clone()
+}
+
+/// Waits until `user`'s newest notification is `sent`; how long it took.
+async fn until_sent(app: &TestApp, user: &str) -> Duration {
+    let started = Instant::now();
+    while newest_status(app, user).await != "sent" {
+        assert!(started.elapsed() < PATIENCE, "never rolled up");
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+#[actix_rt::test]
+async fn a_notification_settles_while_other_pushes_are_still_in_flight() {
+    let fakes = Fakes::start();
+    fakes.apns.slow_token("apns-slow", Duration::from_secs(8));
+    let app = push_app(&fakes, &[]).await;
+    let admin = app.admin_token().await;
+    let (first, first_id) = app.register("first@ringside.test").await;
+    let (quick, quick_id) = app.register("quick@ringside.test").await;
+    let (slow, slow_id) = app.register("slow@ringside.test").await;
+    register_device(&app, &first, "ios", "apns-first").await;
+    register_device(&app, &quick, "ios", "apns-quick").await;
+    register_device(&app, &slow, "ios", "apns-slow").await;
+    // One notification settles with the dispatcher idle: a roll-up just ran.
+    send(&app, &admin, to_user(first_id, "First")).await;
+    until_sent(&app, &first).await;
+    // Then two at once: one answered at once, one held for 8 s. The quick
+    // one's state must not wait for the slow one's answer.
+    send(
+        &app,
+        &admin,
+        json!({ "audience": { "kind": "users", "users": [quick_id, slow_id] },
+                "notification_type": "system", "title": "Two", "message": "Test." }),
+    )
+    .await;
+    let took = until_sent(&app, &quick).await;
+    assert!(took < Duration::from_secs(6), "settled only after {took:?}");
+    assert!(
+        fakes.apns.answered().iter().all(|a| a.token != "apns-slow"),
+        "the slow push was still in flight"
+    );
+    assert_eq!(newest_status(&app, &slow).await, "pending");
+}
+
 #[actix_rt::test]
 async fn dead_tokens_are_pruned_and_never_pushed_again() {
     let fakes = Fakes::start();
