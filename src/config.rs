@@ -67,6 +67,32 @@ pub struct Config {
     pub room_idle: Duration,
     pub engagement: EngagementLimits,
     pub push: PushSettings,
+    pub guards: Guards,
+}
+
+/// Limits against hostile clients, and what a deployment behind a reverse
+/// proxy or serving browsers needs.
+#[derive(Debug, Clone)]
+pub struct Guards {
+    /// Live connections (WebSocket, later SSE) per client address (IPv6: per
+    /// /64); 0 turns the limit off.
+    pub max_connections_per_ip: u32,
+    /// Percent of an event's viewer cap kept for signed-in users.
+    pub signed_in_reserve_percent: u32,
+    /// A resume further behind than this gets `resync` instead of a replay.
+    pub resume_max_messages: u64,
+    /// Origins allowed for browsers (CORS, WebSocket and SSE `Origin`);
+    /// `None`: only the server's own origin (the request's `Host`).
+    pub allowed_origins: Option<Vec<String>>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::client_addr::Cidr>,
+    /// `None`: `/metrics` is open; else it needs `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// A request body must have arrived whole within this long.
+    pub body_timeout: Duration,
+    /// How long a closing WebSocket may take to get its close frame out
+    /// before the connection is aborted (and its buffers freed).
+    pub close_grace: Duration,
 }
 
 /// A filter hit is refused (`content_rejected`) or stored and held for review.
@@ -295,9 +321,68 @@ impl Config {
                 presence_list_max: vars.number("PRESENCE_LIST_MAX", 100, 0..=10_000)?,
             },
             push: push_settings(&vars)?,
+            guards: guards(&vars)?,
             live,
         })
     }
+}
+
+fn guards(vars: &Vars) -> Result<Guards, ConfigError> {
+    let list = |var: &str| {
+        vars.text(var).map(|s| {
+            s.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+        })
+    };
+    let trusted_proxies = list("RINGSIDE_TRUSTED_PROXIES")
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            c.parse().map_err(|reason| ConfigError {
+                var: "RINGSIDE_TRUSTED_PROXIES",
+                value: c.clone(),
+                reason,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let allowed_origins = match list("RINGSIDE_ALLOWED_ORIGINS") {
+        None => None,
+        Some(origins) => {
+            for o in &origins {
+                let ok = o == "*"
+                    || ((o.starts_with("http://") || o.starts_with("https://"))
+                        && !o.trim_end_matches('/').contains(['?', '#'])
+                        && o.matches('/').count() == 2);
+                if !ok {
+                    return Err(ConfigError {
+                        var: "RINGSIDE_ALLOWED_ORIGINS",
+                        value: o.clone(),
+                        reason: "expected origins such as https://app.example.com (scheme, host, \
+                                 optional port; no path), comma-separated, or *"
+                            .into(),
+                    });
+                }
+            }
+            Some(
+                origins
+                    .into_iter()
+                    .map(|o| o.to_ascii_lowercase())
+                    .collect(),
+            )
+        }
+    };
+    Ok(Guards {
+        max_connections_per_ip: vars.number("MAX_CONNECTIONS_PER_IP", 500, 0..=1_000_000)?,
+        signed_in_reserve_percent: vars.number("SIGNED_IN_RESERVE", 10, 0..=100)?,
+        resume_max_messages: vars.number("RESUME_MAX_MESSAGES", 1000, 1..=1_000_000)?,
+        allowed_origins,
+        trusted_proxies,
+        metrics_token: vars.text("METRICS_TOKEN"),
+        body_timeout: vars.seconds("BODY_TIMEOUT", 10, 1..=3_600)?,
+        close_grace: Duration::from_millis(vars.number("CLOSE_GRACE_MS", 2000, 10..=60_000)?),
+    })
 }
 
 fn push_settings(vars: &Vars) -> Result<PushSettings, ConfigError> {

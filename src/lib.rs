@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod content_filter;
 pub mod db;
