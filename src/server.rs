@@ -65,6 +65,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         ),
         totals,
         reaction_writer,
+        live_slots: crate::live::ConnectionSlots::new(config.guards.max_connections_per_ip),
         db,
         config: config.clone(),
     });
@@ -96,6 +97,9 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
             )
             .configure(crate::http::configure)
     })
+    // Each TCP connection's socket, so a WebSocket that will not go away
+    // can be aborted (`http/socket.rs`).
+    .on_connect(crate::http::socket::on_connect)
     .workers(config.workers)
     .shutdown_timeout(10)
     // Signals are ours (see `stop_on_signal`): sessions hear 1012 first.

@@ -32,6 +32,8 @@ pub struct AppState {
     pub totals: Arc<crate::engagement::Totals>,
     /// Mobile push: where deliveries may go, and the dispatcher's doorbell.
     pub push: crate::push::Push,
+    /// Live connections per client address.
+    pub live_slots: crate::live::ConnectionSlots,
 }
 
 impl AppState {

@@ -3,6 +3,8 @@
 //! each under a supervisor; replaces a room whose address has died; enforces
 //! per-user connection limits; reaches every session for broadcasts; and
 //! once a second sweeps for sessions whose socket stopped taking frames.
+//! A channel is looked up in the store before a room is made for it, so
+//! subscriptions to channels that do not exist cost a query and no room.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,12 +15,12 @@ use serde_json::Value;
 
 use crate::channel::Channel;
 use crate::outbox::{Outbox, SessionId};
-use crate::protocol::{self, Frame, Since};
+use crate::protocol::{self, ErrorCode, Frame, Since};
 use crate::room::{
     self, GetPresence, Headcount, InjectPanic, Join, Leave, PeerCount, Presence, Publish, Reload,
     Room, RoomConfig, RoomIdle, Subscribers,
 };
-use crate::store::LiveStore;
+use crate::store::{LiveStore, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct HubConfig {
@@ -32,6 +34,8 @@ pub struct HubConfig {
     pub queue_expiry: Duration,
     /// Comment rooms' fan-out budget (`COMMENT_FANOUT_PER_SECOND`).
     pub comment_fanout_per_second: u32,
+    /// Percent of an event room's places kept for signed-in users.
+    pub signed_in_reserve_percent: u32,
 }
 
 pub struct Hub {
@@ -46,6 +50,8 @@ pub struct Hub {
     local_viewers: HashMap<Channel, Headcount>,
     /// Sessions with frames waiting: progress seen, and since when.
     stalls: HashMap<SessionId, (u64, Instant)>,
+    /// Joins waiting for their channel to be looked up.
+    pending: HashMap<Channel, Vec<Join>>,
 }
 
 impl Hub {
@@ -63,6 +69,7 @@ impl Hub {
             users: HashMap::new(),
             local_viewers: HashMap::new(),
             stalls: HashMap::new(),
+            pending: HashMap::new(),
         }
     }
 
@@ -75,7 +82,13 @@ impl Hub {
         }
         let mut config = self.config.room.clone();
         match channel {
-            Channel::Event(_) => config.max_subscribers = Some(self.config.max_viewers_per_event),
+            Channel::Event(_) => {
+                let max = self.config.max_viewers_per_event;
+                config.max_subscribers = Some(max);
+                // Rounded down: a tiny cap keeps no place from anonymous viewers.
+                config.signed_in_reserve =
+                    max * self.config.signed_in_reserve_percent as usize / 100;
+            }
             Channel::Comments(_) => {
                 config.sample_per_second = Some(self.config.comment_fanout_per_second)
             }
@@ -173,6 +186,7 @@ impl Handler<Disconnect> for Hub {
             }
         }
         for channel in msg.channels {
+            self.drop_pending(&channel, msg.session);
             if let Some(room) = self.rooms.get(&channel) {
                 room.do_send(Leave {
                     session: msg.session,
@@ -199,8 +213,46 @@ impl Handler<Subscribe> for Hub {
             since: msg.since,
             reference: msg.reference,
         };
-        let retry = join.clone();
         let channel = msg.channel;
+        if self
+            .rooms
+            .get(&channel)
+            .is_some_and(|room| room.connected())
+        {
+            return self.join(ctx, channel, join);
+        }
+        if let Some(waiting) = self.pending.get_mut(&channel) {
+            return waiting.push(join);
+        }
+        self.pending.insert(channel.clone(), vec![join]);
+        let store = self.store.clone();
+        let lookup = channel.clone();
+        let exists = async move { store.exists(&lookup).await };
+        ctx.spawn(exists.into_actor(self).map(move |found, hub, ctx| {
+            let waiting = hub.pending.remove(&channel).unwrap_or_default();
+            let refusal = match found {
+                Ok(true) => {
+                    return waiting
+                        .into_iter()
+                        .for_each(|join| hub.join(ctx, channel.clone(), join))
+                }
+                Ok(false) | Err(StoreError::NotFound) => (ErrorCode::NotFound, "no such channel"),
+                Err(StoreError::Unavailable(e)) => {
+                    tracing::warn!(%channel, "looking the channel up failed: {e}");
+                    (ErrorCode::Unavailable, "channel not ready; retry")
+                }
+            };
+            for join in waiting {
+                let error = protocol::error(refusal.0, refusal.1, &join.reference);
+                join.outbox.refuse_subscription(&channel, error);
+            }
+        }));
+    }
+}
+
+impl Hub {
+    fn join(&mut self, ctx: &mut Context<Self>, channel: Channel, join: Join) {
+        let retry = join.clone();
         let room = self.room(&channel, ctx);
         // A room that stopped (idle) with this join still in its mailbox
         // drops it: the join then goes to a fresh room, never lost.
@@ -209,6 +261,13 @@ impl Handler<Subscribe> for Hub {
                 hub.room(&channel, ctx).do_send(retry);
             }
         }));
+    }
+
+    /// Forgets a session's joins still waiting for a lookup.
+    fn drop_pending(&mut self, channel: &Channel, session: SessionId) {
+        if let Some(waiting) = self.pending.get_mut(channel) {
+            waiting.retain(|join| join.outbox.id != session);
+        }
     }
 }
 
@@ -222,6 +281,7 @@ pub struct Unsubscribe {
 impl Handler<Unsubscribe> for Hub {
     type Result = ();
     fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
+        self.drop_pending(&msg.channel, msg.session);
         if let Some(room) = self.rooms.get(&msg.channel) {
             room.do_send(Leave {
                 session: msg.session,

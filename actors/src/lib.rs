@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod persistence;
 pub mod protocol;
 pub mod ranking;
+pub mod reader;
 pub mod role;
 pub mod room;
 pub mod scoring;

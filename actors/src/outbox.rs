@@ -30,6 +30,13 @@ pub struct Kick {
     pub reason: &'static str,
 }
 
+/// Tells a session that a subscription it asked for did not take (no such
+/// channel, room full, not ready), so the channel no longer counts
+/// against its subscription limit.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct NotSubscribed(pub crate::channel::Channel);
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum PushError {
     /// More than the queue's capacity is waiting: the client is too slow.
@@ -45,6 +52,7 @@ pub struct Outbox {
     pub user: Option<i64>,
     tx: mpsc::Sender<Outgoing>,
     kick: Recipient<Kick>,
+    not_subscribed: Recipient<NotSubscribed>,
     /// The queue's capacity, to tell how much waits.
     capacity: usize,
     /// Frames the writer has handed to the socket (progress, for stalls).
@@ -57,6 +65,7 @@ impl Outbox {
         user: Option<i64>,
         tx: mpsc::Sender<Outgoing>,
         kick: Recipient<Kick>,
+        not_subscribed: Recipient<NotSubscribed>,
         written: Arc<AtomicU64>,
     ) -> Outbox {
         Outbox {
@@ -65,8 +74,15 @@ impl Outbox {
             capacity: tx.max_capacity(),
             tx,
             kick,
+            not_subscribed,
             written,
         }
+    }
+
+    /// Refuses a subscription: the error frame, and the session forgets it.
+    pub fn refuse_subscription(&self, channel: &crate::channel::Channel, error: Frame) {
+        self.deliver(error);
+        self.not_subscribed.do_send(NotSubscribed(channel.clone()));
     }
 
     /// Queues a frame stamped `now` (one clock read per fan-out, not per frame).
@@ -107,6 +123,16 @@ impl Outbox {
     /// Control frames (pings, pongs) share the queue but never kick.
     pub(crate) fn push_control(&self, item: Outgoing) -> bool {
         self.tx.try_send(item).is_ok()
+    }
+
+    /// How many more frames the queue takes now.
+    pub fn room_left(&self) -> usize {
+        self.tx.capacity()
+    }
+
+    /// The queue's bound (`CHANNEL_CAPACITY`).
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Frames waiting to be written.

@@ -119,9 +119,18 @@ impl ErrorCode {
 
 /// WebSocket close codes. 1000–1015 are the standard ones; 4000+ are Ringside's.
 pub mod close {
-    /// Policy: banned, too many connections for this user, repeated abuse.
+    /// The normal close, and the answer to a client's close without a code.
+    pub const NORMAL: u16 = 1000;
+    /// The client broke the protocol (RFC 6455): unmasked or reserved bits,
+    /// unknown opcodes, bad control frames or close codes.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text message (or close reason) that is not valid UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
+    /// Policy: banned, too many connections for this user or from this
+    /// address, repeated abuse, signed out everywhere.
     pub const POLICY: u16 = 1008;
-    /// A frame larger than `MAX_MESSAGE_SIZE`.
+    /// A frame (or fragmented message) larger than `MAX_MESSAGE_SIZE`,
+    /// refused by its header, before its payload is read.
     pub const TOO_LARGE: u16 = 1009;
     /// The server failed.
     pub const SERVER_ERROR: u16 = 1011;

@@ -48,7 +48,17 @@ pub struct RoomConfig {
     /// Rooms up to this many members list them (and announce joins and
     /// leaves); bigger ones only count.
     pub presence_list_max: usize,
+    /// Of `max_subscribers`, places only signed-in users may take.
+    pub signed_in_reserve: usize,
+    /// A subscriber further behind than this is told to `resync` rather
+    /// than replayed (`RESUME_MAX_MESSAGES`).
+    pub resume_max_messages: u64,
 }
+
+/// Frames fetched from the store at a time while a subscriber catches up.
+const REPLAY_PAGE: u64 = 256;
+/// How long a catch-up waits for a full queue to drain before the next page.
+const REPLAY_WAIT: Duration = Duration::from_millis(20);
 
 /// Who follows a channel on one node: connections, distinct members (a
 /// signed-in user once however many sessions, each anonymous connection
@@ -79,6 +89,15 @@ pub struct FanoutHint {
     pub author: Option<i64>,
     /// ... and to the author of the comment it replies to.
     pub reply_to: Option<i64>,
+}
+
+/// A catch-up in progress: whose, of which join, and what is left.
+struct Replay {
+    id: SessionId,
+    generation: u64,
+    epoch: String,
+    after: u64,
+    upto: u64,
 }
 
 /// Who gets a frame.
@@ -374,8 +393,9 @@ impl Room {
             }
             Err(StoreError::NotFound) => {
                 room.missing = true;
+                let channel = room.channel.clone();
                 for (_, sub) in room.subscribers.drain() {
-                    sub.outbox.deliver(protocol::error(ErrorCode::NotFound, "no such channel", &None));
+                    sub.outbox.refuse_subscription(&channel, protocol::error(ErrorCode::NotFound, "no such channel", &None));
                 }
             }
             Err(e) => {
@@ -401,6 +421,15 @@ impl Room {
             {
                 self.subscribers.remove(&id);
             }
+        } else if last - sub.last_seq > self.config.resume_max_messages {
+            sub.last_seq = last;
+            sub.catching_up = None;
+            if !sub
+                .outbox
+                .deliver(protocol::resync(&self.channel, "too_far_behind"))
+            {
+                self.subscribers.remove(&id);
+            }
         } else if sub.last_seq < last {
             let after = sub.last_seq;
             self.catch_up(ctx, id, epoch, after, last);
@@ -414,29 +443,35 @@ impl Room {
             reference,
         } = msg;
         if self.missing {
-            outbox.deliver(protocol::error(
-                ErrorCode::NotFound,
-                "no such channel",
-                &reference,
-            ));
+            outbox.refuse_subscription(
+                &self.channel,
+                protocol::error(ErrorCode::NotFound, "no such channel", &reference),
+            );
             return;
         }
         let Some(log) = &self.log else {
-            outbox.deliver(protocol::error(
-                ErrorCode::Unavailable,
-                "channel not ready; retry",
-                &reference,
-            ));
+            outbox.refuse_subscription(
+                &self.channel,
+                protocol::error(
+                    ErrorCode::Unavailable,
+                    "channel not ready; retry",
+                    &reference,
+                ),
+            );
             return;
         };
         let rejoin = self.subscribers.contains_key(&outbox.id);
         if let Some(max) = self.config.max_subscribers {
-            if !rejoin && self.viewers() >= max {
-                outbox.deliver(protocol::error(
-                    ErrorCode::RoomFull,
-                    "this room is full",
-                    &reference,
-                ));
+            // Anonymous viewers cannot fill the places kept for signed-in fans.
+            let cap = match outbox.user {
+                Some(_) => max,
+                None => max.saturating_sub(self.config.signed_in_reserve),
+            };
+            if !rejoin && self.viewers() >= cap {
+                outbox.refuse_subscription(
+                    &self.channel,
+                    protocol::error(ErrorCode::RoomFull, "this room is full", &reference),
+                );
                 return;
             }
         }
@@ -470,7 +505,18 @@ impl Room {
             }
             return;
         }
-        match log.replay(since.seq) {
+        if last - since.seq > self.config.resume_max_messages {
+            if !outbox.deliver(protocol::resync(&self.channel, "too_far_behind")) {
+                self.subscribers.remove(&id);
+            }
+            return;
+        }
+        // What memory holds goes at once if the queue has room for it;
+        // otherwise the store replays it page by page.
+        let in_memory = log
+            .replay(since.seq)
+            .filter(|frames| frames.len() <= outbox.room_left());
+        match in_memory {
             Some(frames) => {
                 for (_, frame) in frames {
                     if !outbox.deliver(frame) {
@@ -499,29 +545,68 @@ impl Room {
             return;
         };
         sub.catching_up = Some((generation, Vec::new()));
+        self.replay_page(
+            ctx,
+            Replay {
+                id,
+                generation,
+                epoch,
+                after,
+                upto,
+            },
+        );
+    }
+
+    /// One page of a catch-up, never more than the subscriber's queue has
+    /// room for (less a quarter kept for live ephemeral frames), so a long
+    /// replay goes out at the client's pace instead of overrunning it.
+    fn replay_page(&mut self, ctx: &mut Context<Self>, replay: Replay) {
+        let Some(sub) = self.subscribers.get(&replay.id) else {
+            return;
+        };
+        if !matches!(sub.catching_up, Some((g, _)) if g == replay.generation) {
+            return;
+        }
+        let headroom = sub.outbox.capacity() / 4;
+        let room = sub.outbox.room_left().saturating_sub(headroom) as u64;
+        if room == 0 {
+            ctx.run_later(REPLAY_WAIT, move |room, ctx| room.replay_page(ctx, replay));
+            return;
+        }
+        let page_end = replay.upto.min(replay.after + room.min(REPLAY_PAGE));
         let store = self.store.clone();
         let channel = self.channel.clone();
-        let fetch = async move { store.replay(&channel, &epoch, after, upto).await };
-        ctx.spawn(fetch.into_actor(self).map(move |result, room, _| {
-            let Some(sub) = room.subscribers.get_mut(&id) else {
+        let (epoch, after) = (replay.epoch.clone(), replay.after);
+        let fetch = async move { store.replay(&channel, &epoch, after, page_end).await };
+        ctx.spawn(fetch.into_actor(self).map(move |result, room, ctx| {
+            let Some(sub) = room.subscribers.get_mut(&replay.id) else {
                 return;
             };
-            let Some((g, held)) = sub.catching_up.take() else {
-                return;
-            };
-            if g != generation {
-                sub.catching_up = Some((g, held));
+            if !matches!(sub.catching_up, Some((g, _)) if g == replay.generation) {
                 return;
             }
-            let mut frames = match result {
-                Ok(frames) if frames.len() as u64 == upto - after => frames,
-                Ok(_) => vec![(upto, protocol::resync(&room.channel, "history_gap"))],
+            let (frames, done) = match result {
+                Ok(frames) if frames.len() as u64 == page_end - replay.after => {
+                    (frames, page_end == replay.upto)
+                }
+                Ok(_) => (
+                    vec![(replay.upto, protocol::resync(&room.channel, "history_gap"))],
+                    true,
+                ),
                 Err(e) => {
                     tracing::warn!(channel = %room.channel, "replay failed: {e}");
-                    vec![(upto, protocol::resync(&room.channel, "unavailable"))]
+                    (
+                        vec![(replay.upto, protocol::resync(&room.channel, "unavailable"))],
+                        true,
+                    )
                 }
             };
-            frames.extend(held.into_iter().filter(|(seq, _)| *seq > upto));
+            let mut frames = frames;
+            if done {
+                if let Some((_, held)) = sub.catching_up.take() {
+                    frames.extend(held.into_iter().filter(|(seq, _)| *seq > replay.upto));
+                }
+            }
             let delivered = frames.into_iter().all(|(seq, frame)| {
                 let ok = sub.outbox.deliver(frame);
                 if ok {
@@ -530,7 +615,15 @@ impl Room {
                 ok
             });
             if !delivered {
-                room.subscribers.remove(&id);
+                room.subscribers.remove(&replay.id);
+            } else if !done {
+                room.replay_page(
+                    ctx,
+                    Replay {
+                        after: page_end,
+                        ..replay
+                    },
+                );
             }
         }));
     }

@@ -1,12 +1,16 @@
-//! A session: one WebSocket connection, as an actix actor over actix-ws.
+//! A session: one WebSocket connection, as an actix actor.
 //!
-//! It reads the client's frames (`ctx.add_stream`) and answers ops. Its
-//! bounded outgoing queue is filled by rooms without blocking and drained by
-//! the response body itself (`writer.rs`). It closes the connection when the
-//! client stops answering pings (even while the socket cannot be written),
-//! when frames wait too long or too many pile up (4001: resume with `since`;
-//! stalled sockets are found by the hub's sweep), on frames over the size
-//! limit (1009), and on sustained abuse (1008).
+//! It reads the client's frames (`reader.rs`, through `ctx.add_stream`) and
+//! answers ops. Its bounded outgoing queue is filled by rooms without
+//! blocking and drained by the response body itself (`writer.rs`). It closes
+//! the connection when the client stops answering pings (even while the
+//! socket cannot be written), when frames wait too long or too many pile up
+//! (4001: resume with `since`; stalled sockets are found by the hub's sweep),
+//! on frames over the size limit (1009, judged by the header), on protocol
+//! breaches (1002, 1007), and on sustained abuse (1008); it answers the
+//! client's own close with a close. Whenever it ends, the connection gets
+//! `close_grace` to get its close frame out, then is aborted, so a client
+//! that stopped reading cannot keep a socket and its kernel buffers.
 
 use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
@@ -15,7 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_ws::{Message, ProtocolError};
+use bytes::Bytes;
+use futures_util::Stream;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
@@ -23,8 +28,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::channel::Channel;
 use crate::hub::{Connect, Disconnect, Hub, Refused, Subscribe, Unsubscribe};
-use crate::outbox::{Kick, Outbox, Outgoing, SessionId};
+use crate::outbox::{Kick, NotSubscribed, Outbox, Outgoing, SessionId};
 use crate::protocol::{self, close, ClientOp, ErrorCode, Frame, Since};
+use crate::reader::{FrameReader, Incoming, ReadError};
 use crate::role::Role;
 use crate::writer::{CloseRequest, Writer};
 use crate::writes::{ClientWrites, WriteOp};
@@ -47,7 +53,14 @@ pub struct SessionConfig {
     pub frames_per_second: u32,
     /// Refused frames per minute before the connection is closed.
     pub max_strikes_per_minute: usize,
+    /// How long a closing connection may take to get its close frame out
+    /// before it is aborted.
+    pub close_grace: Duration,
 }
+
+/// Tears the connection down at once (the edges know the socket); called
+/// `close_grace` after the session ends, and a no-op if it is gone already.
+pub type Abort = Box<dyn FnOnce()>;
 
 /// Who is on the other end, if signed in.
 #[derive(Debug, Clone)]
@@ -83,21 +96,28 @@ pub struct Session {
     last_heard: Instant,
     limiter: DefaultDirectRateLimiter,
     strikes: VecDeque<Instant>,
+    abort: Option<Abort>,
 }
 
 impl Session {
-    /// Starts the actor for an upgraded connection reading `stream`;
-    /// returns the body that writes to it. `initial` is the endpoint's
-    /// auto-subscription.
-    pub fn start(
-        stream: actix_ws::MessageStream,
+    /// Starts the actor for an upgraded connection whose raw bytes arrive on
+    /// `stream`; returns the body that writes to it. `initial` is the
+    /// endpoint's auto-subscription.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start<S, E>(
+        stream: S,
         hub: Addr<Hub>,
         writes: Arc<dyn ClientWrites>,
         user: Option<UserInfo>,
         config: SessionConfig,
         initial: Option<(Channel, Option<Since>)>,
-    ) -> Writer {
-        let stream = stream.max_frame_size(config.max_frame_size);
+        abort: Option<Abort>,
+    ) -> Writer
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + 'static,
+        E: 'static,
+    {
+        let stream = FrameReader::new(stream, config.max_frame_size);
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (closer, close) = oneshot::channel();
         let written = Arc::new(AtomicU64::new(0));
@@ -109,6 +129,7 @@ impl Session {
                 id,
                 user.as_ref().map(|u| u.id),
                 tx,
+                ctx.address().recipient(),
                 ctx.address().recipient(),
                 written,
             );
@@ -131,6 +152,7 @@ impl Session {
                     clock(),
                 ),
                 strikes: VecDeque::new(),
+                abort,
                 config,
             }
         });
@@ -234,13 +256,25 @@ impl Session {
         });
     }
 
-    fn on_text(&mut self, ctx: &mut Context<Self>, text: &str) {
-        if let Err(not_until) = self.limiter.check() {
-            let wait = not_until.wait_time_from(clock().now());
-            let frame =
-                protocol::rate_limited("too many frames", wait.as_millis().max(1) as u64, &None);
-            return self.refuse(ctx, frame);
+    /// Every frame the client sends counts, pings and pongs too; past the
+    /// rate a frame is refused (and counts as a strike) instead of answered.
+    fn within_rate(&mut self, ctx: &mut Context<Self>) -> bool {
+        match self.limiter.check() {
+            Ok(()) => true,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(clock().now());
+                let frame = protocol::rate_limited(
+                    "too many frames",
+                    wait.as_millis().max(1) as u64,
+                    &None,
+                );
+                self.refuse(ctx, frame);
+                false
+            }
         }
+    }
+
+    fn on_text(&mut self, ctx: &mut Context<Self>, text: &str) {
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
@@ -399,6 +433,22 @@ impl Actor for Session {
                 channels: self.channels.drain().collect(),
             });
         }
+        // A client that reads gets the close frame and hangs up well within
+        // the grace; one that does not is cut off, freeing its buffers.
+        if let Some(abort) = self.abort.take() {
+            let grace = self.config.close_grace;
+            actix::spawn(async move {
+                tokio::time::sleep(grace).await;
+                abort();
+            });
+        }
+    }
+}
+
+impl Handler<NotSubscribed> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: NotSubscribed, _: &mut Context<Self>) {
+        self.channels.remove(&msg.0);
     }
 }
 
@@ -409,34 +459,32 @@ impl Handler<Kick> for Session {
     }
 }
 
-impl StreamHandler<Result<Message, ProtocolError>> for Session {
-    fn handle(&mut self, item: Result<Message, ProtocolError>, ctx: &mut Context<Self>) {
+impl StreamHandler<Result<Incoming, ReadError>> for Session {
+    fn handle(&mut self, item: Result<Incoming, ReadError>, ctx: &mut Context<Self>) {
         self.last_heard = Instant::now();
-        match item {
-            Ok(Message::Text(text)) => self.on_text(ctx, &text),
-            Ok(Message::Binary(_)) => {
+        let incoming = match item {
+            Ok(incoming) => incoming,
+            Err(e) => return self.close(ctx, e.code, e.reason),
+        };
+        if let Incoming::Close(code) = incoming {
+            // Echo the client's code (RFC 6455 §5.5.1), then hang up.
+            return self.close(ctx, code.unwrap_or(close::NORMAL), "");
+        }
+        if !self.within_rate(ctx) {
+            return;
+        }
+        match incoming {
+            Incoming::Text(text) => self.on_text(ctx, &text),
+            Incoming::Binary => {
                 self.refuse(
                     ctx,
                     protocol::error(ErrorCode::BadRequest, "frames are JSON text", &None),
                 );
             }
-            Ok(Message::Continuation(_)) => {
-                self.refuse(
-                    ctx,
-                    protocol::error(
-                        ErrorCode::BadRequest,
-                        "fragmented frames are not supported",
-                        &None,
-                    ),
-                );
-            }
-            Ok(Message::Ping(payload)) => {
+            Incoming::Ping(payload) => {
                 let _ = self.outbox.push_control(Outgoing::Pong(payload));
             }
-            Ok(Message::Pong(_)) | Ok(Message::Nop) => {}
-            Ok(Message::Close(_)) => ctx.stop(),
-            Err(ProtocolError::Overflow) => self.close(ctx, close::TOO_LARGE, "frame too large"),
-            Err(_) => self.close(ctx, close::POLICY, "protocol error"),
+            Incoming::Pong | Incoming::Close(_) => {}
         }
     }
 

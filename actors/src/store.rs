@@ -29,6 +29,9 @@ pub struct Head {
 }
 
 pub trait LiveStore: Send + Sync + 'static {
+    /// Whether the channel names something that exists (asked before a
+    /// room is made for it).
+    fn exists(&self, channel: &Channel) -> StoreFuture<bool>;
     /// The channel's head (creating its epoch on first use).
     fn head(&self, channel: &Channel) -> StoreFuture<Head>;
     /// Stored frames with `after < seq <= upto` in `epoch`, in order. Fewer

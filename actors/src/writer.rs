@@ -19,8 +19,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_codec::Encoder;
-use actix_http::ws::{Codec, Message};
-use actix_ws::{CloseCode, CloseReason};
+use actix_http::ws::{CloseCode, CloseReason, Codec, Message};
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use tokio::sync::{mpsc, oneshot};
@@ -65,9 +64,17 @@ impl Writer {
         }
     }
 
-    /// Holds `value` until this body is dropped. actix-ws's reading half
-    /// learns that the connection is gone when actix-ws's own body is
-    /// dropped; keeping that body here keeps that signal exact.
+    /// A body that only sends a close frame: a connection refused right
+    /// after its upgrade.
+    pub fn closing(code: u16, reason: &'static str) -> Writer {
+        let (_, queue) = mpsc::channel(1);
+        let (tx, close) = oneshot::channel();
+        let _ = tx.send((code, reason));
+        Writer::new(queue, close, Arc::default(), Duration::MAX)
+    }
+
+    /// Holds `value` until this body is dropped, that is for as long as the
+    /// connection writes (a per-address connection slot, say).
     pub fn keeping(mut self, value: Box<dyn std::any::Any>) -> Writer {
         self._keep = Some(value);
         self
@@ -82,7 +89,7 @@ impl Writer {
         self.encode(
             Message::Close(Some(CloseReason {
                 code: CloseCode::from(code),
-                description: Some(reason.to_string()),
+                description: (!reason.is_empty()).then(|| reason.to_string()),
             })),
             buf,
         );

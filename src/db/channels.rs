@@ -184,6 +184,21 @@ pub fn head(conn: &mut PgConnection, channel: &Channel) -> QueryResult<Head> {
 }
 
 /// Stored frames `after < seq <= upto`, encoded exactly as they went out live.
+/// Whether a channel names something that exists.
+pub fn exists(conn: &mut PgConnection, channel: &Channel) -> QueryResult<bool> {
+    use super::schema::{divisions, live_events, live_fights, users};
+    use diesel::dsl::exists;
+    match *channel {
+        Channel::Event(id) | Channel::Comments(id) => {
+            diesel::select(exists(live_events::table.find(id))).get_result(conn)
+        }
+        Channel::Fight(id) => diesel::select(exists(live_fights::table.find(id))).get_result(conn),
+        Channel::User(id) => diesel::select(exists(users::table.find(id))).get_result(conn),
+        Channel::Division(id) => diesel::select(exists(divisions::table.find(id))).get_result(conn),
+        Channel::News | Channel::Rankings => Ok(true),
+    }
+}
+
 pub fn replay(
     conn: &mut PgConnection,
     channel: &Channel,

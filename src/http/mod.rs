@@ -16,6 +16,7 @@ mod optional_json;
 mod polls;
 mod presence;
 mod reactions;
+pub mod socket;
 mod users;
 pub(crate) mod validate;
 mod ws;

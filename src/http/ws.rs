@@ -2,12 +2,15 @@
 //! with `Upgrade: websocket` becomes a session auto-subscribed to the
 //! endpoint's channel (resuming from `?since=<epoch>:<seq>`), anything else
 //! is answered by the REST handler. Auth: `?token=` or `Authorization: Bearer`.
+//! An address over `MAX_CONNECTIONS_PER_IP` is upgraded and closed at once
+//! with 1008, so browsers see why (a refused handshake shows them nothing).
 
-use actix_web::body::BodyStream;
+use actix_web::body::{BodyStream, MessageBody};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ringside_actors::protocol::Since;
+use ringside_actors::protocol::{close, Since};
 use ringside_actors::session::{Session, UserInfo};
+use ringside_actors::writer::Writer;
 use ringside_actors::Channel;
 use serde::Deserialize;
 
@@ -68,22 +71,38 @@ pub async fn connect(
         display_name: u.display_name,
     });
     let channel = channel.or_else(|| user.as_ref().map(|u| Channel::User(u.id)));
-    let (response, _, stream) = actix_ws::handle(&req, body)
+    let mut handshake = actix_http::ws::handshake(req.head())
         .map_err(|e| ApiError::bad_request(format!("WebSocket handshake: {e}")))?;
-    let writer = Session::start(
-        stream,
-        state.hub.clone(),
-        crate::engagement::Writes::shared(state),
-        user,
-        crate::live::session_config(&state.config),
-        channel.map(|c| (c, since)),
-    );
-    // Our writer replaces actix-ws's body (one queue, no writer task between);
-    // it keeps that body so actix-ws's reader still learns of the close.
-    let (response, actix_body) = response.into_parts();
-    Ok(response
-        .set_body(BodyStream::new(writer.keeping(Box::new(actix_body))))
-        .map_into_boxed_body())
+    let abort = super::socket::abort_handle(&req);
+    let ip = crate::client_addr::client_ip(&req, &state.config.guards.trusted_proxies);
+    let body = match state.live_slots.take(ip) {
+        Ok(slot) => Session::start(
+            body,
+            state.hub.clone(),
+            crate::engagement::Writes::shared(state),
+            user,
+            crate::live::session_config(&state.config),
+            channel.map(|c| (c, since)),
+            abort,
+        )
+        .keeping(Box::new(slot)),
+        Err(crate::live::Full) => {
+            // No session: the close frame goes out, and the connection is
+            // cut after the grace if the client will not hang up.
+            if let Some(abort) = abort {
+                let grace = state.config.guards.close_grace;
+                actix_web::rt::spawn(async move {
+                    actix_web::rt::time::sleep(grace).await;
+                    abort();
+                });
+            }
+            Writer::closing(close::POLICY, "too many connections from this address")
+        }
+    };
+    let response = handshake
+        .message_body(BodyStream::new(body).boxed())
+        .map_err(|e| ApiError::Internal(format!("WebSocket response: {e}")))?;
+    Ok(HttpResponse::from(response))
 }
 
 /// 404 before an upgrade to a live event that does not exist.

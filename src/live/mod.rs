@@ -4,10 +4,12 @@
 
 mod bus;
 mod persist;
+mod slots;
 mod store;
 
 pub use bus::Bus;
 pub use persist::{persist, Persister, PgWriter};
+pub use slots::{ConnectionSlots, Full, Slot};
 pub use store::PgLiveStore;
 
 use std::time::Duration;
@@ -34,7 +36,10 @@ pub fn hub_config(config: &Config) -> HubConfig {
             idle_after: config.room_idle,
             sample_per_second: None,
             presence_list_max: config.engagement.presence_list_max as usize,
+            signed_in_reserve: 0,
+            resume_max_messages: config.guards.resume_max_messages,
         },
+        signed_in_reserve_percent: config.guards.signed_in_reserve_percent,
         room_threads: config.workers,
         queue_expiry: config.live.channel_expiry,
         comment_fanout_per_second: config.engagement.comment_fanout_per_second,
@@ -51,6 +56,7 @@ pub fn session_config(config: &Config) -> SessionConfig {
         max_subscriptions: 50,
         frames_per_second: 20,
         max_strikes_per_minute: 20,
+        close_grace: config.guards.close_grace,
     }
 }
 

@@ -38,6 +38,11 @@ impl PgLiveStore {
 }
 
 impl LiveStore for PgLiveStore {
+    fn exists(&self, channel: &Channel) -> StoreFuture<bool> {
+        let channel = channel.clone();
+        self.run(move |conn| channels::exists(conn, &channel))
+    }
+
     fn head(&self, channel: &Channel) -> StoreFuture<Head> {
         let channel = channel.clone();
         self.run(move |conn| channels::head(conn, &channel))

@@ -2,6 +2,7 @@
 //! One binary, so the cluster starts once for all of them.
 
 mod harness;
+mod raw_ws;
 mod ws_client;
 
 mod auth;
@@ -10,6 +11,7 @@ mod catalog;
 mod comments;
 mod embedded;
 mod fight_control;
+mod hostile;
 mod live_events;
 mod live_ws;
 mod migrations;
