@@ -6,7 +6,7 @@ mod bus;
 mod persist;
 mod store;
 
-pub use bus::Bus;
+pub use bus::{Bus, KickReason};
 pub use persist::{persist, Persister, PgWriter};
 pub use store::PgLiveStore;
 
