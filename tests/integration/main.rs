@@ -10,6 +10,7 @@ mod catalog;
 mod comments;
 mod embedded;
 mod fight_control;
+mod guards;
 mod live_events;
 mod live_ws;
 mod migrations;
