@@ -5,6 +5,9 @@
 //! signed-in user, `Auth<Admin>` for admins, `MaybeAuth` where anonymous
 //! callers are welcome. The extractor reloads the user on every request, so a
 //! role change or a ban takes effect at once, not when the token expires.
+//!
+//! A token carries the account's `token_version`; a password change or "sign
+//! out everywhere" bumps it, and every token signed before is refused.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -66,6 +69,18 @@ struct Claims {
     sub: String,
     iat: i64,
     exp: i64,
+    /// The account's `token_version` when signed; tokens from before the
+    /// column existed have none and count as version 0.
+    #[serde(default)]
+    ver: i32,
+}
+
+/// What a valid token says: whose it is and the account version it was
+/// signed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimed {
+    pub user_id: i64,
+    pub version: i32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -103,12 +118,18 @@ impl TokenKeys {
         self.ttl
     }
 
-    pub fn sign(&self, user_id: i64) -> String {
+    /// A token for `user` at its current `token_version`.
+    pub fn sign_for(&self, user: &User) -> String {
+        self.sign(user.id, user.token_version)
+    }
+
+    pub fn sign(&self, user_id: i64, version: i32) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
+            ver: version,
         };
         let payload = serde_json::to_vec(&claims).expect("claims serialize");
         let signing_input = format!("{}.{}", B64.encode(JWT_HEADER), B64.encode(payload));
@@ -120,8 +141,8 @@ impl TokenKeys {
         )
     }
 
-    /// The user id in a valid, unexpired token.
-    pub fn verify(&self, token: &str) -> Result<i64, TokenError> {
+    /// The user id and version in a valid, unexpired token.
+    pub fn verify(&self, token: &str) -> Result<Claimed, TokenError> {
         let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let (header, payload) = signing_input.split_once('.').ok_or(TokenError::Malformed)?;
         let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
@@ -141,7 +162,11 @@ impl TokenKeys {
         if claims.exp <= chrono::Utc::now().timestamp() {
             return Err(TokenError::Expired);
         }
-        claims.sub.parse().map_err(|_| TokenError::Malformed)
+        let user_id = claims.sub.parse().map_err(|_| TokenError::Malformed)?;
+        Ok(Claimed {
+            user_id,
+            version: claims.ver,
+        })
     }
 }
 
@@ -195,16 +220,27 @@ pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 
 /// Resolves a token to a live account; shared by every extractor.
 pub async fn user_for_token(state: &AppState, token: &str) -> Result<User, ApiError> {
-    let id = state.tokens.verify(token).map_err(token_error)?;
+    let claimed = state.tokens.verify(token).map_err(token_error)?;
     let user = state
         .db
-        .run(move |conn| crate::db::users::find(conn, id).map_err(ApiError::from))
+        .run(move |conn| crate::db::users::find(conn, claimed.user_id).map_err(ApiError::from))
         .await?
         .ok_or(ApiError::Unauthorized("invalid token"))?;
+    check_account(&user, Some(claimed.version))?;
+    Ok(user)
+}
+
+/// The checks every use of a token ends with: the token is still current
+/// (`version`: `None` when a live session already checked it at connect and
+/// is closed on revocation) and the account is not banned.
+pub fn check_account(user: &User, version: Option<i32>) -> Result<(), ApiError> {
+    if version.is_some_and(|v| v != user.token_version) {
+        return Err(ApiError::Unauthorized("token revoked; sign in again"));
+    }
     if user.is_banned() {
         return Err(ApiError::Banned);
     }
-    Ok(user)
+    Ok(())
 }
 
 fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -244,6 +280,20 @@ impl<R: MinRole + 'static> FromRequest for Auth<R> {
 #[derive(Debug, Clone, Copy)]
 pub struct TokenUser {
     pub user_id: i64,
+    /// The token's account version, compared in [`authorize`]; `None` for a
+    /// WebSocket session's writes (checked at connect; the socket is closed
+    /// when the version moves).
+    pub version: Option<i32>,
+}
+
+impl TokenUser {
+    /// A write from a live session already signed in as `user_id`.
+    pub fn session(user_id: i64) -> TokenUser {
+        TokenUser {
+            user_id,
+            version: None,
+        }
+    }
 }
 
 impl FromRequest for TokenUser {
@@ -255,24 +305,26 @@ impl FromRequest for TokenUser {
             let token =
                 bearer_token(req)?.ok_or(ApiError::Unauthorized("authentication required"))?;
             let state = app_state(req)?;
-            let user_id = state.tokens.verify(&token).map_err(token_error)?;
-            Ok(TokenUser { user_id })
+            let claimed = state.tokens.verify(&token).map_err(token_error)?;
+            Ok(TokenUser {
+                user_id: claimed.user_id,
+                version: Some(claimed.version),
+            })
         })())
     }
 }
 
 /// Loads the account behind a token inside a transaction and checks it the
-/// way [`Auth`] does: it exists, is not banned, and holds at least `role`.
+/// way [`Auth`] does: it exists, the token is current, the account is not
+/// banned, and it holds at least `role`.
 pub fn authorize(
     conn: &mut diesel::PgConnection,
-    user_id: i64,
+    token: TokenUser,
     role: Role,
 ) -> Result<User, ApiError> {
-    let user =
-        crate::db::users::find(conn, user_id)?.ok_or(ApiError::Unauthorized("invalid token"))?;
-    if user.is_banned() {
-        return Err(ApiError::Banned);
-    }
+    let user = crate::db::users::find(conn, token.user_id)?
+        .ok_or(ApiError::Unauthorized("invalid token"))?;
+    check_account(&user, token.version)?;
     if !user.role().includes(role) {
         return Err(ApiError::Forbidden(format!("this needs the {role} role")));
     }
@@ -312,8 +364,14 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_reject_tampering() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60));
-        let token = keys.sign(42);
-        assert_eq!(keys.verify(&token), Ok(42));
+        let token = keys.sign(42, 3);
+        assert_eq!(
+            keys.verify(&token),
+            Ok(Claimed {
+                user_id: 42,
+                version: 3
+            })
+        );
 
         let other = TokenKeys::new(
             b"another key, just as long as the first",
@@ -331,7 +389,7 @@ mod tests {
     #[test]
     fn expired_tokens_are_refused() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(0));
-        assert_eq!(keys.verify(&keys.sign(1)), Err(TokenError::Expired));
+        assert_eq!(keys.verify(&keys.sign(1, 0)), Err(TokenError::Expired));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `ringside` command: serve (the default), migrate, user create, seed-demo.
+//! The `ringside` command: serve (the default), migrate, user create,
+//! user set-password, seed-demo.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -51,6 +52,12 @@ enum UserCommand {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// Set an account's password, read from stdin (one line), and revoke
+    /// every token it has.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -85,6 +92,9 @@ pub fn main() -> ExitCode {
                     display_name,
                 },
         } => create_user(&config, &email, &password, role, display_name),
+        Command::User {
+            command: UserCommand::SetPassword { email },
+        } => set_password(&config, &email),
         Command::SeedDemo => bootstrap::open_database(&config).and_then(|database| {
             let summary = crate::seed_demo::run(&database.db)?;
             println!("{summary}");
@@ -165,5 +175,50 @@ fn create_user(
         "created user {} ({}) with role {}",
         user.id, user.email, user.role
     );
+    Ok(())
+}
+
+/// Reads the password from stdin, never the command line (where `ps` and the
+/// shell history would keep it). The prompt goes to stderr, only for a person.
+fn read_password() -> Result<String, StartError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("new password (shown as typed): ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| StartError::Other(format!("reading the password from stdin: {e}")))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err(StartError::Other(
+            "no password on stdin (give it as one line)".into(),
+        ));
+    }
+    Ok(password)
+}
+
+fn set_password(config: &Config, email: &str) -> Result<(), StartError> {
+    let email = crate::http::validate_email(email).map_err(|e| StartError::Other(e.to_string()))?;
+    let password = read_password()?;
+    crate::http::check_password(&password).map_err(|e| StartError::Other(e.to_string()))?;
+    let database = bootstrap::open_database(config)?;
+    let hash =
+        crate::auth::hash_password(&password).map_err(|e| StartError::Other(e.to_string()))?;
+    let mut conn = database.db.conn()?;
+    let user = users::find_by_email(&mut conn, &email)
+        .map_err(DbError::from)?
+        .ok_or_else(|| StartError::Other(format!("no account with email {email}")))?;
+    users::change_password(&mut conn, user.id, &hash, user.token_version)
+        .map_err(DbError::from)?
+        .ok_or_else(|| {
+            StartError::Other("the account changed meanwhile; run the command again".into())
+        })?;
+    // Live connections on running servers are not closed from here (no bus
+    // in this process); their next request and their reconnect are refused.
+    println!("password set for {email}; every token of the account is revoked");
     Ok(())
 }

@@ -1,5 +1,10 @@
-//! Throttles for the endpoints attackers like: sign-in per account and per
-//! client address (GCRA, via governor). A refusal says when to come back.
+//! Throttles for the endpoints attackers like: sign-in per account and
+//! client address, and per client address (GCRA, via governor). A refusal
+//! says when to come back.
+//!
+//! The per-account limit counts an account's attempts from one address, not
+//! from everywhere: counted globally, anyone could lock anyone out by
+//! guessing wrong ten times a minute.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -10,7 +15,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::error::ApiError;
 
 pub struct LoginLimiter {
-    per_account: DefaultKeyedRateLimiter<String>,
+    /// (account, client address): see the module header.
+    per_account: DefaultKeyedRateLimiter<(String, Option<IpAddr>)>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
 }
@@ -29,14 +35,16 @@ impl LoginLimiter {
         }
     }
 
-    /// Counts an attempt from `ip` (and on `account`, when one is named).
+    /// Counts an attempt from `ip` (and on `account` from `ip`, when an
+    /// account is named). IPv6 clients count per /64.
     pub fn check(&self, ip: Option<IpAddr>, account: Option<&str>) -> Result<(), ApiError> {
+        let ip = ip.map(crate::client_addr::limit_key);
         if let Some(ip) = ip {
             self.per_ip.check_key(&ip).map_err(|n| self.refusal(n))?;
         }
         if let Some(account) = account {
             self.per_account
-                .check_key(&account.to_string())
+                .check_key(&(account.to_string(), ip))
                 .map_err(|n| self.refusal(n))?;
         }
         Ok(())
@@ -109,5 +117,22 @@ impl WriteLimiter {
         self.comments.retain_recent();
         self.reactions.retain_recent();
         self.votes.retain_recent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_is_limited_per_client_address() {
+        let limiter = LoginLimiter::new(3, 100);
+        let attacker = "192.0.2.1".parse().ok();
+        let owner = "198.51.100.7".parse().ok();
+        for _ in 0..3 {
+            assert!(limiter.check(attacker, Some("fan@example.com")).is_ok());
+        }
+        assert!(limiter.check(attacker, Some("fan@example.com")).is_err());
+        assert!(limiter.check(owner, Some("fan@example.com")).is_ok());
     }
 }

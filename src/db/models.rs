@@ -25,6 +25,9 @@ pub struct User {
     #[serde(skip)]
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Tokens signed for another version are refused (see `auth`).
+    #[serde(skip)]
+    pub token_version: i32,
 }
 
 impl User {

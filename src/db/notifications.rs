@@ -403,7 +403,8 @@ pub fn register_device(
     Ok((device, !existed))
 }
 
-/// Deactivates the user's device with this token; false if they have none.
+/// Deactivates the user's device with this token; false if they have none
+/// (never, or no longer: another account registered it since).
 pub fn unregister_device(
     conn: &mut PgConnection,
     user: i64,

@@ -70,6 +70,8 @@ pub fn totals(
 #[derive(Debug, Clone)]
 pub struct Reaction {
     pub user: i64,
+    /// The token's account version (`None`: a live session, already checked).
+    pub token_version: Option<i32>,
     pub target_type: String,
     pub target_id: i64,
     pub reaction_type: String,
@@ -81,6 +83,8 @@ pub struct Reaction {
 pub enum Refusal {
     /// The account is gone.
     UnknownUser,
+    /// The token was signed for an older account version.
+    Revoked,
     Banned,
     /// The target does not exist (or is not shown).
     UnknownTarget,
@@ -100,11 +104,16 @@ pub fn add_batch(
     use super::schema::{user_activities, users};
 
     let ids: Vec<i64> = batch.iter().map(|r| r.user).collect();
-    let accounts: HashMap<i64, bool> = users::table
+    let accounts: HashMap<i64, (bool, i32)> = users::table
         .filter(users::id.eq_any(&ids))
-        .select((users::id, users::banned_at.is_not_null()))
-        .load::<(i64, bool)>(conn)?
+        .select((
+            users::id,
+            users::banned_at.is_not_null(),
+            users::token_version,
+        ))
+        .load::<(i64, bool, i32)>(conn)?
         .into_iter()
+        .map(|(id, banned, version)| (id, (banned, version)))
         .collect();
     let mut targets: HashMap<(&str, i64), Option<Vec<Channel>>> = HashMap::new();
     for r in batch {
@@ -121,8 +130,11 @@ pub fn add_batch(
         .iter()
         .map(|r| match accounts.get(&r.user) {
             None => Err(Refusal::UnknownUser),
-            Some(true) => Err(Refusal::Banned),
-            Some(false) => targets
+            Some((_, version)) if r.token_version.is_some_and(|v| v != *version) => {
+                Err(Refusal::Revoked)
+            }
+            Some((true, _)) => Err(Refusal::Banned),
+            Some((false, _)) => targets
                 .get(&(r.target_type.as_str(), r.target_id))
                 .cloned()
                 .flatten()

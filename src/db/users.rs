@@ -43,6 +43,35 @@ pub fn set_password(conn: &mut PgConnection, id: i64, hash: &str) -> QueryResult
         .execute(conn)
 }
 
+/// Sets a new password and revokes every token signed before, if the
+/// account is still at `expected_version` (the caller saw it so): `None`
+/// when it has moved meanwhile.
+pub fn change_password(
+    conn: &mut PgConnection,
+    id: i64,
+    hash: &str,
+    expected_version: i32,
+) -> QueryResult<Option<User>> {
+    diesel::update(users::table)
+        .filter(users::id.eq(id))
+        .filter(users::token_version.eq(expected_version))
+        .set((
+            users::password_hash.eq(hash),
+            users::token_version.eq(users::token_version + 1),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .optional()
+}
+
+/// Revokes every token of the account; its new version.
+pub fn bump_token_version(conn: &mut PgConnection, id: i64) -> QueryResult<i32> {
+    diesel::update(users::table.find(id))
+        .set(users::token_version.eq(users::token_version + 1))
+        .returning(users::token_version)
+        .get_result(conn)
+}
+
 pub fn touch_login(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set(users::last_login_at.eq(diesel::dsl::now))

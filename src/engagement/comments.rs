@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::refers;
+use crate::auth::TokenUser;
 use crate::config::FilterAction;
 use crate::content_filter::{repeat_key, Verdict};
 use crate::db::activity::{self, Activity};
@@ -40,10 +41,11 @@ pub struct NewComment {
 /// comment caught by the filter is refused or held, by configuration.
 pub async fn post(
     state: &AppState,
-    user_id: i64,
+    caller: TokenUser,
     session: Option<String>,
     new: NewComment,
 ) -> Result<CommentView, ApiError> {
+    let user_id = caller.user_id;
     let content = validate::text("content", &new.content, 1, 1000)?;
     state.write_limiter.check(WriteKind::Comment, user_id)?;
     let verdict = state.content_filter.check(&content);
@@ -51,9 +53,7 @@ pub async fn post(
     let push = state.push.targets().clone();
     let (view, published) = persist(&state.persister, move |conn| {
         let user = users::find(conn, user_id)?.ok_or(ApiError::Unauthorized("invalid token"))?;
-        if user.is_banned() {
-            return Err(ApiError::Banned);
-        }
+        crate::auth::check_account(&user, caller.version)?;
         let live = live_events::find(conn, new.live_event_id).map_err(refers("live_event"))?;
         if live.status().is_final() {
             return Err(ApiError::Conflict {
@@ -180,14 +180,15 @@ pub async fn post(
 /// it is hidden pending review, and clients hear `comment_removed`.
 pub async fn report(
     state: &AppState,
-    reporter: i64,
+    caller: TokenUser,
     comment_id: i64,
     reason: String,
 ) -> Result<serde_json::Value, ApiError> {
+    let reporter = caller.user_id;
     let reason = validate::text("reason", &reason, 1, 500)?;
     let threshold = state.config.moderation_auto_hide_reports as i32;
     let (answer, published) = persist(&state.persister, move |conn| {
-        crate::auth::authorize(conn, reporter, Role::Viewer)?;
+        crate::auth::authorize(conn, caller, Role::Viewer)?;
         let comment = comments::find_for_update(conn, comment_id)
             .map_err(|e| crate::http::named("comment")(e.into()))?;
         if comment.user_id == reporter {

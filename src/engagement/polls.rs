@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::totals::Counted;
-use crate::auth::authorize;
+use crate::auth::{authorize, TokenUser};
 use crate::db::activity::{self, Activity};
 use crate::db::polls;
 use crate::error::ApiError;
@@ -22,14 +22,15 @@ pub struct Ballot {
 
 pub async fn vote(
     state: &AppState,
-    user_id: i64,
+    caller: TokenUser,
     session: Option<String>,
     poll_id: i64,
     ballot: Ballot,
 ) -> Result<Value, ApiError> {
+    let user_id = caller.user_id;
     state.write_limiter.check(WriteKind::Vote, user_id)?;
     let poll = persist(&state.persister, move |conn| {
-        authorize(conn, user_id, Role::Viewer)?;
+        authorize(conn, caller, Role::Viewer)?;
         let poll = polls::find(conn, poll_id).map_err(|e| crate::http::named("poll")(e.into()))?;
         if poll.status != "open" {
             return Err(ApiError::Conflict {

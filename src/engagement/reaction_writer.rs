@@ -40,6 +40,7 @@ impl BatchWriter for ReactionWriter {
                 .map(|o| {
                     o.map_err(|refusal| match refusal {
                         Refusal::UnknownUser => ApiError::Unauthorized("invalid token"),
+                        Refusal::Revoked => ApiError::Unauthorized("token revoked; sign in again"),
                         Refusal::Banned => ApiError::Banned,
                         Refusal::UnknownTarget => ApiError::invalid(
                             "target_id",

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::totals::Counted;
+use crate::auth::TokenUser;
 use crate::db::reactions::{Reaction, REACTION_TYPES, TARGET_TYPES};
 use crate::error::ApiError;
 use crate::rate_limit::WriteKind;
@@ -21,7 +22,7 @@ pub struct NewReaction {
 
 pub async fn react(
     state: &AppState,
-    user_id: i64,
+    caller: TokenUser,
     session: Option<String>,
     new: NewReaction,
 ) -> Result<Value, ApiError> {
@@ -37,11 +38,13 @@ pub async fn react(
             format!("must be one of {}", REACTION_TYPES.join(", ")),
         ));
     }
+    let user_id = caller.user_id;
     state.write_limiter.check(WriteKind::Reaction, user_id)?;
     let channels = super::reaction_writer::store(
         &state.reaction_writer,
         Reaction {
             user: user_id,
+            token_version: caller.version,
             target_type: new.target_type.clone(),
             target_id: new.target_id,
             reaction_type: new.reaction_type.clone(),

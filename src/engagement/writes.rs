@@ -9,6 +9,7 @@ use ringside_actors::writes::{ClientWrites, WriteFuture, WriteOp};
 use serde_json::Value;
 
 use super::{comments, polls, reactions};
+use crate::auth::TokenUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -33,7 +34,7 @@ impl ClientWrites for Writes {
                     parent_comment,
                 } => comments::post(
                     &state,
-                    user,
+                    TokenUser::session(user),
                     session,
                     comments::NewComment {
                         live_event_id: live_event,
@@ -53,7 +54,7 @@ impl ClientWrites for Writes {
                 } => {
                     reactions::react(
                         &state,
-                        user,
+                        TokenUser::session(user),
                         session,
                         reactions::NewReaction {
                             target_type,
@@ -64,7 +65,14 @@ impl ClientWrites for Writes {
                     .await
                 }
                 WriteOp::Vote { poll, option } => {
-                    polls::vote(&state, user, session, poll, polls::Ballot { option }).await
+                    polls::vote(
+                        &state,
+                        TokenUser::session(user),
+                        session,
+                        poll,
+                        polls::Ballot { option },
+                    )
+                    .await
                 }
             };
             done.map_err(|e| e.refusal())

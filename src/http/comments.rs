@@ -23,7 +23,7 @@ async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewComment>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = post(&state, token.user_id, None, body.into_inner()).await?;
+    let view = post(&state, token, None, body.into_inner()).await?;
     Ok(created(view))
 }
 
@@ -72,12 +72,6 @@ async fn report(
     id: web::Path<i64>,
     body: web::Json<ReportBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let answer = report_comment(
-        &state,
-        token.user_id,
-        id.into_inner(),
-        body.into_inner().reason,
-    )
-    .await?;
+    let answer = report_comment(&state, token, id.into_inner(), body.into_inner().reason).await?;
     Ok(created(answer))
 }

@@ -52,7 +52,7 @@ async fn follow(
     check_type(&target_type)?;
     let user = token.user_id;
     let (follow, new) = persist(&state.persister, move |conn| {
-        crate::auth::authorize(conn, user, ringside_actors::Role::Viewer)?;
+        crate::auth::authorize(conn, token, ringside_actors::Role::Viewer)?;
         let exists = match target_type.as_str() {
             "fighter" => catalog::find_fighter(conn, target_id).map(|_| ()),
             _ => catalog::find_event(conn, target_id).map(|_| ()),
@@ -165,7 +165,7 @@ async fn record(
     let session = a.session_id.map(|s| s.chars().take(64).collect::<String>());
     let user = token.user_id;
     persist(&state.persister, move |conn| {
-        crate::auth::authorize(conn, user, ringside_actors::Role::Viewer)?;
+        crate::auth::authorize(conn, token, ringside_actors::Role::Viewer)?;
         activity::record(
             conn,
             Activity {

@@ -68,7 +68,7 @@ async fn create(
     let update = publishing(&state, move |conn| {
         // The account is checked in the write's own transaction: one round
         // trip less on the hottest publishing path.
-        let user = authorize(conn, token.user_id, Role::Reporter)?;
+        let user = authorize(conn, token, Role::Reporter)?;
         new.is_verified = user.role().includes(Role::Moderator);
         new.created_by = Some(user.id);
         let live =

@@ -4,6 +4,7 @@
 mod auth;
 mod catalog;
 mod comments;
+pub mod cors;
 mod fight_control;
 mod follows;
 mod live_events;
@@ -86,11 +87,67 @@ async fn unmatched(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-/// A resource whose unlisted methods answer 405 in the API's error shape.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
-    }))
+/// A resource whose unlisted methods answer 405 in the API's error shape,
+/// with `Allow` naming the methods it serves (collected as they are added).
+fn resource(path: &str) -> ApiResource {
+    ApiResource {
+        inner: web::resource(path),
+        methods: Vec::new(),
+    }
+}
+
+/// [`resource`]'s builder: `web::Resource` plus the methods routed so far.
+pub(crate) struct ApiResource {
+    inner: actix_web::Resource,
+    methods: Vec<&'static str>,
+}
+
+macro_rules! api_methods {
+    ($($name:ident => $guard:ident, $method:literal;)*) => {
+        impl ApiResource {
+            $(
+                pub(crate) fn $name<F, Args>(mut self, handler: F) -> Self
+                where
+                    F: actix_web::Handler<Args>,
+                    Args: actix_web::FromRequest + 'static,
+                    F::Output: actix_web::Responder + 'static,
+                {
+                    self.inner = self.inner.route(web::$guard().to(handler));
+                    self.methods.push($method);
+                    self
+                }
+            )*
+        }
+    };
+}
+
+api_methods! {
+    get => get, "GET";
+    post => post, "POST";
+    put => put, "PUT";
+    patch => patch, "PATCH";
+    delete => delete, "DELETE";
+}
+
+impl actix_web::dev::HttpServiceFactory for ApiResource {
+    fn register(self, config: &mut actix_web::dev::AppService) {
+        let allow = self.methods.join(", ");
+        self.inner
+            .default_service(web::to(move || {
+                let allow = allow.clone();
+                async move {
+                    use actix_web::ResponseError;
+                    let mut response = ApiError::MethodNotAllowed.error_response();
+                    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+                        response
+                            .headers_mut()
+                            .insert(actix_web::http::header::ALLOW, value);
+                    }
+                    response
+                }
+            }))
+            .register(config)
+    }
 }
 
 fn json_error(e: JsonPayloadError) -> ApiError {

@@ -45,7 +45,22 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok", "bus": bus })))
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// With `METRICS_TOKEN` set, only `Authorization: Bearer <that token>`.
+async fn metrics(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(expected) = &state.config.guards.metrics_token {
+        let given = crate::auth::bearer_token(&req)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return Err(ApiError::Unauthorized(
+                "metrics need Authorization: Bearer <METRICS_TOKEN>",
+            ));
+        }
+    }
     let live = state.hub.send(Stats).await.unwrap_or_default();
     let mut text = state.metrics.render(state.db.pool_state());
     text.push_str(&format!(
@@ -55,9 +70,14 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
          # TYPE ringside_rooms gauge\nringside_rooms {}\n",
         live.sessions, live.rooms
     ));
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(text)
+        .body(text))
+}
+
+/// Compares without stopping at the first difference (the length leaks).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn openapi() -> HttpResponse {

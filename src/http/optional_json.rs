@@ -22,19 +22,23 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_none_or(|v| v.starts_with("application/json"));
-        let body = web::Bytes::from_request(req, payload);
+        let mut payload = payload.take();
         Box::pin(async move {
-            let bytes = body
-                .await
-                .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
+            use futures_util::StreamExt;
+            // Read up to the API's limit ourselves: `web::Bytes` stops at its
+            // own 256 KiB limit with an error that is not "too large".
+            let too_large =
+                || ApiError::TooLarge(format!("body larger than {} bytes", super::MAX_BODY_BYTES));
+            let mut bytes = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
+                if bytes.len() + chunk.len() > super::MAX_BODY_BYTES {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(OptionalJson(None));
-            }
-            if bytes.len() > super::MAX_BODY_BYTES {
-                return Err(ApiError::TooLarge(format!(
-                    "body larger than {} bytes",
-                    super::MAX_BODY_BYTES
-                )));
             }
             if !json_type {
                 return Err(ApiError::UnsupportedMediaType);

@@ -125,14 +125,7 @@ async fn vote(
     id: web::Path<i64>,
     body: web::Json<Ballot>,
 ) -> Result<HttpResponse, ApiError> {
-    let answer = cast(
-        &state,
-        token.user_id,
-        None,
-        id.into_inner(),
-        body.into_inner(),
-    )
-    .await?;
+    let answer = cast(&state, token, None, id.into_inner(), body.into_inner()).await?;
     Ok(created(answer))
 }
 

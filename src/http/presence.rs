@@ -1,5 +1,6 @@
 //! Who is on a channel: the count on every node, and for small channels
-//! (up to `PRESENCE_LIST_MAX` members) who they are.
+//! (up to `PRESENCE_LIST_MAX` members) who they are — names only for
+//! signed-in callers; anonymous ones get the count.
 
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
@@ -8,6 +9,7 @@ use ringside_actors::Channel;
 use serde_json::json;
 
 use super::resource;
+use crate::auth::MaybeAuth;
 use crate::db::schema::users;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -17,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn presence(
+    caller: MaybeAuth,
     state: web::Data<AppState>,
     channel: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -31,6 +34,8 @@ async fn presence(
     }
     let now = hub::presence(&state.hub, channel).await;
     let users = match now.users {
+        // Who is watching is not for anyone on the internet to scrape.
+        _ if caller.0.is_none() => None,
         None => None,
         Some(ids) if ids.is_empty() => Some(Vec::new()),
         Some(ids) => Some(

@@ -22,7 +22,7 @@ async fn create(
     body: web::Json<NewReaction>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(created(
-        react(&state, token.user_id, None, body.into_inner()).await?,
+        react(&state, token, None, body.into_inner()).await?,
     ))
 }
 

@@ -47,6 +47,7 @@ pub async fn connect(
     channel: Option<Channel>,
     access: Access,
 ) -> Result<HttpResponse, ApiError> {
+    super::cors::check_origin(&req, &state.config.guards)?;
     let params = web::Query::<WsParams>::from_query(req.query_string())
         .map_err(|e| ApiError::bad_request(format!("query string: {e}")))?
         .into_inner();

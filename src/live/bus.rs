@@ -78,8 +78,14 @@ enum Envelope {
         channel: String,
         frame: String,
     },
-    /// Close this user's connections (a ban).
-    Kick { node: String, user: i64 },
+    /// Close this user's connections (a ban, or signed out everywhere).
+    Kick {
+        node: String,
+        user: i64,
+        /// Absent from nodes that predate it: a ban.
+        #[serde(default)]
+        reason: KickReason,
+    },
     /// A frame for every session (an emergency broadcast).
     Broadcast { node: String, frame: String },
 }
@@ -95,6 +101,16 @@ impl Envelope {
             | Envelope::Broadcast { node, .. } => node,
         }
     }
+}
+
+/// Why a user's live connections are closed (all with 1008).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KickReason {
+    #[default]
+    Banned,
+    /// A password change or "sign out everywhere": the tokens are revoked.
+    SignedOut,
 }
 
 /// Cheap to clone; every handler that publishes holds one.
@@ -214,13 +230,19 @@ impl Bus {
 
     /// Closes every connection of `user` on every node (1008: banned).
     pub fn kick_user(&self, user: i64) {
+        self.kick(user, KickReason::Banned);
+    }
+
+    /// Closes every connection of `user` on every node, 1008 with `reason`.
+    pub fn kick(&self, user: i64, reason: KickReason) {
         if let Some(link) = &self.redis {
             let _ = link.out.try_send(Envelope::Kick {
                 node: link.node.clone(),
                 user,
+                reason,
             });
         }
-        self.hub.do_send(banned(user));
+        self.hub.do_send(kick(user, reason));
     }
 
     /// Sends `frame` to every session on every node; answers how many
@@ -474,17 +496,20 @@ fn receive(hub: &Addr<Hub>, me: &str, payload: &[u8]) {
                 });
             }
         }
-        Envelope::Kick { user, .. } => hub.do_send(banned(user)),
+        Envelope::Kick { user, reason, .. } => hub.do_send(kick(user, reason)),
         Envelope::Broadcast { frame, .. } => {
             hub.do_send(ringside_actors::hub::Broadcast(frame.into()))
         }
     }
 }
 
-fn banned(user: i64) -> KickUser {
+fn kick(user: i64, reason: KickReason) -> KickUser {
     KickUser {
         user,
         code: ringside_actors::protocol::close::POLICY,
-        reason: "banned",
+        reason: match reason {
+            KickReason::Banned => "banned",
+            KickReason::SignedOut => "signed out",
+        },
     }
 }

@@ -7,7 +7,7 @@ mod persist;
 mod slots;
 mod store;
 
-pub use bus::Bus;
+pub use bus::{Bus, KickReason};
 pub use persist::{persist, Persister, PgWriter};
 pub use slots::{ConnectionSlots, Full, Slot};
 pub use store::PgLiveStore;

@@ -11,6 +11,7 @@ mod catalog;
 mod comments;
 mod embedded;
 mod fight_control;
+mod guards;
 mod hostile;
 mod live_events;
 mod live_ws;

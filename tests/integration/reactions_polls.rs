@@ -299,12 +299,14 @@ async fn one_vote_per_user_even_when_votes_race() {
     assert_eq!(app.count("poll_votes"), 4);
 }
 
-/// Polls the presence endpoint until it reports `count`.
+/// Polls the presence endpoint (signed in: anonymous callers get no names)
+/// until it reports `count`.
 async fn presence_until(app: &TestApp, channel: &str, count: u64) -> Value {
     let deadline = Instant::now() + PATIENCE;
+    let admin = app.admin_token().await;
     loop {
         let (_, body) = app
-            .get(&format!("/api/live/presence/{channel}/"), None)
+            .get(&format!("/api/live/presence/{channel}/"), Some(&admin))
             .await;
         if body["count"].as_u64() == Some(count) {
             return body;
