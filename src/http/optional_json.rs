@@ -24,9 +24,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
             .is_none_or(|v| v.starts_with("application/json"));
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = body
-                .await
-                .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
+            let bytes =
+                body.await
+                    .map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
+                        Some(p) if crate::body_deadline::is_timeout(p) => ApiError::RequestTimeout,
+                        _ => ApiError::bad_request(format!("body: {e}")),
+                    })?;
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(OptionalJson(None));
             }

@@ -6,6 +6,7 @@ mod ws_client;
 
 mod auth;
 mod bad_input;
+mod body_timeout;
 mod catalog;
 mod comments;
 mod embedded;
