@@ -80,7 +80,9 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         }
     });
 
+    let trusted = config.guards.trusted_proxies.clone();
     let server = HttpServer::new(move || {
+        let trusted = trusted.clone();
         App::new()
             .app_data(state.clone())
             .app_data(metrics.clone())
@@ -88,10 +90,16 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
             .wrap(middleware::from_fn(crate::metrics::track))
             .wrap(
                 // The path without its query string: WebSocket clients may
-                // put their token there.
-                middleware::Logger::new("%a \"%{request}xi\" %s %b %Dms")
+                // put their token there. The client as the limits see it (a
+                // trusted proxy's X-Forwarded-For), not the peer (`%a`), which
+                // behind a proxy is the proxy itself.
+                middleware::Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")
                     .custom_request_replace("request", |req| {
                         format!("{} {}", req.method(), req.path())
+                    })
+                    .custom_request_replace("client", move |req| {
+                        crate::client_addr::client_ip(req.request(), &trusted)
+                            .map_or_else(|| "-".to_string(), |ip| ip.to_string())
                     })
                     .log_target("ringside::http"),
             )

@@ -60,6 +60,13 @@ async fn hash(password: String) -> Result<String, ApiError> {
         .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?
 }
 
+/// The address sign-in limits count under: behind a trusted proxy, the client
+/// it names (otherwise every client would share the proxy's quota).
+fn client(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
+    crate::client_addr::client_ip(req, &state.config.guards.trusted_proxies)
+        .map(crate::client_addr::limit_key)
+}
+
 async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -69,9 +76,7 @@ async fn register(
     let email = validate::email(&body.email)?;
     let display_name = validate::text("display_name", &body.display_name, 1, 50)?;
     check_password(&body.password)?;
-    state
-        .login_limiter
-        .check(req.peer_addr().map(|a| a.ip()), None)?;
+    state.login_limiter.check(client(&req, &state), None)?;
     let password_hash = hash(body.password).await?;
     let user = query(&state.db, move |conn| {
         users::insert(
@@ -100,7 +105,7 @@ async fn login(
     let email = email.trim().to_lowercase();
     state
         .login_limiter
-        .check(req.peer_addr().map(|a| a.ip()), Some(&email))?;
+        .check(client(&req, &state), Some(&email))?;
     let user = query(&state.db, move |conn| users::find_by_email(conn, &email)).await?;
     // Unknown account and wrong password cost the same and answer the same.
     let stored = user.as_ref().map_or_else(
