@@ -18,5 +18,6 @@ mod moderation;
 mod multi_node;
 mod notifications;
 mod ops;
+mod proxy;
 mod push;
 mod reactions_polls;
