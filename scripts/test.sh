@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Ringside's test command (README, and CI's .ci/run): installs what the tests
-# need on a fresh machine, then checks formatting and lints and runs every test
-# against a real PostgreSQL and real Redis servers that the test harness starts
-# itself.
+# need on a fresh machine (PostgreSQL, libpq, Redis, nginx), then checks
+# formatting and lints and runs every test against a real PostgreSQL, real
+# Redis servers and a real nginx that the test harness starts itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,8 @@ missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null || missing+=(postgresql)
 pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev pkg-config)
 command -v redis-server >/dev/null || missing+=(redis-server)
+# The proxy test runs the shipped nginx configuration (ops/nginx/).
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing: ${missing[*]}"

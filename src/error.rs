@@ -35,6 +35,9 @@ pub enum ApiError {
     TooLarge(String),
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
+    /// The body did not arrive whole within `BODY_TIMEOUT`.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("too many requests; retry in {retry_after_ms} ms")]
     RateLimited { retry_after_ms: u64 },
     /// Muted on this event (or everywhere) until `until` (`None`: until lifted).
@@ -95,6 +98,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => code,
             ApiError::TooLarge(_) => "too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Muted { .. } => "muted",
             ApiError::SlowMode { .. } => "slow_mode",
@@ -116,6 +120,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::RateLimited { .. } | ApiError::SlowMode { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }

@@ -62,11 +62,6 @@ fn session(state: &AppState, user: User) -> serde_json::Value {
     })
 }
 
-/// The caller's address, behind trusted proxies too: what sign-in limits key on.
-fn client(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
-    crate::client_addr::client_ip(req, &state.config.guards.trusted_proxies)
-}
-
 /// Verifying is as slow as hashing: off the request threads too.
 async fn verify(stored: String, password: String) -> Result<bool, ApiError> {
     web::block(move || auth::verify_password(&stored, &password))
@@ -79,6 +74,13 @@ async fn hash(password: String) -> Result<String, ApiError> {
     web::block(move || auth::hash_password(&password))
         .await
         .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?
+}
+
+/// The address sign-in limits count under: behind a trusted proxy, the client
+/// it names (otherwise every client would share the proxy's quota).
+fn client(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
+    crate::client_addr::client_ip(req, &state.config.guards.trusted_proxies)
+        .map(crate::client_addr::limit_key)
 }
 
 async fn register(

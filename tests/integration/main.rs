@@ -7,6 +7,7 @@ mod ws_client;
 
 mod auth;
 mod bad_input;
+mod body_timeout;
 mod catalog;
 mod comments;
 mod embedded;
@@ -20,5 +21,6 @@ mod moderation;
 mod multi_node;
 mod notifications;
 mod ops;
+mod proxy;
 mod push;
 mod reactions_polls;

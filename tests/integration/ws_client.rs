@@ -29,13 +29,24 @@ pub enum Ended {
 impl WsClient {
     /// Connects to `path` (with `?token=` when given); Err is the HTTP status of a refusal.
     pub async fn connect(app: &TestApp, path: &str) -> Result<WsClient, u16> {
+        WsClient::connect_from(app, path, None).await
+    }
+
+    /// [`WsClient::connect`] from a source address of its own (127.0.0.2 …),
+    /// for per-address limits.
+    pub async fn connect_from(
+        app: &TestApp,
+        path: &str,
+        source: Option<std::net::IpAddr>,
+    ) -> Result<WsClient, u16> {
         let url = format!("{}{}", app.base.replace("http://", "ws://"), path);
-        match awc::Client::new()
-            .ws(url)
-            .max_frame_size(1 << 20)
-            .connect()
-            .await
-        {
+        let client = match source {
+            None => awc::Client::new(),
+            Some(ip) => awc::Client::builder()
+                .connector(awc::Connector::new().local_address(ip))
+                .finish(),
+        };
+        match client.ws(url).max_frame_size(1 << 20).connect().await {
             Ok((_, conn)) => Ok(WsClient { conn }),
             Err(awc::error::WsClientError::InvalidResponseStatus(status)) => Err(status.as_u16()),
             Err(e) => panic!("WebSocket connect failed: {e}"),
