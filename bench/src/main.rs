@@ -6,6 +6,7 @@
 //! ringside-bench saturate --subscribers N --updates M          (fanout at --rate 0)
 //! ringside-bench push     --devices 10000 --users 500        (bulk push against fake FCM/APNs)
 //! ringside-bench hold     --connections 19000                 (idle subscribers, memory per connection)
+//! ringside-bench hostile  --subscribers 10000 --oversized 1000 --never-read 1000   (fanout under a hostile client)
 //! ringside-bench reference --bind 127.0.0.1:PORT              (the reference server itself)
 //! ringside-bench worker   …                                   (internal: a subscriber process)
 //! ```
@@ -20,6 +21,7 @@
 mod api;
 mod engagement;
 mod fleet;
+mod hostile;
 mod http;
 mod publisher;
 mod push;
@@ -61,11 +63,18 @@ enum Command {
     /// A bulk send to N devices against local fake FCM and APNs servers:
     /// time from the request to the last provider acceptance.
     Push(push::PushArgs),
+    /// The fanout room under a hostile client (sockets declaring 64 MiB
+    /// frames, sockets that never read): server memory before, at peak and
+    /// after; whether honest delivery stayed whole.
+    Hostile(hostile::HostileArgs),
     /// Run the reference fan-out server.
     Reference(ReferenceArgs),
     /// Internal: a subscriber process driven by its parent over pipes.
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
+    /// Internal: a hostile-client process driven by its parent over pipes.
+    #[command(hide = true)]
+    HostileWorker(hostile::HostileWorkerArgs),
 }
 
 #[derive(clap::Args)]
@@ -84,6 +93,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Worker(args) => ExitCode::from(worker::run(args).clamp(0, 255) as u8),
+        Command::HostileWorker(args) => {
+            ExitCode::from(hostile::run_worker(args).clamp(0, 255) as u8)
+        }
         Command::Reference(args) => match reference::run(&args.bind, args.queue, args.max_secs) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -99,6 +111,7 @@ fn main() -> ExitCode {
         Command::Hold(args) => drive(scenario::hold(args)),
         Command::Comments(args) => drive(engagement::run(args)),
         Command::Push(args) => drive(push::run(args)),
+        Command::Hostile(args) => drive(hostile::run(args)),
     }
 }
 

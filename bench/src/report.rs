@@ -73,6 +73,36 @@ pub struct Figures {
     pub held_after_seconds: Option<u64>,
     pub hold_seconds: Option<f64>,
 
+    /// For `hostile`: server RSS (MB) with the honest fleet before the
+    /// hostile client, its peak while it was connected, and after it left;
+    /// the growths are from the first.
+    pub rss_before_hostile_mb: Option<f64>,
+    pub rss_peak_mb: Option<f64>,
+    pub rss_after_mb: Option<f64>,
+    pub rss_growth_peak_mb: Option<f64>,
+    pub rss_growth_after_mb: Option<f64>,
+    /// Every honest subscriber got every update, in order, and none was dropped.
+    pub deliveries_complete: Option<bool>,
+    /// Hostile sockets requested, and what became of them: upgraded,
+    /// refused (connect or upgrade), closed by the server (and how long
+    /// after the hostile act), still open when the hostile client left.
+    pub hostile_oversized: Option<u64>,
+    pub hostile_oversized_upgraded: Option<u64>,
+    pub hostile_oversized_refused: Option<u64>,
+    pub hostile_oversized_closed: Option<u64>,
+    pub hostile_oversized_open_at_end: Option<u64>,
+    pub hostile_oversized_closed_p50_ms: Option<f64>,
+    pub hostile_oversized_closed_max_ms: Option<f64>,
+    pub hostile_never_read: Option<u64>,
+    pub hostile_never_read_upgraded: Option<u64>,
+    pub hostile_never_read_refused: Option<u64>,
+    pub hostile_never_read_closed: Option<u64>,
+    pub hostile_never_read_open_at_end: Option<u64>,
+    pub hostile_never_read_closed_p50_ms: Option<f64>,
+    pub hostile_never_read_closed_max_ms: Option<f64>,
+    /// `oversized 1009`, `never_read fin`, `oversized refused 429`, … → count.
+    pub hostile_close_codes: BTreeMap<String, u64>,
+
     pub close_codes: BTreeMap<String, u64>,
     /// Frames without seq received after subscribing (viewer counts, …), by type.
     pub unsequenced_frames: BTreeMap<String, u64>,
@@ -101,7 +131,7 @@ const RATIO_FIELDS: [&str; 13] = [
 ];
 
 /// The table's rows, in reading order.
-const ROWS: [&str; 41] = [
+const ROWS: &[&str] = &[
     "scenario",
     "workers",
     "subscribers_requested",
@@ -143,6 +173,26 @@ const ROWS: [&str; 41] = [
     "frames_per_tcp_segment",
     "hold_seconds",
     "held_after_seconds",
+    "rss_before_hostile_mb",
+    "rss_peak_mb",
+    "rss_after_mb",
+    "rss_growth_peak_mb",
+    "rss_growth_after_mb",
+    "deliveries_complete",
+    "hostile_oversized",
+    "hostile_oversized_upgraded",
+    "hostile_oversized_refused",
+    "hostile_oversized_closed",
+    "hostile_oversized_open_at_end",
+    "hostile_oversized_closed_p50_ms",
+    "hostile_oversized_closed_max_ms",
+    "hostile_never_read",
+    "hostile_never_read_upgraded",
+    "hostile_never_read_refused",
+    "hostile_never_read_closed",
+    "hostile_never_read_open_at_end",
+    "hostile_never_read_closed_p50_ms",
+    "hostile_never_read_closed_max_ms",
 ];
 
 /// Ringside ÷ reference for every numeric figure both have.
@@ -209,7 +259,7 @@ pub fn print_table(runs: &[Figures], ratio: Option<&Map<String, Value>>) {
     }
     println!("{header}");
     println!("{}", "-".repeat(header.len()));
-    for key in ROWS {
+    for &key in ROWS {
         if columns
             .iter()
             .all(|c| c.get(key).is_none_or(Value::is_null))
@@ -240,6 +290,7 @@ pub fn print_table(runs: &[Figures], ratio: Option<&Map<String, Value>>) {
             "unsequenced_frames",
             "errors",
             "publish_error_kinds",
+            "hostile_close_codes",
         ] {
             if let Some(Value::Object(m)) = c.get(key) {
                 for (k, v) in m {

@@ -195,7 +195,7 @@ pub(crate) async fn server_for(kind: Kind, env: &Env<'_>) -> Result<ServerProces
 }
 
 /// The live event to subscribe to, and the token to publish with.
-async fn prepare(
+pub(crate) async fn prepare(
     kind: Kind,
     server: &ServerProcess,
     c: &CommonArgs,
@@ -210,7 +210,12 @@ async fn prepare(
     }
 }
 
-fn fleet_plan(c: &CommonArgs, url: String, connections: u64, max_secs: u64) -> FleetPlan {
+pub(crate) fn fleet_plan(
+    c: &CommonArgs,
+    url: String,
+    connections: u64,
+    max_secs: u64,
+) -> FleetPlan {
     FleetPlan {
         url,
         connections,
@@ -222,27 +227,27 @@ fn fleet_plan(c: &CommonArgs, url: String, connections: u64, max_secs: u64) -> F
     }
 }
 
-fn kib(bytes: Option<u64>) -> Option<f64> {
+pub(crate) fn kib(bytes: Option<u64>) -> Option<f64> {
     bytes.map(|b| b as f64 / 1024.0)
 }
 
-fn per_connection(before: Option<u64>, with: Option<u64>, n: u64) -> Option<f64> {
+pub(crate) fn per_connection(before: Option<u64>, with: Option<u64>, n: u64) -> Option<f64> {
     match (before, with) {
         (Some(b), Some(w)) if n > 0 => Some((w as f64 - b as f64) / 1024.0 / n as f64),
         _ => None,
     }
 }
 
-fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn ms(micros: u64) -> f64 {
+pub(crate) fn ms(micros: u64) -> f64 {
     round2(micros as f64 / 1000.0)
 }
 
 /// Folds the workers' reports into the figures.
-fn absorb(f: &mut Figures, reports: &[WorkerReport]) {
+pub(crate) fn absorb(f: &mut Figures, reports: &[WorkerReport]) {
     let mut latency = Histogram::default();
     let mut progress = Progress::default();
     for r in reports {
@@ -286,7 +291,7 @@ fn last_rx_ns(reports: &[WorkerReport]) -> u64 {
 }
 
 /// Source addresses for this run's workers (`--source-net`, else from the pid).
-fn source_pool(c: &CommonArgs) -> SourcePool {
+pub(crate) fn source_pool(c: &CommonArgs) -> SourcePool {
     SourcePool::new(
         c.source_net
             .unwrap_or((std::process::id() % 200) as u8 + 20),
@@ -295,7 +300,7 @@ fn source_pool(c: &CommonArgs) -> SourcePool {
 
 /// Ends one target's run: notes a failure, stops its server, keeps what its
 /// log says.
-async fn finish_run(
+pub(crate) async fn finish_run(
     kind: Kind,
     server: &mut ServerProcess,
     mut figures: Figures,
@@ -313,7 +318,7 @@ async fn finish_run(
 }
 
 /// Prints every target's figures; fails if any run failed.
-fn conclude(scenario: &str, runs: &[Figures], json: bool) -> Result<(), String> {
+pub(crate) fn conclude(scenario: &str, runs: &[Figures], json: bool) -> Result<(), String> {
     output(scenario, runs, json);
     if runs
         .iter()
