@@ -133,6 +133,11 @@ impl ServerProcess {
             .env("RINGSIDE_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("RINGSIDE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("MAX_VIEWERS_PER_EVENT", launch.max_viewers.to_string())
+            // The load comes from a few addresses, thousands of anonymous
+            // sockets each: no per-address cap unless a scenario sets one
+            // (`hostile` does), and no places kept for signed-in users.
+            .env("MAX_CONNECTIONS_PER_IP", "0")
+            .env("SIGNED_IN_RESERVE", "0")
             .env("RUST_LOG", "warn")
             .env("LOG_FORMAT", "json")
             .current_dir(&dir)
