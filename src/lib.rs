@@ -3,7 +3,6 @@
 //! `ringside-actors` crate; this crate connects it to the world.
 
 pub mod auth;
-pub mod body_deadline;
 pub mod bootstrap;
 pub mod cli;
 pub mod client_addr;

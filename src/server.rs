@@ -88,7 +88,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
             .app_data(state.clone())
             .app_data(metrics.clone())
             .wrap(middleware::from_fn(crate::http::cors::cors))
-            .wrap(middleware::from_fn(crate::body_deadline::enforce))
+            .wrap(middleware::from_fn(crate::http::body_deadline::enforce))
             .wrap(middleware::from_fn(crate::metrics::track))
             .wrap(
                 // The path without its query string: WebSocket clients may

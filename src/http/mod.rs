@@ -2,6 +2,7 @@
 //! Every handler answers JSON; every failure goes through [`ApiError`].
 
 mod auth;
+pub mod body_deadline;
 mod catalog;
 mod comments;
 pub mod cors;
@@ -157,7 +158,7 @@ fn json_error(e: JsonPayloadError) -> ApiError {
             ApiError::TooLarge(format!("body larger than {limit} bytes"))
         }
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-        JsonPayloadError::Payload(e) if crate::body_deadline::is_timeout(&e) => {
+        JsonPayloadError::Payload(e) if body_deadline::is_timeout(&e) => {
             ApiError::RequestTimeout
         }
         JsonPayloadError::Deserialize(e) => {

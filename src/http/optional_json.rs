@@ -31,7 +31,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
                 || ApiError::TooLarge(format!("body larger than {} bytes", super::MAX_BODY_BYTES));
             let mut bytes = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| match crate::body_deadline::is_timeout(&e) {
+                let chunk = chunk.map_err(|e| match super::body_deadline::is_timeout(&e) {
                     true => ApiError::RequestTimeout,
                     false => ApiError::bad_request(format!("body: {e}")),
                 })?;

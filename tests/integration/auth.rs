@@ -404,18 +404,24 @@ async fn behind_a_trusted_proxy_clients_have_their_own_limits() {
         ],
     ))
     .await;
-    let from = |client: &'static str| {
-        app.client
-            .post(app.url("/api/auth/login/"))
-            .insert_header(("x-forwarded-for", client))
-            .send_json(&json!({ "email": "nobody@example.com", "password": "password-123" }))
-    };
     for _ in 0..2 {
-        assert_eq!(from("203.0.113.1").await.expect("sent").status(), 401);
+        assert_eq!(forwarded_login(&app, "203.0.113.1").await, 401);
     }
-    assert_eq!(from("203.0.113.1").await.expect("sent").status(), 429);
+    assert_eq!(forwarded_login(&app, "203.0.113.1").await, 429);
     // Another client behind the same proxy has its own allowance.
-    assert_eq!(from("203.0.113.2").await.expect("sent").status(), 401);
+    assert_eq!(forwarded_login(&app, "203.0.113.2").await, 401);
+}
+
+/// A failing sign-in whose `X-Forwarded-For` names `client`: its status.
+async fn forwarded_login(app: &TestApp, client: &str) -> u16 {
+    app.client
+        .post(app.url("/api/auth/login/"))
+        .insert_header(("x-forwarded-for", client))
+        .send_json(&json!({ "email": "nobody@example.com", "password": "password-123" }))
+        .await
+        .expect("sent")
+        .status()
+        .as_u16()
 }
 
 #[actix_rt::test]
@@ -425,17 +431,11 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
         &[("LOGIN_RATE_PER_IP", "2".to_string())],
     ))
     .await;
-    let from = |client: &'static str| {
-        app.client
-            .post(app.url("/api/auth/login/"))
-            .insert_header(("x-forwarded-for", client))
-            .send_json(&json!({ "email": "nobody@example.com", "password": "password-123" }))
-    };
     for _ in 0..2 {
-        assert_eq!(from("203.0.113.1").await.expect("sent").status(), 401);
+        assert_eq!(forwarded_login(&app, "203.0.113.1").await, 401);
     }
     // A made-up header does not buy a fresh allowance.
-    assert_eq!(from("203.0.113.2").await.expect("sent").status(), 429);
+    assert_eq!(forwarded_login(&app, "203.0.113.2").await, 429);
 }
 
 /// The refusals a revoked token must get on every write path, cheap or not.

@@ -56,7 +56,8 @@ pub async fn enforce(
     let timeout = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.config.guards.body_timeout);
-    let Some(timeout) = timeout.filter(|_| has_body(&req) && !is_upgrade(&req)) else {
+    let Some(timeout) = timeout.filter(|_| has_body(&req) && !super::ws::is_upgrade(req.request()))
+    else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let expired = Rc::new(Cell::new(None));
@@ -94,14 +95,6 @@ fn has_body(req: &ServiceRequest) -> bool {
         // An unparsable length never gets this far (actix refuses it).
         Some(v) => v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) != Some(0),
     }
-}
-
-/// `ws::is_upgrade`, on a ServiceRequest.
-fn is_upgrade(req: &ServiceRequest) -> bool {
-    req.headers()
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// The request's payload, ending in an error once the deadline passes; it
