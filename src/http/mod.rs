@@ -158,9 +158,7 @@ fn json_error(e: JsonPayloadError) -> ApiError {
             ApiError::TooLarge(format!("body larger than {limit} bytes"))
         }
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-        JsonPayloadError::Payload(e) if body_deadline::is_timeout(&e) => {
-            ApiError::RequestTimeout
-        }
+        JsonPayloadError::Payload(e) if body_deadline::is_timeout(&e) => ApiError::RequestTimeout,
         JsonPayloadError::Deserialize(e) => {
             use serde_json::error::Category;
             let kind = match e.classify() {
