@@ -4,9 +4,11 @@
 //! Dropping a [`Fleet`] kills the children that are still running.
 
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
@@ -35,6 +37,48 @@ impl SourcePool {
         self.next = if n >= 0xfefe { 2 } else { n + 1 };
         Ipv4Addr::new(127, self.net, (n >> 8) as u8, (n & 0xff) as u8)
     }
+}
+
+/// Spawns a child `ringside-bench` process (`cmd`, its arguments set) that
+/// the parent drives over pipes, and forwards each JSON line of its stdout
+/// to `tx` tagged with `index`, then `None` once its stdout closes (it
+/// exited). `name` ("worker", "hostile worker") labels the errors. Shared
+/// by the honest fleet and the hostile one, whose messages differ.
+pub(crate) fn spawn_child<M: DeserializeOwned + Send + 'static>(
+    mut cmd: Command,
+    name: &'static str,
+    index: usize,
+    tx: &mpsc::UnboundedSender<(usize, Option<M>)>,
+) -> Result<(Child, Option<ChildStdin>), String> {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| {
+        let exe = Path::new(cmd.as_std().get_program());
+        format!("spawn {name} {}: {e}", exe.display())
+    })?;
+    let stdin = child.stdin.take();
+    let Some(stdout) = child.stdout.take() else {
+        return Err(format!("{name} without stdout"));
+    };
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        // One message a line until the child closes its stdout.
+        while let Ok(Some(line)) = lines.next_line().await {
+            match serde_json::from_str::<M>(&line) {
+                Ok(msg) => {
+                    if tx.send((index, Some(msg))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => eprintln!("{name} {index}: unreadable line ({e}): {line:.200}"),
+            }
+        }
+        let _ = tx.send((index, None));
+    });
+    Ok((child, stdin))
 }
 
 /// How to spread the connections.
@@ -92,35 +136,8 @@ impl Fleet {
                     "--subscribe-timeout-ms",
                     &plan.subscribe_timeout.as_millis().to_string(),
                 ])
-                .args(["--max-secs", &plan.max_secs.to_string()])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .kill_on_drop(true);
-            let mut child = cmd
-                .spawn()
-                .map_err(|e| format!("spawn worker {}: {e}", exe.display()))?;
-            let stdin = child.stdin.take();
-            let Some(stdout) = child.stdout.take() else {
-                return Err("worker without stdout".into());
-            };
-            let tx = tx.clone();
-            let index = workers.len();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stdout).lines();
-                // One message a line until the worker closes its stdout.
-                while let Ok(Some(line)) = lines.next_line().await {
-                    match serde_json::from_str::<WorkerMsg>(&line) {
-                        Ok(msg) => {
-                            if tx.send((index, Some(msg))).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => eprintln!("worker {index}: unreadable line ({e}): {line:.200}"),
-                    }
-                }
-                let _ = tx.send((index, None));
-            });
+                .args(["--max-secs", &plan.max_secs.to_string()]);
+            let (child, stdin) = spawn_child(cmd, "worker", workers.len(), &tx)?;
             workers.push(WorkerProc {
                 child,
                 stdin,

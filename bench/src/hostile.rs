@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
-use std::process::Stdio;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -33,7 +32,7 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::{timeout, Instant};
 
-use crate::fleet::{Fleet, SourcePool};
+use crate::fleet::{self, SourcePool};
 use crate::publisher::{self, PublishPlan};
 use crate::report::Figures;
 use crate::scenario::{self, CommonArgs, Env};
@@ -220,31 +219,8 @@ async fn hostile_on(
     let url = format!("ws://{}/api/live/events/{live}/", server.addr);
     let budget =
         c.subscribe_timeout_secs + args.max_publish_secs + args.drain_secs + args.settle_secs + 300;
-    let started = Instant::now();
-    let mut fleet = Fleet::spawn(
-        &scenario::fleet_plan(c, url.clone(), args.subscribers, budget),
-        sources,
-    )?;
-    f.workers = fleet.len();
-    eprintln!(
-        "  {} workers ({:?} connections each), waiting for every subscribed frame…",
-        fleet.len(),
-        fleet.shares()
-    );
-    let ready = match fleet
-        .wait_ready(Duration::from_secs(c.subscribe_timeout_secs), false)
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            f.subscribed = fleet.progress().subscribed;
-            fleet.shutdown().await;
-            return Err(e);
-        }
-    };
-    f.subscribe_seconds = scenario::round2(started.elapsed().as_secs_f64());
-    f.subscribed = ready.subscribed + ready.closed;
-    f.subscribe_failed = ready.failed;
+    let plan = scenario::fleet_plan(c, url.clone(), args.subscribers, budget);
+    let mut fleet = scenario::subscribe_fleet(c, &plan, sources, f, None).await?;
     let rss_before = server.rss();
     f.rss_before_kib = scenario::kib(rss_idle).map(scenario::round2);
     f.rss_with_connections_kib = scenario::kib(rss_before).map(scenario::round2);
@@ -441,34 +417,8 @@ impl HostileFleet {
                 .args([format!("--{kind}"), n.to_string()])
                 .args(["--trickle-ms", &args.trickle_ms.to_string()])
                 .args(["--rcvbuf", &args.rcvbuf.to_string()])
-                .args(["--max-secs", &max_secs.to_string()])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .kill_on_drop(true);
-            let mut child = cmd
-                .spawn()
-                .map_err(|e| format!("spawn hostile worker {}: {e}", exe.display()))?;
-            let stdin = child.stdin.take();
-            let Some(stdout) = child.stdout.take() else {
-                return Err("hostile worker without stdout".into());
-            };
-            let tx = tx.clone();
-            let index = procs.len();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stdout).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    match serde_json::from_str::<HostileMsg>(&line) {
-                        Ok(msg) => {
-                            if tx.send((index, Some(msg))).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => eprintln!("hostile worker {index}: unreadable line ({e})"),
-                    }
-                }
-                let _ = tx.send((index, None));
-            });
+                .args(["--max-secs", &max_secs.to_string()]);
+            let (child, stdin) = fleet::spawn_child(cmd, "hostile worker", procs.len(), &tx)?;
             procs.push(HostileProc {
                 child,
                 stdin,
@@ -559,35 +509,8 @@ impl HostileFleet {
 
 /// Runs a hostile worker to completion; the process exit code.
 pub fn run_worker(args: HostileWorkerArgs) -> i32 {
-    // SAFETY: prctl with PR_SET_PDEATHSIG has no memory-safety preconditions.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
-    }
-    let target = match crate::worker::socket_addr_of(&args.url) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("hostile worker: {e}");
-            return 2;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("hostile worker: runtime: {e}");
-            return 1;
-        }
-    };
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, worker_loop(args, target))
+    let url = args.url.clone();
+    crate::worker::run_child("hostile worker", &url, |target| worker_loop(args, target))
 }
 
 fn emit(msg: &HostileMsg) {
@@ -844,19 +767,7 @@ const TCP_CLOSE_WAIT: u8 = 8;
 
 /// `tcp_info.tcpi_state` (the first byte) of a socket.
 fn tcp_state(fd: RawFd) -> Option<u8> {
-    let mut buf = [0u8; 256];
-    let mut len = buf.len() as libc::socklen_t;
-    // SAFETY: the kernel writes at most `len` bytes into `buf`.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            buf.as_mut_ptr().cast(),
-            &mut len,
-        )
-    };
-    (rc == 0 && len > 0).then_some(buf[0])
+    crate::subscriber::tcp_info(fd)?.bytes().first().copied()
 }
 
 /// Finds the close frame in what the server sent (unmasked frames),

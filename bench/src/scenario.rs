@@ -227,6 +227,46 @@ pub(crate) fn fleet_plan(
     }
 }
 
+/// Spawns the honest fleet of `plan` and waits (at most
+/// `--subscribe-timeout-secs`) until every subscriber has subscribed or
+/// given up, noting the workers and the subscribe figures. On failure it
+/// notes how many subscribed, plus the server's RSS with them when
+/// `rss_on_failure` is given (hold's figure), and shuts the fleet down.
+pub(crate) async fn subscribe_fleet(
+    c: &CommonArgs,
+    plan: &FleetPlan,
+    sources: &mut SourcePool,
+    f: &mut Figures,
+    rss_on_failure: Option<&ServerProcess>,
+) -> Result<Fleet, String> {
+    let started = Instant::now();
+    let mut fleet = Fleet::spawn(plan, sources)?;
+    f.workers = fleet.len();
+    eprintln!(
+        "  {} workers ({:?} connections each), waiting for every subscribed frame…",
+        fleet.len(),
+        fleet.shares()
+    );
+    let ready = match fleet
+        .wait_ready(Duration::from_secs(c.subscribe_timeout_secs), false)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            f.subscribed = fleet.progress().subscribed;
+            if let Some(server) = rss_on_failure {
+                f.rss_with_connections_kib = kib(server.rss()).map(round2);
+            }
+            fleet.shutdown().await;
+            return Err(e);
+        }
+    };
+    f.subscribe_seconds = round2(started.elapsed().as_secs_f64());
+    f.subscribed = ready.subscribed + ready.closed;
+    f.subscribe_failed = ready.failed;
+    Ok(fleet)
+}
+
 pub(crate) fn kib(bytes: Option<u64>) -> Option<f64> {
     bytes.map(|b| b as f64 / 1024.0)
 }
@@ -380,28 +420,8 @@ async fn fanout_on(
     let rss_before = server.rss();
     let url = format!("ws://{}/api/live/events/{live}/", server.addr);
     let budget = c.subscribe_timeout_secs + args.max_publish_secs + args.drain_secs + 300;
-    let started = Instant::now();
-    let mut fleet = Fleet::spawn(&fleet_plan(c, url, args.subscribers, budget), sources)?;
-    f.workers = fleet.len();
-    eprintln!(
-        "  {} workers ({:?} connections each), waiting for every subscribed frame…",
-        fleet.len(),
-        fleet.shares()
-    );
-    let ready = fleet
-        .wait_ready(Duration::from_secs(c.subscribe_timeout_secs), false)
-        .await;
-    let ready = match ready {
-        Ok(p) => p,
-        Err(e) => {
-            f.subscribed = fleet.progress().subscribed;
-            fleet.shutdown().await;
-            return Err(e);
-        }
-    };
-    f.subscribe_seconds = round2(started.elapsed().as_secs_f64());
-    f.subscribed = ready.subscribed + ready.closed;
-    f.subscribe_failed = ready.failed;
+    let plan = fleet_plan(c, url, args.subscribers, budget);
+    let mut fleet = subscribe_fleet(c, &plan, sources, f, None).await?;
     let rss_with = server.rss();
     f.rss_before_kib = kib(rss_before).map(round2);
     f.rss_with_connections_kib = kib(rss_with).map(round2);
@@ -520,29 +540,8 @@ async fn hold_on(
     let rss_before = server.rss();
     let url = format!("ws://{}/api/live/events/{live}/", server.addr);
     let budget = c.subscribe_timeout_secs + args.hold_secs + 300;
-    let started = Instant::now();
-    let mut fleet = Fleet::spawn(&fleet_plan(c, url, args.connections, budget), sources)?;
-    f.workers = fleet.len();
-    eprintln!(
-        "  {} workers ({:?} connections each), waiting for every subscribed frame…",
-        fleet.len(),
-        fleet.shares()
-    );
-    let ready = match fleet
-        .wait_ready(Duration::from_secs(c.subscribe_timeout_secs), false)
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            f.subscribed = fleet.progress().subscribed;
-            f.rss_with_connections_kib = kib(server.rss()).map(round2);
-            fleet.shutdown().await;
-            return Err(e);
-        }
-    };
-    f.subscribe_seconds = round2(started.elapsed().as_secs_f64());
-    f.subscribed = ready.subscribed + ready.closed;
-    f.subscribe_failed = ready.failed;
+    let plan = fleet_plan(c, url, args.connections, budget);
+    let mut fleet = subscribe_fleet(c, &plan, sources, f, Some(server)).await?;
     let rss_with = server.rss();
     f.rss_before_kib = kib(rss_before).map(round2);
     f.rss_with_connections_kib = kib(rss_with).map(round2);

@@ -149,13 +149,22 @@ pub async fn run(
     state.fd.set(-1);
 }
 
-/// Data segments this socket has received (the kernel's
-/// `tcp_info.tcpi_data_segs_in`), to see how many frames a server packs
-/// into one write. `None` if the kernel does not say.
-pub fn data_segments_in(fd: RawFd) -> Option<u64> {
-    // Offset of tcpi_data_segs_in in the kernel's struct tcp_info
-    // (include/uapi/linux/tcp.h, since Linux 4.6); libc's copy is shorter.
-    const OFFSET: usize = 152;
+/// The kernel's `struct tcp_info` of a socket, as the bytes it filled in:
+/// read by offset, since libc's copy of the struct is shorter than what
+/// recent kernels write. `None` if the kernel does not say.
+pub struct TcpInfo {
+    buf: [u8; 256],
+    len: usize,
+}
+
+impl TcpInfo {
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Reads `TCP_INFO` of `fd` (-1: no socket).
+pub fn tcp_info(fd: RawFd) -> Option<TcpInfo> {
     if fd < 0 {
         return None;
     }
@@ -171,10 +180,21 @@ pub fn data_segments_in(fd: RawFd) -> Option<u64> {
             &mut len,
         )
     };
-    if rc != 0 || (len as usize) < OFFSET + 4 {
-        return None;
-    }
-    let bytes: [u8; 4] = buf[OFFSET..OFFSET + 4].try_into().ok()?;
+    (rc == 0).then(|| TcpInfo {
+        buf,
+        len: (len as usize).min(buf.len()),
+    })
+}
+
+/// Data segments this socket has received (the kernel's
+/// `tcp_info.tcpi_data_segs_in`), to see how many frames a server packs
+/// into one write. `None` if the kernel does not say.
+pub fn data_segments_in(fd: RawFd) -> Option<u64> {
+    // Offset of tcpi_data_segs_in in the kernel's struct tcp_info
+    // (include/uapi/linux/tcp.h, since Linux 4.6).
+    const OFFSET: usize = 152;
+    let info = tcp_info(fd)?;
+    let bytes: [u8; 4] = info.bytes().get(OFFSET..OFFSET + 4)?.try_into().ok()?;
     Some(u64::from(u32::from_ne_bytes(bytes)))
 }
 

@@ -144,6 +144,19 @@ fn emit(msg: &WorkerMsg) {
 
 /// Runs a worker to completion; the process exit code.
 pub fn run(args: WorkerArgs) -> i32 {
+    let url = args.url.clone();
+    run_child("worker", &url, |addr| main_loop(args, addr))
+}
+
+/// The entry of a child process the parent drives over pipes (a worker, a
+/// hostile worker): it dies with its parent, resolves `url`'s address and
+/// runs `main` on one thread, in a `LocalSet` (its tasks share `Rc` state).
+/// `name` labels the errors; returns the process exit code.
+pub fn run_child<F, Fut>(name: &str, url: &str, main: F) -> i32
+where
+    F: FnOnce(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = i32>,
+{
     // SAFETY: prctl with PR_SET_PDEATHSIG has no memory-safety preconditions.
     unsafe {
         libc::prctl(
@@ -154,10 +167,10 @@ pub fn run(args: WorkerArgs) -> i32 {
             0,
         );
     }
-    let addr = match socket_addr_of(&args.url) {
+    let addr = match socket_addr_of(url) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("worker: {e}");
+            eprintln!("{name}: {e}");
             return 2;
         }
     };
@@ -167,12 +180,12 @@ pub fn run(args: WorkerArgs) -> i32 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("worker: runtime: {e}");
+            eprintln!("{name}: runtime: {e}");
             return 1;
         }
     };
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, main_loop(args, addr))
+    local.block_on(&runtime, main(addr))
 }
 
 async fn main_loop(args: WorkerArgs, addr: SocketAddr) -> i32 {
