@@ -1,6 +1,7 @@
 //! A fight's live state machine: start, rounds, per-corner stats and the
 //! official result. Pure rules; the edges load, apply and store.
 
+use crate::vocabulary::{ResultMethod, Vocabulary};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -122,17 +123,6 @@ impl FightState {
     }
 }
 
-pub const METHODS: [&str; 8] = [
-    "ko_tko",
-    "submission",
-    "unanimous_decision",
-    "split_decision",
-    "majority_decision",
-    "draw",
-    "dq",
-    "no_contest",
-];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Winner {
@@ -152,7 +142,7 @@ pub struct FightResult {
 
 impl FightResult {
     fn check(&self, fight: &FightState) -> Result<(), FightError> {
-        if !METHODS.contains(&self.method.as_str()) {
+        if ResultMethod::parse(&self.method).is_none() {
             return Err(FightError::Invalid(
                 "method must be ko_tko, submission, unanimous_decision, split_decision, majority_decision, draw, dq or no_contest",
             ));

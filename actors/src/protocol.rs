@@ -4,6 +4,7 @@
 //! A broadcast is serialized once into a [`Frame`] and the same bytes go to
 //! every subscriber.
 
+use crate::writes::{CommentInput, ReactionInput, VoteInput};
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -34,49 +35,32 @@ impl Since {
     }
 }
 
-/// What a client may send.
+/// What a client may send, besides `ref` (any op may carry one; see
+/// [`ClientOp::parse`]). The write ops' payloads are the REST bodies' types.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientOp {
     Subscribe {
         channel: String,
         since: Option<Since>,
-        #[serde(rename = "ref")]
-        reference: Option<Value>,
     },
     Unsubscribe {
         channel: String,
-        #[serde(rename = "ref")]
-        reference: Option<Value>,
     },
-    Ping {
-        #[serde(rename = "ref")]
-        reference: Option<Value>,
-    },
+    Ping {},
     /// Writes: answered with `ack` once stored, or `error`.
-    Comment {
-        live_event: i64,
-        #[serde(default)]
-        live_fight: Option<i64>,
-        content: String,
-        #[serde(default)]
-        parent_comment: Option<i64>,
-        #[serde(rename = "ref")]
-        reference: Option<Value>,
-    },
-    React {
-        target_type: String,
-        target_id: i64,
-        reaction_type: String,
-        #[serde(rename = "ref")]
-        reference: Option<Value>,
-    },
-    Vote {
-        poll: i64,
-        option: i64,
-        #[serde(rename = "ref")]
-        reference: Option<Value>,
-    },
+    Comment(CommentInput),
+    React(ReactionInput),
+    Vote(VoteInput),
+}
+
+impl ClientOp {
+    /// Reads an op from a frame's JSON object: its `ref` (echoed on the
+    /// answer, whatever else is wrong), and the op itself.
+    pub fn parse(mut frame: Value) -> (Option<Value>, Result<ClientOp, serde_json::Error>) {
+        let reference = frame.as_object_mut().and_then(|m| m.remove("ref"));
+        (reference, serde_json::from_value(frame))
+    }
 }
 
 /// Stable error codes of `error` frames.
@@ -255,19 +239,29 @@ mod tests {
 
     #[test]
     fn ops_parse_and_unknown_ones_do_not() {
-        let op: ClientOp = serde_json::from_str(
+        let parse = |text: &str| ClientOp::parse(serde_json::from_str(text).expect("JSON"));
+        let (reference, op) = parse(
             r#"{"op":"subscribe","channel":"event:42","since":{"epoch":"k3x9","seq":17},"ref":1}"#,
-        )
-        .expect("subscribe");
+        );
+        assert_eq!(reference, Some(serde_json::json!(1)));
         assert!(matches!(
             op,
-            ClientOp::Subscribe {
+            Ok(ClientOp::Subscribe {
                 since: Some(Since { seq: 17, .. }),
                 ..
-            }
+            })
         ));
-        assert!(serde_json::from_str::<ClientOp>(r#"{"op":"dance"}"#).is_err());
-        assert!(serde_json::from_str::<ClientOp>(r#"{"op":"ping","extra":1}"#).is_err());
+        let (_, op) = parse(r#"{"op":"comment","live_event":7,"content":"jab","ref":"c1"}"#);
+        assert!(matches!(
+            op,
+            Ok(ClientOp::Comment(CommentInput { live_event: 7, .. }))
+        ));
+        assert!(parse(r#"{"op":"dance"}"#).1.is_err());
+        let (reference, op) = parse(r#"{"op":"ping","extra":1,"ref":9}"#);
+        assert!(op.is_err() && reference == Some(serde_json::json!(9)));
+        assert!(parse(r#"{"op":"vote","poll":1,"option":2,"content":"x"}"#)
+            .1
+            .is_err());
     }
 
     #[test]

@@ -288,8 +288,8 @@ impl Session {
                 )
             }
         };
-        let reference = value.get("ref").cloned();
-        let op: ClientOp = match serde_json::from_value(value) {
+        let (reference, op) = ClientOp::parse(value);
+        let op = match op {
             Ok(op) => op,
             Err(e) => {
                 return self.refuse(
@@ -299,18 +299,14 @@ impl Session {
             }
         };
         match op {
-            ClientOp::Subscribe {
-                channel,
-                since,
-                reference,
-            } => match channel.parse::<Channel>() {
+            ClientOp::Subscribe { channel, since } => match channel.parse::<Channel>() {
                 Ok(channel) => self.subscribe(ctx, channel, since, reference),
                 Err(e) => self.refuse(
                     ctx,
                     protocol::error(ErrorCode::BadRequest, &e.to_string(), &reference),
                 ),
             },
-            ClientOp::Unsubscribe { channel, reference } => {
+            ClientOp::Unsubscribe { channel } => {
                 let parsed = channel
                     .parse::<Channel>()
                     .ok()
@@ -333,42 +329,10 @@ impl Session {
                     ),
                 }
             }
-            ClientOp::Ping { reference } => self.send(ctx, protocol::pong(&reference)),
-            ClientOp::Comment {
-                live_event,
-                live_fight,
-                content,
-                parent_comment,
-                reference,
-            } => self.write(
-                ctx,
-                WriteOp::Comment {
-                    live_event,
-                    live_fight,
-                    content,
-                    parent_comment,
-                },
-                reference,
-            ),
-            ClientOp::React {
-                target_type,
-                target_id,
-                reaction_type,
-                reference,
-            } => self.write(
-                ctx,
-                WriteOp::React {
-                    target_type,
-                    target_id,
-                    reaction_type,
-                },
-                reference,
-            ),
-            ClientOp::Vote {
-                poll,
-                option,
-                reference,
-            } => self.write(ctx, WriteOp::Vote { poll, option }, reference),
+            ClientOp::Ping {} => self.send(ctx, protocol::pong(&reference)),
+            ClientOp::Comment(input) => self.write(ctx, WriteOp::Comment(input), reference),
+            ClientOp::React(input) => self.write(ctx, WriteOp::React(input), reference),
+            ClientOp::Vote(input) => self.write(ctx, WriteOp::Vote(input), reference),
         }
     }
 

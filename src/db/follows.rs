@@ -7,8 +7,6 @@ use serde::Serialize;
 use super::pagination::PageParams;
 use super::schema::follows;
 
-pub const TARGET_TYPES: [&str; 2] = ["fighter", "event"];
-
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = follows)]
 pub struct Follow {

@@ -10,16 +10,6 @@ use super::models::LiveUpdate;
 use super::pagination::PageParams;
 use super::schema::{live_updates, moderation_actions};
 
-pub const UPDATE_TYPES: [&str; 7] = [
-    "fight_start",
-    "round_start",
-    "round_end",
-    "knockdown",
-    "submission_attempt",
-    "result",
-    "news",
-];
-
 #[derive(Debug, Deserialize, Insertable)]
 #[diesel(table_name = live_updates)]
 pub struct NewUpdate {

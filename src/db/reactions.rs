@@ -4,12 +4,10 @@
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
+use ringside_actors::vocabulary::{ReactionType, Vocabulary};
 use ringside_actors::Channel;
 
 use super::schema::{live_comments, live_fights, live_updates, reaction_events, reaction_totals};
-
-pub const TARGET_TYPES: [&str; 4] = ["update", "comment", "fight", "event"];
-pub const REACTION_TYPES: [&str; 5] = ["like", "wow", "angry", "sad", "celebrate"];
 
 /// Where a target's totals are shown: the channels its followers are on.
 pub fn channels_of(
@@ -55,8 +53,10 @@ pub fn totals(
     target_type: &str,
     target_id: i64,
 ) -> QueryResult<BTreeMap<String, i64>> {
-    let mut out: BTreeMap<String, i64> =
-        REACTION_TYPES.iter().map(|r| (r.to_string(), 0)).collect();
+    let mut out: BTreeMap<String, i64> = ReactionType::words()
+        .into_iter()
+        .map(|r| (r.to_string(), 0))
+        .collect();
     let rows: Vec<(String, i64)> = reaction_totals::table
         .filter(reaction_totals::target_type.eq(target_type))
         .filter(reaction_totals::target_id.eq(target_id))

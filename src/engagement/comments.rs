@@ -4,8 +4,8 @@
 //! so a refusal never stores anything.
 
 use chrono::Utc;
+use ringside_actors::writes::CommentInput;
 use ringside_actors::Role;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::refers;
@@ -25,25 +25,13 @@ use crate::state::AppState;
 /// The same message again within this window counts as spam.
 const REPEAT_WINDOW_MINUTES: i64 = 5;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewComment {
-    #[serde(rename = "live_event")]
-    pub live_event_id: i64,
-    #[serde(rename = "live_fight", default)]
-    pub live_fight_id: Option<i64>,
-    pub content: String,
-    #[serde(rename = "parent_comment", default)]
-    pub parent_comment_id: Option<i64>,
-}
-
 /// Posts a comment for `user_id`; answered once the row is committed. A
 /// comment caught by the filter is refused or held, by configuration.
 pub async fn post(
     state: &AppState,
     caller: TokenUser,
     session: Option<String>,
-    new: NewComment,
+    new: CommentInput,
 ) -> Result<CommentView, ApiError> {
     let user_id = caller.user_id;
     let content = validate::text("content", &new.content, 1, 1000)?;
@@ -54,7 +42,7 @@ pub async fn post(
     let (view, published) = persist(&state.persister, move |conn| {
         let user = users::find(conn, user_id)?.ok_or(ApiError::Unauthorized("invalid token"))?;
         crate::auth::check_account(&user, caller.version)?;
-        let live = live_events::find(conn, new.live_event_id).map_err(refers("live_event"))?;
+        let live = live_events::find(conn, new.live_event).map_err(refers("live_event"))?;
         if live.status().is_final() {
             return Err(ApiError::Conflict {
                 code: "invalid_transition",
@@ -99,7 +87,7 @@ pub async fn post(
             },
         };
         let mut replied_to = None;
-        if let Some(parent) = new.parent_comment_id {
+        if let Some(parent) = new.parent_comment {
             let parent = comments::find(conn, parent).map_err(refers("parent_comment"))?;
             if parent.live_event_id != live.id {
                 return Err(ApiError::invalid(
@@ -114,10 +102,10 @@ pub async fn post(
         }
         let row = NewCommentRow {
             live_event_id: live.id,
-            live_fight_id: new.live_fight_id,
+            live_fight_id: new.live_fight,
             user_id: user.id,
             content,
-            parent_comment_id: new.parent_comment_id,
+            parent_comment_id: new.parent_comment,
             status: if held.is_some() { "held" } else { "active" }.into(),
             is_verified_user: user.is_verified,
             is_moderator: moderator,

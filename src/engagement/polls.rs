@@ -2,7 +2,6 @@
 //! it, so concurrent votes cannot double), tallies coalesced.
 
 use ringside_actors::Role;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::totals::Counted;
@@ -13,12 +12,7 @@ use crate::error::ApiError;
 use crate::live::persist;
 use crate::rate_limit::WriteKind;
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ballot {
-    pub option: i64,
-}
+use ringside_actors::writes::Ballot;
 
 pub async fn vote(
     state: &AppState,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use ringside_actors::outbox::SessionId;
-use ringside_actors::writes::{ClientWrites, WriteFuture, WriteOp};
+use ringside_actors::writes::{Ballot, ClientWrites, VoteInput, WriteFuture, WriteOp};
 use serde_json::Value;
 
 use super::{comments, polls, reactions};
@@ -26,53 +26,16 @@ impl ClientWrites for Writes {
         let state = self.0.clone();
         let session = Some(format!("{session:x}"));
         Box::pin(async move {
+            let caller = TokenUser::session(user);
             let done: Result<Value, ApiError> = match op {
-                WriteOp::Comment {
-                    live_event,
-                    live_fight,
-                    content,
-                    parent_comment,
-                } => comments::post(
-                    &state,
-                    TokenUser::session(user),
-                    session,
-                    comments::NewComment {
-                        live_event_id: live_event,
-                        live_fight_id: live_fight,
-                        content,
-                        parent_comment_id: parent_comment,
-                    },
-                )
-                .await
-                .and_then(|view| {
-                    serde_json::to_value(view).map_err(|e| ApiError::Internal(e.to_string()))
-                }),
-                WriteOp::React {
-                    target_type,
-                    target_id,
-                    reaction_type,
-                } => {
-                    reactions::react(
-                        &state,
-                        TokenUser::session(user),
-                        session,
-                        reactions::NewReaction {
-                            target_type,
-                            target_id,
-                            reaction_type,
-                        },
-                    )
+                WriteOp::Comment(input) => comments::post(&state, caller, session, input)
                     .await
-                }
-                WriteOp::Vote { poll, option } => {
-                    polls::vote(
-                        &state,
-                        TokenUser::session(user),
-                        session,
-                        poll,
-                        polls::Ballot { option },
-                    )
-                    .await
+                    .and_then(|view| {
+                        serde_json::to_value(view).map_err(|e| ApiError::Internal(e.to_string()))
+                    }),
+                WriteOp::React(input) => reactions::react(&state, caller, session, input).await,
+                WriteOp::Vote(VoteInput { poll, option }) => {
+                    polls::vote(&state, caller, session, poll, Ballot { option }).await
                 }
             };
             done.map_err(|e| e.refusal())

@@ -9,9 +9,10 @@ use super::{created, query, resource};
 use crate::auth::TokenUser;
 use crate::db::comments::{self, Visibility};
 use crate::db::pagination::{Cursor, Page, PageParams};
-use crate::engagement::comments::{post, report as report_comment, NewComment};
+use crate::engagement::comments::{post, report as report_comment};
 use crate::error::ApiError;
 use crate::state::AppState;
+use ringside_actors::writes::CommentInput;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/comments/").get(list).post(create))
@@ -21,7 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn create(
     token: TokenUser,
     state: web::Data<AppState>,
-    body: web::Json<NewComment>,
+    body: web::Json<CommentInput>,
 ) -> Result<HttpResponse, ApiError> {
     let view = post(&state, token, None, body.into_inner()).await?;
     Ok(created(view))

@@ -10,11 +10,12 @@ use super::{created, resource};
 use crate::auth::{Auth, TokenUser, Viewer};
 use crate::db::activity::{self, Activity};
 use crate::db::catalog;
-use crate::db::follows::{self, TARGET_TYPES};
+use crate::db::follows;
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;
 use crate::live::persist;
 use crate::state::AppState;
+use ringside_actors::vocabulary::FollowTarget;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/follows/").get(list).post(follow))
@@ -30,14 +31,7 @@ struct Target {
 }
 
 fn check_type(target_type: &str) -> Result<(), ApiError> {
-    if TARGET_TYPES.contains(&target_type) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "target_type",
-            format!("must be one of {}", TARGET_TYPES.join(", ")),
-        ))
-    }
+    super::validate::one_of::<FollowTarget>("target_type", target_type).map(|_| ())
 }
 
 async fn follow(

@@ -12,11 +12,12 @@ use super::optional_json::OptionalJson;
 use super::{created, named, publishing, query, resource, validate};
 use crate::auth::{authorize, Auth, MaybeAuth, Moderator, TokenUser};
 use crate::db::live_events as events_db;
-use crate::db::live_updates::{self, NewUpdate, Review, UPDATE_TYPES};
+use crate::db::live_updates::{self, NewUpdate, Review};
 use crate::db::models::LiveUpdate;
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;
 use crate::state::AppState;
+use ringside_actors::vocabulary::UpdateType;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/updates/").get(list).post(create))
@@ -39,12 +40,7 @@ fn publish(
 }
 
 fn check(new: &mut NewUpdate) -> Result<(), ApiError> {
-    if !UPDATE_TYPES.contains(&new.update_type.as_str()) {
-        return Err(ApiError::invalid(
-            "update_type",
-            format!("must be one of {}", UPDATE_TYPES.join(", ")),
-        ));
-    }
+    validate::one_of::<UpdateType>("update_type", &new.update_type)?;
     new.title = validate::text("title", &new.title, 1, 200)?;
     new.description = validate::text("description", &new.description, 0, 5000)?;
     validate::range("round_number", new.round_number, 1, 5)?;

@@ -2,6 +2,7 @@
 //! list with its unread count, read / read-all / opened, and preferences.
 
 use actix_web::{web, HttpResponse};
+use ringside_actors::vocabulary::Platform;
 use ringside_actors::{protocol, Channel};
 use serde::Deserialize;
 use serde_json::json;
@@ -27,8 +28,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/notifications/{id}/opened/").post(opened));
 }
 
-const PLATFORMS: [&str; 2] = ["android", "ios"];
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeviceBody {
@@ -39,9 +38,7 @@ struct DeviceBody {
 }
 
 fn check_device(body: &DeviceBody) -> Result<String, ApiError> {
-    if !PLATFORMS.contains(&body.platform.as_str()) {
-        return Err(ApiError::invalid("platform", "must be android or ios"));
-    }
+    validate::one_of::<Platform>("platform", &body.platform)?;
     validate::text("token", &body.token, 1, 4096)
 }
 

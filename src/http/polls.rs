@@ -10,9 +10,10 @@ use super::{created, named, publishing, query, resource, validate};
 use crate::auth::{Auth, MaybeAuth, Moderator, TokenUser};
 use crate::db::pagination::{Page, PageParams};
 use crate::db::polls;
-use crate::engagement::polls::{vote as cast, Ballot};
+use crate::engagement::polls::vote as cast;
 use crate::error::ApiError;
 use crate::state::AppState;
+use ringside_actors::writes::Ballot;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/polls/").get(list).post(create))

@@ -7,10 +7,12 @@ use serde_json::json;
 
 use super::{created, query, resource};
 use crate::auth::TokenUser;
-use crate::db::reactions::{self, TARGET_TYPES};
-use crate::engagement::reactions::{react, NewReaction};
+use crate::db::reactions;
+use crate::engagement::reactions::react;
 use crate::error::ApiError;
 use crate::state::AppState;
+use ringside_actors::vocabulary::ReactionTarget;
+use ringside_actors::writes::ReactionInput;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/reactions/").get(totals).post(create));
@@ -19,7 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn create(
     token: TokenUser,
     state: web::Data<AppState>,
-    body: web::Json<NewReaction>,
+    body: web::Json<ReactionInput>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(created(
         react(&state, token, None, body.into_inner()).await?,
@@ -41,12 +43,7 @@ async fn totals(
         target_type,
         target_id,
     } = target.into_inner();
-    if !TARGET_TYPES.contains(&target_type.as_str()) {
-        return Err(ApiError::invalid(
-            "target_type",
-            format!("must be one of {}", TARGET_TYPES.join(", ")),
-        ));
-    }
+    super::validate::one_of::<ReactionTarget>("target_type", &target_type)?;
     let tt = target_type.clone();
     let totals = query(&state.db, move |c| reactions::totals(c, &tt, target_id)).await?;
     Ok(HttpResponse::Ok().json(json!({

@@ -63,3 +63,11 @@ pub fn email(value: &str) -> Result<String, ApiError> {
         _ => Err(ApiError::invalid("email", "is not an email address")),
     }
 }
+
+/// One of a fixed set of words (`ringside_actors::vocabulary`).
+pub fn one_of<V: ringside_actors::vocabulary::Vocabulary>(
+    field: &str,
+    value: &str,
+) -> Result<V, ApiError> {
+    V::parse(value).ok_or_else(|| ApiError::invalid(field, V::expected()))
+}

@@ -146,3 +146,116 @@ fn constraints_refuse_what_must_never_happen() {
         .expect("valid score");
     refused(&mut conn, "INSERT INTO judge_scores (live_fight_id, judge, round, red, blue) VALUES (1, 'J1', 1, 10, 8)");
 }
+
+#[derive(diesel::QueryableByName)]
+struct Check {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tbl: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    def: String,
+}
+
+/// `(column, words)` of a `CHECK (column IN ('a', 'b'))`, as PostgreSQL
+/// prints it back (`column = ANY (ARRAY['a'::text, 'b'::text])`).
+fn enumerated(def: &str) -> Option<(String, Vec<String>)> {
+    let at = def.find(" = ANY (ARRAY[")?;
+    let column = def[..at]
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()?
+        .to_string();
+    let list = &def[at + " = ANY (ARRAY[".len()..];
+    let list = &list[..list.find(']')?];
+    let words = list
+        .split(',')
+        .filter_map(|w| w.trim().strip_prefix('\'')?.split('\'').next())
+        .map(str::to_string)
+        .collect();
+    Some((column, words))
+}
+
+/// Every fixed set of words is one Rust type (`actors/src/vocabulary.rs`),
+/// and the database refuses exactly what it does not list: each CHECK that
+/// enumerates a column's values lists that type's words, and every such
+/// CHECK belongs to a type.
+#[test]
+fn check_constraints_list_exactly_the_rust_vocabularies() {
+    use diesel::RunQueryDsl;
+    use ringside_actors::fight::Winner;
+    use ringside_actors::vocabulary::*;
+    use ringside_actors::{EventStatus, Role};
+    use std::collections::BTreeSet;
+
+    let expected: Vec<(&str, &str, Vec<&str>)> = vec![
+        ("users", "role", Role::words()),
+        ("fights", "winner_corner", Winner::words()),
+        ("fights", "result_method", ResultMethod::words()),
+        ("media_assets", "kind", MediaKind::words()),
+        ("articles", "status", ArticleStatus::words()),
+        ("live_events", "status", EventStatus::words()),
+        ("live_fights", "status", EventStatus::words()),
+        ("live_updates", "update_type", UpdateType::words()),
+        ("live_comments", "status", CommentStatus::words()),
+        ("comment_reports", "status", ReportStatus::words()),
+        ("reaction_events", "target_type", ReactionTarget::words()),
+        ("reaction_events", "reaction_type", ReactionType::words()),
+        ("reaction_totals", "target_type", ReactionTarget::words()),
+        ("reaction_totals", "reaction_type", ReactionType::words()),
+        ("polls", "status", PollStatus::words()),
+        ("user_sanctions", "kind", SanctionKind::words()),
+        ("moderation_actions", "action", ModerationAction::words()),
+        (
+            "moderation_actions",
+            "target_type",
+            ModerationTarget::words(),
+        ),
+        ("follows", "target_type", FollowTarget::words()),
+        ("user_activities", "activity_type", ActivityType::words()),
+        (
+            "push_notifications",
+            "notification_type",
+            NotificationType::words(),
+        ),
+        (
+            "push_notifications",
+            "delivery_status",
+            DeliveryStatus::words(),
+        ),
+        ("devices", "platform", Platform::words()),
+        ("notification_deliveries", "status", OutboxStatus::words()),
+        ("notification_deliveries", "platform", Platform::words()),
+        ("notification_campaigns", "source", CampaignSource::words()),
+    ];
+    let mut conn = PgConnection::establish(&harness::fresh_database()).expect("connect");
+    let checks = diesel::sql_query(
+        "SELECT c.conrelid::regclass::text AS tbl, pg_get_constraintdef(c.oid) AS def \
+         FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+         WHERE c.contype = 'c' AND n.nspname = 'public'",
+    )
+    .load::<Check>(&mut conn)
+    .expect("constraints");
+    let mut found = BTreeSet::new();
+    for check in &checks {
+        let Some((column, words)) = enumerated(&check.def) else {
+            continue;
+        };
+        let Some((_, _, rust)) = expected
+            .iter()
+            .find(|(t, c, _)| *t == check.tbl && *c == column)
+        else {
+            panic!(
+                "{}.{column} enumerates {words:?} but no Rust vocabulary is declared for it",
+                check.tbl
+            );
+        };
+        let db: BTreeSet<&str> = words.iter().map(String::as_str).collect();
+        let code: BTreeSet<&str> = rust.iter().copied().collect();
+        assert_eq!(db, code, "{}.{column}: database against Rust", check.tbl);
+        found.insert((check.tbl.clone(), column));
+    }
+    for (table, column, _) in &expected {
+        assert!(
+            found.contains(&(table.to_string(), column.to_string())),
+            "{table}.{column} has no CHECK listing its words"
+        );
+    }
+}
