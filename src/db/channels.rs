@@ -34,8 +34,12 @@ struct Position {
     last_seq: i64,
 }
 
+/// A fresh epoch: 8 URL-safe characters (never a `:`).
 fn new_epoch() -> String {
-    crate::auth::random_token(6)
+    use base64::Engine;
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).expect("the OS random generator is available");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Numbers and stores one durable message. Call inside the transaction that
