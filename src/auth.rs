@@ -19,10 +19,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use ringside_actors::Role;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use crate::db::models::User;
 use crate::error::ApiError;
@@ -93,25 +93,29 @@ pub enum TokenError {
     Expired,
 }
 
-/// Signs and checks tokens with one HMAC key.
+/// Signs and checks tokens with one HMAC key, through `jsonwebtoken`
+/// (compact JWS, HS256). Tokens from the hand-written signer this replaced
+/// are standard JWTs of the same claims and still verify (tested).
 #[derive(Clone)]
 pub struct TokenKeys {
-    key: Vec<u8>,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
     ttl: Duration,
 }
 
-const JWT_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
-
 impl TokenKeys {
     pub fn new(key: &[u8], ttl: Duration) -> TokenKeys {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is exact, as before: no grace period.
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
         TokenKeys {
-            key: key.to_vec(),
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
             ttl,
         }
-    }
-
-    fn mac(&self) -> Hmac<Sha256> {
-        <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes keys of any length")
     }
 
     pub fn ttl(&self) -> Duration {
@@ -131,34 +135,22 @@ impl TokenKeys {
             exp: now + self.ttl.as_secs() as i64,
             ver: version,
         };
-        let payload = serde_json::to_vec(&claims).expect("claims serialize");
-        let signing_input = format!("{}.{}", B64.encode(JWT_HEADER), B64.encode(payload));
-        let mut mac = self.mac();
-        mac.update(signing_input.as_bytes());
-        format!(
-            "{signing_input}.{}",
-            B64.encode(mac.finalize().into_bytes())
-        )
+        // HMAC signing of claims we built cannot fail.
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signs any claims")
     }
 
     /// The user id and version in a valid, unexpired token.
     pub fn verify(&self, token: &str) -> Result<Claimed, TokenError> {
-        let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let (header, payload) = signing_input.split_once('.').ok_or(TokenError::Malformed)?;
-        let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
-        let mut mac = self.mac();
-        mac.update(signing_input.as_bytes());
-        // Constant-time comparison.
-        mac.verify_slice(&signature)
-            .map_err(|_| TokenError::BadSignature)?;
-        if B64.decode(header).ok().as_deref() != Some(JWT_HEADER.as_bytes()) {
-            return Err(TokenError::Malformed);
-        }
-        let claims: Claims = B64
-            .decode(payload)
-            .ok()
-            .and_then(|p| serde_json::from_slice(&p).ok())
-            .ok_or(TokenError::Malformed)?;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidSignature => TokenError::BadSignature,
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Malformed,
+            })?
+            .claims;
+        // jsonwebtoken lets a token live through its `exp` second; this
+        // server never did.
         if claims.exp <= chrono::Utc::now().timestamp() {
             return Err(TokenError::Expired);
         }
@@ -384,6 +376,51 @@ mod tests {
         let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
         assert_eq!(keys.verify(&forged), Err(TokenError::BadSignature));
         assert_eq!(keys.verify("not-a-token"), Err(TokenError::Malformed));
+    }
+
+    /// Signed by the hand-written HS256 code this module had before it used
+    /// jsonwebtoken (`TokenKeys::new(KEY, 100 years).sign(42, 3)`): the
+    /// format was standard JWT, so tokens already handed out keep working.
+    const OLD_KEY: &[u8] = b"a fixed key for the format test, 32+ bytes";
+    const OLD_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+        eyJzdWIiOiI0MiIsImlhdCI6MTc5NjExMjQ2NCwiZXhwIjo0OTQ5NzEyNDY0LCJ2ZXIiOjN9.\
+        cp-3hRK6qGut6ubB_r6vN5nrmOOxt8D-grCbjmNC_eU";
+
+    #[test]
+    fn tokens_signed_by_the_old_code_still_verify() {
+        let keys = TokenKeys::new(OLD_KEY, Duration::from_secs(60));
+        assert_eq!(
+            keys.verify(OLD_TOKEN),
+            Ok(Claimed {
+                user_id: 42,
+                version: 3
+            })
+        );
+        let other = TokenKeys::new(b"not the key it was signed with!!", Duration::from_secs(60));
+        assert_eq!(other.verify(OLD_TOKEN), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn unsigned_and_foreign_algorithm_tokens_are_refused() {
+        let keys = TokenKeys::new(OLD_KEY, Duration::from_secs(60));
+        let payload = OLD_TOKEN.split('.').nth(1).unwrap_or_default();
+        let none = format!(
+            "{}.{payload}.",
+            B64.encode(br#"{"alg":"none","typ":"JWT"}"#)
+        );
+        assert_eq!(keys.verify(&none), Err(TokenError::Malformed));
+        let hs512 = format!(
+            "{}.{payload}.AAAA",
+            B64.encode(br#"{"alg":"HS512","typ":"JWT"}"#)
+        );
+        assert_eq!(keys.verify(&hs512), Err(TokenError::Malformed));
+        let no_sub = B64.encode(br#"{"iat":0,"exp":99999999999}"#);
+        let token = keys.sign(1, 0);
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(
+            keys.verify(&format!("{}.{no_sub}.{}", parts[0], parts[2])),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]

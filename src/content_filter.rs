@@ -52,8 +52,12 @@ impl ContentFilter {
             return Verdict::Caught(format!("link spam ({links} links)"));
         }
         let squeezed = normalize(content);
-        if let Some(term) = self.terms.iter().find(|t| squeezed.contains(t.as_str())) {
-            if term.len() >= 5 || words(content).iter().any(|w| w == term) {
+        // Every term is judged: a short term found only inside other words
+        // ("kys" in "sky spun") must not end the check before the others.
+        let mut words_of_content: Option<Vec<String>> = None;
+        for term in self.terms.iter().filter(|t| squeezed.contains(t.as_str())) {
+            let words = words_of_content.get_or_insert_with(|| words(content));
+            if term.chars().count() >= 5 || words.iter().any(|w| w == term) {
                 return Verdict::Caught("blocked term".into());
             }
         }
@@ -186,6 +190,24 @@ mod tests {
                 "{bad} should be caught"
             );
         }
+    }
+
+    #[test]
+    fn a_short_term_inside_other_words_does_not_hide_the_others() {
+        // "skyspun" holds "kys" (not a word of its own); "moron" still counts.
+        assert!(matches!(
+            filter().check("the sky spun, what a moron"),
+            Verdict::Caught(_)
+        ));
+        assert!(matches!(
+            filter().check("the sky spun, you scum"),
+            Verdict::Caught(_)
+        ));
+        assert!(matches!(
+            filter().check("the sky spun, what a cheater"),
+            Verdict::Caught(_)
+        ));
+        assert_eq!(filter().check("the sky spun"), Verdict::Clean);
     }
 
     #[test]

@@ -252,12 +252,28 @@ impl From<DieselError> for ApiError {
                     DatabaseErrorKind::SerializationFailure => {
                         ApiError::Unavailable("concurrent update; try again".into())
                     }
+                    // Text PostgreSQL cannot store (NUL in `text` or `jsonb`).
+                    // The edge refuses it per field first (`http::validate`);
+                    // this only keeps anything that slips past from being a 500.
+                    _ if unstorable_text(info.message()) => ApiError::BadRequest {
+                        message: "the text contains a character that cannot be stored".into(),
+                        details: None,
+                    },
                     _ => ApiError::Internal(info.message().to_string()),
                 }
             }
             other => ApiError::Internal(other.to_string()),
         }
     }
+}
+
+/// PostgreSQL's messages for text it refuses to store: SQLSTATE 22021
+/// (`character_not_in_repertoire`, NUL in `text`) and 22P05
+/// (`untranslatable_character`, `\u0000` in `jsonb`); diesel gives the
+/// message, not the state.
+fn unstorable_text(message: &str) -> bool {
+    message.starts_with("invalid byte sequence for encoding")
+        || message.starts_with("unsupported Unicode escape sequence")
 }
 
 /// `fights_red_fighter_id_fkey` on `fights` → `red_fighter`: the API's name.

@@ -44,6 +44,7 @@ pub const MIN_PASSWORD: usize = 8;
 pub const MAX_PASSWORD: usize = 128;
 
 pub fn check_password(password: &str) -> Result<(), ApiError> {
+    validate::plain("password", password)?;
     let n = password.chars().count();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
         return Err(ApiError::invalid(
@@ -90,7 +91,7 @@ async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = validate::email(&body.email)?;
-    let display_name = validate::text("display_name", &body.display_name, 1, 50)?;
+    let display_name = validate::line("display_name", &body.display_name, 1, 50)?;
     check_password(&body.password)?;
     state.login_limiter.check(client(&req, &state), None)?;
     let password_hash = hash(body.password).await?;
@@ -118,6 +119,8 @@ async fn login(
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginBody { email, password } = body.into_inner();
+    validate::plain("email", &email)?;
+    validate::no_nul("password", &password)?;
     let email = email.trim().to_lowercase();
     state
         .login_limiter
@@ -158,10 +161,18 @@ async fn change_password(
         old_password,
         new_password,
     } = body.into_inner();
-    check_password(&new_password).map_err(|_| {
+    validate::no_nul("old_password", &old_password)?;
+    check_password(&new_password).map_err(|e| {
+        let problem = match e {
+            ApiError::BadRequest {
+                details: Some(d), ..
+            } => d["password"].as_str().map(str::to_string),
+            _ => None,
+        };
         ApiError::invalid(
             "new_password",
-            format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+            problem
+                .unwrap_or_else(|| format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")),
         )
     })?;
     let user = auth.user;

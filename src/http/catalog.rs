@@ -74,7 +74,7 @@ fn check_division(input: &mut DivisionInput, creating: bool) -> Result<(), ApiEr
         validate::required("name", &input.name)?;
         validate::required("weight_limit_lbs", &input.weight_limit_lbs)?;
     }
-    validate::optional_text("name", &mut input.name, 1, 100)?;
+    validate::optional_line("name", &mut input.name, 1, 100)?;
     validate::range("weight_limit_lbs", input.weight_limit_lbs, 1.0, 999.0)
 }
 
@@ -149,12 +149,12 @@ fn check_fighter(input: &mut FighterInput, creating: bool) -> Result<(), ApiErro
         validate::required("name", &input.name)?;
         validate::required("division", &input.division_id)?;
     }
-    validate::optional_text("name", &mut input.name, 1, 100)?;
+    validate::optional_line("name", &mut input.name, 1, 100)?;
     if let Some(nickname) = &mut input.nickname {
-        validate::optional_text("nickname", nickname, 1, 100)?;
+        validate::optional_line("nickname", nickname, 1, 100)?;
     }
     if let Some(country) = &mut input.country {
-        validate::optional_text("country", country, 1, 100)?;
+        validate::optional_line("country", country, 1, 100)?;
     }
     for (field, value) in [
         ("wins", input.wins),
@@ -253,8 +253,8 @@ fn check_event(input: &mut EventInput, creating: bool) -> Result<(), ApiError> {
         validate::required("name", &input.name)?;
         validate::required("scheduled_start", &input.scheduled_start)?;
     }
-    validate::optional_text("name", &mut input.name, 1, 200)?;
-    validate::optional_text("venue", &mut input.venue, 0, 200)
+    validate::optional_line("name", &mut input.name, 1, 200)?;
+    validate::optional_line("venue", &mut input.venue, 0, 200)
 }
 
 async fn list_events(

@@ -164,7 +164,7 @@ async fn scores(
     body: web::Json<ScoreBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let judge = validate::text("judge", &body.judge, 1, 100)?;
+    let judge = validate::line("judge", &body.judge, 1, 100)?;
     scoring::check_round_score(body.red, body.blue)
         .map_err(|e| ApiError::invalid("red", e.to_string()))?;
     let score = RoundScore {
@@ -195,6 +195,8 @@ async fn result(
     body: web::Json<FightResult>,
 ) -> Result<HttpResponse, ApiError> {
     let result = body.into_inner();
+    validate::line("method", &result.method, 1, 50)?;
+    validate::line("time", &result.time, 1, 10)?;
     let push = state.push.targets().clone();
     control(&state, id.into_inner(), move |conn, locked, fight| {
         fight.finish(&result)?;

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{created, resource};
+use super::{created, resource, validate};
 use crate::auth::{Auth, TokenUser, Viewer};
 use crate::db::activity::{self, Activity};
 use crate::db::catalog;
@@ -156,7 +156,14 @@ async fn record(
             "must be a JSON object under 4 KiB",
         ));
     }
-    let session = a.session_id.map(|s| s.chars().take(64).collect::<String>());
+    validate::json("metadata", &metadata)?;
+    let session = match a.session_id {
+        Some(s) => {
+            validate::plain("session_id", &s)?;
+            Some(s.chars().take(64).collect::<String>())
+        }
+        None => None,
+    };
     let user = token.user_id;
     persist(&state.persister, move |conn| {
         crate::auth::authorize(conn, token, ringside_actors::Role::Viewer)?;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::ws::{self, Access};
-use super::{already_exists, created, named, query, resource};
+use super::{already_exists, created, named, query, resource, validate};
 use crate::auth::{Admin, Auth};
 use crate::db::channels::Published;
 use crate::db::live_events::{self, NewLiveEvent, TransitionError};
@@ -52,6 +52,9 @@ async fn create(
     let input = body.into_inner();
     if !matches!(input.settings, None | Some(Value::Object(_))) {
         return Err(ApiError::invalid("settings", "must be a JSON object"));
+    }
+    if let Some(settings) = &input.settings {
+        validate::json("settings", settings)?;
     }
     let id = query(&state.db, move |c| {
         live_events::create(c, &input).map(|l| l.id)

@@ -47,6 +47,7 @@ fn check(new: &mut NewUpdate) -> Result<(), ApiError> {
     if !new.data.is_object() {
         return Err(ApiError::invalid("data", "must be a JSON object"));
     }
+    validate::json("data", &new.data)?;
     if new.data.to_string().len() > 16 * 1024 {
         return Err(ApiError::invalid("data", "must be under 16 KiB"));
     }
@@ -147,6 +148,7 @@ async fn approve(
     body: OptionalJson<ReviewBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.0.map(|b| b.reason).unwrap_or_default();
+    let reason = validate::text("reason", &reason, 0, 500)?;
     review(&state, auth.user.id, id.into_inner(), true, reason).await
 }
 
@@ -157,6 +159,7 @@ async fn reject(
     body: OptionalJson<ReviewBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.0.map(|b| b.reason).unwrap_or_default();
+    let reason = validate::text("reason", &reason, 0, 500)?;
     review(&state, auth.user.id, id.into_inner(), false, reason).await
 }
 

@@ -53,13 +53,14 @@ fn check_content(
     data: Option<Value>,
 ) -> Result<(Option<String>, Value), ApiError> {
     let action_url = match action_url {
-        Some(url) => Some(validate::text("action_url", url, 1, 500)?),
+        Some(url) => Some(validate::line("action_url", url, 1, 500)?),
         None => None,
     };
     let data = data.unwrap_or_else(|| json!({}));
     if !data.is_object() {
         return Err(ApiError::invalid("data", "must be a JSON object"));
     }
+    validate::json("data", &data)?;
     if data.to_string().len() > MAX_DATA_BYTES {
         return Err(ApiError::invalid(
             "data",

@@ -39,7 +39,7 @@ struct DeviceBody {
 
 fn check_device(body: &DeviceBody) -> Result<String, ApiError> {
     validate::one_of::<Platform>("platform", &body.platform)?;
-    validate::text("token", &body.token, 1, 4096)
+    validate::line("token", &body.token, 1, 4096)
 }
 
 /// Registers a device token; the same token again moves to this user.
@@ -50,7 +50,7 @@ async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let token = check_device(&body)?;
-    let app_id = validate::text("app_id", body.app_id.as_deref().unwrap_or(""), 1, 255)?;
+    let app_id = validate::line("app_id", body.app_id.as_deref().unwrap_or(""), 1, 255)?;
     let (user, platform) = (auth.user.id, body.platform);
     let (device, new) = state
         .db
@@ -232,7 +232,7 @@ async fn set_preferences(
         quiet_end_min: b.quiet_end_min,
     };
     let timezone = match b.timezone {
-        Some(tz) => Some(validate::text("timezone", &tz, 1, 64)?),
+        Some(tz) => Some(validate::line("timezone", &tz, 1, 64)?),
         None => None,
     };
     let user = auth.user.id;

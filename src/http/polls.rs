@@ -46,7 +46,7 @@ async fn create(
     let options = new
         .options
         .iter()
-        .map(|o| validate::text("options", o, 1, 100))
+        .map(|o| validate::line("options", o, 1, 100))
         .collect::<Result<Vec<_>, _>>()?;
     let author = auth.user.id;
     let body: Value = state

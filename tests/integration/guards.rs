@@ -258,7 +258,12 @@ async fn oversized_bodies_get_413_everywhere() {
             )
             .await;
         assert_error(&got, 413, "too_large");
-        for (method, path) in write_endpoints() {
+        // Signing out everywhere reads no body and may answer before the
+        // upload ends, revoking the token the rest of the loop uses.
+        for (method, path) in write_endpoints()
+            .into_iter()
+            .filter(|(_, path)| path != "/api/auth/logout-all/")
+        {
             let got = app
                 .raw(
                     &method,
