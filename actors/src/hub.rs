@@ -18,8 +18,10 @@ use crate::outbox::{Outbox, SessionId};
 use crate::protocol::{self, ErrorCode, Frame, Since};
 use crate::room::{
     self, GetPresence, Headcount, InjectPanic, Join, Leave, PeerCount, Presence, Publish, Reload,
-    Room, RoomConfig, RoomIdle, Subscribers,
+    Room, RoomConfig, RoomIdle, RoomOwner, Subscribers,
 };
+// Defined with the room, which sends it; kept reachable here for the edges.
+pub use crate::room::LocalHeadcount;
 use crate::store::{LiveStore, StoreError};
 
 #[derive(Debug, Clone)]
@@ -96,9 +98,13 @@ impl Hub {
         }
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter += 1;
-        let (store, hub, ch) = (self.store.clone(), ctx.address(), channel.clone());
+        let owner = RoomOwner {
+            idle: ctx.address().recipient(),
+            headcount: ctx.address().recipient(),
+        };
+        let (store, ch) = (self.store.clone(), channel.clone());
         let addr =
-            Supervisor::start_in_arbiter(arbiter, move |_| Room::new(ch, store, config, hub));
+            Supervisor::start_in_arbiter(arbiter, move |_| Room::new(ch, store, config, owner));
         self.rooms.insert(channel.clone(), addr.clone());
         addr
     }
@@ -388,14 +394,6 @@ impl Handler<RoomIdle> for Hub {
             self.local_viewers.remove(&msg.channel);
         }
     }
-}
-
-/// A room's headcount on this node changed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct LocalHeadcount {
-    pub channel: Channel,
-    pub headcount: Headcount,
 }
 
 impl Handler<LocalHeadcount> for Hub {
