@@ -450,3 +450,6 @@ impl Handler<InjectPanic> for Room {
         self.guarded(ctx, |_, _| panic!("injected fault"));
     }
 }
+
+#[cfg(test)]
+mod tests;
