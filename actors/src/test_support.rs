@@ -104,6 +104,14 @@ impl FakeStore {
         }
     }
 
+    /// Resets the channel's history under a new epoch (as a restore would).
+    pub fn reset_epoch(&self, channel: &Channel, epoch: &str) {
+        if let Some(data) = self.state().channels.get_mut(channel) {
+            data.epoch = epoch.into();
+            data.frames.clear();
+        }
+    }
+
     pub fn set_snapshot(&self, channel: &Channel, snapshot: Value) {
         if let Some(data) = self.state().channels.get_mut(channel) {
             data.snapshot = snapshot;

@@ -124,6 +124,26 @@ async fn a_restarted_room_keeps_its_subscribers_and_replays_what_they_missed() {
 }
 
 #[actix_rt::test]
+async fn a_reload_finds_frames_the_room_never_heard_and_a_new_epoch_means_resync() {
+    let store = store_with(1);
+    let (room, _) = start_room(&news(), &store, room_config());
+    let mut c = client(1, None, 64);
+    room.send(join(&c.outbox, None)).await.expect("join");
+    assert_eq!(c.next().await["seq"], 1);
+    // Published elsewhere while this node could not hear the bus.
+    store.append(&news());
+    store.append(&news());
+    room.send(Reload).await.expect("room");
+    assert_eq!(c.seqs(2).await, vec![2, 3]);
+    // The history was reset under a new epoch: the client must reload.
+    store.reset_epoch(&news(), "e2");
+    room.send(Reload).await.expect("room");
+    let resync = c.next().await;
+    assert_eq!(resync["type"], "resync");
+    assert_eq!(resync["reason"], "history_gap");
+}
+
+#[actix_rt::test]
 async fn resume_within_the_window_replays_from_memory() {
     let store = store_with(0);
     let (room, _) = start_room(&news(), &store, room_config());
