@@ -18,8 +18,10 @@ use crate::outbox::{Outbox, SessionId};
 use crate::protocol::{self, ErrorCode, Frame, Since};
 use crate::room::{
     self, GetPresence, Headcount, InjectPanic, Join, Leave, PeerCount, Presence, Publish, Reload,
-    Room, RoomConfig, RoomIdle, Subscribers,
+    Room, RoomConfig, RoomIdle, RoomOwner, Subscribers,
 };
+// Defined with the room, which sends it; kept reachable here for the edges.
+pub use crate::room::LocalHeadcount;
 use crate::store::{LiveStore, StoreError};
 
 #[derive(Debug, Clone)]
@@ -96,9 +98,13 @@ impl Hub {
         }
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter += 1;
-        let (store, hub, ch) = (self.store.clone(), ctx.address(), channel.clone());
+        let owner = RoomOwner {
+            idle: ctx.address().recipient(),
+            headcount: ctx.address().recipient(),
+        };
+        let (store, ch) = (self.store.clone(), channel.clone());
         let addr =
-            Supervisor::start_in_arbiter(arbiter, move |_| Room::new(ch, store, config, hub));
+            Supervisor::start_in_arbiter(arbiter, move |_| Room::new(ch, store, config, owner));
         self.rooms.insert(channel.clone(), addr.clone());
         addr
     }
@@ -390,14 +396,6 @@ impl Handler<RoomIdle> for Hub {
     }
 }
 
-/// A room's headcount on this node changed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct LocalHeadcount {
-    pub channel: Channel,
-    pub headcount: Headcount,
-}
-
 impl Handler<LocalHeadcount> for Hub {
     type Result = ();
     fn handle(&mut self, msg: LocalHeadcount, _: &mut Context<Self>) {
@@ -525,3 +523,111 @@ pub async fn subscribers(hub: &Addr<Hub>, channel: Channel) -> usize {
 }
 
 pub use protocol::close;
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::test_support::{client, room_config, FakeStore, Told};
+
+    pub(crate) fn hub_config() -> HubConfig {
+        HubConfig {
+            max_connections_per_user: 2,
+            max_viewers_per_event: 100,
+            room: room_config(),
+            room_threads: 1,
+            queue_expiry: Duration::from_secs(3600),
+            comment_fanout_per_second: 100,
+            signed_in_reserve_percent: 0,
+        }
+    }
+
+    fn subscribe(channel: Channel, outbox: &Outbox, reference: i64) -> Subscribe {
+        Subscribe {
+            channel,
+            since: None,
+            reference: Some(json!(reference)),
+            outbox: outbox.clone(),
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_missing_channel_is_looked_up_once_makes_no_room_and_is_refused() {
+        let store = FakeStore::new();
+        let hub = Hub::new(Arc::new(store.clone()), hub_config()).start();
+        let mut a = client(1, None, 16);
+        let mut b = client(2, Some(7), 16);
+        // Both wait on one lookup.
+        store.hold_lookups();
+        hub.send(subscribe(Channel::Event(99), &a.outbox, 1))
+            .await
+            .expect("hub");
+        hub.send(subscribe(Channel::Event(99), &b.outbox, 2))
+            .await
+            .expect("hub");
+        store.release_lookups();
+        for (c, reference) in [(&mut a, 1), (&mut b, 2)] {
+            let refused = c.next().await;
+            assert_eq!(refused["type"], "error");
+            assert_eq!(refused["code"], "not_found");
+            assert_eq!(refused["ref"], reference);
+            assert_eq!(c.told().await, Told::NotSubscribed(Channel::Event(99)));
+        }
+        assert_eq!(store.exists_calls(), 1, "one lookup shared");
+        assert_eq!(hub.send(Stats).await.expect("hub").rooms, 0, "no room made");
+    }
+
+    #[actix_rt::test]
+    async fn an_existing_channel_gets_a_room_and_its_frames() {
+        let store = FakeStore::new();
+        store.add_channel(&Channel::News, "e1");
+        let hub = Hub::new(Arc::new(store.clone()), hub_config()).start();
+        let mut a = client(1, None, 16);
+        hub.send(subscribe(Channel::News, &a.outbox, 1))
+            .await
+            .expect("hub");
+        let subscribed = a.next().await;
+        assert_eq!(subscribed["type"], "subscribed");
+        assert_eq!(subscribed["ref"], 1);
+        hub.send(PublishTo {
+            channel: Channel::News,
+            message: store.append(&Channel::News),
+        })
+        .await
+        .expect("hub");
+        assert_eq!(a.next().await["seq"], 1);
+        assert_eq!(hub.send(Stats).await.expect("hub").rooms, 1);
+    }
+
+    #[actix_rt::test]
+    async fn a_user_past_the_connection_limit_is_refused_and_kicks_reach_every_session() {
+        let store = FakeStore::new();
+        let hub = Hub::new(Arc::new(store), hub_config()).start();
+        let mut one = client(1, Some(7), 16);
+        let mut two = client(2, Some(7), 16);
+        let three = client(3, Some(7), 16);
+        for c in [&one, &two] {
+            let admitted = hub.send(Connect {
+                outbox: c.outbox.clone(),
+            });
+            assert_eq!(admitted.await.expect("hub"), Ok(()));
+        }
+        let refused = hub.send(Connect {
+            outbox: three.outbox.clone(),
+        });
+        assert_eq!(
+            refused.await.expect("hub"),
+            Err(Refused::TooManyConnections)
+        );
+        hub.send(KickUser {
+            user: 7,
+            code: close::POLICY,
+            reason: "banned",
+        })
+        .await
+        .expect("hub");
+        assert_eq!(one.told().await, Told::Kick(close::POLICY));
+        assert_eq!(two.told().await, Told::Kick(close::POLICY));
+    }
+}

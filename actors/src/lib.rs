@@ -21,6 +21,8 @@ pub mod room;
 pub mod scoring;
 pub mod session;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod vocabulary;
 pub mod writer;
 pub mod writes;

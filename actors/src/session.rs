@@ -456,3 +456,267 @@ impl StreamHandler<Result<Incoming, ReadError>> for Session {
         ctx.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_codec::{Decoder, Encoder};
+    use actix_http::ws::{CloseCode, CloseReason, Codec, Frame as WsFrame, Message};
+    use bytes::BytesMut;
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::hub::tests::hub_config;
+    use crate::test_support::{FakeStore, BOUND};
+    use crate::writes::{WriteFuture, WriteOp};
+
+    /// Writes are not what these tests are about: every one is acknowledged.
+    struct AckAll;
+
+    impl ClientWrites for AckAll {
+        fn perform(&self, _: i64, _: SessionId, _: WriteOp) -> WriteFuture {
+            Box::pin(async { Ok(json!({ "id": 1 })) })
+        }
+    }
+
+    fn config() -> SessionConfig {
+        SessionConfig {
+            heartbeat_interval: Duration::from_secs(3600),
+            connection_timeout: Duration::from_secs(3600),
+            queue_capacity: 64,
+            queue_expiry: Duration::from_secs(3600),
+            max_frame_size: 4096,
+            max_subscriptions: 2,
+            frames_per_second: 1000,
+            max_strikes_per_minute: 1000,
+            close_grace: Duration::from_secs(3600),
+        }
+    }
+
+    /// The client's end of a connection to a real session (and hub).
+    struct Conn {
+        to_server: mpsc::UnboundedSender<Bytes>,
+        from_server: Writer,
+        encoder: Codec,
+        decoder: Codec,
+        buf: BytesMut,
+        /// Kept so its rooms keep running.
+        _hub: Addr<Hub>,
+    }
+
+    fn connect(store: Arc<FakeStore>, config: SessionConfig) -> Conn {
+        let hub = Hub::new(Arc::new(store), hub_config()).start();
+        let (to_server, rx) = mpsc::unbounded_channel::<Bytes>();
+        let stream = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv()
+                .await
+                .map(|b| (Ok::<Bytes, std::io::Error>(b), rx))
+        }));
+        let from_server = Session::start(
+            stream,
+            hub.clone(),
+            Arc::new(AckAll),
+            None,
+            config,
+            None,
+            None,
+        );
+        Conn {
+            to_server,
+            from_server,
+            encoder: Codec::new().client_mode(),
+            decoder: Codec::new().client_mode(),
+            buf: BytesMut::new(),
+            _hub: hub,
+        }
+    }
+
+    impl Conn {
+        fn send(&mut self, message: Message) {
+            let mut out = BytesMut::new();
+            self.encoder.encode(message, &mut out).expect("encodes");
+            self.to_server.send(out.freeze()).expect("session reading");
+        }
+
+        fn text(&mut self, s: &str) {
+            self.send(Message::Text(s.to_string().into()));
+        }
+
+        /// The next frame from the server; `None` once the body has ended.
+        async fn frame(&mut self) -> Option<WsFrame> {
+            loop {
+                if let Some(frame) = self.decoder.decode(&mut self.buf).expect("valid frames") {
+                    return Some(frame);
+                }
+                let chunk = tokio::time::timeout(BOUND, self.from_server.next())
+                    .await
+                    .expect("the server writes within the bound")?;
+                self.buf.extend_from_slice(&chunk.expect("bytes"));
+            }
+        }
+
+        /// The next JSON text frame (pings skipped).
+        async fn json(&mut self) -> Value {
+            loop {
+                match self.frame().await.expect("the connection is open") {
+                    WsFrame::Text(t) => return serde_json::from_slice(&t).expect("JSON"),
+                    WsFrame::Ping(_) | WsFrame::Pong(_) => continue,
+                    other => panic!("expected text, got {other:?}"),
+                }
+            }
+        }
+
+        /// The close frame's code, then checks the body ends after it.
+        async fn closed_with(&mut self) -> u16 {
+            let code = loop {
+                match self.frame().await.expect("a close frame") {
+                    WsFrame::Close(reason) => {
+                        break reason.map_or(0, |r| u16::from(r.code));
+                    }
+                    WsFrame::Text(_) | WsFrame::Ping(_) | WsFrame::Pong(_) => continue,
+                    other => panic!("unexpected {other:?}"),
+                }
+            };
+            assert!(self.frame().await.is_none(), "nothing after the close");
+            code
+        }
+
+        async fn welcomed(&mut self) {
+            assert_eq!(self.json().await["type"], "welcome");
+        }
+    }
+
+    fn store() -> Arc<FakeStore> {
+        let store = FakeStore::new();
+        for c in [Channel::News, Channel::Rankings, Channel::Division(1)] {
+            store.add_channel(&c, "e1");
+        }
+        store
+    }
+
+    #[actix_rt::test]
+    async fn bad_frames_get_errors_and_the_connection_stays_up() {
+        let mut c = connect(store(), config());
+        c.welcomed().await;
+        c.text("not json");
+        let e = c.json().await;
+        assert_eq!(
+            (e["type"].clone(), e["code"].clone()),
+            (json!("error"), json!("bad_request"))
+        );
+        assert!(e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("malformed JSON")));
+        c.text(r#"{"op":"dance","ref":3}"#);
+        let e = c.json().await;
+        assert_eq!(e["code"], "bad_request");
+        assert_eq!(e["ref"], 3, "the ref is echoed even for an unknown op");
+        c.text(r#"{"op":"subscribe","channel":"nowhere:1","ref":4}"#);
+        assert_eq!(c.json().await["code"], "bad_request");
+        c.send(Message::Binary(Bytes::from_static(b"\x00")));
+        assert_eq!(c.json().await["code"], "bad_request");
+        c.text(r#"{"op":"comment","live_event":1,"content":"hi","ref":5}"#);
+        let e = c.json().await;
+        assert_eq!(
+            (e["code"].clone(), e["ref"].clone()),
+            (json!("unauthorized"), json!(5))
+        );
+        c.text(r#"{"op":"ping","ref":6}"#);
+        assert_eq!(c.json().await, json!({ "type": "pong", "ref": 6 }));
+    }
+
+    #[actix_rt::test]
+    async fn subscriptions_are_capped_per_connection_and_unsubscribing_frees_one() {
+        let mut c = connect(store(), config());
+        c.welcomed().await;
+        c.text(r#"{"op":"subscribe","channel":"news","ref":1}"#);
+        assert_eq!(c.json().await["type"], "subscribed");
+        c.text(r#"{"op":"subscribe","channel":"rankings","ref":2}"#);
+        assert_eq!(c.json().await["type"], "subscribed");
+        c.text(r#"{"op":"subscribe","channel":"rankings:1","ref":3}"#);
+        let e = c.json().await;
+        assert_eq!(
+            (e["code"].clone(), e["ref"].clone()),
+            (json!("bad_request"), json!(3))
+        );
+        c.text(r#"{"op":"unsubscribe","channel":"rankings","ref":4}"#);
+        assert_eq!(
+            c.json().await,
+            json!({ "type": "unsubscribed", "channel": "rankings", "ref": 4 })
+        );
+        c.text(r#"{"op":"subscribe","channel":"rankings:1","ref":5}"#);
+        assert_eq!(c.json().await["type"], "subscribed");
+        c.text(r#"{"op":"unsubscribe","channel":"rankings","ref":6}"#);
+        assert_eq!(
+            c.json().await["code"],
+            "not_found",
+            "not subscribed any more"
+        );
+    }
+
+    #[actix_rt::test]
+    async fn past_the_frame_rate_frames_are_refused_with_rate_limited() {
+        let mut c = connect(
+            store(),
+            SessionConfig {
+                frames_per_second: 1,
+                ..config()
+            },
+        );
+        c.welcomed().await;
+        for i in 0..6 {
+            c.text(&format!(r#"{{"op":"ping","ref":{i}}}"#));
+        }
+        let mut answers = Vec::new();
+        for _ in 0..6 {
+            answers.push(c.json().await);
+        }
+        // A burst of two, then refusals that say when to come back.
+        assert_eq!(answers[0]["type"], "pong");
+        assert_eq!(answers[1]["type"], "pong");
+        let refused: Vec<&Value> = answers.iter().filter(|a| a["type"] == "error").collect();
+        assert!(!refused.is_empty(), "{answers:?}");
+        assert!(refused
+            .iter()
+            .all(|e| e["code"] == "rate_limited" && e["retry_after_ms"].as_u64() > Some(0)));
+    }
+
+    #[actix_rt::test]
+    async fn repeated_bad_frames_close_the_connection_with_1008() {
+        let mut c = connect(
+            store(),
+            SessionConfig {
+                max_strikes_per_minute: 2,
+                ..config()
+            },
+        );
+        c.welcomed().await;
+        for _ in 0..2 {
+            c.text("{");
+            assert_eq!(c.json().await["code"], "bad_request");
+        }
+        c.text(r#"{"op":"ping","ref":1}"#);
+        assert_eq!(c.json().await["type"], "pong", "two strikes: still open");
+        // The third: closed (the close goes ahead of its error frame).
+        c.text("{");
+        assert_eq!(c.closed_with().await, close::POLICY);
+    }
+
+    #[actix_rt::test]
+    async fn a_client_close_is_echoed_with_its_code() {
+        let mut c = connect(store(), config());
+        c.welcomed().await;
+        c.send(Message::Close(Some(CloseReason {
+            code: CloseCode::Other(4321),
+            description: None,
+        })));
+        assert_eq!(c.closed_with().await, 4321);
+    }
+
+    #[actix_rt::test]
+    async fn a_client_close_without_a_code_is_answered_with_1000() {
+        let mut c = connect(store(), config());
+        c.welcomed().await;
+        c.send(Message::Close(None));
+        assert_eq!(c.closed_with().await, close::NORMAL);
+    }
+}

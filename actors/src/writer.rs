@@ -156,3 +156,148 @@ impl Stream for Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use actix_codec::Decoder;
+    use actix_http::ws::Frame as WsFrame;
+    use futures_util::{FutureExt, StreamExt};
+
+    use super::*;
+    use crate::protocol::Frame;
+
+    /// Decodes what the server wrote, as a client would.
+    fn decode(chunk: &[u8]) -> Vec<WsFrame> {
+        let mut codec = Codec::new().client_mode().max_size(1 << 20);
+        let mut buf = BytesMut::from(chunk);
+        let mut frames = Vec::new();
+        while let Some(frame) = codec.decode(&mut buf).expect("valid frames") {
+            frames.push(frame);
+        }
+        assert!(buf.is_empty(), "no partial frame in a chunk");
+        frames
+    }
+
+    fn texts(frames: &[WsFrame]) -> Vec<String> {
+        frames
+            .iter()
+            .filter_map(|f| match f {
+                WsFrame::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn close_code(frame: &WsFrame) -> Option<u16> {
+        match frame {
+            WsFrame::Close(Some(reason)) => Some(reason.code.into()),
+            _ => None,
+        }
+    }
+
+    struct Parts {
+        tx: mpsc::Sender<Outgoing>,
+        closer: oneshot::Sender<CloseRequest>,
+        written: Arc<AtomicU64>,
+        writer: Writer,
+    }
+
+    fn writer(expiry: Duration) -> Parts {
+        let (tx, rx) = mpsc::channel(256);
+        let (closer, close) = oneshot::channel();
+        let written = Arc::new(AtomicU64::new(0));
+        let writer = Writer::new(rx, close, written.clone(), expiry);
+        Parts {
+            tx,
+            closer,
+            written,
+            writer,
+        }
+    }
+
+    fn text(s: &str) -> Outgoing {
+        Outgoing::Text(Frame::from(s.to_string()), Instant::now())
+    }
+
+    #[actix_rt::test]
+    async fn everything_queued_goes_out_in_one_chunk() {
+        let mut p = writer(Duration::from_secs(60));
+        for i in 0..10 {
+            p.tx.try_send(text(&format!("f{i}"))).expect("room");
+        }
+        p.tx.try_send(Outgoing::Ping).expect("room");
+        let chunk = p.writer.next().await.expect("a chunk").expect("bytes");
+        let frames = decode(&chunk);
+        assert_eq!(
+            texts(&frames),
+            (0..10).map(|i| format!("f{i}")).collect::<Vec<_>>()
+        );
+        assert!(matches!(frames.last(), Some(WsFrame::Ping(_))));
+        assert_eq!(p.written.load(Ordering::Relaxed), 11);
+        assert!(
+            p.writer.next().now_or_never().is_none(),
+            "nothing left: pending"
+        );
+        drop(p.closer);
+    }
+
+    #[actix_rt::test]
+    async fn a_chunk_stops_once_past_64_kib_and_the_rest_follows() {
+        let mut p = writer(Duration::from_secs(60));
+        let big = "x".repeat(10 * 1024);
+        for _ in 0..10 {
+            p.tx.try_send(text(&big)).expect("room");
+        }
+        let first = decode(&p.writer.next().await.expect("a chunk").expect("bytes"));
+        let second = decode(&p.writer.next().await.expect("a chunk").expect("bytes"));
+        // Six frames are under 64 KiB, the seventh takes the chunk past it.
+        assert_eq!((first.len(), second.len()), (7, 3));
+        drop(p.closer);
+    }
+
+    #[actix_rt::test]
+    async fn a_frame_older_than_the_expiry_closes_with_4001_and_ends_the_body() {
+        let expiry = Duration::from_secs(1);
+        let mut p = writer(expiry);
+        p.tx.try_send(text("fresh")).expect("room");
+        let stale = Instant::now()
+            .checked_sub(expiry * 2)
+            .expect("the clock reaches back two seconds");
+        p.tx.try_send(Outgoing::Text(Frame::from("stale"), stale))
+            .expect("room");
+        p.tx.try_send(text("after")).expect("room");
+        let frames = decode(&p.writer.next().await.expect("a chunk").expect("bytes"));
+        assert_eq!(texts(&frames), vec!["fresh".to_string()]);
+        assert_eq!(frames.last().and_then(close_code), Some(close::TOO_SLOW));
+        assert!(
+            p.writer.next().await.is_none(),
+            "the body ends after the close"
+        );
+        assert!(p.tx.try_send(text("late")).is_err(), "the queue is closed");
+        drop(p.closer);
+    }
+
+    #[actix_rt::test]
+    async fn a_close_request_goes_before_queued_frames_and_ends_the_body() {
+        let mut p = writer(Duration::from_secs(60));
+        for i in 0..3 {
+            p.tx.try_send(text(&format!("f{i}"))).expect("room");
+        }
+        p.closer.send((close::POLICY, "bye")).expect("writer alive");
+        let frames = decode(&p.writer.next().await.expect("a chunk").expect("bytes"));
+        assert_eq!(frames.len(), 1, "only the close: {frames:?}");
+        assert_eq!(close_code(&frames[0]), Some(close::POLICY));
+        assert!(p.writer.next().await.is_none());
+    }
+
+    #[actix_rt::test]
+    async fn a_refused_connection_gets_only_its_close() {
+        let mut w = Writer::closing(close::POLICY, "too many connections");
+        let frames = decode(&w.next().await.expect("a chunk").expect("bytes"));
+        assert_eq!(frames.len(), 1);
+        assert_eq!(close_code(&frames[0]), Some(close::POLICY));
+        assert!(w.next().await.is_none());
+    }
+}

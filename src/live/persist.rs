@@ -1,18 +1,27 @@
 //! The persistence actor's Postgres side: a batch of jobs runs in one
 //! transaction, each job in its own savepoint so one job's failure is only
 //! its own; the caller hears back after the commit.
-
-use std::any::Any;
+//!
+//! Results are typed end to end: each job carries its caller's
+//! `oneshot::Sender<Result<T, ApiError>>` in its closure, so whatever type a
+//! write returns reaches its caller as that type, with no `Any` to downcast.
 
 use actix::Addr;
 use diesel::{Connection, PgConnection};
 use ringside_actors::persistence::{BatchWriter, PersistError, Persistence, Write, WriteOutcome};
+use tokio::sync::oneshot;
 
 use crate::db::Db;
 use crate::error::ApiError;
 
-type Boxed = Box<dyn Any + Send>;
-pub type Job = Box<dyn FnOnce(&mut PgConnection) -> Result<Boxed, ApiError> + Send>;
+/// How a job's caller is answered once its batch's transaction is over:
+/// `Ok(())` after the commit (the job's own result goes out), or the reason
+/// nothing of the batch was stored.
+pub type Answer = Box<dyn FnOnce(Result<(), ApiError>) + Send>;
+
+/// One write. Run inside the batch's transaction (in its own savepoint), it
+/// returns how to answer its caller; the answer goes out only after the commit.
+pub type Job = Box<dyn FnOnce(&mut PgConnection) -> Answer + Send>;
 
 pub struct PgWriter {
     db: Db,
@@ -26,35 +35,33 @@ impl PgWriter {
 
 impl BatchWriter for PgWriter {
     type Job = Job;
-    type Output = Result<Boxed, ApiError>;
+    /// Callers are answered through their jobs' own channels.
+    type Output = ();
 
-    fn write(&self, jobs: Vec<Job>) -> WriteOutcome<Job, Self::Output> {
+    fn write(&self, jobs: Vec<Job>) -> WriteOutcome<Job, ()> {
         let mut pooled = match self.db.conn() {
             Ok(conn) => conn,
             Err(e) => return WriteOutcome::NotStarted(jobs, e.to_string()),
         };
         let conn: &mut PgConnection = &mut pooled;
         let n = jobs.len();
-        let mut outputs = Vec::with_capacity(n);
+        let mut answers = Vec::with_capacity(n);
         let committed = conn.transaction::<_, diesel::result::Error, _>(|conn| {
             for job in jobs {
-                outputs.push(conn.transaction::<_, ApiError, _>(|c| job(c)));
+                answers.push(job(conn));
             }
             Ok(())
         });
-        match committed {
-            Ok(()) => WriteOutcome::Done(outputs),
-            // Nothing of the batch is stored: no caller may hear otherwise.
-            Err(e) => WriteOutcome::Done(
-                (0..n)
-                    .map(|_| {
-                        Err(ApiError::Unavailable(format!(
-                            "the write was not committed: {e}"
-                        )))
-                    })
-                    .collect(),
-            ),
+        for answer in answers {
+            match &committed {
+                Ok(()) => answer(Ok(())),
+                // Nothing of the batch is stored: no caller may hear otherwise.
+                Err(e) => answer(Err(ApiError::Unavailable(format!(
+                    "the write was not committed: {e}"
+                )))),
+            }
         }
+        WriteOutcome::Done(vec![(); n])
     }
 }
 
@@ -65,13 +72,21 @@ pub async fn persist<T: Send + 'static>(
     persister: &Persister,
     f: impl FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let job: Job = Box::new(move |conn| f(conn).map(|t| Box::new(t) as Boxed));
+    let (tx, rx) = oneshot::channel::<Result<T, ApiError>>();
+    let job: Job = Box::new(move |conn| {
+        // Its own savepoint: a failing job undoes only its own writes.
+        let out = conn.transaction::<_, ApiError, _>(f);
+        Box::new(move |batch: Result<(), ApiError>| {
+            // The caller may have gone (a dropped request): nobody to tell.
+            let _ = tx.send(batch.and(out));
+        })
+    });
     match persister.send(Write(job)).await {
-        Ok(Ok(Ok(out))) => out
-            .downcast::<T>()
-            .map(|b| *b)
-            .map_err(|_| ApiError::Internal("persistence returned another type".into())),
-        Ok(Ok(Err(e))) => Err(e),
+        // Answered on the blocking thread right after the commit; a job that
+        // was dropped unanswered (the blocking task failed) means shutdown.
+        Ok(Ok(())) => rx
+            .await
+            .unwrap_or_else(|_| Err(ApiError::Unavailable("the server is shutting down".into()))),
         Ok(Err(PersistError::Full)) => Err(ApiError::Unavailable(
             "storage is unavailable and the write queue is full; try again shortly".into(),
         )),
