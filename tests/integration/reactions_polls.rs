@@ -299,19 +299,18 @@ async fn one_vote_per_user_even_when_votes_race() {
     assert_eq!(app.count("poll_votes"), 4);
 }
 
-/// Polls the presence endpoint (signed in: anonymous callers get no names)
-/// until it reports `count`.
-async fn presence_until(app: &TestApp, channel: &str, count: u64) -> Value {
+/// Polls the presence endpoint as `caller` (signed in: anonymous callers get
+/// no names) until it reports `count`.
+async fn presence_until(app: &TestApp, caller: &str, channel: &str, count: u64) -> Value {
     let deadline = Instant::now() + PATIENCE;
-    let admin = app.admin_token().await;
     loop {
         let (_, body) = app
-            .get(&format!("/api/live/presence/{channel}/"), Some(&admin))
+            .get(&format!("/api/live/presence/{channel}/"), Some(caller))
             .await;
         if body["count"].as_u64() == Some(count) {
             return body;
         }
-        assert!(Instant::now() < deadline, "presence stayed {body}");
+        assert!(Instant::now() < deadline, "presence stayed {body}, not {count}");
         actix_rt::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -322,7 +321,7 @@ async fn presence_counts_people_and_follows_clean_and_unclean_exits() {
     config.live.heartbeat_interval = Duration::from_millis(300);
     config.live.connection_timeout = Duration::from_secs(1);
     let app = TestApp::with_config(config).await;
-    let (_, event, _) = live_event(&app).await;
+    let (admin, event, _) = live_event(&app).await;
     let channel = format!("comments:{event}");
     let (alice, alice_id) = app.register("alice@ringside.test").await;
     let (bob, bob_id) = app.register("bob@ringside.test").await;
@@ -332,7 +331,7 @@ async fn presence_counts_people_and_follows_clean_and_unclean_exits() {
     let b = watch_comments(&app, event, Some(&bob)).await;
     let anonymous = watch_comments(&app, event, None).await;
     // Alice counts once for her two sessions; the anonymous viewer counts.
-    let body = presence_until(&app, &channel, 3).await;
+    let body = presence_until(&app, &admin, &channel, 3).await;
     let names: Vec<&str> = body["users"]
         .as_array()
         .expect("small channels list members")
@@ -347,7 +346,7 @@ async fn presence_counts_people_and_follows_clean_and_unclean_exits() {
     // Clean exits: one of Alice's sessions (she stays), then the anonymous one.
     drop(a2);
     drop(anonymous);
-    let body = presence_until(&app, &channel, 2).await;
+    let body = presence_until(&app, &admin, &channel, 2).await;
     assert_eq!(body["users"].as_array().map(Vec::len), Some(2));
 
     // Unclean: Bob's socket goes silent; he is gone after the timeout.
@@ -355,7 +354,7 @@ async fn presence_counts_people_and_follows_clean_and_unclean_exits() {
     let frozen = b;
     let left = until(&mut a1, "presence", |f| f["data"]["count"] == 1).await;
     assert_eq!(left["data"]["left"], json!([bob_id]));
-    presence_until(&app, &channel, 1).await;
+    presence_until(&app, &admin, &channel, 1).await;
     drop(frozen);
 
     let private = app
@@ -364,7 +363,7 @@ async fn presence_counts_people_and_follows_clean_and_unclean_exits() {
     assert_error(&private, 403, "forbidden");
     let unknown = app.get("/api/live/presence/lobby/", None).await;
     assert_error(&unknown, 400, "bad_request");
-    let empty = presence_until(&app, "news", 0).await;
+    let empty = presence_until(&app, &admin, "news", 0).await;
     assert_eq!(empty["users"], json!([]));
 }
 
