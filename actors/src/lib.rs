@@ -21,6 +21,7 @@ pub mod room;
 pub mod scoring;
 pub mod session;
 pub mod store;
+pub mod telemetry;
 pub mod writer;
 pub mod writes;
 

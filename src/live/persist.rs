@@ -25,6 +25,10 @@ impl PgWriter {
 }
 
 impl BatchWriter for PgWriter {
+    fn name(&self) -> &'static str {
+        "live"
+    }
+
     type Job = Job;
     type Output = Result<Boxed, ApiError>;
 
