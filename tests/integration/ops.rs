@@ -444,3 +444,55 @@ async fn the_openapi_document_describes_every_route() {
         }
     }
 }
+
+/// The shipped dashboard and alert rules name only series the server
+/// serves (so a rename cannot leave them silently empty).
+#[actix_rt::test]
+async fn dashboard_and_alerts_use_served_series() {
+    let app = TestApp::spawn().await;
+    app.get("/healthz", None).await;
+    let mut resp = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("sent");
+    let text =
+        String::from_utf8(resp.body().limit(1 << 22).await.expect("body").to_vec()).expect("utf-8");
+    let served: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let root = env!("CARGO_MANIFEST_DIR");
+    for file in ["ops/grafana/ringside.json", "ops/prometheus/alerts.yml"] {
+        let body = std::fs::read_to_string(format!("{root}/{file}")).expect("shipped file");
+        if file.ends_with(".json") {
+            serde_json::from_str::<Value>(&body).expect("the dashboard is JSON");
+        }
+        let mut named = 0;
+        for prefix in ["ringside_", "process_"] {
+            for (at, _) in body.match_indices(prefix) {
+                // Only whole names: not inside another word.
+                if body[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    continue;
+                }
+                let name: String = body[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let family = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s).filter(|f| served.contains(f)))
+                    .unwrap_or(&name);
+                assert!(served.contains(&family), "{file} names {name}, not served");
+                named += 1;
+            }
+        }
+        assert!(named > 5, "{file} names the series");
+    }
+}
