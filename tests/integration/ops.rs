@@ -180,28 +180,6 @@ async fn live_traffic_moves_the_operators_series() {
     assert!(after.contains_key(r#"ringside_persistence_queue_limit{writer="live"}"#));
 }
 
-#[actix_rt::test]
-async fn metrics_stay_behind_their_token() {
-    let mut config = test_config(fresh_database());
-    config.guards.metrics_token = Some("scrape-secret".into());
-    let app = TestApp::with_config(config).await;
-    let resp = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let resp = app
-        .client
-        .get(app.url("/metrics"))
-        .insert_header(("Authorization", "Bearer scrape-secret"))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(resp.status(), StatusCode::OK);
-}
-
 /// Every answer names its request: the caller's sane `X-Request-Id`, or a
 /// fresh one.
 #[actix_rt::test]
