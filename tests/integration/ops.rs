@@ -11,7 +11,7 @@ use crate::live_ws::live_event;
 use crate::ws_client::{Ended, WsClient, PATIENCE};
 
 /// `/metrics` as series → value (`name{labels}` exactly as rendered).
-async fn scrape(app: &TestApp) -> HashMap<String, f64> {
+pub(crate) async fn scrape(app: &TestApp) -> HashMap<String, f64> {
     let mut resp = app
         .client
         .get(app.url("/metrics"))
@@ -30,12 +30,16 @@ async fn scrape(app: &TestApp) -> HashMap<String, f64> {
         .collect()
 }
 
-fn value(m: &HashMap<String, f64>, series: &str) -> f64 {
+pub(crate) fn value(m: &HashMap<String, f64>, series: &str) -> f64 {
     m.get(series).copied().unwrap_or(0.0)
 }
 
 /// How much `series` moved between two scrapes.
-fn moved(before: &HashMap<String, f64>, after: &HashMap<String, f64>, series: &str) -> f64 {
+pub(crate) fn moved(
+    before: &HashMap<String, f64>,
+    after: &HashMap<String, f64>,
+    series: &str,
+) -> f64 {
     value(after, series) - value(before, series)
 }
 
