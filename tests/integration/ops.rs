@@ -44,7 +44,7 @@ pub(crate) fn moved(
 }
 
 /// Scrapes until `ok` holds (gauges that rooms report each viewer interval).
-async fn scrape_until(
+pub(crate) async fn scrape_until(
     app: &TestApp,
     ok: impl Fn(&HashMap<String, f64>) -> bool,
 ) -> HashMap<String, f64> {
