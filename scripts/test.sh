@@ -12,6 +12,8 @@ pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev pkg-config)
 command -v redis-server >/dev/null || missing+=(redis-server)
 # The proxy test runs the shipped nginx configuration (ops/nginx/).
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+# The alert rules and their unit tests (ops/prometheus/): Debian's promtool.
+command -v promtool >/dev/null || missing+=(prometheus)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing: ${missing[*]}"
@@ -23,6 +25,8 @@ if ((${#missing[@]})); then
   fi
 fi
 
+promtool check rules ops/prometheus/alerts.yml
+promtool test rules ops/prometheus/alerts_test.yml
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

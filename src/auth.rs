@@ -248,10 +248,12 @@ impl<R: MinRole + 'static> FromRequest for Auth<R> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
         let state = app_state(req);
+        let req = req.clone();
         Box::pin(async move {
             let token = token?.ok_or(ApiError::Unauthorized("authentication required"))?;
             let state = state?;
             let user = user_for_token(&state, &token).await?;
+            crate::logging::note_user(&req, user.id);
             if !user.role().includes(R::ROLE) {
                 return Err(ApiError::Forbidden(format!(
                     "this needs the {} role",
@@ -298,6 +300,7 @@ impl FromRequest for TokenUser {
                 bearer_token(req)?.ok_or(ApiError::Unauthorized("authentication required"))?;
             let state = app_state(req)?;
             let claimed = state.tokens.verify(&token).map_err(token_error)?;
+            crate::logging::note_user(req, claimed.user_id);
             Ok(TokenUser {
                 user_id: claimed.user_id,
                 version: Some(claimed.version),
@@ -337,12 +340,15 @@ impl FromRequest for MaybeAuth {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
         let state = app_state(req);
+        let req = req.clone();
         Box::pin(async move {
             match token? {
                 None => Ok(MaybeAuth(None)),
                 Some(token) => {
                     let state = state?;
-                    Ok(MaybeAuth(Some(user_for_token(&state, &token).await?)))
+                    let user = user_for_token(&state, &token).await?;
+                    crate::logging::note_user(&req, user.id);
+                    Ok(MaybeAuth(Some(user)))
                 }
             }
         })

@@ -17,6 +17,7 @@ pub mod live;
 pub mod logging;
 pub mod metrics;
 pub mod notifications;
+pub mod process_stats;
 pub mod push;
 pub mod rate_limit;
 pub mod seed_demo;

@@ -39,6 +39,12 @@ impl LoginLimiter {
     /// account is named). IPv6 clients count per /64.
     pub fn check(&self, ip: Option<IpAddr>, account: Option<&str>) -> Result<(), ApiError> {
         let ip = ip.map(crate::client_addr::limit_key);
+        self.check_both(ip, account).inspect_err(|_| {
+            crate::metrics::live().rate_limited("login");
+        })
+    }
+
+    fn check_both(&self, ip: Option<IpAddr>, account: Option<&str>) -> Result<(), ApiError> {
         if let Some(ip) = ip {
             self.per_ip.check_key(&ip).map_err(|n| self.refusal(n))?;
         }
@@ -100,12 +106,13 @@ impl WriteLimiter {
     }
 
     pub fn check(&self, kind: WriteKind, user: i64) -> Result<(), ApiError> {
-        let limiter = match kind {
-            WriteKind::Comment => &self.comments,
-            WriteKind::Reaction => &self.reactions,
-            WriteKind::Vote => &self.votes,
+        let (limiter, label) = match kind {
+            WriteKind::Comment => (&self.comments, "comment"),
+            WriteKind::Reaction => (&self.reactions, "reaction"),
+            WriteKind::Vote => (&self.votes, "vote"),
         };
         limiter.check_key(&user).map_err(|n| {
+            crate::metrics::live().rate_limited(label);
             let wait = n.wait_time_from(self.clock.now());
             ApiError::RateLimited {
                 retry_after_ms: wait.as_millis().max(1) as u64,

@@ -28,7 +28,7 @@ pub struct Running {
 }
 
 pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<Running> {
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::new());
     let persister =
         Persistence::new(PgWriter::new(db.clone()), crate::live::persistence_config()).start();
     let store = Arc::new(crate::live::PgLiveStore::new(db.clone(), persister.clone()));
@@ -81,28 +81,13 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         }
     });
 
-    let proxies = config.guards.trusted_proxies.clone();
     let server = HttpServer::new(move || {
-        let proxies = proxies.clone();
         App::new()
             .app_data(state.clone())
             .app_data(metrics.clone())
             .wrap(middleware::from_fn(crate::http::cors::cors))
             .wrap(middleware::from_fn(crate::http::body_deadline::enforce))
-            .wrap(middleware::from_fn(crate::metrics::track))
-            .wrap(
-                // The path without its query string: WebSocket clients may
-                // put their token there. The client, not a trusted proxy.
-                middleware::Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")
-                    .custom_request_replace("request", |req| {
-                        format!("{} {}", req.method(), req.path())
-                    })
-                    .custom_request_replace("client", move |req| {
-                        crate::client_addr::client_ip(req.request(), &proxies)
-                            .map_or_else(|| "-".to_string(), |ip| ip.to_string())
-                    })
-                    .log_target("ringside::http"),
-            )
+            .wrap(middleware::from_fn(crate::http::request_log::log))
             .configure(crate::http::configure)
     })
     // Each TCP connection's socket, so a WebSocket that will not go away

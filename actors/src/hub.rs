@@ -81,6 +81,7 @@ impl Hub {
                 return addr.clone();
             }
             tracing::warn!(%channel, "room died; starting a new one");
+            crate::telemetry::sink().rooms_reloaded("replaced", 1);
         }
         let mut config = self.config.room.clone();
         match channel {
@@ -303,13 +304,27 @@ impl Handler<Unsubscribe> for Hub {
 pub struct PublishTo {
     pub channel: Channel,
     pub message: Publish,
+    /// When the bus handed it over (the fan-out latency starts here).
+    pub handed_over: Instant,
+}
+
+/// A [`Publish`] with its hand-over time: the room reports how long the
+/// frame took to reach its last subscriber's queue.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Handed {
+    pub message: Publish,
+    pub at: Instant,
 }
 
 impl Handler<PublishTo> for Hub {
     type Result = ();
     fn handle(&mut self, msg: PublishTo, _: &mut Context<Self>) {
         if let Some(room) = self.rooms.get(&msg.channel) {
-            room.do_send(msg.message);
+            room.do_send(Handed {
+                message: msg.message,
+                at: msg.handed_over,
+            });
         }
     }
 }
@@ -452,13 +467,21 @@ pub struct ReloadRooms(pub Option<Vec<Channel>>);
 impl Handler<ReloadRooms> for Hub {
     type Result = ();
     fn handle(&mut self, msg: ReloadRooms, _: &mut Context<Self>) {
+        let mut reloaded = 0;
         match msg.0 {
-            None => self.rooms.values().for_each(|room| room.do_send(Reload)),
+            None => self.rooms.values().for_each(|room| {
+                room.do_send(Reload);
+                reloaded += 1;
+            }),
             Some(channels) => channels
                 .iter()
                 .filter_map(|c| self.rooms.get(c))
-                .for_each(|room| room.do_send(Reload)),
+                .for_each(|room| {
+                    room.do_send(Reload);
+                    reloaded += 1;
+                }),
         }
+        crate::telemetry::sink().rooms_reloaded("bus", reloaded);
     }
 }
 
@@ -471,14 +494,29 @@ pub struct Stats;
 pub struct HubStats {
     pub sessions: usize,
     pub rooms: usize,
+    /// Subscriptions on this node by channel kind, in the order of
+    /// [`CHANNEL_KINDS`](crate::telemetry::CHANNEL_KINDS), as rooms last
+    /// told (each viewer interval).
+    pub subscriptions: [usize; 6],
 }
 
 impl Handler<Stats> for Hub {
     type Result = MessageResult<Stats>;
     fn handle(&mut self, _: Stats, _: &mut Context<Self>) -> Self::Result {
+        let mut subscriptions = [0; 6];
+        for (channel, headcount) in &self.local_viewers {
+            let kind = crate::telemetry::channel_kind(channel);
+            if let Some(i) = crate::telemetry::CHANNEL_KINDS
+                .iter()
+                .position(|k| *k == kind)
+            {
+                subscriptions[i] += headcount.connections;
+            }
+        }
         MessageResult(HubStats {
             sessions: self.sessions.len(),
             rooms: self.rooms.len(),
+            subscriptions,
         })
     }
 }
@@ -593,6 +631,7 @@ pub(crate) mod tests {
         hub.send(PublishTo {
             channel: Channel::News,
             message: store.append(&Channel::News),
+            handed_over: Instant::now(),
         })
         .await
         .expect("hub");

@@ -21,6 +21,7 @@ pub mod room;
 pub mod scoring;
 pub mod session;
 pub mod store;
+pub mod telemetry;
 #[cfg(test)]
 mod test_support;
 pub mod vocabulary;

@@ -15,6 +15,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use crate::telemetry;
+
 /// What a batch came to.
 pub enum WriteOutcome<J, O> {
     /// The batch ran; one output per job, in order (each may be a failure of
@@ -30,6 +32,10 @@ pub trait BatchWriter: Send + Sync + 'static {
     type Output: Send + Unpin + 'static;
     /// Runs `jobs` as one unit of work. Called on a blocking thread.
     fn write(&self, jobs: Vec<Self::Job>) -> WriteOutcome<Self::Job, Self::Output>;
+    /// The `writer` label of this actor's metrics.
+    fn name(&self) -> &'static str {
+        "writes"
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +101,15 @@ impl<W: BatchWriter> Persistence<W> {
         }
     }
 
+    /// Tells the edges how much waits.
+    fn report_queue(&self) {
+        telemetry::sink().persistence_queue(
+            self.writer.name(),
+            self.queue.len(),
+            self.config.queue_limit,
+        );
+    }
+
     fn flush(&mut self, ctx: &mut Context<Self>) {
         if self.writing || self.queue.is_empty() {
             return;
@@ -102,10 +117,13 @@ impl<W: BatchWriter> Persistence<W> {
         self.writing = true;
         let n = self.queue.len().min(self.config.max_batch);
         let (jobs, replies): (Vec<_>, Vec<_>) = self.queue.drain(..n).unzip();
+        self.report_queue();
         let writer = self.writer.clone();
+        let started = std::time::Instant::now();
         let work = async move { tokio::task::spawn_blocking(move || writer.write(jobs)).await };
         ctx.spawn(work.into_actor(self).map(move |outcome, p, ctx| {
             p.writing = false;
+            telemetry::sink().persistence_batch(p.writer.name(), n, started.elapsed());
             match outcome {
                 Ok(WriteOutcome::Done(outputs)) => {
                     p.backoff = None;
@@ -118,6 +136,8 @@ impl<W: BatchWriter> Persistence<W> {
                     for job in jobs.into_iter().zip(replies).rev() {
                         p.queue.push_front(job);
                     }
+                    telemetry::sink().persistence_retry(p.writer.name());
+                    p.report_queue();
                     let wait = p.backoff.map_or(Duration::from_millis(50), |b| {
                         (b * 2).min(p.config.max_backoff)
                     });
@@ -147,6 +167,10 @@ impl<W: BatchWriter> Persistence<W> {
 
 impl<W: BatchWriter> Actor for Persistence<W> {
     type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        self.report_queue();
+    }
 }
 
 impl<W: BatchWriter> Handler<Write<W>> for Persistence<W> {
@@ -154,10 +178,12 @@ impl<W: BatchWriter> Handler<Write<W>> for Persistence<W> {
 
     fn handle(&mut self, msg: Write<W>, ctx: &mut Context<Self>) -> Self::Result {
         if self.queue.len() >= self.config.queue_limit {
+            telemetry::sink().persistence_refused(self.writer.name());
             return Box::pin(async { Err(PersistError::Full) });
         }
         let (tx, rx) = oneshot::channel();
         self.queue.push_back((msg.0, tx));
+        self.report_queue();
         self.schedule(ctx);
         Box::pin(async move { rx.await.unwrap_or(Err(PersistError::Stopped)) })
     }

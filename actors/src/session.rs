@@ -32,6 +32,7 @@ use crate::outbox::{Kick, NotSubscribed, Outbox, Outgoing, SessionId};
 use crate::protocol::{self, close, ClientOp, ErrorCode, Frame, Since};
 use crate::reader::{FrameReader, Incoming, ReadError};
 use crate::role::Role;
+use crate::telemetry::{self, Initiator, OpenSession};
 use crate::writer::{CloseRequest, Writer};
 use crate::writes::{ClientWrites, WriteOp};
 
@@ -97,6 +98,8 @@ pub struct Session {
     limiter: DefaultDirectRateLimiter,
     strikes: VecDeque<Instant>,
     abort: Option<Abort>,
+    /// Counted among the open sessions while held.
+    open: Option<OpenSession>,
 }
 
 impl Session {
@@ -153,6 +156,7 @@ impl Session {
                 ),
                 strikes: VecDeque::new(),
                 abort,
+                open: None,
                 config,
             }
         });
@@ -167,7 +171,18 @@ impl Session {
 
     /// Has the writer send a close frame next (the socket permitting) and stops.
     fn close(&mut self, ctx: &mut Context<Self>, code: u16, reason: &'static str) {
+        self.close_as(ctx, code, reason, Initiator::Server);
+    }
+
+    fn close_as(
+        &mut self,
+        ctx: &mut Context<Self>,
+        code: u16,
+        reason: &'static str,
+        by: Initiator,
+    ) {
         if let Some(closer) = self.closer.take() {
+            telemetry::sink().closed(code, by);
             let _ = closer.send((code, reason));
         }
         ctx.stop();
@@ -262,6 +277,7 @@ impl Session {
         match self.limiter.check() {
             Ok(()) => true,
             Err(not_until) => {
+                telemetry::sink().rate_limited("ws_frame");
                 let wait = not_until.wait_time_from(clock().now());
                 let frame = protocol::rate_limited(
                     "too many frames",
@@ -349,6 +365,7 @@ impl Session {
             );
         };
         if self.writes_in_flight >= MAX_WRITES_IN_FLIGHT {
+            telemetry::sink().rate_limited("ws_writes");
             return self.send(
                 ctx,
                 protocol::rate_limited("too many writes at once", 100, &reference),
@@ -377,6 +394,8 @@ impl Actor for Session {
         ctx.wait(admit.into_actor(self).map(|answer, session, ctx| match answer {
             Ok(Ok(())) => {
                 session.registered = true;
+                let kind = telemetry::session_kind(session.initial.as_ref().map(|(c, _)| c));
+                session.open = Some(OpenSession::new(kind));
                 let user = session.user.as_ref().map(|u| json!({ "id": u.id, "role": u.role, "display_name": u.display_name }));
                 let welcome = protocol::welcome(&format!("{:x}", session.id), user, session.config.heartbeat_interval.as_secs());
                 session.send(ctx, welcome);
@@ -432,7 +451,7 @@ impl StreamHandler<Result<Incoming, ReadError>> for Session {
         };
         if let Incoming::Close(code) = incoming {
             // Echo the client's code (RFC 6455 §5.5.1), then hang up.
-            return self.close(ctx, code.unwrap_or(close::NORMAL), "");
+            return self.close_as(ctx, code.unwrap_or(close::NORMAL), "", Initiator::Client);
         }
         if !self.within_rate(ctx) {
             return;
@@ -453,6 +472,10 @@ impl StreamHandler<Result<Incoming, ReadError>> for Session {
     }
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
+        // Gone without a close frame: counted as 1006, never sent.
+        if self.closer.take().is_some() {
+            telemetry::sink().closed(telemetry::ABNORMAL, Initiator::Client);
+        }
         ctx.stop();
     }
 }

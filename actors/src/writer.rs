@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::outbox::Outgoing;
 use crate::protocol::close;
+use crate::telemetry::{self, Initiator};
 
 /// At most this much is encoded per poll, so one busy socket cannot hog its
 /// thread and buffers stay small.
@@ -67,6 +68,7 @@ impl Writer {
     /// A body that only sends a close frame: a connection refused right
     /// after its upgrade.
     pub fn closing(code: u16, reason: &'static str) -> Writer {
+        telemetry::sink().closed(code, Initiator::Server);
         let (_, queue) = mpsc::channel(1);
         let (tx, close) = oneshot::channel();
         let _ = tx.send((code, reason));
@@ -123,6 +125,7 @@ impl Stream for Writer {
         while buf.len() < MAX_CHUNK {
             match this.queue.poll_recv(cx) {
                 Poll::Ready(Some(Outgoing::Text(_, queued))) if queued.elapsed() > this.expiry => {
+                    telemetry::sink().closed(close::TOO_SLOW, Initiator::Server);
                     this.encode_close(
                         (close::TOO_SLOW, "too slow: reconnect with since"),
                         &mut buf,
@@ -146,7 +149,10 @@ impl Stream for Writer {
             }
             frames += 1;
         }
-        this.written.fetch_add(frames, Ordering::Relaxed);
+        if frames > 0 {
+            this.written.fetch_add(frames, Ordering::Relaxed);
+            telemetry::sink().frames_sent(frames);
+        }
         if !buf.is_empty() {
             Poll::Ready(Some(Ok(buf.freeze())))
         } else if this.done {

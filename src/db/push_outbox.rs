@@ -371,3 +371,22 @@ pub fn roll_up(conn: &mut PgConnection, notifications: &[i64]) -> QueryResult<us
     .bind::<Array<BigInt>, _>(notifications)
     .execute(conn)
 }
+
+#[derive(QueryableByName)]
+struct OutboxCounts {
+    #[diesel(sql_type = BigInt)]
+    pending: i64,
+    #[diesel(sql_type = BigInt)]
+    in_flight: i64,
+}
+
+/// Deliveries waiting and deliveries claimed (for `/metrics`); each count
+/// walks its own partial index.
+pub fn counts(conn: &mut PgConnection) -> Result<(i64, i64), super::DbError> {
+    let c: OutboxCounts = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM notification_deliveries WHERE status = 'pending') AS pending, \
+                (SELECT count(*) FROM notification_deliveries WHERE status = 'in_flight') AS in_flight",
+    )
+    .get_result(conn)?;
+    Ok((c.pending, c.in_flight))
+}

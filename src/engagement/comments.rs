@@ -33,6 +33,22 @@ pub async fn post(
     session: Option<String>,
     new: CommentInput,
 ) -> Result<CommentView, ApiError> {
+    post_checked(state, caller, session, new)
+        .await
+        .inspect_err(|e| {
+            crate::metrics::live()
+                .comment_refusals
+                .with_label_values(&[e.code()])
+                .inc();
+        })
+}
+
+async fn post_checked(
+    state: &AppState,
+    caller: TokenUser,
+    session: Option<String>,
+    new: CommentInput,
+) -> Result<CommentView, ApiError> {
     let user_id = caller.user_id;
     let content = validate::text("content", &new.content, 1, 1000)?;
     state.write_limiter.check(WriteKind::Comment, user_id)?;

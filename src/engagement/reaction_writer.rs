@@ -25,6 +25,10 @@ impl ReactionWriter {
 pub type ReactionPersister = Addr<Persistence<ReactionWriter>>;
 
 impl BatchWriter for ReactionWriter {
+    fn name(&self) -> &'static str {
+        "reactions"
+    }
+
     type Job = Reaction;
     type Output = Result<Vec<Channel>, ApiError>;
 

@@ -18,6 +18,7 @@ mod optional_json;
 mod polls;
 mod presence;
 mod reactions;
+pub mod request_log;
 pub mod socket;
 mod users;
 pub(crate) mod validate;

@@ -61,15 +61,27 @@ async fn metrics(
             ));
         }
     }
-    let live = state.hub.send(Stats).await.unwrap_or_default();
-    let mut text = state.metrics.render(state.db.pool_state());
-    text.push_str(&format!(
-        "# HELP ringside_ws_sessions Open WebSocket sessions on this node.\n\
-         # TYPE ringside_ws_sessions gauge\nringside_ws_sessions {}\n\
-         # HELP ringside_rooms Live rooms (channels with subscribers) on this node.\n\
-         # TYPE ringside_rooms gauge\nringside_rooms {}\n",
-        live.sessions, live.rooms
-    ));
+    let hub = state.hub.send(Stats).await.unwrap_or_default();
+    // A scrape never waits long on a struggling database: the outbox
+    // figures are left as they were instead.
+    let outbox = actix_web::rt::time::timeout(
+        std::time::Duration::from_secs(2),
+        state.db.run(crate::db::push_outbox::counts),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok);
+    let text = state.metrics.render(&crate::metrics::Scraped {
+        pool: state.db.pool_state(),
+        hub,
+        bus_up: state.bus.healthy(),
+        bus_mode: if state.bus.node().is_some() {
+            "redis"
+        } else {
+            "local"
+        },
+        outbox,
+    });
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text))

@@ -57,6 +57,9 @@ pub async fn connect(
         Some(token) => Some(auth::user_for_token(state, &token).await?),
         None => None,
     };
+    if let Some(user) = &user {
+        crate::logging::note_user(&req, user.id);
+    }
     if access == Access::SignedIn && user.is_none() {
         return Err(ApiError::Unauthorized("authentication required"));
     }

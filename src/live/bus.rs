@@ -197,6 +197,10 @@ impl Bus {
                     hint: p.hint,
                 };
                 if link.out.try_send(envelope).is_err() {
+                    crate::metrics::live()
+                        .bus_publish_failures
+                        .with_label_values(&["queue_full"])
+                        .inc();
                     link.mark_unsent(p.channel.to_string());
                 }
             }
@@ -209,6 +213,7 @@ impl Bus {
                     snapshot: p.snapshot,
                     hint: p.hint,
                 },
+                handed_over: std::time::Instant::now(),
             });
         }
     }
@@ -329,6 +334,10 @@ async fn publish_loop(
             None => false,
         };
         if !sent {
+            crate::metrics::live()
+                .bus_publish_failures
+                .with_label_values(&["redis"])
+                .inc();
             if let Envelope::Publish { channel, .. } = envelope {
                 link.mark_unsent(channel);
             }
@@ -392,7 +401,11 @@ async fn beat_loop(hub: Addr<Hub>, link: Arc<RedisLink>) {
 /// (then reloads every room) whenever the subscription drops or goes silent.
 async fn listen_loop(client: redis::Client, topic: String, hub: Addr<Hub>, link: Arc<RedisLink>) {
     let mut backoff = Duration::from_millis(100);
+    let mut first = true;
     loop {
+        if !std::mem::take(&mut first) {
+            crate::metrics::live().bus_reconnects.inc();
+        }
         match subscribe(&client, &topic).await {
             Ok(pubsub) => {
                 backoff = Duration::from_millis(100);
@@ -476,6 +489,7 @@ fn receive(hub: &Addr<Hub>, me: &str, payload: &[u8]) {
                     snapshot,
                     hint,
                 },
+                handed_over: std::time::Instant::now(),
             });
         }
         Envelope::Beat { node, viewers } => hub.do_send(PeerViewers {

@@ -34,6 +34,10 @@ impl PgWriter {
 }
 
 impl BatchWriter for PgWriter {
+    fn name(&self) -> &'static str {
+        "live"
+    }
+
     type Job = Job;
     /// Callers are answered through their jobs' own channels.
     type Output = ();

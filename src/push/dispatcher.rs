@@ -369,6 +369,16 @@ async fn send(provider: &Provider, row: Claimed, max_attempts: u32) -> Recorded 
             }
         }
     };
+    let outcome = match &result {
+        Attempt::Sent { .. } => "sent",
+        Attempt::Retry { .. } => "retry",
+        Attempt::InvalidToken(_) => "invalid_token",
+        Attempt::Failed(_) => "failed",
+    };
+    crate::metrics::live()
+        .push_deliveries
+        .with_label_values(&[provider.name(), outcome])
+        .inc();
     Recorded {
         delivery: row.id,
         device: row.device_id,

@@ -110,6 +110,14 @@ impl Provider {
     }
 
     /// The `devices.platform` it pushes to.
+    /// The `provider` label of push metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Provider::Fcm(_) => "fcm",
+            Provider::Apns(_) => "apns",
+        }
+    }
+
     pub fn platform(&self) -> &'static str {
         match self {
             Provider::Fcm(_) => "android",

@@ -627,6 +627,7 @@ async fn stalled_client_is_dropped_and_delays_no_one(capacity: usize, expiry: Du
     let channel = ringside_actors::Channel::Event(event);
     let (mut reader, subscribed) = watch(&app, event, "").await;
     let base = subscribed["seq"].as_u64().expect("seq");
+    let metrics = crate::ops::scrape(&app).await;
     let _stalled = stalled_client(&app, &format!("/api/live/events/{event}/"));
     let deadline = Instant::now() + Duration::from_secs(20);
     while ringside_actors::hub::subscribers(app.hub(), channel.clone()).await < 2 {
@@ -682,6 +683,10 @@ async fn stalled_client_is_dropped_and_delays_no_one(capacity: usize, expiry: Du
     }
     reader.send(json!({ "op": "ping", "ref": 1 })).await;
     assert_eq!(reader.next_durable().await["type"], "pong");
+    // Operators see the drop (per process: at least this one).
+    let drops = r#"ringside_ws_closes_total{code="4001",initiator="server"}"#;
+    let after = crate::ops::scrape(&app).await;
+    assert!(crate::ops::moved(&metrics, &after, drops) >= 1.0, "{drops}");
 }
 
 #[actix_rt::test]

@@ -110,16 +110,25 @@ async fn a_node_that_loses_redis_catches_up_when_it_returns() {
     let (mut on_a, _) = watch(a, event, "").await;
     let (mut on_b, subscribed) = watch(b, event, "").await;
     let base = subscribed["seq"].as_u64().expect("seq");
+    let before = crate::ops::scrape(b).await;
+    let before_a = crate::ops::scrape(a).await;
 
     // Redis dies: publishing still works (Postgres has the order), the
     // node's own subscribers still get everything, and the other node says
     // it is not ready.
     redis.kill();
     b.wait_ready(false).await;
+    let down = crate::ops::scrape(b).await;
+    assert_eq!(
+        crate::ops::value(&down, r#"ringside_bus_up{mode="redis"}"#),
+        0.0
+    );
     for title in ["while down 1", "while down 2", "while down 3"] {
         post_update(a, &admin, event, title).await;
     }
     assert_consecutive(&updates(&mut on_a, 3).await, base);
+    let failed = r#"ringside_bus_publish_failures_total{reason="redis"}"#;
+    crate::ops::scrape_until(a, |m| crate::ops::moved(&before_a, m, failed) >= 1.0).await;
 
     // Back: the other node catches up by itself, before anything new is
     // published, with no gap.
@@ -128,6 +137,19 @@ async fn a_node_that_loses_redis_catches_up_when_it_returns() {
     let seen = updates(&mut on_b, 3).await;
     assert_consecutive(&seen, base);
     assert_eq!(seen[0].1, "while down 1");
+    // Operators see it: the bus is back, it reconnected, its rooms reloaded
+    // (per process, so at least this node's).
+    let back = crate::ops::scrape(b).await;
+    assert_eq!(
+        crate::ops::value(&back, r#"ringside_bus_up{mode="redis"}"#),
+        1.0
+    );
+    for series in [
+        "ringside_bus_reconnects_total",
+        r#"ringside_room_reloads_total{reason="bus"}"#,
+    ] {
+        assert!(crate::ops::moved(&before, &back, series) >= 1.0, "{series}");
+    }
     post_update(a, &admin, event, "after").await;
     assert_consecutive(&updates(&mut on_b, 1).await, base + 3);
 

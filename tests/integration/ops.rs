@@ -1,6 +1,329 @@
-use awc::http::StatusCode;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
-use crate::harness::TestApp;
+use awc::http::StatusCode;
+use awc::ws::{CloseCode, CloseReason, Message};
+use serde_json::Value;
+
+use crate::comments::{comment, watch_comments};
+use crate::harness::{fresh_database, test_config, TestApp};
+use crate::live_ws::live_event;
+use crate::ws_client::{Ended, WsClient, PATIENCE};
+
+/// `/metrics` as series → value (`name{labels}` exactly as rendered).
+pub(crate) async fn scrape(app: &TestApp) -> HashMap<String, f64> {
+    let mut resp = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text =
+        String::from_utf8(resp.body().limit(1 << 22).await.expect("body").to_vec()).expect("utf-8");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+pub(crate) fn value(m: &HashMap<String, f64>, series: &str) -> f64 {
+    m.get(series).copied().unwrap_or(0.0)
+}
+
+/// How much `series` moved between two scrapes.
+pub(crate) fn moved(
+    before: &HashMap<String, f64>,
+    after: &HashMap<String, f64>,
+    series: &str,
+) -> f64 {
+    value(after, series) - value(before, series)
+}
+
+/// Scrapes until `ok` holds (gauges that rooms report each viewer interval).
+pub(crate) async fn scrape_until(
+    app: &TestApp,
+    ok: impl Fn(&HashMap<String, f64>) -> bool,
+) -> HashMap<String, f64> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let m = scrape(app).await;
+        if ok(&m) {
+            return m;
+        }
+        assert!(Instant::now() < deadline, "never held: {m:?}");
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A live night's traffic moves the series an operator watches: sessions
+/// and subscriptions by kind, frames, closes by code, fan-out latency,
+/// persistence batches, comment and rate-limit refusals. The live series
+/// are per process and other tests run beside this one, so it checks how
+/// far they moved, at least.
+#[actix_rt::test]
+async fn live_traffic_moves_the_operators_series() {
+    let mut config = test_config(fresh_database());
+    config.live.comment_rate_limit = 2; // a burst of one
+    config.live.max_connections_per_user = 1;
+    let app = TestApp::with_config(config).await;
+    let (_, event, _) = live_event(&app).await;
+    let (fan, _) = app.register("fan@ringside.test").await;
+    let before = scrape(&app).await;
+
+    let mut watcher = watch_comments(&app, event, Some(&fan)).await;
+    let during = scrape_until(&app, |m| {
+        value(m, r#"ringside_ws_subscriptions{kind="comments"}"#) >= 1.0
+    })
+    .await;
+    assert!(value(&during, r#"ringside_ws_sessions{kind="comments"}"#) >= 1.0);
+    assert!(
+        moved(&before, &during, "ringside_ws_frames_sent_total") >= 2.0,
+        "welcome, subscribed"
+    );
+
+    // One comment goes through and out to the watcher; the next is refused.
+    let (status, posted) = comment(&app, &fan, event, "What a jab!", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{posted}");
+    loop {
+        let f = crate::comments::next_comment_frame(&mut watcher).await;
+        if f["type"] == "comment" {
+            break;
+        }
+    }
+    let (status, _) = comment(&app, &fan, event, "And another!", None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _) = comment(&app, &fan, event, "", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Past the per-user connection limit: a policy close.
+    let mut second = WsClient::connect(&app, &format!("/api/live/comments/{event}/?token={fan}"))
+        .await
+        .expect("upgraded");
+    assert_eq!(second.ended().await, Ended::Closed(Some(1008)));
+    // The watcher says goodbye.
+    watcher
+        .send_message(Message::Close(Some(CloseReason::from(CloseCode::Normal))))
+        .await;
+    assert_eq!(watcher.ended().await, Ended::Closed(Some(1000)));
+
+    let after = scrape_until(&app, |m| {
+        moved(
+            &before,
+            m,
+            r#"ringside_ws_closes_total{code="1000",initiator="client"}"#,
+        ) >= 1.0
+    })
+    .await;
+    for (series, at_least) in [
+        (
+            r#"ringside_ws_closes_total{code="1008",initiator="server"}"#,
+            1.0,
+        ),
+        ("ringside_fanout_seconds_count", 1.0),
+        (
+            r#"ringside_persistence_batch_size_count{writer="live"}"#,
+            1.0,
+        ),
+        (
+            r#"ringside_comment_refusals_total{reason="rate_limited"}"#,
+            1.0,
+        ),
+        (r#"ringside_rate_limited_total{kind="comment"}"#, 1.0),
+    ] {
+        assert!(
+            moved(&before, &after, series) >= at_least,
+            "{series}: {} → {}",
+            value(&before, series),
+            value(&after, series)
+        );
+    }
+    let refusals: f64 = after
+        .iter()
+        .filter(|(k, _)| k.starts_with("ringside_comment_refusals_total"))
+        .map(|(k, v)| v - value(&before, k))
+        .sum();
+    assert!(refusals >= 2.0, "rate limit and the empty comment");
+
+    // The upgrades have their own latency series, not the REST one.
+    let route = r#"route="/api/live/comments/{id}/""#;
+    assert!(
+        value(
+            &after,
+            &format!("ringside_ws_upgrade_duration_seconds_count{{{route}}}")
+        ) >= 2.0
+    );
+    assert!(
+        !after.contains_key(&format!(
+            r#"ringside_http_request_duration_seconds_count{{method="GET",{route}}}"#
+        )),
+        "upgrades stay out of the REST histogram"
+    );
+    assert!(after.contains_key(&format!(
+        r#"ringside_http_requests_total{{method="GET",{route},status="101"}}"#
+    )));
+
+    // The process and the build.
+    assert!(value(&after, "process_resident_memory_bytes") > 0.0);
+    assert!(value(&after, "process_open_fds") > 0.0);
+    assert!(value(&after, "process_cpu_seconds_total") > 0.0);
+    assert!(
+        after
+            .keys()
+            .any(|k| k.starts_with("ringside_build_info{") && k.contains(env!("CARGO_PKG_VERSION"))),
+        "build info"
+    );
+    assert_eq!(value(&after, r#"ringside_bus_up{mode="local"}"#), 1.0);
+    assert_eq!(
+        value(&after, r#"ringside_push_outbox{status="pending"}"#),
+        0.0
+    );
+    assert!(after.contains_key(r#"ringside_persistence_queue_limit{writer="live"}"#));
+}
+
+/// Every answer names its request: the caller's sane `X-Request-Id`, or a
+/// fresh one.
+#[actix_rt::test]
+async fn requests_carry_an_id() {
+    let app = TestApp::spawn().await;
+    let id_of = |resp: &awc::ClientResponse<_>| {
+        resp.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let resp = app
+        .client
+        .get(app.url("/healthz"))
+        .insert_header(("X-Request-Id", "lb-1234:abcd"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(id_of(&resp).as_deref(), Some("lb-1234:abcd"));
+    let fresh = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("sent");
+    let fresh = id_of(&fresh).expect("an id");
+    assert_eq!(fresh.len(), 16);
+    assert!(fresh.bytes().all(|b| b.is_ascii_hexdigit()));
+    // An id nobody should log is replaced; errors carry one too.
+    let resp = app
+        .client
+        .get(app.url("/api/live/events/12345/"))
+        .insert_header(("X-Request-Id", "x".repeat(200)))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(id_of(&resp).map(|id| id.len()), Some(16));
+}
+
+/// The real binary with `LOG_FORMAT=json`: one JSON object a line, the
+/// request line with its id, route pattern, status, latency, user and
+/// client; and no colour codes (stderr is a file).
+#[actix_rt::test]
+async fn the_request_log_is_one_json_object_a_line() {
+    let db = fresh_database();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let log = std::env::temp_dir().join(format!("ringside-ops-log-{port}.log"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ringside"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db)
+        .env("RINGSIDE_BIND", format!("127.0.0.1:{port}"))
+        .env("RINGSIDE_WORKERS", "1")
+        .env("DATABASE_POOL_SIZE", "3")
+        .env("RINGSIDE_ADMIN_EMAIL", crate::harness::ADMIN_EMAIL)
+        .env("RINGSIDE_ADMIN_PASSWORD", crate::harness::ADMIN_PASSWORD)
+        .env(
+            "RINGSIDE_SECRET_KEY",
+            "test-secret-key-of-at-least-32-bytes!",
+        )
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn,ringside::http=info")
+        .current_dir(std::env::temp_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start the server binary");
+    let app = TestApp::at(format!("http://127.0.0.1:{port}"), db);
+    let deadline = Instant::now() + PATIENCE;
+    while !app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the server never came up; see {log:?}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, admin) = app
+        .login(crate::harness::ADMIN_EMAIL, crate::harness::ADMIN_PASSWORD)
+        .await;
+    let token = admin["token"].as_str().expect("token").to_string();
+    let admin_id = admin["user"]["id"].as_i64().expect("id");
+    let resp = app
+        .client
+        .get(app.url("/api/auth/me/"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("X-Request-Id", "ops-log-test-1"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    let deadline = Instant::now() + PATIENCE;
+    let (text, line) = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let line = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["request_id"] == "ops-log-test-1");
+        if line.is_some() || Instant::now() > deadline {
+            break (text, line);
+        }
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    let line = line.unwrap_or_else(|| panic!("no request line in {text}"));
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour codes in a file: {text}"
+    );
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            serde_json::from_str::<Value>(l).is_ok(),
+            "not one JSON object: {l}"
+        );
+    }
+    assert_eq!(line["target"], "ringside::http", "{line}");
+    assert_eq!(line["method"], "GET", "{line}");
+    assert_eq!(line["route"], "/api/auth/me/", "{line}");
+    assert_eq!(line["path"], "/api/auth/me/", "{line}");
+    assert_eq!(line["status"], 200, "{line}");
+    assert_eq!(line["user_id"], admin_id, "{line}");
+    assert_eq!(line["client"], "127.0.0.1", "{line}");
+    assert!(
+        line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{line}"
+    );
+}
 
 #[actix_rt::test]
 async fn health_readiness_and_metrics() {
@@ -36,8 +359,9 @@ async fn health_readiness_and_metrics() {
         text.contains("ringside_db_connections{state=\"open\"}"),
         "{text}"
     );
+    assert!(text.contains("ringside_rooms 0"), "live gauges: {text}");
     assert!(
-        text.contains("ringside_ws_sessions 0"),
+        text.contains(r#"ringside_ws_sessions{kind="event"}"#),
         "live gauges: {text}"
     );
 }
@@ -100,5 +424,57 @@ async fn the_openapi_document_describes_every_route() {
                 "{method} {path}"
             );
         }
+    }
+}
+
+/// The shipped dashboard and alert rules name only series the server
+/// serves (so a rename cannot leave them silently empty).
+#[actix_rt::test]
+async fn dashboard_and_alerts_use_served_series() {
+    let app = TestApp::spawn().await;
+    app.get("/healthz", None).await;
+    let mut resp = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("sent");
+    let text =
+        String::from_utf8(resp.body().limit(1 << 22).await.expect("body").to_vec()).expect("utf-8");
+    let served: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let root = env!("CARGO_MANIFEST_DIR");
+    for file in ["ops/grafana/ringside.json", "ops/prometheus/alerts.yml"] {
+        let body = std::fs::read_to_string(format!("{root}/{file}")).expect("shipped file");
+        if file.ends_with(".json") {
+            serde_json::from_str::<Value>(&body).expect("the dashboard is JSON");
+        }
+        let mut named = 0;
+        for prefix in ["ringside_", "process_"] {
+            for (at, _) in body.match_indices(prefix) {
+                // Only whole names: not inside another word.
+                if body[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    continue;
+                }
+                let name: String = body[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let family = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s).filter(|f| served.contains(f)))
+                    .unwrap_or(&name);
+                assert!(served.contains(&family), "{file} names {name}, not served");
+                named += 1;
+            }
+        }
+        assert!(named > 5, "{file} names the series");
     }
 }

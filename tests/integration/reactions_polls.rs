@@ -310,7 +310,10 @@ async fn presence_until(app: &TestApp, caller: &str, channel: &str, count: u64) 
         if body["count"].as_u64() == Some(count) {
             return body;
         }
-        assert!(Instant::now() < deadline, "presence stayed {body}, not {count}");
+        assert!(
+            Instant::now() < deadline,
+            "presence stayed {body}, not {count}"
+        );
         actix_rt::time::sleep(Duration::from_millis(50)).await;
     }
 }

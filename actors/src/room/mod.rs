@@ -408,6 +408,15 @@ impl Handler<Publish> for Room {
     }
 }
 
+/// From the hub: a publish timed from its hand-over (fan-out latency).
+impl Handler<crate::hub::Handed> for Room {
+    type Result = ();
+    fn handle(&mut self, msg: crate::hub::Handed, ctx: &mut Context<Self>) {
+        self.guarded(ctx, |room, ctx| room.publish(ctx, msg.message));
+        crate::telemetry::sink().fanned_out(msg.at.elapsed());
+    }
+}
+
 impl Handler<Ephemeral> for Room {
     type Result = ();
     fn handle(&mut self, msg: Ephemeral, _: &mut Context<Self>) {
