@@ -9,12 +9,13 @@ use ringside_actors::scoring::{self, RoundScore};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{named, publishing, resource, validate};
+use super::{named, publishing, resource};
 use crate::auth::{Auth, Moderator};
 use crate::db::fight_control::{self as control, Locked};
 use crate::db::snapshots;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::validate;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/fights/{id}/start/").post(start))

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::ws::{self, Access};
-use super::{already_exists, created, named, query, resource, validate};
+use super::{already_exists, created, named, query, resource};
 use crate::auth::{Admin, Auth};
 use crate::db::channels::Published;
 use crate::db::live_events::{self, NewLiveEvent, TransitionError};
@@ -15,6 +15,7 @@ use crate::db::pagination::{Page, PageParams};
 use crate::db::{models::LiveEvent, snapshots};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::validate;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/events/").get(list).post(create))

@@ -7,13 +7,14 @@ use ringside_actors::protocol;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{named, resource, validate};
+use super::{named, resource};
 use crate::auth::{Admin, Auth};
 use crate::db::notifications::{self, NewCampaign, Personal, NOTIFICATION_TYPES};
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;
 use crate::notifications::{recipients, templates, Reach};
 use crate::state::AppState;
+use crate::validate;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/notifications/send/").post(send))

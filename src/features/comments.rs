@@ -17,10 +17,10 @@ use crate::db::comments::{self, CommentView, NewCommentRow};
 use crate::db::moderation::{self, Action};
 use crate::db::{live_events, users};
 use crate::error::ApiError;
-use crate::http::validate;
 use crate::live::persist;
 use crate::rate_limit::WriteKind;
 use crate::state::AppState;
+use crate::validate;
 
 /// The same message again within this window counts as spam.
 const REPEAT_WINDOW_MINUTES: i64 = 5;
