@@ -283,23 +283,6 @@ fn field_of_constraint(table: &str, constraint: &str) -> String {
     name.strip_suffix("_id").unwrap_or(name).to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn constraint_names_become_field_names() {
-        assert_eq!(
-            field_of_constraint("fights", "fights_red_fighter_id_fkey"),
-            "red_fighter"
-        );
-        assert_eq!(
-            field_of_constraint("fighters", "fighters_division_id_fkey"),
-            "division"
-        );
-    }
-}
-
 /// Names the missing thing in a 404.
 pub fn named(what: &'static str) -> impl Fn(ApiError) -> ApiError {
     move |e| match e {
@@ -326,5 +309,22 @@ pub fn refers(field: &'static str) -> impl Fn(diesel::result::Error) -> ApiError
             ApiError::invalid(field, "refers to something that does not exist")
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_names_become_field_names() {
+        assert_eq!(
+            field_of_constraint("fights", "fights_red_fighter_id_fkey"),
+            "red_fighter"
+        );
+        assert_eq!(
+            field_of_constraint("fighters", "fighters_division_id_fkey"),
+            "division"
+        );
     }
 }
