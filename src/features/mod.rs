@@ -5,12 +5,17 @@
 //! them all. Writes go through the persistence actor ([`publishing`]) and are
 //! answered after their commit.
 //!
+//! - `fight_control`: what each change publishes; a result's records,
+//!   ratings and rankings.
+//! - `live_events`: start, end, cancel (the status machine, the live limit).
 //! - `live_updates`: posting, review (approve/reject), listing by role.
 //! - `comments`: posting (filter, mutes, slow mode, rate limits), reports.
 //! - `reactions`, `polls`: reactions and votes; `totals` coalesces their live
 //!   totals; `reaction_writer` batches reactions into multi-row inserts.
 
 pub mod comments;
+pub mod fight_control;
+pub mod live_events;
 pub mod live_updates;
 pub mod polls;
 pub mod reaction_writer;

@@ -53,7 +53,9 @@ async fn control(
     let snapshot = publishing(state, move |conn| {
         let locked = control::lock(conn, id).map_err(|e| named("live fight")(e.into()))?;
         let mut published = change(conn, &locked, locked.state())?;
-        published.extend(control::publish_state(conn, &locked)?);
+        published.extend(crate::features::fight_control::publish_state(
+            conn, &locked,
+        )?);
         Ok((snapshots::fight(conn, id)?, published))
     })
     .await?;
@@ -74,7 +76,7 @@ async fn start(
         }
         fight.start()?;
         control::start(conn, locked)?;
-        Ok(vec![control::publish_event_state(
+        Ok(vec![crate::features::fight_control::publish_event_state(
             conn,
             locked.live.live_event_id,
         )?])
@@ -201,8 +203,8 @@ async fn result(
     let push = state.push.targets().clone();
     control(&state, id.into_inner(), move |conn, locked, fight| {
         fight.finish(&result)?;
-        let (mut published, moves) = control::finish(conn, locked, &result)?;
-        published.push(control::publish_event_state(
+        let (mut published, moves) = crate::features::fight_control::finish(conn, locked, &result)?;
+        published.push(crate::features::fight_control::publish_event_state(
             conn,
             locked.live.live_event_id,
         )?);
