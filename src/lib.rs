@@ -16,7 +16,6 @@ pub mod http;
 pub mod live;
 pub mod logging;
 pub mod metrics;
-pub mod notifications;
 pub mod process_stats;
 pub mod push;
 pub mod rate_limit;

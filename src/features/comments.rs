@@ -144,7 +144,8 @@ async fn post_checked(
                 published.push(comments::publish(conn, &mut view)?);
                 if let Some(parent) = replied_to.filter(|p| p.user_id != user.id) {
                     published.extend(
-                        crate::notifications::on_reply(conn, &view, &parent, &push)?.published,
+                        crate::features::notifications::on_reply(conn, &view, &parent, &push)?
+                            .published,
                     );
                 }
             }

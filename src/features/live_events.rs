@@ -29,7 +29,8 @@ pub async fn transition(
                     let mut published = vec![super::fight_control::publish_event_state(c, id)?];
                     if live.status == "live" {
                         published.extend(
-                            crate::notifications::on_event_start(c, live, &push)?.published,
+                            crate::features::notifications::on_event_start(c, live, &push)?
+                                .published,
                         );
                     }
                     Ok(published)

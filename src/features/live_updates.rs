@@ -26,7 +26,9 @@ fn publish(
 ) -> Result<Vec<crate::db::channels::Published>, ApiError> {
     let mut published = live_updates::publish(conn, update)?;
     if update.is_breaking {
-        published.extend(crate::notifications::on_breaking_news(conn, update, push)?.published);
+        published.extend(
+            crate::features::notifications::on_breaking_news(conn, update, push)?.published,
+        );
     }
     Ok(published)
 }

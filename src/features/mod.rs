@@ -9,6 +9,8 @@
 //!   ratings and rankings.
 //! - `live_events`: start, end, cancel (the status machine, the live limit).
 //! - `live_updates`: posting, review (approve/reject), listing by role.
+//! - `notifications`: templates, the triggers and whom they reach, admin
+//!   sends and the emergency broadcast.
 //! - `comments`: posting (filter, mutes, slow mode, rate limits), reports.
 //! - `reactions`, `polls`: reactions and votes; `totals` coalesces their live
 //!   totals; `reaction_writer` batches reactions into multi-row inserts.
@@ -17,6 +19,7 @@ pub mod comments;
 pub mod fight_control;
 pub mod live_events;
 pub mod live_updates;
+pub mod notifications;
 pub mod polls;
 pub mod reaction_writer;
 pub mod reactions;

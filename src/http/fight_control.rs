@@ -210,8 +210,12 @@ async fn result(
         )?);
         // Followers hear it in the same transaction: stored, then live.
         let finished = crate::db::catalog::find_fight(conn, locked.fight.id)?;
-        published.extend(crate::notifications::on_fight_result(conn, &finished, &push)?.published);
-        published.extend(crate::notifications::on_ranking_moves(conn, &moves, &push)?.published);
+        published.extend(
+            crate::features::notifications::on_fight_result(conn, &finished, &push)?.published,
+        );
+        published.extend(
+            crate::features::notifications::on_ranking_moves(conn, &moves, &push)?.published,
+        );
         Ok(published)
     })
     .await

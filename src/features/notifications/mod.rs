@@ -6,6 +6,7 @@
 //! push delivery per device in the same transaction (the outbox the
 //! dispatcher in `crate::push` drains).
 
+pub mod admin;
 pub mod templates;
 
 use diesel::prelude::*;
