@@ -492,6 +492,8 @@ mod tests {
     /// are properties of its schema, and its required ones are there.
     #[test]
     fn the_schemas_match_the_frames_built() {
+        assert!(FrameType::Poll.may_be_ephemeral() && FrameType::Viewers.may_be_ephemeral());
+        assert!(!FrameType::Update.may_be_ephemeral());
         use crate::protocol as p;
         let channel = crate::Channel::Event(7);
         let reference = Some(json!(3));
@@ -504,6 +506,8 @@ mod tests {
             p::ephemeral("viewers", &channel, &json!({ "count": 3 })),
             p::ephemeral("presence", &channel, &json!({ "count": 3 })),
             p::ephemeral("unread", &channel, &json!({ "unread": 1 })),
+            p::ephemeral("poll", &channel, &json!({ "id": 1 })),
+            p::durable("poll", &channel, 20, &json!({ "id": 1 })),
             p::broadcast(&json!({ "title": "t" })),
             p::resync(&channel, "history_gap"),
             p::pong(&reference),

@@ -291,6 +291,12 @@ impl FrameType {
         self.describe().2
     }
 
+    /// Sent without `seq` (through [`ephemeral`]): the ephemeral frames, and
+    /// `poll` for a tally between its durable opening and closing.
+    pub fn may_be_ephemeral(self) -> bool {
+        self.kind() == FrameKind::Ephemeral || self == FrameType::Poll
+    }
+
     pub fn parse(s: &str) -> Option<FrameType> {
         FrameType::ALL.into_iter().find(|t| t.as_str() == s)
     }
@@ -309,9 +315,9 @@ impl FrameType {
             | FrameType::FightState
             | FrameType::Comment
             | FrameType::CommentRemoved
-            | FrameType::Poll
             | FrameType::Ranking
             | FrameType::Notification => Durable::json_schema(generator),
+            FrameType::Poll => PollFrame::json_schema(generator),
             FrameType::Skipped => Skipped::json_schema(generator),
             FrameType::Viewers => Viewers::json_schema(generator),
             FrameType::Reactions => Reactions::json_schema(generator),
@@ -336,7 +342,7 @@ impl FrameType {
             FrameType::FightState => ("fight_state", Durable, "A fight's state: round, clock, stats, scores, result (on the fight and its event)."),
             FrameType::Comment => ("comment", Durable, "A new comment on the event's comment stream."),
             FrameType::CommentRemoved => ("comment_removed", Durable, "A comment was hidden or deleted by a moderator."),
-            FrameType::Poll => ("poll", Durable, "A poll opened, closed or its tally changed."),
+            FrameType::Poll => ("poll", Durable, "A poll opened or closed (durable: with `seq`), or its tally changed (coalesced: no `seq`)."),
             FrameType::Ranking => ("ranking", Durable, "A ranking moved (on `rankings` and `rankings:{division}`)."),
             FrameType::Notification => ("notification", Durable, "An in-app notification for this user (on `user:{id}`)."),
             FrameType::Skipped => ("skipped", Durable, "Comments the room left out under its fan-out budget: the seq range they held, so the sequence stays gap-free."),
@@ -402,9 +408,8 @@ pub fn durable(frame_type: &str, channel: &Channel, seq: u64, data: &Value) -> F
 
 /// An ephemeral message (viewers, reactions, presence): no `seq`.
 pub fn ephemeral(frame_type: &str, channel: &Channel, data: &Value) -> Frame {
-    debug_assert_eq!(
-        FrameType::parse(frame_type).map(FrameType::kind),
-        Some(FrameKind::Ephemeral),
+    debug_assert!(
+        FrameType::parse(frame_type).is_some_and(FrameType::may_be_ephemeral),
         "{frame_type:?} is not an ephemeral protocol::FrameType"
     );
     encode(&json!({ "type": frame_type, "channel": channel.to_string(), "data": data }))

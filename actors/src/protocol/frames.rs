@@ -40,13 +40,25 @@ pub struct Unsubscribed {
 }
 
 /// A durable frame: `update`, `event_state`, `fight_state`, `comment`,
-/// `comment_removed`, `poll`, `ranking`, `notification`.
+/// `comment_removed`, `ranking`, `notification`.
 #[derive(JsonSchema)]
 pub struct Durable {
     pub channel: String,
     /// Strictly one more than the previous durable message on this channel.
     pub seq: u64,
     /// The resource as the REST API shows it.
+    pub data: Value,
+}
+
+/// `poll`: durable when it opens or closes, ephemeral (no `seq`) for a
+/// coalesced tally.
+#[derive(JsonSchema)]
+pub struct PollFrame {
+    pub channel: String,
+    /// Present when the poll opened or closed; absent on a tally.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The poll as `GET /api/live/polls/{id}/` shows it.
     pub data: Value,
 }
 
