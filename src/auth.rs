@@ -1,20 +1,14 @@
 //! Who is calling: password hashing (argon2id), signed bearer tokens (JWT,
-//! HS256, with expiry) and the extractors that enforce roles in one place.
-//!
-//! A handler states what it needs in its signature: `Auth<Viewer>` for any
-//! signed-in user, `Auth<Admin>` for admins, `MaybeAuth` where anonymous
-//! callers are welcome. The extractor reloads the user on every request, so a
-//! role change or a ban takes effect at once, not when the token expires.
+//! HS256, with expiry), and the checks every use of a token ends with
+//! ([`check_account`], [`authorize`] inside a write's transaction). The HTTP
+//! extractors that enforce roles in handler signatures are in
+//! `http/extract.rs`.
 //!
 //! A token carries the account's `token_version`; a password change or "sign
 //! out everywhere" bumps it, and every token signed before is refused.
 
-use std::future::Future;
-use std::marker::PhantomData;
-use std::pin::Pin;
 use std::time::Duration;
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -26,7 +20,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::models::User;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let mut salt = [0u8; 16];
@@ -162,112 +155,6 @@ impl TokenKeys {
     }
 }
 
-/// The lowest role a handler accepts.
-pub trait MinRole {
-    const ROLE: Role;
-}
-
-macro_rules! role_marker {
-    ($($name:ident => $role:expr),*) => {$(
-        #[derive(Debug)]
-        pub struct $name;
-        impl MinRole for $name {
-            const ROLE: Role = $role;
-        }
-    )*};
-}
-role_marker!(Viewer => Role::Viewer, Reporter => Role::Reporter, Moderator => Role::Moderator, Admin => Role::Admin);
-
-/// A signed-in, non-banned user holding at least `R`'s role.
-#[derive(Debug)]
-pub struct Auth<R: MinRole> {
-    pub user: User,
-    _role: PhantomData<R>,
-}
-
-/// The user if a valid token came with the request; anonymous otherwise. A
-/// token that is present but invalid is still refused: a client that thinks
-/// it is signed in must hear that it is not.
-#[derive(Debug)]
-pub struct MaybeAuth(pub Option<User>);
-
-pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(Some(token.trim().to_string()))
-        }
-        _ => Err(ApiError::Unauthorized(
-            "expected Authorization: Bearer <token>",
-        )),
-    }
-}
-
-/// Resolves a token to a live account; shared by every extractor.
-pub async fn user_for_token(state: &AppState, token: &str) -> Result<User, ApiError> {
-    let claimed = state.tokens.verify(token).map_err(token_error)?;
-    let user = state
-        .db
-        .run(move |conn| crate::db::users::find(conn, claimed.user_id).map_err(ApiError::from))
-        .await?
-        .ok_or(ApiError::Unauthorized("invalid token"))?;
-    check_account(&user, Some(claimed.version))?;
-    Ok(user)
-}
-
-/// The checks every use of a token ends with: the token is still current
-/// (`version`: `None` when a live session already checked it at connect and
-/// is closed on revocation) and the account is not banned.
-pub fn check_account(user: &User, version: Option<i32>) -> Result<(), ApiError> {
-    if version.is_some_and(|v| v != user.token_version) {
-        return Err(ApiError::Unauthorized("token revoked; sign in again"));
-    }
-    if user.is_banned() {
-        return Err(ApiError::Banned);
-    }
-    Ok(())
-}
-
-fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
-    req.app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))
-}
-
-impl<R: MinRole + 'static> FromRequest for Auth<R> {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let state = app_state(req);
-        let req = req.clone();
-        Box::pin(async move {
-            let token = token?.ok_or(ApiError::Unauthorized("authentication required"))?;
-            let state = state?;
-            let user = user_for_token(&state, &token).await?;
-            crate::logging::note_user(&req, user.id);
-            if !user.role().includes(R::ROLE) {
-                return Err(ApiError::Forbidden(format!(
-                    "this needs the {} role",
-                    R::ROLE
-                )));
-            }
-            Ok(Auth {
-                user,
-                _role: PhantomData,
-            })
-        })
-    }
-}
-
 /// A valid token's user id, checked without touching the database: for
 /// writes that load the account inside their own transaction anyway (see
 /// [`authorize`]), which saves a round trip on the hottest paths.
@@ -290,23 +177,17 @@ impl TokenUser {
     }
 }
 
-impl FromRequest for TokenUser {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready((|| {
-            let token =
-                bearer_token(req)?.ok_or(ApiError::Unauthorized("authentication required"))?;
-            let state = app_state(req)?;
-            let claimed = state.tokens.verify(&token).map_err(token_error)?;
-            crate::logging::note_user(req, claimed.user_id);
-            Ok(TokenUser {
-                user_id: claimed.user_id,
-                version: Some(claimed.version),
-            })
-        })())
+/// The checks every use of a token ends with: the token is still current
+/// (`version`: `None` when a live session already checked it at connect and
+/// is closed on revocation) and the account is not banned.
+pub fn check_account(user: &User, version: Option<i32>) -> Result<(), ApiError> {
+    if version.is_some_and(|v| v != user.token_version) {
+        return Err(ApiError::Unauthorized("token revoked; sign in again"));
     }
+    if user.is_banned() {
+        return Err(ApiError::Banned);
+    }
+    Ok(())
 }
 
 /// Loads the account behind a token inside a transaction and checks it the
@@ -326,32 +207,12 @@ pub fn authorize(
     Ok(user)
 }
 
-fn token_error(e: TokenError) -> ApiError {
-    match e {
-        TokenError::Expired => ApiError::Unauthorized("token expired; sign in again"),
-        _ => ApiError::Unauthorized("invalid token"),
-    }
-}
-
-impl FromRequest for MaybeAuth {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let state = app_state(req);
-        let req = req.clone();
-        Box::pin(async move {
-            match token? {
-                None => Ok(MaybeAuth(None)),
-                Some(token) => {
-                    let state = state?;
-                    let user = user_for_token(&state, &token).await?;
-                    crate::logging::note_user(&req, user.id);
-                    Ok(MaybeAuth(Some(user)))
-                }
-            }
-        })
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> ApiError {
+        match e {
+            TokenError::Expired => ApiError::Unauthorized("token expired; sign in again"),
+            _ => ApiError::Unauthorized("invalid token"),
+        }
     }
 }
 

@@ -250,10 +250,7 @@ pub fn merge_stats(
     if !stats.is_object() {
         stats = json!({});
     }
-    let corner = match corner {
-        Winner::Red => "red",
-        Winner::Blue => "blue",
-    };
+    let corner = corner.as_str();
     let rounds = stats["rounds"].as_object().cloned().unwrap_or_default();
     let mut rounds = Value::Object(rounds);
     let slot = &mut rounds[round.to_string()][corner];
@@ -276,6 +273,18 @@ pub fn merge_stats(
     stats["rounds"] = rounds;
     stats["totals"] = totals;
     stats
+}
+
+// A corner, as the database's CHECKs list it (see `vocabulary`).
+impl Vocabulary for Winner {
+    const NAME: &'static str = "corner";
+    const ALL: &'static [Self] = &[Winner::Red, Winner::Blue];
+    fn as_str(self) -> &'static str {
+        match self {
+            Winner::Red => "red",
+            Winner::Blue => "blue",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ use crate::channel::Channel;
 use crate::outbox::{Outbox, SessionId};
 use crate::protocol::{self, ErrorCode, Frame, Since};
 use crate::room::{
-    self, GetPresence, Headcount, InjectPanic, Join, Leave, PeerCount, Presence, Publish, Reload,
-    Room, RoomConfig, RoomIdle, RoomOwner, Subscribers,
+    self, GetPresence, Handed, Headcount, InjectPanic, Join, Leave, PeerCount, Presence, Publish,
+    Reload, Room, RoomConfig, RoomIdle, RoomOwner, Subscribers,
 };
 // Defined with the room, which sends it; kept reachable here for the edges.
 pub use crate::room::LocalHeadcount;
@@ -306,15 +306,6 @@ pub struct PublishTo {
     pub message: Publish,
     /// When the bus handed it over (the fan-out latency starts here).
     pub handed_over: Instant,
-}
-
-/// A [`Publish`] with its hand-over time: the room reports how long the
-/// frame took to reach its last subscriber's queue.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct Handed {
-    pub message: Publish,
-    pub at: Instant,
 }
 
 impl Handler<PublishTo> for Hub {

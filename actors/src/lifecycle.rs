@@ -96,6 +96,15 @@ impl FromStr for EventStatus {
     }
 }
 
+// One of the enumerations the database's CHECKs list (see `vocabulary`).
+impl crate::vocabulary::Vocabulary for EventStatus {
+    const NAME: &'static str = "status";
+    const ALL: &'static [Self] = &EventStatus::ALL;
+    fn as_str(self) -> &'static str {
+        EventStatus::as_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::EventAction::*;

@@ -4,7 +4,6 @@
 //! A broadcast is serialized once into a [`Frame`] and the same bytes go to
 //! every subscriber.
 
-use crate::writes::{CommentInput, ReactionInput, VoteInput};
 use bytestring::ByteString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -205,6 +204,9 @@ pub mod close {
 }
 
 pub mod frames;
+pub mod payloads;
+
+use payloads::{CommentInput, ReactionInput, VoteInput};
 
 /// How a frame reaches a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

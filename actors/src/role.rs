@@ -57,6 +57,15 @@ impl FromStr for Role {
     }
 }
 
+// One of the enumerations the database's CHECKs list (see `vocabulary`).
+impl crate::vocabulary::Vocabulary for Role {
+    const NAME: &'static str = "role";
+    const ALL: &'static [Self] = &Role::ALL;
+    fn as_str(self) -> &'static str {
+        Role::as_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

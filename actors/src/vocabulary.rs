@@ -153,34 +153,6 @@ vocabulary! {
     }
 }
 
-// Enumerations that live beside the rules they serve, under the same trait.
-impl Vocabulary for crate::Role {
-    const NAME: &'static str = "role";
-    const ALL: &'static [Self] = &crate::Role::ALL;
-    fn as_str(self) -> &'static str {
-        crate::Role::as_str(self)
-    }
-}
-
-impl Vocabulary for crate::EventStatus {
-    const NAME: &'static str = "status";
-    const ALL: &'static [Self] = &crate::EventStatus::ALL;
-    fn as_str(self) -> &'static str {
-        crate::EventStatus::as_str(self)
-    }
-}
-
-impl Vocabulary for crate::fight::Winner {
-    const NAME: &'static str = "corner";
-    const ALL: &'static [Self] = &[crate::fight::Winner::Red, crate::fight::Winner::Blue];
-    fn as_str(self) -> &'static str {
-        match self {
-            crate::fight::Winner::Red => "red",
-            crate::fight::Winner::Blue => "blue",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -195,7 +195,7 @@ pub async fn report(
     let (answer, published) = persist(&state.persister, move |conn| {
         crate::auth::authorize(conn, caller, Role::Viewer)?;
         let comment = comments::find_for_update(conn, comment_id)
-            .map_err(|e| crate::http::named("comment")(e.into()))?;
+            .map_err(|e| crate::error::named("comment")(e.into()))?;
         if comment.user_id == reporter {
             return Err(ApiError::invalid(
                 "comment",
@@ -203,7 +203,7 @@ pub async fn report(
             ));
         }
         let count = comments::report(conn, comment.id, reporter, &reason).map_err(|e| {
-            crate::http::already_exists("you already reported this comment")(e.into())
+            crate::error::already_exists("you already reported this comment")(e.into())
         })?;
         let mut published = Vec::new();
         let mut status = comment.status.clone();

@@ -12,8 +12,10 @@
 //! - `notifications`: templates, the triggers and whom they reach, admin
 //!   sends and the emergency broadcast.
 //! - `comments`: posting (filter, mutes, slow mode, rate limits), reports.
-//! - `reactions`, `polls`: reactions and votes; `totals` coalesces their live
-//!   totals; `reaction_writer` batches reactions into multi-row inserts.
+//! - `reactions`, `polls`: reactions and votes (their batched writer and
+//!   coalesced totals are live machinery, in `live/`).
+//! - `moderation`: the queue, decisions on comments, mutes, bans, slow mode.
+//! - `follows`: follows and the activity log clients report to.
 
 pub mod comments;
 pub mod fight_control;
@@ -21,11 +23,7 @@ pub mod live_events;
 pub mod live_updates;
 pub mod notifications;
 pub mod polls;
-pub mod reaction_writer;
 pub mod reactions;
-mod totals;
-
-pub use totals::{Counted, Totals};
 
 pub(crate) use crate::error::refers;
 use crate::error::ApiError;

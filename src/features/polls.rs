@@ -4,12 +4,12 @@
 use ringside_actors::Role;
 use serde_json::{json, Value};
 
-use super::totals::Counted;
 use crate::auth::{authorize, TokenUser};
 use crate::db::activity::{self, Activity};
 use crate::db::polls;
 use crate::error::ApiError;
 use crate::live::persist;
+use crate::live::Counted;
 use crate::rate_limit::WriteKind;
 use crate::state::AppState;
 use ringside_actors::writes::Ballot;
@@ -25,7 +25,7 @@ pub async fn vote(
     state.write_limiter.check(WriteKind::Vote, user_id)?;
     let poll = persist(&state.persister, move |conn| {
         authorize(conn, caller, Role::Viewer)?;
-        let poll = polls::find(conn, poll_id).map_err(|e| crate::http::named("poll")(e.into()))?;
+        let poll = polls::find(conn, poll_id).map_err(|e| crate::error::named("poll")(e.into()))?;
         if poll.status != "open" {
             return Err(ApiError::Conflict {
                 code: "poll_not_open",

@@ -1,13 +1,13 @@
 //! Reactions (like, wow, angry, sad, celebrate) on an update, comment, fight
 //! or event: throttled per user, stored in multi-row batches by their own
-//! persistence actor (`reaction_writer.rs`), totals coalesced.
+//! persistence actor (`live/reaction_writer.rs`), totals coalesced.
 
 use serde_json::{json, Value};
 
-use super::totals::Counted;
 use crate::auth::TokenUser;
 use crate::db::reactions::Reaction;
 use crate::error::ApiError;
+use crate::live::Counted;
 use crate::rate_limit::WriteKind;
 use crate::state::AppState;
 use crate::validate;
@@ -24,7 +24,7 @@ pub async fn react(
     validate::one_of::<ReactionType>("reaction_type", &new.reaction_type)?;
     let user_id = caller.user_id;
     state.write_limiter.check(WriteKind::Reaction, user_id)?;
-    let channels = super::reaction_writer::store(
+    let channels = crate::live::reaction_writer::store(
         &state.reaction_writer,
         Reaction {
             user: user_id,

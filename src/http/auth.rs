@@ -5,8 +5,9 @@ use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::extract::{Auth, Viewer};
 use super::{already_exists, created, query, resource};
-use crate::auth::{self, Auth, Viewer};
+use crate::auth;
 use crate::db::models::{NewUser, User};
 use crate::db::users;
 use crate::error::ApiError;

@@ -5,8 +5,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::extract::{Admin, Auth};
 use super::{created, named, query, resource};
-use crate::auth::{Admin, Auth};
 use crate::db::catalog::{self, DivisionInput, EventInput, FightInput, FighterInput};
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;

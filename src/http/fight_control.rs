@@ -9,8 +9,8 @@ use ringside_actors::scoring::{self, RoundScore};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::extract::{Auth, Moderator};
 use super::{named, publishing, resource};
-use crate::auth::{Auth, Moderator};
 use crate::db::fight_control::{self as control, Locked};
 use crate::db::snapshots;
 use crate::error::ApiError;

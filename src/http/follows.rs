@@ -6,8 +6,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::extract::{Auth, Viewer};
 use super::{created, resource};
-use crate::auth::{Auth, TokenUser, Viewer};
+use crate::auth::TokenUser;
 use crate::db::activity::{self, Activity};
 use crate::db::catalog;
 use crate::db::follows;

@@ -6,9 +6,9 @@ use ringside_actors::{Channel, EventAction, EventStatus};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::extract::{Admin, Auth};
 use super::ws::{self, Access};
 use super::{already_exists, created, named, query, resource};
-use crate::auth::{Admin, Auth};
 use crate::db::live_events::{self, NewLiveEvent};
 use crate::db::pagination::{Page, PageParams};
 use crate::db::snapshots;

@@ -5,9 +5,10 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::extract::{Auth, MaybeAuth, Moderator};
 use super::optional_json::OptionalJson;
 use super::{created, resource};
-use crate::auth::{Auth, MaybeAuth, Moderator, TokenUser};
+use crate::auth::TokenUser;
 use crate::db::live_updates::{NewUpdate, Review};
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;

@@ -6,6 +6,7 @@ pub mod body_deadline;
 mod catalog;
 mod comments;
 pub mod cors;
+mod extract;
 mod fight_control;
 mod follows;
 mod live_events;

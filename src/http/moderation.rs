@@ -9,9 +9,9 @@ use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::extract::{Auth, Moderator};
 use super::optional_json::OptionalJson;
 use super::{named, publishing, query, resource};
-use crate::auth::{Auth, Moderator};
 use crate::db::comments::{self, CommentView};
 use crate::db::moderation::{self, Action};
 use crate::db::pagination::{Page, PageParams};

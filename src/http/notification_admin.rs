@@ -5,8 +5,8 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use super::extract::{Admin, Auth};
 use super::resource;
-use crate::auth::{Admin, Auth};
 use crate::db::notifications;
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;

@@ -7,8 +7,8 @@ use ringside_actors::{protocol, Channel};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::extract::{Auth, Viewer};
 use super::{created, named, resource};
-use crate::auth::{Auth, Viewer};
 use crate::db::notifications::{self, Preferences};
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;

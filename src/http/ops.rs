@@ -53,7 +53,7 @@ async fn metrics(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(expected) = &state.config.guards.metrics_token {
-        let given = crate::auth::bearer_token(&req)
+        let given = super::extract::bearer_token(&req)
             .ok()
             .flatten()
             .unwrap_or_default();

@@ -6,8 +6,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::extract::{Auth, MaybeAuth, Moderator};
 use super::{created, named, publishing, query, resource};
-use crate::auth::{Auth, MaybeAuth, Moderator, TokenUser};
+use crate::auth::TokenUser;
 use crate::db::pagination::{Page, PageParams};
 use crate::db::polls;
 use crate::error::ApiError;

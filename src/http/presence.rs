@@ -8,8 +8,8 @@ use ringside_actors::hub;
 use ringside_actors::Channel;
 use serde_json::json;
 
+use super::extract::MaybeAuth;
 use super::resource;
-use crate::auth::MaybeAuth;
 use crate::db::schema::users;
 use crate::error::ApiError;
 use crate::state::AppState;

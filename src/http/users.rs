@@ -4,8 +4,8 @@ use actix_web::{web, HttpResponse};
 use ringside_actors::Role;
 use serde::Deserialize;
 
+use super::extract::{Admin, Auth};
 use super::{named, query, resource};
-use crate::auth::{Admin, Auth};
 use crate::db::pagination::{Page, PageParams};
 use crate::db::users;
 use crate::error::ApiError;

@@ -14,7 +14,6 @@ use ringside_actors::writer::Writer;
 use ringside_actors::Channel;
 use serde::Deserialize;
 
-use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -51,10 +50,10 @@ pub async fn connect(
     let params = web::Query::<WsParams>::from_query(req.query_string())
         .map_err(|e| ApiError::bad_request(format!("query string: {e}")))?
         .into_inner();
-    let header_token = auth::bearer_token(&req)?;
+    let header_token = super::extract::bearer_token(&req)?;
     let token = params.token.filter(|t| !t.is_empty()).or(header_token);
     let user = match token {
-        Some(token) => Some(auth::user_for_token(state, &token).await?),
+        Some(token) => Some(super::extract::user_for_token(state, &token).await?),
         None => None,
     };
     if let Some(user) = &user {

@@ -1,16 +1,21 @@
 //! The edge of the live core: the Postgres-backed store its rooms read, the
-//! bus that delivers committed messages to every node's rooms, and the
-//! settings it runs with.
+//! bus that delivers committed messages to every node's rooms, the writers
+//! that batch through the persistence actor (every write, and reactions into
+//! multi-row inserts), the coalesced live totals, the connection slots, and
+//! the settings it all runs with.
 
 mod bus;
 mod persist;
+pub mod reaction_writer;
 mod slots;
 mod store;
+mod totals;
 
 pub use bus::{Bus, KickReason};
 pub use persist::{persist, Persister, PgWriter};
 pub use slots::{ConnectionSlots, Full, Slot};
 pub use store::PgLiveStore;
+pub use totals::{Counted, Totals};
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Integration tests: the real server over real sockets, on a real PostgreSQL.
 //! One binary, so the cluster starts once for all of them.
 
+mod architecture;
 mod harness;
 mod raw_ws;
 mod ws_client;

@@ -408,10 +408,18 @@ impl Handler<Publish> for Room {
     }
 }
 
-/// From the hub: a publish timed from its hand-over (fan-out latency).
-impl Handler<crate::hub::Handed> for Room {
+/// A [`Publish`] from the hub with the bus's hand-over time: the room reports
+/// how long the frame took to reach its last subscriber's queue.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Handed {
+    pub message: Publish,
+    pub at: Instant,
+}
+
+impl Handler<Handed> for Room {
     type Result = ();
-    fn handle(&mut self, msg: crate::hub::Handed, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: Handed, ctx: &mut Context<Self>) {
         self.guarded(ctx, |room, ctx| room.publish(ctx, msg.message));
         crate::telemetry::sink().fanned_out(msg.at.elapsed());
     }
