@@ -96,7 +96,7 @@ pub fn main() -> ExitCode {
             command: UserCommand::SetPassword { email },
         } => set_password(&config, &email),
         Command::SeedDemo => bootstrap::open_database(&config).and_then(|database| {
-            let summary = crate::seed_demo::run(&database.db)?;
+            let summary = crate::db::demo::run(&database.db)?;
             println!("{summary}");
             Ok(())
         }),

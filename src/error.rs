@@ -201,6 +201,19 @@ impl ApiError {
     }
 }
 
+/// The fight's state machine refuses a change: a bad value, or not now.
+impl From<ringside_actors::fight::FightError> for ApiError {
+    fn from(e: ringside_actors::fight::FightError) -> ApiError {
+        match e {
+            ringside_actors::fight::FightError::Invalid(m) => ApiError::bad_request(m),
+            ringside_actors::fight::FightError::WrongState(m) => ApiError::Conflict {
+                code: "invalid_transition",
+                message: m,
+            },
+        }
+    }
+}
+
 impl From<crate::db::pagination::BadLimit> for ApiError {
     fn from(e: crate::db::pagination::BadLimit) -> ApiError {
         ApiError::invalid("limit", e.to_string())

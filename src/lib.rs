@@ -19,7 +19,6 @@ pub mod metrics;
 pub mod process_stats;
 pub mod push;
 pub mod rate_limit;
-pub mod seed_demo;
 pub mod server;
 pub mod state;
 pub mod validate;

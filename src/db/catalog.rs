@@ -317,3 +317,12 @@ pub fn rankings_of(conn: &mut PgConnection, division: i64) -> QueryResult<Vec<(R
         .select((Ranking::as_select(), fighters::name))
         .load(conn)
 }
+
+/// The names of `ids`, by id.
+pub fn fighter_names(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    fighters::table
+        .filter(fighters::id.eq_any(ids))
+        .select((fighters::id, fighters::name))
+        .order(fighters::id)
+        .load(conn)
+}

@@ -264,3 +264,12 @@ pub fn set_rank(
     .execute(conn)?;
     Ok(())
 }
+
+/// A fighter whose rank changed after a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RankMove {
+    pub fighter: i64,
+    pub division: i64,
+    pub old_rank: i32,
+    pub new_rank: i32,
+}

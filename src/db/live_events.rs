@@ -204,3 +204,25 @@ pub fn transition(
         Ok((updated, published))
     })
 }
+
+/// A live event's viewer count now, and its peak.
+pub fn record_viewers(conn: &mut PgConnection, id: i64, count: i32) -> QueryResult<()> {
+    use diesel::sql_types::Integer;
+    diesel::update(live_events::table.find(id))
+        .set((
+            live_events::viewer_count.eq(count),
+            live_events::peak_viewers.eq(diesel::dsl::sql::<Integer>("GREATEST(peak_viewers, ")
+                .bind::<Integer, _>(count)
+                .sql(")")),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A live fight's viewer count now.
+pub fn record_fight_viewers(conn: &mut PgConnection, id: i64, count: i32) -> QueryResult<()> {
+    diesel::update(live_fights::table.find(id))
+        .set(live_fights::viewer_count.eq(count))
+        .execute(conn)?;
+    Ok(())
+}

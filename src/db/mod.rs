@@ -22,6 +22,7 @@ pub mod activity;
 pub mod catalog;
 pub mod channels;
 pub mod comments;
+pub mod demo;
 pub mod fight_control;
 pub mod follows;
 pub mod live_events;

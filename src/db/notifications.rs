@@ -15,16 +15,6 @@ use super::schema::{
     devices, notification_campaigns, notification_preferences, push_notifications,
 };
 
-pub const NOTIFICATION_TYPES: [&str; 7] = [
-    "fight_result",
-    "breaking_news",
-    "ranking_change",
-    "event_start",
-    "user_activity",
-    "system",
-    "emergency",
-];
-
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Serialize)]
 #[diesel(table_name = push_notifications)]
 pub struct Notification {
@@ -603,4 +593,56 @@ pub fn set_timezone(conn: &mut PgConnection, user: i64, tz: &str) -> QueryResult
         .set(users::timezone.eq(tz))
         .execute(conn)?;
     Ok(true)
+}
+
+/// Whom a campaign may reach, before each user's row is read.
+pub struct Audience<'a> {
+    /// The preferences column that must be on (absent preferences: all on).
+    pub switch: Option<&'static str>,
+    /// Only these users; `None`: anyone.
+    pub users: Option<&'a [i64]>,
+    /// Followers of any of these fighters or events.
+    pub fighters: &'a [i64],
+    pub events: &'a [i64],
+    /// Everyone else too, except users who asked for followed things only.
+    pub everyone: bool,
+    pub ignore_followed_only: bool,
+}
+
+#[derive(QueryableByName)]
+struct Recipient {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    display_name: String,
+}
+
+/// Users (id, display name) not banned whom `a` reaches, by id.
+pub fn recipients(conn: &mut PgConnection, a: Audience<'_>) -> QueryResult<Vec<(i64, String)>> {
+    use diesel::sql_types::{Array, BigInt, Bool};
+    // The column comes from a fixed list, never from input.
+    let switch = a
+        .switch
+        .map(|column| format!("COALESCE(p.{column}, true)"))
+        .unwrap_or_else(|| "true".into());
+    let sql = format!(
+        "SELECT u.id, u.display_name FROM users u \
+         LEFT JOIN notification_preferences p ON p.user_id = u.id \
+         WHERE u.banned_at IS NULL AND {switch} \
+           AND ($1 OR u.id = ANY($2)) \
+           AND (EXISTS (SELECT 1 FROM follows f WHERE f.user_id = u.id \
+                  AND ((f.target_type = 'fighter' AND f.target_id = ANY($3)) \
+                    OR (f.target_type = 'event' AND f.target_id = ANY($4)))) \
+                OR ($5 AND ($6 OR NOT COALESCE(p.followed_only, false)))) \
+         ORDER BY u.id"
+    );
+    let rows: Vec<Recipient> = diesel::sql_query(sql)
+        .bind::<Bool, _>(a.users.is_none())
+        .bind::<Array<BigInt>, _>(a.users.unwrap_or_default())
+        .bind::<Array<BigInt>, _>(a.fighters)
+        .bind::<Array<BigInt>, _>(a.events)
+        .bind::<Bool, _>(a.everyone || a.users.is_some())
+        .bind::<Bool, _>(a.ignore_followed_only)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.id, r.display_name)).collect())
 }

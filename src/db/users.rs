@@ -97,3 +97,12 @@ pub fn list(
     }
     q.load(conn)
 }
+
+/// The display names of `ids`, by id.
+pub fn display_names(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .order(users::id)
+        .select((users::id, users::display_name))
+        .load(conn)
+}

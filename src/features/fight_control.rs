@@ -1,18 +1,27 @@
-//! Fight control's rules beyond the fight's own state machine (which is
-//! `ringside_actors::fight`): what a change publishes (`fight_state` on the
+//! Fight control for moderators and admins: start the fight, run its
+//! rounds, enter stats and judges' scores, record the result. The fight's
+//! own state machine is `ringside_actors::fight`; this module locks the
+//! fight, applies a change, stores it and decides what it publishes (`fight_state` on the
 //! fight's and the event's channels, `event_state`), and what an official
 //! result moves: both fighters' records, their ratings (Glicko-2) and their
 //! divisions' rankings, each move published as `ranking`.
 
 use diesel::PgConnection;
-use ringside_actors::fight::{FightResult, Winner};
+use ringside_actors::fight::{self, FightError, FightResult, FightState, Winner};
 use ringside_actors::ranking::{self, Outcome};
+use ringside_actors::scoring::{self, RoundScore};
 use ringside_actors::Channel;
+use serde::Deserialize;
 use serde_json::json;
+use serde_json::{Map, Value};
 
+use super::publishing;
 use crate::db::channels::{self, Published};
-use crate::db::fight_control::{self as db, Locked, RecordColumn};
+use crate::db::fight_control::{self as db, Locked, RankMove, RecordColumn};
 use crate::db::snapshots;
+use crate::error::{named, ApiError};
+use crate::state::AppState;
+use crate::validate;
 use diesel::QueryResult;
 
 /// `fight_state` on the fight's channel and the event's, with both snapshots.
@@ -39,15 +48,6 @@ pub fn publish_event_state(conn: &mut PgConnection, event: i64) -> QueryResult<P
     let mut published = channels::append(conn, &Channel::Event(event), "event_state", &data)?;
     published.snapshot = Some(snapshot);
     Ok(published)
-}
-
-/// A fighter whose rank changed after a result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RankMove {
-    pub fighter: i64,
-    pub division: i64,
-    pub old_rank: i32,
-    pub new_rank: i32,
 }
 
 /// Records the official result: the fight, both fighters' records, their
@@ -141,4 +141,148 @@ fn rerank(
         out.push(on_division);
     }
     Ok((out, changed))
+}
+
+/// Locks the fight, applies `change`, publishes the new state, answers with it.
+async fn control(
+    state: &AppState,
+    id: i64,
+    change: impl FnOnce(&mut diesel::PgConnection, &Locked, FightState) -> Result<Vec<Published>, ApiError>
+        + Send
+        + 'static,
+) -> Result<Value, ApiError> {
+    publishing(state, move |conn| {
+        let locked = db::lock(conn, id).map_err(|e| named("live fight")(e.into()))?;
+        let mut published = change(conn, &locked, locked.state())?;
+        published.extend(publish_state(conn, &locked)?);
+        Ok((snapshots::fight(conn, id)?, published))
+    })
+    .await
+}
+
+/// Starts a fight of a live event.
+pub async fn start(state: &AppState, id: i64) -> Result<Value, ApiError> {
+    control(state, id, |conn, locked, fight| {
+        if locked.event_status != "live" {
+            return Err(ApiError::Conflict {
+                code: "invalid_transition",
+                message: format!("the live event is {}; start it first", locked.event_status),
+            });
+        }
+        fight.start()?;
+        db::start(conn, locked)?;
+        Ok(vec![publish_event_state(conn, locked.live.live_event_id)?])
+    })
+    .await
+}
+
+/// The body of `POST …/rounds/start/` and `…/rounds/end/`.
+#[derive(Debug, Deserialize)]
+pub struct RoundInput {
+    pub round: i32,
+}
+
+/// Starts or ends a round (`step` is the state machine's move).
+pub async fn change_round(
+    state: &AppState,
+    id: i64,
+    round: i32,
+    step: fn(&FightState, i32) -> Result<FightState, FightError>,
+) -> Result<Value, ApiError> {
+    control(state, id, move |conn, locked, fight| {
+        db::set_round(conn, locked, &step(&fight, round)?)?;
+        Ok(Vec::new())
+    })
+    .await
+}
+
+/// The body of `POST …/stats/`: one corner's counters for one round.
+#[derive(Debug, Deserialize)]
+pub struct StatsInput {
+    pub corner: Winner,
+    pub round: i32,
+    #[serde(flatten)]
+    pub counters: Map<String, Value>,
+}
+
+/// Sets a corner's counters for a round (merged into what is there).
+pub async fn stats(state: &AppState, id: i64, body: StatsInput) -> Result<Value, ApiError> {
+    let StatsInput {
+        corner,
+        round,
+        counters,
+    } = body;
+    let counters = fight::check_stats(&counters)?;
+    if counters.is_empty() {
+        return Err(ApiError::bad_request("no stats given"));
+    }
+    control(state, id, move |conn, locked, fight| {
+        fight.check_stats_round(round)?;
+        let merged = fight::merge_stats(&locked.live.live_stats, round, corner, counters);
+        db::set_stats(conn, locked, &merged)?;
+        Ok(Vec::new())
+    })
+    .await
+}
+
+/// The body of `POST …/scores/`: one judge's score for one round.
+#[derive(Debug, Deserialize)]
+pub struct ScoreInput {
+    pub judge: String,
+    pub round: i32,
+    pub red: i32,
+    pub blue: i32,
+}
+
+/// Records a judge's round score (once per judge and round); `by` entered it.
+pub async fn score(
+    state: &AppState,
+    by: i64,
+    id: i64,
+    body: ScoreInput,
+) -> Result<Value, ApiError> {
+    let judge = validate::line("judge", &body.judge, 1, 100)?;
+    scoring::check_round_score(body.red, body.blue)
+        .map_err(|e| ApiError::invalid("red", e.to_string()))?;
+    let score = RoundScore {
+        judge,
+        round: body.round,
+        red: body.red,
+        blue: body.blue,
+    };
+    control(state, id, move |conn, locked, fight| {
+        fight.check_score_round(score.round)?;
+        db::add_score(conn, locked, &score, by).map_err(|e| match ApiError::from(e) {
+            ApiError::Conflict { .. } => ApiError::Conflict {
+                code: "already_exists",
+                message: format!("{} has already scored round {}", score.judge, score.round),
+            },
+            other => other,
+        })?;
+        Ok(Vec::new())
+    })
+    .await
+}
+
+/// Records the official result: the fight ends, records, ratings and
+/// rankings move, and followers are notified, all in one transaction.
+pub async fn result(state: &AppState, id: i64, result: FightResult) -> Result<Value, ApiError> {
+    validate::line("method", &result.method, 1, 50)?;
+    validate::line("time", &result.time, 1, 10)?;
+    let push = state.push.targets().clone();
+    control(state, id, move |conn, locked, fight| {
+        fight.finish(&result)?;
+        let (mut published, moves) = finish(conn, locked, &result)?;
+        published.push(publish_event_state(conn, locked.live.live_event_id)?);
+        // Followers hear it in the same transaction: stored, then live.
+        let finished = crate::db::catalog::find_fight(conn, locked.fight.id)?;
+        published.extend(
+            crate::features::notifications::on_fight_result(conn, &finished, &push)?.published,
+        );
+        published.extend(
+            crate::features::notifications::on_ranking_moves(conn, &moves, &push)?.published,
+        );
+        Ok(published)
+    })
+    .await
 }

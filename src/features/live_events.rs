@@ -1,15 +1,37 @@
-//! The live event's lifecycle: start, end and cancel under the status
+//! The live event's lifecycle: creation (one per event), start, end and
+//! cancel under the status
 //! machine (`ringside_actors::lifecycle`) and `MAX_CONCURRENT_EVENTS`, each
 //! published as `event_state` in its transaction, with the event-start
 //! notification to followers when it goes live.
 
 use ringside_actors::EventAction;
 
-use crate::db::live_events::{self, TransitionError};
+use crate::db::live_events::{self, NewLiveEvent, TransitionError};
 use crate::db::models::LiveEvent;
-use crate::error::{named, ApiError};
+use crate::error::{already_exists, named, ApiError};
 use crate::state::AppState;
+use crate::validate;
 
+/// Creates the live event of a catalogue event (one each); answers its id.
+pub async fn create(state: &AppState, input: NewLiveEvent) -> Result<i64, ApiError> {
+    if !matches!(input.settings, None | Some(serde_json::Value::Object(_))) {
+        return Err(ApiError::invalid("settings", "must be a JSON object"));
+    }
+    if let Some(settings) = &input.settings {
+        validate::json("settings", settings)?;
+    }
+    state
+        .db
+        .run(move |c| {
+            live_events::create(c, &input)
+                .map(|l| l.id)
+                .map_err(ApiError::from)
+        })
+        .await
+        .map_err(already_exists("this event already has a live event"))
+}
+
+/// Starts, ends or cancels a live event.
 pub async fn transition(
     state: &AppState,
     id: i64,

@@ -19,10 +19,13 @@
 
 pub mod comments;
 pub mod fight_control;
+pub mod follows;
 pub mod live_events;
 pub mod live_updates;
+pub mod moderation;
 pub mod notifications;
 pub mod polls;
+pub mod presence;
 pub mod reactions;
 
 pub(crate) use crate::error::refers;

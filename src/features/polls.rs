@@ -1,17 +1,26 @@
-//! Voting in a live poll: one vote per user per poll (the database enforces
-//! it, so concurrent votes cannot double), tallies coalesced.
+//! Live polls: moderators create them as drafts, open and close them (open
+//! and close are numbered `poll` messages on the event's channel, and the
+//! fight's); drafts are the moderators' until they open; users vote once
+//! (the database enforces it, so concurrent votes cannot double; the same
+//! path serves REST and the WebSocket `vote` op), tallies coalesced.
 
+use diesel::Connection;
 use ringside_actors::Role;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::publishing;
 use crate::auth::{authorize, TokenUser};
 use crate::db::activity::{self, Activity};
+use crate::db::models::User;
+use crate::db::pagination::{Page, PageParams};
 use crate::db::polls;
-use crate::error::ApiError;
+use crate::error::{named, refers, ApiError};
 use crate::live::persist;
 use crate::live::Counted;
 use crate::rate_limit::WriteKind;
 use crate::state::AppState;
+use crate::validate;
 use ringside_actors::writes::Ballot;
 
 pub async fn vote(
@@ -25,7 +34,7 @@ pub async fn vote(
     state.write_limiter.check(WriteKind::Vote, user_id)?;
     let poll = persist(&state.persister, move |conn| {
         authorize(conn, caller, Role::Viewer)?;
-        let poll = polls::find(conn, poll_id).map_err(|e| crate::error::named("poll")(e.into()))?;
+        let poll = polls::find(conn, poll_id).map_err(|e| named("poll")(e.into()))?;
         if poll.status != "open" {
             return Err(ApiError::Conflict {
                 code: "poll_not_open",
@@ -59,4 +68,115 @@ pub async fn vote(
     .await?;
     state.totals.mark(Counted::Poll(poll.id), poll.channels());
     Ok(json!({ "poll": poll.id, "option": ballot.option }))
+}
+
+/// The body of `POST /api/live/polls/`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPoll {
+    pub live_event: i64,
+    #[serde(default)]
+    pub live_fight: Option<i64>,
+    pub question: String,
+    pub options: Vec<String>,
+}
+
+/// Creates a draft poll on a live event (and one of its fights).
+pub async fn create(state: &AppState, author: i64, new: NewPoll) -> Result<Value, ApiError> {
+    let question = validate::text("question", &new.question, 1, 300)?;
+    if !(2..=20).contains(&new.options.len()) {
+        return Err(ApiError::invalid("options", "must have 2 to 20 options"));
+    }
+    let options = new
+        .options
+        .iter()
+        .map(|o| validate::line("options", o, 1, 100))
+        .collect::<Result<Vec<_>, _>>()?;
+    state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                crate::db::live_events::find(conn, new.live_event).map_err(refers("live_event"))?;
+                let poll = polls::create(
+                    conn,
+                    new.live_event,
+                    new.live_fight,
+                    &question,
+                    &options,
+                    author,
+                )
+                .map_err(|e| match ApiError::from(e) {
+                    ApiError::BadRequest { .. } if new.live_fight.is_some() => {
+                        ApiError::invalid("live_fight", "is not a fight of this live event")
+                    }
+                    other => other,
+                })?;
+                Ok::<_, ApiError>(polls::view(conn, &poll)?)
+            })
+        })
+        .await
+}
+
+/// Opens a draft poll (`to` = `open`), or closes an open one (`closed`: the
+/// final result goes out).
+pub async fn transition(state: &AppState, id: i64, to: &'static str) -> Result<Value, ApiError> {
+    publishing(state, move |conn| {
+        let poll = polls::find_for_update(conn, id).map_err(|e| named("poll")(e.into()))?;
+        let allowed = matches!(
+            (poll.status.as_str(), to),
+            ("draft", "open") | ("open", "closed")
+        );
+        if !allowed {
+            return Err(ApiError::Conflict {
+                code: "invalid_transition",
+                message: format!("a {} poll cannot be {to}", poll.status),
+            });
+        }
+        Ok(polls::set_status(conn, id, to)?)
+    })
+    .await
+}
+
+/// Drafts are the moderators' until they open.
+fn sees_drafts(viewer: Option<&User>) -> bool {
+    viewer.is_some_and(|u| u.role().includes(Role::Moderator))
+}
+
+/// One poll as `viewer` may see it (a draft is `not_found` to fans).
+pub async fn detail(state: &AppState, viewer: Option<&User>, id: i64) -> Result<Value, ApiError> {
+    let drafts = sees_drafts(viewer);
+    state
+        .db
+        .run(move |c| {
+            let poll = polls::find(c, id).map_err(|e| named("poll")(e.into()))?;
+            if poll.status == "draft" && !drafts {
+                return Err(ApiError::not_found("poll"));
+            }
+            Ok(polls::view(c, &poll)?)
+        })
+        .await
+}
+
+/// A page of polls (of one live event with `event`), as `viewer` may see them.
+pub async fn list(
+    state: &AppState,
+    viewer: Option<&User>,
+    event: Option<i64>,
+    page: PageParams,
+) -> Result<Page<Value>, ApiError> {
+    let drafts = sees_drafts(viewer);
+    let limit = page.limit()?;
+    let rows = state
+        .db
+        .run(move |c| {
+            polls::list(c, event, drafts, &page, limit)?
+                .iter()
+                .map(|p| polls::view(c, p))
+                .collect::<diesel::QueryResult<Vec<Value>>>()
+                .map_err(ApiError::from)
+        })
+        .await?;
+    Ok(Page::from_rows(rows, limit, |p| {
+        p["id"].as_i64().unwrap_or_default()
+    }))
 }

@@ -8,13 +8,12 @@ use serde_json::Value;
 
 use super::extract::{Admin, Auth};
 use super::ws::{self, Access};
-use super::{already_exists, created, named, query, resource};
+use super::{created, named, query, resource};
 use crate::db::live_events::{self, NewLiveEvent};
 use crate::db::pagination::{Page, PageParams};
 use crate::db::snapshots;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::validate;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/events/").get(list).post(create))
@@ -49,18 +48,7 @@ async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewLiveEvent>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.into_inner();
-    if !matches!(input.settings, None | Some(Value::Object(_))) {
-        return Err(ApiError::invalid("settings", "must be a JSON object"));
-    }
-    if let Some(settings) = &input.settings {
-        validate::json("settings", settings)?;
-    }
-    let id = query(&state.db, move |c| {
-        live_events::create(c, &input).map(|l| l.id)
-    })
-    .await
-    .map_err(already_exists("this event already has a live event"))?;
+    let id = crate::features::live_events::create(&state, body.into_inner()).await?;
     Ok(created(snapshot(&state, id).await?))
 }
 

@@ -32,7 +32,6 @@ use crate::db::Db;
 use crate::error::ApiError;
 // Shared with the features, which own them; handlers use them through here.
 pub(crate) use crate::error::{already_exists, named};
-pub(crate) use crate::features::publishing;
 
 /// Largest JSON body the REST API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

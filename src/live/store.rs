@@ -7,8 +7,7 @@ use ringside_actors::Channel;
 use serde_json::{json, Value};
 
 use super::{persist, Persister};
-use crate::db::schema::{live_events, live_fights};
-use crate::db::{channels, snapshots, Db, DbError};
+use crate::db::{channels, live_events, snapshots, Db, DbError};
 
 pub struct PgLiveStore {
     db: Db,
@@ -86,25 +85,8 @@ impl LiveStore for PgLiveStore {
         Box::pin(async move {
             persist(&persister, move |conn| {
                 match channel {
-                    Channel::Event(id) => {
-                        diesel::update(live_events::table.find(id))
-                            .set((
-                                live_events::viewer_count.eq(count),
-                                live_events::peak_viewers.eq(diesel::dsl::sql::<
-                                    diesel::sql_types::Integer,
-                                >(
-                                    &format!(
-                                    "GREATEST(peak_viewers, {count})"
-                                )
-                                )),
-                            ))
-                            .execute(conn)?;
-                    }
-                    Channel::Fight(id) => {
-                        diesel::update(live_fights::table.find(id))
-                            .set(live_fights::viewer_count.eq(count))
-                            .execute(conn)?;
-                    }
+                    Channel::Event(id) => live_events::record_viewers(conn, id, count)?,
+                    Channel::Fight(id) => live_events::record_fight_viewers(conn, id, count)?,
                     _ => {}
                 }
                 Ok(())

@@ -1,8 +1,8 @@
 //! The layout's rules, checked from the source: no import cycles between
 //! modules of `src/` or of `actors/src/`; the live core names neither diesel
 //! nor redis; `db/` only queries (it uses no other module of the server);
-//! the feature layer never reaches up into `http/`; `validate` and `error`
-//! sit below the features and the edges.
+//! only `db/` knows the tables; the feature layer never reaches up into
+//! `http/`; `validate` and `error` sit below the features and the edges.
 //!
 //! A module is a file; a folder (`db/`, `features/`, `room/` …) is one unit
 //! with its `mod.rs` as its face, so a folder's files may use their parent
@@ -328,6 +328,13 @@ fn each_layer_calls_only_downwards() {
     ]
     .concat();
     assert_eq!(below, Vec::<String>::new(), "validate/error reach up");
+    // Only db/ knows the tables.
+    let schema: Vec<String> = server
+        .reaching("", &["db::schema"])
+        .into_iter()
+        .filter(|u| !u.starts_with("db::") && !u.starts_with("db "))
+        .collect();
+    assert_eq!(schema, Vec::<String>::new(), "the schema outside db/");
     // The live machinery serves the features; it does not call them.
     let live = server.reaching("live", &["features", "http"]);
     assert_eq!(live, Vec::<String>::new(), "live/ reaches up");

@@ -8,10 +8,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{recipients, templates, Reach};
-use crate::db::notifications::{self, NewCampaign, Personal, NOTIFICATION_TYPES};
+use crate::db::notifications::{self, NewCampaign, Personal};
 use crate::error::{named, ApiError};
 use crate::state::AppState;
 use crate::validate;
+use ringside_actors::vocabulary::{NotificationType, Vocabulary};
 
 /// At most this many listed users per send.
 const MAX_LISTED_USERS: usize = 10_000;
@@ -69,13 +70,19 @@ fn check_content(
 /// `{user}` in the title or message becomes the recipient's name. Answers
 /// `{id, recipients, deliveries}` once everything is stored and queued.
 pub async fn send(state: &AppState, admin: i64, b: SendInput) -> Result<Value, ApiError> {
-    if !NOTIFICATION_TYPES.contains(&b.notification_type.as_str())
-        || b.notification_type == "emergency"
-    {
+    let kind = NotificationType::parse(&b.notification_type);
+    if matches!(kind, None | Some(NotificationType::Emergency)) {
+        let sendable: Vec<&str> = NotificationType::ALL
+            .iter()
+            .filter(|t| **t != NotificationType::Emergency)
+            .map(|t| t.as_str())
+            .collect();
         return Err(ApiError::invalid(
             "notification_type",
-            "must be one of fight_result, breaking_news, ranking_change, event_start, \
-             user_activity, system (emergencies go through /api/admin/broadcast/)",
+            format!(
+                "must be one of {} (emergencies go through /api/admin/broadcast/)",
+                sendable.join(", ")
+            ),
         ));
     }
     let title = validate::text("title", &b.title, 1, 200)?;

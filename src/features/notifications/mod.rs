@@ -7,16 +7,16 @@
 //! dispatcher in `crate::push` drains).
 
 pub mod admin;
+pub mod inbox;
 pub mod templates;
 
-use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Text};
+use diesel::{PgConnection, QueryResult};
 use serde_json::{json, Value};
 
+use crate::db::catalog;
+use crate::db::fight_control::RankMove;
 use crate::db::models::{Fight, LiveUpdate};
 use crate::db::notifications::{self, NewCampaign, Personal, PushTargets, Sent};
-use crate::db::schema::fighters;
-use crate::features::fight_control::RankMove;
 use templates::Template;
 
 /// The preference switch a notification type obeys (`system` obeys none).
@@ -43,51 +43,29 @@ pub struct Reach {
     pub everyone: bool,
 }
 
-#[derive(QueryableByName)]
-struct Recipient {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    display_name: String,
-}
-
 /// Users (id, display name) a notification of `notification_type` reaches:
 /// not banned, the type's switch on (absent preferences: all on), and
 /// either following one of the reach's fighters or events, or reached as
 /// "everyone" without `followed_only`. A listed user is reached as everyone
-/// is, and `system` and `user_activity` notifications ignore `followed_only`.
+/// is, and `system` and `user_activity` notifications ignore `followed_only`
+/// (it narrows what is about fighters and events; a reply to you or a system
+/// message is not).
 pub fn recipients(
     conn: &mut PgConnection,
     notification_type: &str,
     reach: &Reach,
 ) -> QueryResult<Vec<(i64, String)>> {
-    // The column comes from a fixed list, never from input.
-    let switch = switch_of(notification_type)
-        .map(|column| format!("COALESCE(p.{column}, true)"))
-        .unwrap_or_else(|| "true".into());
-    // `followed_only` narrows what is about fighters and events; a reply to
-    // you or a system message is not.
-    let ignore_followed_only = matches!(notification_type, "system" | "user_activity");
-    let sql = format!(
-        "SELECT u.id, u.display_name FROM users u \
-         LEFT JOIN notification_preferences p ON p.user_id = u.id \
-         WHERE u.banned_at IS NULL AND {switch} \
-           AND ($1 OR u.id = ANY($2)) \
-           AND (EXISTS (SELECT 1 FROM follows f WHERE f.user_id = u.id \
-                  AND ((f.target_type = 'fighter' AND f.target_id = ANY($3)) \
-                    OR (f.target_type = 'event' AND f.target_id = ANY($4)))) \
-                OR ($5 AND ($6 OR NOT COALESCE(p.followed_only, false)))) \
-         ORDER BY u.id"
-    );
-    let rows: Vec<Recipient> = diesel::sql_query(sql)
-        .bind::<Bool, _>(reach.users.is_none())
-        .bind::<Array<BigInt>, _>(reach.users.clone().unwrap_or_default())
-        .bind::<Array<BigInt>, _>(&reach.fighters)
-        .bind::<Array<BigInt>, _>(&reach.events)
-        .bind::<Bool, _>(reach.everyone || reach.users.is_some())
-        .bind::<Bool, _>(ignore_followed_only)
-        .load(conn)?;
-    Ok(rows.into_iter().map(|r| (r.id, r.display_name)).collect())
+    notifications::recipients(
+        conn,
+        notifications::Audience {
+            switch: switch_of(notification_type),
+            users: reach.users.as_deref(),
+            fighters: &reach.fighters,
+            events: &reach.events,
+            everyone: reach.everyone,
+            ignore_followed_only: matches!(notification_type, "system" | "user_activity"),
+        },
+    )
 }
 
 /// A trigger's campaign: what it is about and the text per recipient.
@@ -145,10 +123,7 @@ pub fn on_fight_result(
     ) else {
         return Ok(Sent::default());
     };
-    let names: Vec<(i64, String)> = fighters::table
-        .filter(fighters::id.eq_any([fight.red_fighter_id, fight.blue_fighter_id]))
-        .select((fighters::id, fighters::name))
-        .load(conn)?;
+    let names = catalog::fighter_names(conn, &[fight.red_fighter_id, fight.blue_fighter_id])?;
     let name_of = |id: i64| {
         names
             .iter()
@@ -208,17 +183,10 @@ pub fn on_ranking_moves(
     moves: &[RankMove],
     push: &PushTargets,
 ) -> QueryResult<Sent> {
-    use crate::db::schema::divisions;
     let mut sent = Sent::default();
     for m in moves {
-        let fighter: String = fighters::table
-            .find(m.fighter)
-            .select(fighters::name)
-            .first(conn)?;
-        let division: String = divisions::table
-            .find(m.division)
-            .select(divisions::name)
-            .first(conn)?;
+        let fighter = catalog::find_fighter(conn, m.fighter)?.name;
+        let division = catalog::find_division(conn, m.division)?.name;
         sent.absorb(fire(
             conn,
             "ranking_change",
@@ -267,11 +235,7 @@ pub fn on_breaking_news(
     update: &LiveUpdate,
     push: &PushTargets,
 ) -> QueryResult<Sent> {
-    use crate::db::schema::live_events;
-    let event: i64 = live_events::table
-        .find(update.live_event_id)
-        .select(live_events::event_id)
-        .first(conn)?;
+    let event = crate::db::live_events::find(conn, update.live_event_id)?.event_id;
     fire(
         conn,
         "breaking_news",

@@ -6,9 +6,9 @@
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 
-use crate::db::catalog::{self, DivisionInput, EventInput, FightInput, FighterInput};
-use crate::db::live_events::{self, NewLiveEvent};
-use crate::db::schema::events;
+use super::catalog::{self, DivisionInput, EventInput, FightInput, FighterInput};
+use super::live_events::{self, NewLiveEvent};
+use super::schema::events;
 
 pub const DEMO_EVENT: &str = "Ringside 1: Night of Champions";
 
