@@ -478,3 +478,175 @@ async fn dashboard_and_alerts_use_served_series() {
         assert!(named > 5, "{file} names the series");
     }
 }
+
+/// A path pattern with its parameters' names dropped: `/a/{id}/` → `/a/{}/`.
+fn shape(path: &str) -> Vec<String> {
+    path.split('/')
+        .map(|seg| {
+            if seg.starts_with('{') {
+                "{}".to_string()
+            } else {
+                seg.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Whether the served pattern answers the documented path (a served
+/// parameter may stand for a documented literal, as `{decision}` does for
+/// `hide`, `delete` and `restore`).
+fn serves(served: &[String], documented: &[String]) -> bool {
+    served.len() == documented.len()
+        && served
+            .iter()
+            .zip(documented)
+            .all(|(s, d)| s == d || s == "{}")
+}
+
+/// The routes the server registers and the operations its OpenAPI document
+/// describes are the same: nothing served is undocumented, nothing
+/// documented is missing, method by method.
+#[actix_rt::test]
+async fn every_served_route_is_documented_and_every_documented_route_served() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let served: Vec<(Vec<String>, String)> = ringside::http::registered_routes()
+        .into_iter()
+        .flat_map(|(path, methods)| {
+            let shaped = shape(&path);
+            methods
+                .into_iter()
+                .map(move |m| (shaped.clone(), m.to_lowercase()))
+        })
+        .collect();
+    assert!(served.len() > 50, "routes registered: {served:?}");
+    let documented: Vec<(Vec<String>, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            let shaped = shape(path);
+            item.as_object()
+                .expect("path item")
+                .keys()
+                .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                .map(move |m| (shaped.clone(), m.clone()))
+        })
+        .collect();
+    let mut drift = Vec::new();
+    for (path, method) in &served {
+        if !documented
+            .iter()
+            .any(|(d, m)| m == method && serves(path, d))
+        {
+            drift.push(format!("served, undocumented: {method} {}", path.join("/")));
+        }
+    }
+    for (path, method) in &documented {
+        if !served.iter().any(|(s, m)| m == method && serves(s, path)) {
+            drift.push(format!(
+                "documented, not served: {method} {}",
+                path.join("/")
+            ));
+        }
+    }
+    assert!(drift.is_empty(), "{drift:#?}");
+}
+
+/// The schema at `reference` (`#/components/schemas/X`).
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => resolve(
+            doc,
+            doc.pointer(r.trim_start_matches('#'))
+                .expect("the $ref exists"),
+        ),
+        None => schema,
+    }
+}
+
+/// Fields of `value` that `schema` does not describe, as JSON paths.
+fn undocumented(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    let mut properties = serde_json::Map::new();
+    let mut items = schema.get("items");
+    for part in std::iter::once(schema).chain(
+        schema["allOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| resolve(doc, s)),
+    ) {
+        if let Some(p) = part["properties"].as_object() {
+            properties.extend(p.clone());
+        }
+        items = items.or(part.get("items"));
+    }
+    match value {
+        Value::Object(fields) if !properties.is_empty() => {
+            for (key, field) in fields {
+                match properties.get(key) {
+                    Some(s) => undocumented(doc, s, field, &format!("{at}.{key}"), out),
+                    None => out.push(format!("{at}.{key}")),
+                }
+            }
+        }
+        Value::Array(elements) => {
+            if let Some(items) = items {
+                for e in elements {
+                    undocumented(doc, items, e, &format!("{at}[]"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The live answers clients read most carry only documented fields.
+#[actix_rt::test]
+async fn live_snapshots_carry_only_documented_fields() {
+    let app = TestApp::spawn().await;
+    let (admin, event, fights) = live_event(&app).await;
+    // An open poll, so the snapshot's `polls` has an element to check.
+    let (status, poll) = app
+        .post(
+            "/api/live/polls/",
+            Some(&admin),
+            serde_json::json!({ "live_event": event, "question": "Who wins?", "options": ["Red", "Blue"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{poll}");
+    let (status, _) = app
+        .post(
+            &format!("/api/live/polls/{}/open/", poll["id"]),
+            Some(&admin),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, doc) = app.get("/api/openapi.json", None).await;
+    let mut out = Vec::new();
+    for (template, concrete) in [
+        (
+            "/api/live/events/".to_string(),
+            "/api/live/events/".to_string(),
+        ),
+        (
+            "/api/live/events/{id}/".into(),
+            format!("/api/live/events/{event}/"),
+        ),
+        (
+            "/api/live/fights/{id}/".into(),
+            format!("/api/live/fights/{}/", fights[0]),
+        ),
+    ] {
+        let (status, body) = app.get(&concrete, None).await;
+        assert_eq!(status, StatusCode::OK, "{concrete}: {body}");
+        let schema = &doc["paths"][&template]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"];
+        assert!(schema.is_object(), "{template} documents its answer");
+        undocumented(&doc, schema, &body, &template, &mut out);
+    }
+    assert!(out.is_empty(), "undocumented fields: {out:#?}");
+}
