@@ -6,6 +6,7 @@ pub mod body_deadline;
 mod catalog;
 mod comments;
 pub mod cors;
+pub mod docs;
 mod fight_control;
 mod follows;
 mod live_events;
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(follows::routes)
     .configure(notifications::routes)
     .configure(notification_admin::routes)
+    .configure(docs::routes)
     .default_service(web::to(unmatched));
 }
 

@@ -511,8 +511,10 @@ async fn every_served_route_is_documented_and_every_documented_route_served() {
     let app = TestApp::spawn().await;
     let (status, doc) = app.get("/api/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
+    // Web surfaces (HTML pages, DESIGN §11) are not part of the API.
     let served: Vec<(Vec<String>, String)> = ringside::http::registered_routes()
         .into_iter()
+        .filter(|(path, _)| !path.starts_with(ringside::http::docs::PREFIX))
         .flat_map(|(path, methods)| {
             let shaped = shape(&path);
             methods
@@ -649,4 +651,76 @@ async fn live_snapshots_carry_only_documented_fields() {
         undocumented(&doc, schema, &body, &template, &mut out);
     }
     assert!(out.is_empty(), "undocumented fields: {out:#?}");
+}
+
+/// `/docs/` is the API reference over `/api/openapi.json`, served whole by
+/// the server: every script and stylesheet it loads comes from the server
+/// itself, and each is served.
+#[actix_rt::test]
+async fn the_docs_page_loads_only_from_the_server() {
+    let app = TestApp::spawn().await;
+    let fetch = |path: String| {
+        let app = &app;
+        async move {
+            let mut resp = app.client.get(app.url(&path)).send().await.expect("sent");
+            let status = resp.status();
+            let content_type = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let body = resp.body().limit(1 << 23).await.expect("body").to_vec();
+            (status, content_type, body)
+        }
+    };
+    let (status, content_type, page) = fetch("/docs/".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let page = String::from_utf8(page).expect("utf-8");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "{page}"
+    );
+    // Every src= and href= is a path on this server.
+    let mut loaded = Vec::new();
+    for attr in ["src=\"", "href=\""] {
+        for (at, _) in page.match_indices(attr) {
+            let rest = &page[at + attr.len()..];
+            let url = &rest[..rest.find('"').expect("closed")];
+            assert!(url.starts_with('/') && !url.starts_with("//"), "{url}");
+            loaded.push(url.to_string());
+        }
+    }
+    assert!(loaded.iter().any(|u| u.ends_with(".js")), "{loaded:?}");
+    assert!(loaded.iter().any(|u| u.ends_with(".css")), "{loaded:?}");
+    for url in loaded {
+        let (status, content_type, body) = fetch(url.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+        assert!(!body.is_empty(), "{url}");
+        let wanted = if url.ends_with(".css") {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        assert!(content_type.starts_with(wanted), "{url}: {content_type}");
+    }
+    // The page's own script points Swagger UI at the served document, with
+    // no validator (which would call out to another host).
+    let (_, _, init) = fetch("/docs/init.js".into()).await;
+    let init = String::from_utf8(init).expect("utf-8");
+    assert!(init.contains("\"/api/openapi.json\""), "{init}");
+    assert!(init.contains("validatorUrl: null"), "{init}");
+    // Without the slash, a redirect to the page.
+    let no_redirects = awc::Client::builder().disable_redirects().finish();
+    let resp = no_redirects
+        .get(app.url("/docs"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        resp.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/docs/")
+    );
 }
