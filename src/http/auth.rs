@@ -21,20 +21,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/auth/logout-all/").post(logout_all));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = PasswordChangeRequest)]
 struct PasswordBody {
     old_password: String,
     new_password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = RegisterRequest)]
 struct RegisterBody {
     email: String,
     password: String,
     display_name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LoginRequest)]
 struct LoginBody {
     email: String,
     password: String,
@@ -84,6 +87,26 @@ fn client(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
         .map(crate::client_addr::limit_key)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/register/",
+    tags = ["auth"],
+    operation_id = "register",
+    summary = r#"Create an account"#,
+    description = r#"Creates a `viewer` account (not verified) and signs it in. Public. Attempts are rate-limited per client address (shared with login). The email is trimmed and stored lower-cased; `display_name` is trimmed."#,
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = r#"The account was created; the answer signs it in."#),
+        (status = 400, description = r#"`bad_request`: malformed body, or a field failed validation (`email` not an email address or not 3 to 254 characters, `password` not 8 to 128 characters, `display_name` not 1 to 50 characters); `details` names the field."#, body = super::openapi::Error),
+        (status = 408, description = r#"`request_timeout`: the body did not arrive whole within `BODY_TIMEOUT` (default 10 s) of the request's start; the server closes the connection."#, body = super::openapi::Error),
+        (status = 409, description = r#"`already_exists`: an account with this email already exists."#, body = super::openapi::Error),
+        (status = 413, description = r#"`too_large`: the body is larger than 65536 bytes."#, body = super::openapi::Error),
+        (status = 415, description = r#"`unsupported_media_type`: the body is not sent as `Content-Type: application/json`."#, body = super::openapi::Error),
+        (status = 429, description = r#"`rate_limited`: too many attempts (sign-in per client address, and for login also per account; comments, reactions and votes per user). `details.retry_after_ms` and the `Retry-After` header say when to come back."#, body = super::openapi::Error),
+        (status = 500, description = r#"`internal`: an unexpected server error (the cause is logged, not returned)."#, body = super::openapi::Error),
+        (status = 503, description = r#"`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down."#, body = super::openapi::Error),
+    )
+)]
 async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -113,6 +136,27 @@ async fn register(
     Ok(created(session(&state, user)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/login/",
+    tags = ["auth"],
+    operation_id = "login",
+    summary = r#"Sign in"#,
+    description = r#"Exchanges an email and password for a bearer token. Public. Attempts are rate-limited per client address and per account (email). An unknown account and a wrong password answer the same `401`."#,
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = r#"Signed in."#),
+        (status = 400, description = r#"`bad_request`: malformed body, or a field missing or of the wrong type."#, body = super::openapi::Error),
+        (status = 401, description = r#"`unauthorized`: invalid email or password."#, body = super::openapi::Error),
+        (status = 403, description = r#"`banned`: this account is banned."#, body = super::openapi::Error),
+        (status = 408, description = r#"`request_timeout`: the body did not arrive whole within `BODY_TIMEOUT` (default 10 s) of the request's start; the server closes the connection."#, body = super::openapi::Error),
+        (status = 413, description = r#"`too_large`: the body is larger than 65536 bytes."#, body = super::openapi::Error),
+        (status = 415, description = r#"`unsupported_media_type`: the body is not sent as `Content-Type: application/json`."#, body = super::openapi::Error),
+        (status = 429, description = r#"`rate_limited`: too many attempts (sign-in per client address, and for login also per account; comments, reactions and votes per user). `details.retry_after_ms` and the `Retry-After` header say when to come back."#, body = super::openapi::Error),
+        (status = 500, description = r#"`internal`: an unexpected server error (the cause is logged, not returned)."#, body = super::openapi::Error),
+        (status = 503, description = r#"`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down."#, body = super::openapi::Error),
+    )
+)]
 async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -144,6 +188,21 @@ async fn login(
     Ok(HttpResponse::Ok().json(session(&state, user)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/me/",
+    tags = ["auth"],
+    operation_id = "getMe",
+    summary = r#"The current account"#,
+    description = r#"The signed-in user's account. Requires role: `viewer` (any signed-in user)."#,
+    responses(
+        (status = 200, description = r#"The caller's account."#),
+        (status = 401, description = r#"`unauthorized`: no bearer token, a malformed `Authorization` header, or an invalid or expired token."#, body = super::openapi::Error),
+        (status = 403, description = r#"`banned`: this account is banned."#, body = super::openapi::Error),
+        (status = 500, description = r#"`internal`: an unexpected server error (the cause is logged, not returned)."#, body = super::openapi::Error),
+        (status = 503, description = r#"`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down."#, body = super::openapi::Error),
+    )
+)]
 async fn me(auth: Auth<Viewer>) -> HttpResponse {
     HttpResponse::Ok().json(auth.user)
 }
@@ -151,6 +210,26 @@ async fn me(auth: Auth<Viewer>) -> HttpResponse {
 /// Changes the password: the old one must be right (attempts count like
 /// sign-ins), the new one is checked like a registration's. Every token is
 /// revoked and every live connection closed; the answer carries a new token.
+#[utoipa::path(
+    post,
+    path = "/api/auth/password/",
+    tags = ["auth"],
+    operation_id = "changePassword",
+    summary = r#"Change the password"#,
+    description = r#"Checks the current password (attempts count against the sign-in limits, per account and client address), sets the new one, revokes every token of the account (this one included) and closes its WebSocket connections on every node (`1008`, reason `signed out`). The answer carries a fresh token. Requires role: `viewer` (any signed-in user)."#,
+    request_body = PasswordBody,
+    responses(
+        (status = 200, description = r#"Changed; a new session."#),
+        (status = 400, description = r#"`bad_request`: malformed body, a field missing or of the wrong type, or `new_password` not 8 to 128 characters (named in `details`)."#, body = super::openapi::Error),
+        (status = 401, description = r#"`unauthorized`: no token, or an invalid, expired or revoked one; or the old password is wrong."#, body = super::openapi::Error),
+        (status = 403, description = r#"`banned`: this account is banned."#, body = super::openapi::Error),
+        (status = 413, description = r#"`too_large`: the body is larger than 65536 bytes."#, body = super::openapi::Error),
+        (status = 415, description = r#"`unsupported_media_type`: the body is not sent as `Content-Type: application/json`."#, body = super::openapi::Error),
+        (status = 429, description = r#"`rate_limited`: too many attempts (sign-in per client address, and for login also per account; comments, reactions and votes per user). `details.retry_after_ms` and the `Retry-After` header say when to come back."#, body = super::openapi::Error),
+        (status = 500, description = r#"`internal`: an unexpected server error (the cause is logged, not returned)."#, body = super::openapi::Error),
+        (status = 503, description = r#"`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down."#, body = super::openapi::Error),
+    )
+)]
 async fn change_password(
     req: HttpRequest,
     auth: Auth<Viewer>,
@@ -196,6 +275,21 @@ async fn change_password(
 }
 
 /// Revokes every token of the caller and closes their live connections.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout-all/",
+    tags = ["auth"],
+    operation_id = "logoutAll",
+    summary = r#"Sign out everywhere"#,
+    description = r#"Revokes every token of the account (this one included) and closes its WebSocket connections on every node (`1008`, reason `signed out`). Sign in again for a new token. No body. Requires role: `viewer` (any signed-in user)."#,
+    responses(
+        (status = 204, description = r#"Signed out everywhere; no body."#),
+        (status = 401, description = r#"`unauthorized`: no token, or an invalid, expired or revoked one."#, body = super::openapi::Error),
+        (status = 403, description = r#"`banned`: this account is banned."#, body = super::openapi::Error),
+        (status = 500, description = r#"`internal`: an unexpected server error (the cause is logged, not returned)."#, body = super::openapi::Error),
+        (status = 503, description = r#"`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down."#, body = super::openapi::Error),
+    )
+)]
 async fn logout_all(
     auth: Auth<Viewer>,
     state: web::Data<AppState>,

@@ -14,6 +14,7 @@ mod live_updates;
 mod moderation;
 mod notification_admin;
 mod notifications;
+pub mod openapi;
 mod ops;
 mod optional_json;
 mod polls;

@@ -20,12 +20,35 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The process is up and serving.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tags = ["ops"],
+    operation_id = "healthz",
+    summary = r#"Liveness"#,
+    description = r#"The process is up and serving. Public; does not touch the database."#,
+    responses(
+        (status = 200, description = r#"The process is up."#),
+    )
+)]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// The process can do its work: the database answers and, with several
 /// nodes, the bus hears the others.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tags = ["ops"],
+    operation_id = "readyz",
+    summary = r#"Readiness"#,
+    description = r#"The process can do its work: the database answers a `SELECT 1` and, with `REDIS_URL` set, the node hears the other nodes through Redis. Public."#,
+    responses(
+        (status = 200, description = r#"Ready."#),
+        (status = 503, description = r#"`unavailable`: the database is not ready (message `database not ready: ...`)."#, body = super::openapi::Error),
+    )
+)]
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     query(&state.db, |conn| {
         diesel::sql_query("SELECT 1").execute(conn)
@@ -46,6 +69,18 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 }
 
 /// With `METRICS_TOKEN` set, only `Authorization: Bearer <that token>`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tags = ["ops"],
+    operation_id = "metrics",
+    summary = r#"Prometheus metrics"#,
+    description = r#"Server metrics in the Prometheus text exposition format (version 0.0.4), including HTTP request counts and latencies and database pool state. Public unless `METRICS_TOKEN` is set; then it needs `Authorization: Bearer <METRICS_TOKEN>`."#,
+    responses(
+        (status = 200, description = r#"Metrics in Prometheus text format."#),
+        (status = 401, description = r#"`unauthorized`: `METRICS_TOKEN` is set and the request does not carry it."#, body = super::openapi::Error),
+    )
+)]
 async fn metrics(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
@@ -92,6 +127,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tags = ["ops"],
+    operation_id = "getOpenApi",
+    summary = r#"This document"#,
+    description = r#"The OpenAPI 3.1 description of the API, served as written in `docs/openapi.json`. Public. This path has no trailing slash."#,
+    responses(
+        (status = 200, description = r#"The OpenAPI document."#),
+    )
+)]
 async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
