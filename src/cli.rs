@@ -146,8 +146,8 @@ fn create_user(
     role: Role,
     display_name: Option<String>,
 ) -> Result<(), StartError> {
-    let email = crate::http::validate_email(email).map_err(|e| StartError::Other(e.to_string()))?;
-    crate::http::check_password(password).map_err(|e| StartError::Other(e.to_string()))?;
+    let email = crate::validate::email(email).map_err(|e| StartError::Other(e.to_string()))?;
+    crate::validate::password(password).map_err(|e| StartError::Other(e.to_string()))?;
     let database = bootstrap::open_database(config)?;
     let hash =
         crate::auth::hash_password(password).map_err(|e| StartError::Other(e.to_string()))?;
@@ -202,9 +202,9 @@ fn read_password() -> Result<String, StartError> {
 }
 
 fn set_password(config: &Config, email: &str) -> Result<(), StartError> {
-    let email = crate::http::validate_email(email).map_err(|e| StartError::Other(e.to_string()))?;
+    let email = crate::validate::email(email).map_err(|e| StartError::Other(e.to_string()))?;
     let password = read_password()?;
-    crate::http::check_password(&password).map_err(|e| StartError::Other(e.to_string()))?;
+    crate::validate::password(&password).map_err(|e| StartError::Other(e.to_string()))?;
     let database = bootstrap::open_database(config)?;
     let hash =
         crate::auth::hash_password(&password).map_err(|e| StartError::Other(e.to_string()))?;

@@ -283,6 +283,35 @@ fn field_of_constraint(table: &str, constraint: &str) -> String {
     name.strip_suffix("_id").unwrap_or(name).to_string()
 }
 
+/// Names the missing thing in a 404.
+pub fn named(what: &'static str) -> impl Fn(ApiError) -> ApiError {
+    move |e| match e {
+        ApiError::NotFound(_) => ApiError::not_found(what),
+        other => other,
+    }
+}
+
+/// Words a uniqueness clash for the client.
+pub fn already_exists(message: &'static str) -> impl Fn(ApiError) -> ApiError {
+    move |e| match e {
+        ApiError::Conflict { .. } => ApiError::Conflict {
+            code: "already_exists",
+            message: message.into(),
+        },
+        other => other,
+    }
+}
+
+/// A reference to something missing becomes a field error.
+pub fn refers(field: &'static str) -> impl Fn(diesel::result::Error) -> ApiError {
+    move |e| match ApiError::from(e) {
+        ApiError::NotFound(_) => {
+            ApiError::invalid(field, "refers to something that does not exist")
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,12 +38,12 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         Some(url) => crate::live::Bus::redis(hub.clone(), url, db.clone())
             .map_err(|e| std::io::Error::other(format!("REDIS_URL: {e}")))?,
     };
-    let totals = Arc::new(crate::engagement::Totals::default());
+    let totals = Arc::new(crate::features::Totals::default());
     totals
         .clone()
         .run(db.clone(), bus.clone(), config.engagement.totals_interval);
     let reaction_writer = Persistence::new(
-        crate::engagement::reaction_writer::ReactionWriter::new(db.clone()),
+        crate::features::reaction_writer::ReactionWriter::new(db.clone()),
         crate::live::reaction_persistence_config(),
     )
     .start();

@@ -27,9 +27,9 @@ pub struct AppState {
     /// Per-user throttles on comments, reactions and votes.
     pub write_limiter: crate::rate_limit::WriteLimiter,
     /// Reactions are stored in batches of their own (multi-row inserts).
-    pub reaction_writer: crate::engagement::reaction_writer::ReactionPersister,
+    pub reaction_writer: crate::features::reaction_writer::ReactionPersister,
     /// Reaction totals and poll tallies waiting to go out.
-    pub totals: Arc<crate::engagement::Totals>,
+    pub totals: Arc<crate::features::Totals>,
     /// Mobile push: where deliveries may go, and the dispatcher's doorbell.
     pub push: crate::push::Push,
     /// Live connections per client address.

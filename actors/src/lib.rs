@@ -6,6 +6,7 @@
 //! wire protocol. This crate never imports diesel or redis; storage and the
 //! cross-node bus are reached through traits the edges (`src/`) implement.
 
+pub mod asyncapi;
 pub mod channel;
 pub mod fight;
 pub mod history;

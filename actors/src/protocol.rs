@@ -6,6 +6,7 @@
 
 use crate::writes::{CommentInput, ReactionInput, VoteInput};
 use bytestring::ByteString;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -15,7 +16,7 @@ use crate::channel::Channel;
 pub type Frame = ByteString;
 
 /// Where a reconnecting client left off on a channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Since {
     pub epoch: String,
     pub seq: u64,
@@ -37,20 +38,26 @@ impl Since {
 
 /// What a client may send, besides `ref` (any op may carry one; see
 /// [`ClientOp::parse`]). The write ops' payloads are the REST bodies' types.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientOp {
+    /// Follow a channel (`event:{id}`, `fight:{id}`, `comments:{id}`,
+    /// `user:{me}`, `news`, `rankings`, `rankings:{division}`); with `since`,
+    /// resume after that `seq`. Answered with `subscribed` (or `resync`, or
+    /// `error`).
     Subscribe {
         channel: String,
         since: Option<Since>,
     },
-    Unsubscribe {
-        channel: String,
-    },
+    /// Stop following a channel. Answered with `unsubscribed`.
+    Unsubscribe { channel: String },
+    /// Answered with `pong`.
     Ping {},
-    /// Writes: answered with `ack` once stored, or `error`.
+    /// Post a comment (signed in). Answered with `ack` once stored, or `error`.
     Comment(CommentInput),
+    /// React to a target (signed in). Answered with `ack` or `error`.
     React(ReactionInput),
+    /// Vote in an open poll (signed in). Answered with `ack` or `error`.
     Vote(VoteInput),
 }
 
@@ -83,6 +90,62 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every fixed code, with what it means (the AsyncAPI document lists them).
+    pub const ALL: [(ErrorCode, &'static str); 11] = [
+        (
+            ErrorCode::BadRequest,
+            "a malformed frame, an unknown op or channel, a missing or invalid field",
+        ),
+        (
+            ErrorCode::Unauthorized,
+            "the op needs a signed-in user (or the token is no longer valid)",
+        ),
+        (
+            ErrorCode::Forbidden,
+            "the role is too low, or the channel is someone else's",
+        ),
+        (
+            ErrorCode::NotFound,
+            "no such channel, event, fight, comment or poll",
+        ),
+        (
+            ErrorCode::RateLimited,
+            "too many frames or writes: `retry_after_ms` says when to come back",
+        ),
+        (ErrorCode::TooLarge, "the message or a field is too large"),
+        (
+            ErrorCode::Muted,
+            "the user is muted on this event or everywhere",
+        ),
+        (ErrorCode::Banned, "the user is banned"),
+        (
+            ErrorCode::SlowMode,
+            "the event is in slow mode: `retry_after_ms` says when to post again",
+        ),
+        (
+            ErrorCode::RoomFull,
+            "the event has as many viewers as it takes (anonymous viewers are refused first)",
+        ),
+        (
+            ErrorCode::Unavailable,
+            "the server cannot do it now (storage unreachable): try again",
+        ),
+    ];
+
+    /// REST conflict and refusal codes a write's `error` may carry as is.
+    pub const PASSED_THROUGH: [(&'static str, &'static str); 4] = [
+        ("already_voted", "this user already voted in this poll"),
+        ("poll_not_open", "the poll is not open"),
+        (
+            "content_rejected",
+            "the comment filter refused the text (blocked term, link spam, the same message again)",
+        ),
+        (
+            "invalid_transition",
+            "the target is not in a state that allows it",
+        ),
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadRequest => "bad_request",
@@ -125,6 +188,175 @@ pub mod close {
     /// The client did not keep up: more than `CHANNEL_CAPACITY` frames waited,
     /// or one waited longer than `CHANNEL_EXPIRY`. Reconnect with `since`.
     pub const TOO_SLOW: u16 = 4001;
+
+    /// Every close code the server sends, with its meaning (README's table;
+    /// the AsyncAPI document lists them).
+    pub const ALL: [(u16, &str); 9] = [
+        (NORMAL, "the answer to the client's own close without a code (a close with a code is echoed with that code); then the server hangs up"),
+        (PROTOCOL_ERROR, "protocol error (RFC 6455): an unmasked frame, reserved bits or opcodes, a fragmented or over-125-byte control frame, a continuation with no message, an invalid close code"),
+        (INVALID_DATA, "a text message (or close reason) that is not valid UTF-8"),
+        (POLICY, "policy: more than MAX_CONNECTIONS_PER_USER connections, more than MAX_CONNECTIONS_PER_IP from the client's address, repeated bad frames or a frame flood, the user was banned; reason `signed out`: the password changed or the user signed out everywhere (do not reconnect with the old token)"),
+        (TOO_LARGE, "a message over MAX_MESSAGE_SIZE, refused as soon as its frame header (or a fragmented message's running total) says so"),
+        (SERVER_ERROR, "server error"),
+        (RESTART, "the server is shutting down or restarting: reconnect and resume with `since`"),
+        (HEARTBEAT_TIMEOUT, "no answer to pings for CONNECTION_TIMEOUT"),
+        (TOO_SLOW, "too slow: more than CHANNEL_CAPACITY frames waited, or one waited over CHANNEL_EXPIRY; reconnect with `since`"),
+    ];
+}
+
+pub mod frames;
+
+/// How a frame reaches a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// Sent once, when the socket opens.
+    Session,
+    /// The answer to one op; echoes its `ref`.
+    Reply,
+    /// A durable message on a channel: `{"type","channel","seq","data"}`.
+    Durable,
+    /// An ephemeral message on a channel (coalesced, no `seq`).
+    Ephemeral,
+    /// To every session (`broadcast`), or to one session about one channel
+    /// (`resync`).
+    Notice,
+}
+
+/// Every frame type the server sends. The builders below and the callers of
+/// [`durable`] and [`ephemeral`] use these names (a name not here fails a
+/// debug assertion), and [`FrameType::schema`] gives each its JSON Schema
+/// for the AsyncAPI document (`crate::asyncapi`), so a new frame type cannot
+/// reach the wire undocumented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameType {
+    Welcome,
+    Subscribed,
+    Unsubscribed,
+    Update,
+    EventState,
+    FightState,
+    Comment,
+    CommentRemoved,
+    Poll,
+    Ranking,
+    Notification,
+    Skipped,
+    Viewers,
+    Reactions,
+    Presence,
+    Unread,
+    Broadcast,
+    Resync,
+    Pong,
+    Ack,
+    Error,
+}
+
+impl FrameType {
+    pub const ALL: [FrameType; 21] = [
+        FrameType::Welcome,
+        FrameType::Subscribed,
+        FrameType::Unsubscribed,
+        FrameType::Update,
+        FrameType::EventState,
+        FrameType::FightState,
+        FrameType::Comment,
+        FrameType::CommentRemoved,
+        FrameType::Poll,
+        FrameType::Ranking,
+        FrameType::Notification,
+        FrameType::Skipped,
+        FrameType::Viewers,
+        FrameType::Reactions,
+        FrameType::Presence,
+        FrameType::Unread,
+        FrameType::Broadcast,
+        FrameType::Resync,
+        FrameType::Pong,
+        FrameType::Ack,
+        FrameType::Error,
+    ];
+
+    /// The frame's `type`.
+    pub fn as_str(self) -> &'static str {
+        self.describe().0
+    }
+
+    pub fn kind(self) -> FrameKind {
+        self.describe().1
+    }
+
+    /// What the frame says, for the document.
+    pub fn summary(self) -> &'static str {
+        self.describe().2
+    }
+
+    /// Sent without `seq` (through [`ephemeral`]): the ephemeral frames, and
+    /// `poll` for a tally between its durable opening and closing.
+    pub fn may_be_ephemeral(self) -> bool {
+        self.kind() == FrameKind::Ephemeral || self == FrameType::Poll
+    }
+
+    pub fn parse(s: &str) -> Option<FrameType> {
+        FrameType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The frame's JSON Schema, every field but `type` (and `ref`, which
+    /// [`FrameKind::Reply`] frames echo).
+    pub fn schema(self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        use frames::*;
+        use schemars::JsonSchema as _;
+        match self {
+            FrameType::Welcome => Welcome::json_schema(generator),
+            FrameType::Subscribed => Subscribed::json_schema(generator),
+            FrameType::Unsubscribed => Unsubscribed::json_schema(generator),
+            FrameType::Update
+            | FrameType::EventState
+            | FrameType::FightState
+            | FrameType::Comment
+            | FrameType::CommentRemoved
+            | FrameType::Ranking
+            | FrameType::Notification => Durable::json_schema(generator),
+            FrameType::Poll => PollFrame::json_schema(generator),
+            FrameType::Skipped => Skipped::json_schema(generator),
+            FrameType::Viewers => Viewers::json_schema(generator),
+            FrameType::Reactions => Reactions::json_schema(generator),
+            FrameType::Presence => PresenceFrame::json_schema(generator),
+            FrameType::Unread => Unread::json_schema(generator),
+            FrameType::Broadcast => Broadcast::json_schema(generator),
+            FrameType::Resync => Resync::json_schema(generator),
+            FrameType::Pong => Pong::json_schema(generator),
+            FrameType::Ack => Ack::json_schema(generator),
+            FrameType::Error => ErrorFrame::json_schema(generator),
+        }
+    }
+
+    fn describe(self) -> (&'static str, FrameKind, &'static str) {
+        use FrameKind::*;
+        match self {
+            FrameType::Welcome => ("welcome", Session, "The first frame on every socket: the session id, the signed-in user (or null) and the heartbeat period."),
+            FrameType::Subscribed => ("subscribed", Reply, "A subscription holds: the channel's epoch and current last seq, and its snapshot; replayed messages (after `since`) follow."),
+            FrameType::Unsubscribed => ("unsubscribed", Reply, "The session no longer follows the channel."),
+            FrameType::Update => ("update", Durable, "A live update (on its event, its fight, and `news` when breaking)."),
+            FrameType::EventState => ("event_state", Durable, "The live event's state: start, end, the current fight."),
+            FrameType::FightState => ("fight_state", Durable, "A fight's state: round, clock, stats, scores, result (on the fight and its event)."),
+            FrameType::Comment => ("comment", Durable, "A new comment on the event's comment stream."),
+            FrameType::CommentRemoved => ("comment_removed", Durable, "A comment was hidden or deleted by a moderator."),
+            FrameType::Poll => ("poll", Durable, "A poll opened or closed (durable: with `seq`), or its tally changed (coalesced: no `seq`)."),
+            FrameType::Ranking => ("ranking", Durable, "A ranking moved (on `rankings` and `rankings:{division}`)."),
+            FrameType::Notification => ("notification", Durable, "An in-app notification for this user (on `user:{id}`)."),
+            FrameType::Skipped => ("skipped", Durable, "Comments the room left out under its fan-out budget: the seq range they held, so the sequence stays gap-free."),
+            FrameType::Viewers => ("viewers", Ephemeral, "The channel's viewer count."),
+            FrameType::Reactions => ("reactions", Ephemeral, "A target's reaction totals."),
+            FrameType::Presence => ("presence", Ephemeral, "Who is on the channel: the count and, in small channels, who joined and left."),
+            FrameType::Unread => ("unread", Ephemeral, "The user's unread notification count (on `user:{id}`)."),
+            FrameType::Broadcast => ("broadcast", Notice, "An emergency broadcast: every session gets it, whatever it follows (no channel, no seq)."),
+            FrameType::Resync => ("resync", Notice, "The channel cannot be resumed from `since`: reload its snapshot over REST and subscribe again."),
+            FrameType::Pong => ("pong", Reply, "The answer to `ping`."),
+            FrameType::Ack => ("ack", Reply, "A write (comment, react, vote) was committed: the stored row."),
+            FrameType::Error => ("error", Reply, "An op was refused, with a stable `code`; the socket stays open."),
+        }
+    }
 }
 
 fn with_ref(mut v: Value, reference: &Option<Value>) -> Value {
@@ -140,7 +372,7 @@ fn encode(v: &Value) -> Frame {
 
 pub fn welcome(session: &str, user: Option<Value>, heartbeat_s: u64) -> Frame {
     encode(
-        &json!({ "type": "welcome", "session": session, "user": user, "heartbeat_s": heartbeat_s }),
+        &json!({ "type": FrameType::Welcome.as_str(), "session": session, "user": user, "heartbeat_s": heartbeat_s }),
     )
 }
 
@@ -152,45 +384,59 @@ pub fn subscribed(
     reference: &Option<Value>,
 ) -> Frame {
     encode(&with_ref(
-        json!({ "type": "subscribed", "channel": channel.to_string(), "epoch": epoch, "seq": seq, "snapshot": snapshot }),
+        json!({ "type": FrameType::Subscribed.as_str(), "channel": channel.to_string(), "epoch": epoch, "seq": seq, "snapshot": snapshot }),
         reference,
     ))
 }
 
 pub fn unsubscribed(channel: &Channel, reference: &Option<Value>) -> Frame {
     encode(&with_ref(
-        json!({ "type": "unsubscribed", "channel": channel.to_string() }),
+        json!({ "type": FrameType::Unsubscribed.as_str(), "channel": channel.to_string() }),
         reference,
     ))
 }
 
 /// A durable message: `{"type","channel","seq","data"}`.
 pub fn durable(frame_type: &str, channel: &Channel, seq: u64, data: &Value) -> Frame {
+    debug_assert_eq!(
+        FrameType::parse(frame_type).map(FrameType::kind),
+        Some(FrameKind::Durable),
+        "{frame_type:?} is not a durable protocol::FrameType"
+    );
     encode(&json!({ "type": frame_type, "channel": channel.to_string(), "seq": seq, "data": data }))
 }
 
 /// An ephemeral message (viewers, reactions, presence): no `seq`.
 pub fn ephemeral(frame_type: &str, channel: &Channel, data: &Value) -> Frame {
+    debug_assert!(
+        FrameType::parse(frame_type).is_some_and(FrameType::may_be_ephemeral),
+        "{frame_type:?} is not an ephemeral protocol::FrameType"
+    );
     encode(&json!({ "type": frame_type, "channel": channel.to_string(), "data": data }))
 }
 
 /// An emergency broadcast: every session gets it, whatever it follows (no
 /// channel, no seq).
 pub fn broadcast(data: &Value) -> Frame {
-    encode(&json!({ "type": "broadcast", "data": data }))
+    encode(&json!({ "type": FrameType::Broadcast.as_str(), "data": data }))
 }
 
 pub fn resync(channel: &Channel, reason: &str) -> Frame {
-    encode(&json!({ "type": "resync", "channel": channel.to_string(), "reason": reason }))
+    encode(
+        &json!({ "type": FrameType::Resync.as_str(), "channel": channel.to_string(), "reason": reason }),
+    )
 }
 
 pub fn pong(reference: &Option<Value>) -> Frame {
-    encode(&with_ref(json!({ "type": "pong" }), reference))
+    encode(&with_ref(
+        json!({ "type": FrameType::Pong.as_str() }),
+        reference,
+    ))
 }
 
 pub fn error(code: ErrorCode, message: &str, reference: &Option<Value>) -> Frame {
     encode(&with_ref(
-        json!({ "type": "error", "code": code.as_str(), "message": message }),
+        json!({ "type": FrameType::Error.as_str(), "code": code.as_str(), "message": message }),
         reference,
     ))
 }
@@ -212,7 +458,8 @@ pub fn refused(
     retry_after_ms: Option<u64>,
     reference: &Option<Value>,
 ) -> Frame {
-    let mut v = json!({ "type": "error", "code": code.as_str(), "message": message });
+    let mut v =
+        json!({ "type": FrameType::Error.as_str(), "code": code.as_str(), "message": message });
     if let Some(ms) = retry_after_ms {
         v["retry_after_ms"] = json!(ms);
     }
@@ -221,14 +468,17 @@ pub fn refused(
 
 /// A write was stored: `{"type":"ack","ref","data"}`.
 pub fn ack(data: &Value, reference: &Option<Value>) -> Frame {
-    encode(&with_ref(json!({ "type": "ack", "data": data }), reference))
+    encode(&with_ref(
+        json!({ "type": FrameType::Ack.as_str(), "data": data }),
+        reference,
+    ))
 }
 
 /// Comments a room left out under its fan-out budget: the `seq` range they
 /// held, so the client's sequence stays gap-free and resumable.
 pub fn skipped(channel: &Channel, from: u64, to: u64) -> Frame {
     encode(&json!({
-        "type": "skipped", "channel": channel.to_string(), "seq": to,
+        "type": FrameType::Skipped.as_str(), "channel": channel.to_string(), "seq": to,
         "data": { "from_seq": from, "to_seq": to, "count": to + 1 - from }
     }))
 }

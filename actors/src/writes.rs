@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -14,7 +15,7 @@ use crate::protocol::ErrorCode;
 
 /// A comment: the `comment` op's payload and the body of
 /// `POST /api/live/comments/`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentInput {
     pub live_event: i64,
@@ -27,7 +28,7 @@ pub struct CommentInput {
 
 /// A reaction: the `react` op's payload and the body of
 /// `POST /api/live/reactions/`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReactionInput {
     pub target_type: String,
@@ -37,7 +38,7 @@ pub struct ReactionInput {
 
 /// A vote: the `vote` op's payload (over REST the poll is in the path and
 /// the body is [`Ballot`]).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoteInput {
     pub poll: i64,

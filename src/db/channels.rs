@@ -5,7 +5,6 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use ringside_actors::protocol::{self, Frame};
 use ringside_actors::room::FanoutHint;
 use ringside_actors::store::Head;
 use ringside_actors::Channel;
@@ -13,13 +12,16 @@ use serde_json::Value;
 
 use super::schema::{channel_messages, channel_sequences};
 
-/// A durable message, stored: what the hub delivers after the commit.
+/// A durable message, stored: what the hub delivers after the commit (the
+/// live edge makes the wire frame of it; `db/` builds no frames).
 #[derive(Debug, Clone)]
 pub struct Published {
     pub channel: Channel,
     pub epoch: String,
     pub seq: u64,
-    pub frame: Frame,
+    /// The frame's `type` and `data`.
+    pub frame_type: String,
+    pub data: Value,
     /// The channel's new state, when the message changed it.
     pub snapshot: Option<Value>,
     /// Comments: how a room over its fan-out budget may sample it.
@@ -100,7 +102,8 @@ pub fn append_many(
             continue;
         };
         published.push(Published {
-            frame: protocol::durable(frame_type, &channel, pos.last_seq as u64, &data),
+            frame_type: frame_type.to_string(),
+            data: data.clone(),
             channel,
             epoch: pos.epoch.clone(),
             seq: pos.last_seq as u64,
@@ -158,7 +161,8 @@ pub fn store(
         ))
         .execute(conn)?;
     Ok(Published {
-        frame: protocol::durable(frame_type, channel, seq, data),
+        frame_type: frame_type.to_string(),
+        data: data.clone(),
         channel: channel.clone(),
         epoch,
         seq,
@@ -209,7 +213,7 @@ pub fn replay(
     epoch: &str,
     after: u64,
     upto: u64,
-) -> QueryResult<Vec<(u64, Frame)>> {
+) -> QueryResult<Vec<(u64, String, Value)>> {
     let rows: Vec<(i64, String, Value)> = channel_messages::table
         .filter(channel_messages::channel.eq(channel.to_string()))
         .filter(channel_messages::epoch.eq(epoch))
@@ -224,11 +228,6 @@ pub fn replay(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(seq, frame_type, payload)| {
-            (
-                seq as u64,
-                protocol::durable(&frame_type, channel, seq as u64, &payload),
-            )
-        })
+        .map(|(seq, frame_type, payload)| (seq as u64, frame_type, payload))
         .collect())
 }

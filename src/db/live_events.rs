@@ -200,8 +200,7 @@ pub fn transition(
             .set(live_fights::status.eq("cancelled"))
             .execute(conn)?;
         }
-        let mut published = vec![super::fight_control::publish_event_state(conn, id)?];
-        published.extend(then(conn, &updated)?);
+        let published = then(conn, &updated)?;
         Ok((updated, published))
     })
 }

@@ -5,13 +5,14 @@ use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{already_exists, created, query, resource, validate};
+use super::{already_exists, created, query, resource};
 use crate::auth::{self, Auth, Viewer};
 use crate::db::models::{NewUser, User};
 use crate::db::users;
 use crate::error::ApiError;
 use crate::live::KickReason;
 use crate::state::AppState;
+use crate::validate;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/auth/register/").post(register))
@@ -41,21 +42,6 @@ struct RegisterBody {
 struct LoginBody {
     email: String,
     password: String,
-}
-
-pub const MIN_PASSWORD: usize = 8;
-pub const MAX_PASSWORD: usize = 128;
-
-pub fn check_password(password: &str) -> Result<(), ApiError> {
-    validate::plain("password", password)?;
-    let n = password.chars().count();
-    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
-        return Err(ApiError::invalid(
-            "password",
-            format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
-        ));
-    }
-    Ok(())
 }
 
 fn session(state: &AppState, user: User) -> serde_json::Value {
@@ -115,7 +101,7 @@ async fn register(
     let body = body.into_inner();
     let email = validate::email(&body.email)?;
     let display_name = validate::line("display_name", &body.display_name, 1, 50)?;
-    check_password(&body.password)?;
+    validate::password(&body.password)?;
     state.login_limiter.check(client(&req, &state), None)?;
     let password_hash = hash(body.password).await?;
     let user = query(&state.db, move |conn| {
@@ -241,7 +227,7 @@ async fn change_password(
         new_password,
     } = body.into_inner();
     validate::no_nul("old_password", &old_password)?;
-    check_password(&new_password).map_err(|e| {
+    validate::password(&new_password).map_err(|e| {
         let problem = match e {
             ApiError::BadRequest {
                 details: Some(d), ..
@@ -250,8 +236,13 @@ async fn change_password(
         };
         ApiError::invalid(
             "new_password",
-            problem
-                .unwrap_or_else(|| format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")),
+            problem.unwrap_or_else(|| {
+                format!(
+                    "must be {} to {} characters",
+                    validate::MIN_PASSWORD,
+                    validate::MAX_PASSWORD
+                )
+            }),
         )
     })?;
     let user = auth.user;

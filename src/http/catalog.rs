@@ -5,12 +5,13 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{created, named, query, resource, validate};
+use super::{created, named, query, resource};
 use crate::auth::{Admin, Auth};
 use crate::db::catalog::{self, DivisionInput, EventInput, FightInput, FighterInput};
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::validate;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(

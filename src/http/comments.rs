@@ -9,8 +9,8 @@ use super::{created, query, resource};
 use crate::auth::TokenUser;
 use crate::db::comments::{self, Visibility};
 use crate::db::pagination::{Cursor, Page, PageParams};
-use crate::engagement::comments::{post, report as report_comment};
 use crate::error::ApiError;
+use crate::features::comments::{post, report as report_comment};
 use crate::state::AppState;
 use ringside_actors::writes::CommentInput;
 

@@ -9,12 +9,13 @@ use ringside_actors::scoring::{self, RoundScore};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{named, publishing, resource, validate};
+use super::{named, publishing, resource};
 use crate::auth::{Auth, Moderator};
 use crate::db::fight_control::{self as control, Locked};
 use crate::db::snapshots;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::validate;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/fights/{id}/start/").post(start))
@@ -52,7 +53,9 @@ async fn control(
     let snapshot = publishing(state, move |conn| {
         let locked = control::lock(conn, id).map_err(|e| named("live fight")(e.into()))?;
         let mut published = change(conn, &locked, locked.state())?;
-        published.extend(control::publish_state(conn, &locked)?);
+        published.extend(crate::features::fight_control::publish_state(
+            conn, &locked,
+        )?);
         Ok((snapshots::fight(conn, id)?, published))
     })
     .await?;
@@ -73,7 +76,7 @@ async fn start(
         }
         fight.start()?;
         control::start(conn, locked)?;
-        Ok(vec![control::publish_event_state(
+        Ok(vec![crate::features::fight_control::publish_event_state(
             conn,
             locked.live.live_event_id,
         )?])
@@ -200,15 +203,19 @@ async fn result(
     let push = state.push.targets().clone();
     control(&state, id.into_inner(), move |conn, locked, fight| {
         fight.finish(&result)?;
-        let (mut published, moves) = control::finish(conn, locked, &result)?;
-        published.push(control::publish_event_state(
+        let (mut published, moves) = crate::features::fight_control::finish(conn, locked, &result)?;
+        published.push(crate::features::fight_control::publish_event_state(
             conn,
             locked.live.live_event_id,
         )?);
         // Followers hear it in the same transaction: stored, then live.
         let finished = crate::db::catalog::find_fight(conn, locked.fight.id)?;
-        published.extend(crate::notifications::on_fight_result(conn, &finished, &push)?.published);
-        published.extend(crate::notifications::on_ranking_moves(conn, &moves, &push)?.published);
+        published.extend(
+            crate::features::notifications::on_fight_result(conn, &finished, &push)?.published,
+        );
+        published.extend(
+            crate::features::notifications::on_ranking_moves(conn, &moves, &push)?.published,
+        );
         Ok(published)
     })
     .await

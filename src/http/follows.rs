@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{created, resource, validate};
+use super::{created, resource};
 use crate::auth::{Auth, TokenUser, Viewer};
 use crate::db::activity::{self, Activity};
 use crate::db::catalog;
@@ -15,6 +15,7 @@ use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;
 use crate::live::persist;
 use crate::state::AppState;
+use crate::validate;
 use ringside_actors::vocabulary::FollowTarget;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -31,7 +32,7 @@ struct Target {
 }
 
 fn check_type(target_type: &str) -> Result<(), ApiError> {
-    super::validate::one_of::<FollowTarget>("target_type", target_type).map(|_| ())
+    crate::validate::one_of::<FollowTarget>("target_type", target_type).map(|_| ())
 }
 
 async fn follow(

@@ -7,14 +7,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::ws::{self, Access};
-use super::{already_exists, created, named, query, resource, validate};
+use super::{already_exists, created, named, query, resource};
 use crate::auth::{Admin, Auth};
-use crate::db::channels::Published;
-use crate::db::live_events::{self, NewLiveEvent, TransitionError};
+use crate::db::live_events::{self, NewLiveEvent};
 use crate::db::pagination::{Page, PageParams};
-use crate::db::{models::LiveEvent, snapshots};
+use crate::db::snapshots;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::validate;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/events/").get(list).post(create))
@@ -109,43 +109,8 @@ async fn transition(
     id: i64,
     action: EventAction,
 ) -> Result<HttpResponse, ApiError> {
-    let max_live = state.config.live.max_concurrent_events;
-    let push = state.push.targets().clone();
-    let result: Result<(LiveEvent, Vec<Published>), TransitionError> = state
-        .db
-        .run(move |c| {
-            Ok::<_, ApiError>(live_events::transition(
-                c,
-                id,
-                action,
-                max_live,
-                |c, live| {
-                    if live.status == "live" {
-                        crate::notifications::on_event_start(c, live, &push)
-                            .map(|sent| sent.published)
-                    } else {
-                        Ok(Vec::new())
-                    }
-                },
-            ))
-        })
-        .await?;
-    match result {
-        Ok((live, published)) => {
-            state.deliver(published);
-            tracing::info!(live_event = id, status = %live.status, "live event {action}");
-            Ok(HttpResponse::Ok().json(snapshot(state, live.id).await?))
-        }
-        Err(TransitionError::Illegal(e)) => Err(ApiError::Conflict {
-            code: "invalid_transition",
-            message: e.to_string(),
-        }),
-        Err(TransitionError::TooManyLive(n)) => Err(ApiError::Conflict {
-            code: "too_many_live_events",
-            message: format!("{n} events are live already (MAX_CONCURRENT_EVENTS)"),
-        }),
-        Err(TransitionError::Db(e)) => Err(named("live event")(e.into())),
-    }
+    let live = crate::features::live_events::transition(state, id, action).await?;
+    Ok(HttpResponse::Ok().json(snapshot(state, live.id).await?))
 }
 
 async fn start(

@@ -1,23 +1,18 @@
-//! Live updates: reporters, moderators and admins post them; a reporter's
-//! update waits unverified until a moderator approves or rejects it. Only
-//! verified updates are broadcast: stored first, numbered on the event's
-//! channel (and the fight's, and `news` when breaking), then delivered.
+//! Live updates over REST: parse, then the feature (`features/live_updates.rs`)
+//! decides, stores and publishes.
 
 use actix_web::{web, HttpResponse};
-use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::optional_json::OptionalJson;
-use super::{created, named, publishing, query, resource, validate};
-use crate::auth::{authorize, Auth, MaybeAuth, Moderator, TokenUser};
-use crate::db::live_events as events_db;
-use crate::db::live_updates::{self, NewUpdate, Review};
-use crate::db::models::LiveUpdate;
+use super::{created, resource};
+use crate::auth::{Auth, MaybeAuth, Moderator, TokenUser};
+use crate::db::live_updates::{NewUpdate, Review};
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;
+use crate::features::live_updates;
 use crate::state::AppState;
-use ringside_actors::vocabulary::UpdateType;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/updates/").get(list).post(create))
@@ -25,77 +20,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/live/updates/{id}/reject/").post(reject));
 }
 
-/// Numbers a verified update on its channels; a breaking one also goes to
-/// everyone who wants breaking news, in the same transaction.
-fn publish(
-    conn: &mut diesel::PgConnection,
-    update: &mut LiveUpdate,
-    push: &crate::db::notifications::PushTargets,
-) -> Result<Vec<crate::db::channels::Published>, ApiError> {
-    let mut published = live_updates::publish(conn, update)?;
-    if update.is_breaking {
-        published.extend(crate::notifications::on_breaking_news(conn, update, push)?.published);
-    }
-    Ok(published)
-}
-
-fn check(new: &mut NewUpdate) -> Result<(), ApiError> {
-    validate::one_of::<UpdateType>("update_type", &new.update_type)?;
-    new.title = validate::text("title", &new.title, 1, 200)?;
-    new.description = validate::text("description", &new.description, 0, 5000)?;
-    validate::range("round_number", new.round_number, 1, 5)?;
-    if !new.data.is_object() {
-        return Err(ApiError::invalid("data", "must be a JSON object"));
-    }
-    validate::json("data", &new.data)?;
-    if new.data.to_string().len() > 16 * 1024 {
-        return Err(ApiError::invalid("data", "must be under 16 KiB"));
-    }
-    Ok(())
-}
-
 async fn create(
     token: TokenUser,
     state: web::Data<AppState>,
     body: web::Json<NewUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut new = body.into_inner();
-    check(&mut new)?;
-    let push = state.push.targets().clone();
-    let update = publishing(&state, move |conn| {
-        // The account is checked in the write's own transaction: one round
-        // trip less on the hottest publishing path.
-        let user = authorize(conn, token, Role::Reporter)?;
-        new.is_verified = user.role().includes(Role::Moderator);
-        new.created_by = Some(user.id);
-        let live =
-            events_db::find(conn, new.live_event_id).map_err(|e| match ApiError::from(e) {
-                ApiError::NotFound(_) => {
-                    ApiError::invalid("live_event", "refers to something that does not exist")
-                }
-                other => other,
-            })?;
-        if live.status().is_final() {
-            return Err(ApiError::Conflict {
-                code: "invalid_transition",
-                message: format!("the live event is {}", live.status),
-            });
-        }
-        let mut update = live_updates::insert(conn, &new).map_err(|e| match ApiError::from(e) {
-            // The fight must be on this event's card.
-            ApiError::BadRequest { .. } if new.live_fight_id.is_some() => {
-                ApiError::invalid("live_fight", "is not a fight of this live event")
-            }
-            other => other,
-        })?;
-        let published = if update.is_verified {
-            publish(conn, &mut update, &push)?
-        } else {
-            Vec::new()
-        };
-        Ok((update, published))
-    })
-    .await?;
+    let update = live_updates::post(&state, token, body.into_inner()).await?;
     Ok(created(update))
 }
 
@@ -105,42 +35,6 @@ struct ReviewBody {
     reason: String,
 }
 
-async fn review(
-    state: &AppState,
-    moderator: i64,
-    id: i64,
-    approve: bool,
-    reason: String,
-) -> Result<HttpResponse, ApiError> {
-    let push = state.push.targets().clone();
-    let update = publishing(state, move |conn| {
-        let mut update =
-            live_updates::find_for_update(conn, id).map_err(|e| named("live update")(e.into()))?;
-        if update.is_verified || update.rejected {
-            return Err(ApiError::Conflict {
-                code: "invalid_transition",
-                message: format!(
-                    "this update was already {}",
-                    if update.is_verified {
-                        "approved"
-                    } else {
-                        "rejected"
-                    }
-                ),
-            });
-        }
-        live_updates::review(conn, &mut update, moderator, approve, &reason)?;
-        let published = if approve {
-            publish(conn, &mut update, &push)?
-        } else {
-            Vec::new()
-        };
-        Ok((update, published))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(update))
-}
-
 async fn approve(
     auth: Auth<Moderator>,
     state: web::Data<AppState>,
@@ -148,8 +42,8 @@ async fn approve(
     body: OptionalJson<ReviewBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.0.map(|b| b.reason).unwrap_or_default();
-    let reason = validate::text("reason", &reason, 0, 500)?;
-    review(&state, auth.user.id, id.into_inner(), true, reason).await
+    let update = live_updates::review(&state, auth.user.id, id.into_inner(), true, &reason).await?;
+    Ok(HttpResponse::Ok().json(update))
 }
 
 async fn reject(
@@ -159,8 +53,9 @@ async fn reject(
     body: OptionalJson<ReviewBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.0.map(|b| b.reason).unwrap_or_default();
-    let reason = validate::text("reason", &reason, 0, 500)?;
-    review(&state, auth.user.id, id.into_inner(), false, reason).await
+    let update =
+        live_updates::review(&state, auth.user.id, id.into_inner(), false, &reason).await?;
+    Ok(HttpResponse::Ok().json(update))
 }
 
 #[derive(Deserialize)]
@@ -169,29 +64,19 @@ struct ListFilter {
     review: Option<Review>,
 }
 
-/// Verified updates for everyone; pending and rejected ones for moderators.
 async fn list(
     auth: MaybeAuth,
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
     filter: web::Query<ListFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let review = filter.review.unwrap_or(Review::Verified);
-    if review != Review::Verified
-        && !auth
-            .0
-            .as_ref()
-            .is_some_and(|u| u.role().includes(Role::Moderator))
-    {
-        return Err(ApiError::Forbidden(
-            "pending and rejected updates are for moderators".into(),
-        ));
-    }
-    let limit = page.limit()?;
-    let (page, event) = (page.into_inner(), filter.event);
-    let rows: Vec<LiveUpdate> = query(&state.db, move |c| {
-        live_updates::list(c, event, review, &page, limit)
-    })
+    let (rows, limit) = live_updates::list(
+        &state,
+        auth.0.as_ref(),
+        filter.event,
+        filter.review,
+        page.into_inner(),
+    )
     .await?;
     Ok(HttpResponse::Ok().json(json!(Page::from_rows(rows, limit, |u| u.id))))
 }

@@ -23,17 +23,17 @@ mod reactions;
 pub mod request_log;
 pub mod socket;
 mod users;
-pub(crate) mod validate;
 mod ws;
-
-pub use auth::check_password;
-pub use validate::email as validate_email;
+mod ws_ops;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest, HttpResponse};
 use diesel::{PgConnection, QueryResult};
 
 use crate::db::Db;
 use crate::error::ApiError;
+// Shared with the features, which own them; handlers use them through here.
+pub(crate) use crate::error::{already_exists, named};
+pub(crate) use crate::features::publishing;
 
 /// Largest JSON body the REST API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -204,40 +204,6 @@ async fn query<T: Send + 'static>(
     f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     db.run(move |conn| f(conn).map_err(ApiError::from)).await
-}
-
-/// Runs `f` through the persistence actor (in a transaction, batched with
-/// other writes) and, once it has committed, delivers what it published.
-pub(crate) async fn publishing<T: Send + 'static>(
-    state: &crate::state::AppState,
-    f: impl FnOnce(
-            &mut diesel::PgConnection,
-        ) -> Result<(T, Vec<crate::db::channels::Published>), ApiError>
-        + Send
-        + 'static,
-) -> Result<T, ApiError> {
-    let (out, published) = crate::live::persist(&state.persister, f).await?;
-    state.deliver(published);
-    Ok(out)
-}
-
-/// Names the missing thing in a 404.
-pub(crate) fn named(what: &'static str) -> impl Fn(ApiError) -> ApiError {
-    move |e| match e {
-        ApiError::NotFound(_) => ApiError::not_found(what),
-        other => other,
-    }
-}
-
-/// Words a uniqueness clash for the client.
-pub(crate) fn already_exists(message: &'static str) -> impl Fn(ApiError) -> ApiError {
-    move |e| match e {
-        ApiError::Conflict { .. } => ApiError::Conflict {
-            code: "already_exists",
-            message: message.into(),
-        },
-        other => other,
-    }
 }
 
 fn created(body: impl serde::Serialize) -> HttpResponse {

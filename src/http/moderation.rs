@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::optional_json::OptionalJson;
-use super::{named, publishing, query, resource, validate};
+use super::{named, publishing, query, resource};
 use crate::auth::{Auth, Moderator};
 use crate::db::comments::{self, CommentView};
 use crate::db::moderation::{self, Action};
@@ -18,6 +18,7 @@ use crate::db::pagination::{Page, PageParams};
 use crate::db::users;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::validate;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/moderation/queue/").get(queue))

@@ -7,12 +7,13 @@ use ringside_actors::{protocol, Channel};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{created, named, resource, validate};
+use super::{created, named, resource};
 use crate::auth::{Auth, Viewer};
 use crate::db::notifications::{self, Preferences};
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::validate;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/notifications/").get(list))

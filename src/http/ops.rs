@@ -1,4 +1,5 @@
-//! Operations: liveness, readiness, Prometheus metrics, the OpenAPI document.
+//! Operations: liveness, readiness, Prometheus metrics, the OpenAPI and
+//! AsyncAPI documents.
 
 use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
@@ -16,7 +17,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").get(healthz))
         .service(resource("/readyz").get(readyz))
         .service(resource("/metrics").get(metrics))
-        .service(resource("/api/openapi.json").get(openapi));
+        .service(resource("/api/openapi.json").get(openapi))
+        .service(resource("/api/asyncapi.json").get(asyncapi));
 }
 
 /// The process is up and serving.
@@ -142,4 +144,14 @@ async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(OPENAPI)
+}
+
+/// The WebSocket protocol as AsyncAPI 3, generated from the protocol's types
+/// (`ringside_actors::asyncapi`) once, on the first request.
+async fn asyncapi() -> HttpResponse {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| ringside_actors::asyncapi::document().to_string());
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.as_str())
 }

@@ -6,13 +6,14 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{created, named, publishing, query, resource, validate};
+use super::{created, named, publishing, query, resource};
 use crate::auth::{Auth, MaybeAuth, Moderator, TokenUser};
 use crate::db::pagination::{Page, PageParams};
 use crate::db::polls;
-use crate::engagement::polls::vote as cast;
 use crate::error::ApiError;
+use crate::features::polls::vote as cast;
 use crate::state::AppState;
+use crate::validate;
 use ringside_actors::writes::Ballot;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -8,8 +8,8 @@ use serde_json::json;
 use super::{created, query, resource};
 use crate::auth::TokenUser;
 use crate::db::reactions;
-use crate::engagement::reactions::react;
 use crate::error::ApiError;
+use crate::features::reactions::react;
 use crate::state::AppState;
 use ringside_actors::vocabulary::ReactionTarget;
 use ringside_actors::writes::ReactionInput;
@@ -43,7 +43,7 @@ async fn totals(
         target_type,
         target_id,
     } = target.into_inner();
-    super::validate::one_of::<ReactionTarget>("target_type", &target_type)?;
+    crate::validate::one_of::<ReactionTarget>("target_type", &target_type)?;
     let tt = target_type.clone();
     let totals = query(&state.db, move |c| reactions::totals(c, &tt, target_id)).await?;
     Ok(HttpResponse::Ok().json(json!({

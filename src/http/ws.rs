@@ -83,7 +83,7 @@ pub async fn connect(
         Ok(slot) => Session::start(
             body,
             state.hub.clone(),
-            crate::engagement::Writes::shared(state),
+            super::ws_ops::Writes::shared(state),
             user,
             crate::live::session_config(&state.config),
             channel.map(|c| (c, since)),

@@ -30,7 +30,7 @@ use ringside_actors::channel::Channel;
 use ringside_actors::hub::{
     EphemeralTo, Hub, KickUser, PeerViewers, PublishTo, ReloadRooms, ViewerCounts,
 };
-use ringside_actors::protocol::Frame;
+use ringside_actors::protocol::{self, Frame};
 use ringside_actors::room::{FanoutHint, Headcount, Publish};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -186,13 +186,15 @@ impl Bus {
     /// Call only after the commit.
     pub fn deliver(&self, published: Vec<Published>) {
         for p in published {
+            // Serialized once here, shared by every subscriber and node.
+            let frame = protocol::durable(&p.frame_type, &p.channel, p.seq, &p.data);
             if let Some(link) = &self.redis {
                 let envelope = Envelope::Publish {
                     node: link.node.clone(),
                     channel: p.channel.to_string(),
                     epoch: p.epoch.clone(),
                     seq: p.seq,
-                    frame: p.frame.to_string(),
+                    frame: frame.to_string(),
                     snapshot: p.snapshot.clone(),
                     hint: p.hint,
                 };
@@ -209,7 +211,7 @@ impl Bus {
                 message: Publish {
                     epoch: p.epoch,
                     seq: p.seq,
-                    frame: p.frame,
+                    frame,
                     snapshot: p.snapshot,
                     hint: p.hint,
                 },

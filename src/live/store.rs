@@ -1,7 +1,7 @@
 //! [`LiveStore`] on Postgres: what rooms load, replay and keep.
 
 use diesel::prelude::*;
-use ringside_actors::protocol::Frame;
+use ringside_actors::protocol::{self, Frame};
 use ringside_actors::store::{Head, LiveStore, StoreError, StoreFuture};
 use ringside_actors::Channel;
 use serde_json::{json, Value};
@@ -56,7 +56,15 @@ impl LiveStore for PgLiveStore {
         upto: u64,
     ) -> StoreFuture<Vec<(u64, Frame)>> {
         let (channel, epoch) = (channel.clone(), epoch.to_string());
-        self.run(move |conn| channels::replay(conn, &channel, &epoch, after, upto))
+        self.run(move |conn| {
+            let rows = channels::replay(conn, &channel, &epoch, after, upto)?;
+            Ok(rows
+                .into_iter()
+                .map(|(seq, frame_type, data)| {
+                    (seq, protocol::durable(&frame_type, &channel, seq, &data))
+                })
+                .collect())
+        })
     }
 
     fn snapshot(&self, channel: &Channel) -> StoreFuture<Value> {

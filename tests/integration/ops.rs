@@ -427,6 +427,128 @@ async fn the_openapi_document_describes_every_route() {
     }
 }
 
+/// The WebSocket protocol's AsyncAPI document names every client op and
+/// every frame type the server sends, with the error and close codes.
+#[actix_rt::test]
+async fn the_asyncapi_document_describes_the_websocket_protocol() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.get("/api/asyncapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["asyncapi"], "3.0.0");
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    let channels = doc["channels"].as_object().expect("channels");
+    let addresses: Vec<&str> = channels
+        .values()
+        .filter_map(|c| c["address"].as_str())
+        .collect();
+    for address in [
+        "/api/live/events/{id}/",
+        "/api/live/fights/{id}/",
+        "/api/live/comments/{id}/",
+        "/api/live/notifications/",
+        "event:{id}",
+        "fight:{id}",
+        "comments:{id}",
+        "user:{id}",
+        "news",
+        "rankings",
+        "rankings:{division}",
+    ] {
+        assert!(addresses.contains(&address), "channel {address} missing");
+    }
+    let operations = doc["operations"].as_object().expect("operations");
+    let messages = doc["components"]["messages"].as_object().expect("messages");
+    // What each operation carries, by its action: the ops sent, the frame types received.
+    let carried = |action: &str| -> Vec<String> {
+        operations
+            .values()
+            .filter(|o| o["action"] == action)
+            .flat_map(|o| o["messages"].as_array().cloned().unwrap_or_default())
+            .filter_map(|m| {
+                let pointer = m["$ref"].as_str()?.trim_start_matches('#').to_string();
+                let message = doc.pointer(&pointer)?;
+                let message = match message["$ref"].as_str() {
+                    Some(to) => doc.pointer(to.trim_start_matches('#'))?,
+                    None => message,
+                };
+                let payload = &message["payload"]["properties"];
+                let name = payload["op"]["const"]
+                    .as_str()
+                    .or(payload["type"]["const"].as_str());
+                name.map(str::to_string)
+            })
+            .collect()
+    };
+    let sent = carried("send");
+    for op in [
+        "subscribe",
+        "unsubscribe",
+        "ping",
+        "comment",
+        "react",
+        "vote",
+    ] {
+        assert!(sent.iter().any(|s| s == op), "op {op} not a send operation");
+    }
+    let received = carried("receive");
+    for frame in [
+        "welcome",
+        "subscribed",
+        "unsubscribed",
+        "update",
+        "event_state",
+        "fight_state",
+        "comment",
+        "comment_removed",
+        "poll",
+        "ranking",
+        "notification",
+        "skipped",
+        "viewers",
+        "reactions",
+        "presence",
+        "unread",
+        "broadcast",
+        "resync",
+        "pong",
+        "ack",
+        "error",
+    ] {
+        assert!(
+            received.iter().any(|r| r == frame),
+            "frame {frame} not a receive operation"
+        );
+    }
+    assert_eq!(messages.len(), 6 + 21, "a message the test does not know");
+    let codes = doc["components"]["schemas"]["ErrorCode"].to_string();
+    for code in [
+        "bad_request",
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "rate_limited",
+        "too_large",
+        "muted",
+        "banned",
+        "slow_mode",
+        "room_full",
+        "unavailable",
+    ] {
+        assert!(codes.contains(&format!("\"{code}\"")), "error code {code}");
+    }
+    let closes: Vec<u64> = doc["x-close-codes"]
+        .as_array()
+        .expect("close codes")
+        .iter()
+        .filter_map(|c| c["code"].as_u64())
+        .collect();
+    for code in [1000, 1002, 1007, 1008, 1009, 1011, 1012, 4000, 4001] {
+        assert!(closes.contains(&code), "close code {code}");
+    }
+    let description = doc["info"]["description"].as_str().unwrap_or_default();
+    assert!(description.contains("| 4001 |"), "close codes in the prose");
+}
+
 /// The shipped dashboard and alert rules name only series the server
 /// serves (so a rename cannot leave them silently empty).
 #[actix_rt::test]

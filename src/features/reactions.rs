@@ -8,9 +8,9 @@ use super::totals::Counted;
 use crate::auth::TokenUser;
 use crate::db::reactions::Reaction;
 use crate::error::ApiError;
-use crate::http::validate;
 use crate::rate_limit::WriteKind;
 use crate::state::AppState;
+use crate::validate;
 use ringside_actors::vocabulary::{ReactionTarget, ReactionType};
 use ringside_actors::writes::ReactionInput;
 

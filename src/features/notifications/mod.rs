@@ -6,16 +6,17 @@
 //! push delivery per device in the same transaction (the outbox the
 //! dispatcher in `crate::push` drains).
 
+pub mod admin;
 pub mod templates;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Text};
 use serde_json::{json, Value};
 
-use crate::db::fight_control::RankMove;
 use crate::db::models::{Fight, LiveUpdate};
 use crate::db::notifications::{self, NewCampaign, Personal, PushTargets, Sent};
 use crate::db::schema::fighters;
+use crate::features::fight_control::RankMove;
 use templates::Template;
 
 /// The preference switch a notification type obeys (`system` obeys none).

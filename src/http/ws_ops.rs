@@ -8,9 +8,9 @@ use ringside_actors::outbox::SessionId;
 use ringside_actors::writes::{Ballot, ClientWrites, VoteInput, WriteFuture, WriteOp};
 use serde_json::Value;
 
-use super::{comments, polls, reactions};
 use crate::auth::TokenUser;
 use crate::error::ApiError;
+use crate::features::{comments, polls, reactions};
 use crate::state::AppState;
 
 pub struct Writes(pub web::Data<AppState>);

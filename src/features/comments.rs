@@ -17,10 +17,10 @@ use crate::db::comments::{self, CommentView, NewCommentRow};
 use crate::db::moderation::{self, Action};
 use crate::db::{live_events, users};
 use crate::error::ApiError;
-use crate::http::validate;
 use crate::live::persist;
 use crate::rate_limit::WriteKind;
 use crate::state::AppState;
+use crate::validate;
 
 /// The same message again within this window counts as spam.
 const REPEAT_WINDOW_MINUTES: i64 = 5;
@@ -144,7 +144,8 @@ async fn post_checked(
                 published.push(comments::publish(conn, &mut view)?);
                 if let Some(parent) = replied_to.filter(|p| p.user_id != user.id) {
                     published.extend(
-                        crate::notifications::on_reply(conn, &view, &parent, &push)?.published,
+                        crate::features::notifications::on_reply(conn, &view, &parent, &push)?
+                            .published,
                     );
                 }
             }

@@ -157,6 +157,22 @@ pub fn email(value: &str) -> Result<String, ApiError> {
     }
 }
 
+pub const MIN_PASSWORD: usize = 8;
+pub const MAX_PASSWORD: usize = 128;
+
+/// A new password: printable, 8 to 128 characters.
+pub fn password(password: &str) -> Result<(), ApiError> {
+    plain("password", password)?;
+    let n = password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        return Err(ApiError::invalid(
+            "password",
+            format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// One of a fixed set of words (`ringside_actors::vocabulary`).
 pub fn one_of<V: ringside_actors::vocabulary::Vocabulary>(
     field: &str,

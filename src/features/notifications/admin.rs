@@ -1,0 +1,228 @@
+//! The admin's side of notifications: bulk sends to an audience and the
+//! emergency broadcast (every session, every device, quiet hours or not).
+//! Validation, the audience, the transaction and what goes out live here;
+//! the HTTP handlers only parse and call.
+
+use ringside_actors::protocol;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{recipients, templates, Reach};
+use crate::db::notifications::{self, NewCampaign, Personal, NOTIFICATION_TYPES};
+use crate::error::{named, ApiError};
+use crate::state::AppState;
+use crate::validate;
+
+/// At most this many listed users per send.
+const MAX_LISTED_USERS: usize = 10_000;
+/// `data` rides in the push payload, which both providers cap at 4 KiB.
+const MAX_DATA_BYTES: usize = 2048;
+
+/// Who a send goes to.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Audience {
+    All,
+    EventFollowers { event: i64 },
+    FighterFollowers { fighter: i64 },
+    Users { users: Vec<i64> },
+}
+
+/// The body of `POST /api/notifications/send/`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendInput {
+    pub audience: Audience,
+    pub notification_type: String,
+    pub title: String,
+    pub message: String,
+    #[serde(default)]
+    pub action_url: Option<String>,
+    #[serde(default)]
+    pub data: Option<Value>,
+}
+
+fn check_content(
+    action_url: Option<&str>,
+    data: Option<Value>,
+) -> Result<(Option<String>, Value), ApiError> {
+    let action_url = match action_url {
+        Some(url) => Some(validate::line("action_url", url, 1, 500)?),
+        None => None,
+    };
+    let data = data.unwrap_or_else(|| json!({}));
+    if !data.is_object() {
+        return Err(ApiError::invalid("data", "must be a JSON object"));
+    }
+    validate::json("data", &data)?;
+    if data.to_string().len() > MAX_DATA_BYTES {
+        return Err(ApiError::invalid(
+            "data",
+            format!("must be at most {MAX_DATA_BYTES} bytes of JSON (it rides in the push)"),
+        ));
+    }
+    Ok((action_url, data))
+}
+
+/// Sends one notification to an audience. Each recipient's preferences
+/// decide (the type's switch, followed-only, push on or off, quiet hours);
+/// `{user}` in the title or message becomes the recipient's name. Answers
+/// `{id, recipients, deliveries}` once everything is stored and queued.
+pub async fn send(state: &AppState, admin: i64, b: SendInput) -> Result<Value, ApiError> {
+    if !NOTIFICATION_TYPES.contains(&b.notification_type.as_str())
+        || b.notification_type == "emergency"
+    {
+        return Err(ApiError::invalid(
+            "notification_type",
+            "must be one of fight_result, breaking_news, ranking_change, event_start, \
+             user_activity, system (emergencies go through /api/admin/broadcast/)",
+        ));
+    }
+    let title = validate::text("title", &b.title, 1, 200)?;
+    let message = validate::text("message", &b.message, 1, 2000)?;
+    let (action_url, data) = check_content(b.action_url.as_deref(), b.data)?;
+    let (reach, audience) = match b.audience {
+        Audience::All => (
+            Reach {
+                everyone: true,
+                ..Reach::default()
+            },
+            json!({ "kind": "all" }),
+        ),
+        Audience::EventFollowers { event } => (
+            Reach {
+                events: vec![event],
+                ..Reach::default()
+            },
+            json!({ "kind": "event_followers", "event": event }),
+        ),
+        Audience::FighterFollowers { fighter } => (
+            Reach {
+                fighters: vec![fighter],
+                ..Reach::default()
+            },
+            json!({ "kind": "fighter_followers", "fighter": fighter }),
+        ),
+        Audience::Users { mut users } => {
+            users.sort_unstable();
+            users.dedup();
+            if users.is_empty() || users.len() > MAX_LISTED_USERS {
+                return Err(ApiError::invalid(
+                    "audience.users",
+                    format!("must list 1 to {MAX_LISTED_USERS} user ids"),
+                ));
+            }
+            (
+                Reach {
+                    users: Some(users.clone()),
+                    ..Reach::default()
+                },
+                json!({ "kind": "users", "users": users }),
+            )
+        }
+    };
+    let push = state.push.targets_to_hand_over();
+    let notification_type = b.notification_type;
+    let sent = state
+        .db
+        .run(move |c| {
+            c.build_transaction().run(|c| {
+                check_target(c, &reach)?;
+                let people = recipients(c, &notification_type, &reach)?;
+                let personal = people
+                    .iter()
+                    .map(|(user, name)| Personal {
+                        recipient: *user,
+                        title: templates::personalise(&title, name),
+                        message: templates::personalise(&message, name),
+                    })
+                    .collect();
+                let campaign = NewCampaign {
+                    source: "send",
+                    notification_type,
+                    audience,
+                    created_by: Some(admin),
+                    title,
+                    action_url,
+                    data,
+                };
+                Ok::<_, ApiError>(notifications::send(c, &campaign, personal, &push)?)
+            })
+        })
+        .await?;
+    let id = sent.campaigns.first().copied().unwrap_or_default();
+    let recipients = sent.published.len();
+    tracing::info!(
+        campaign = id,
+        recipients,
+        deliveries = sent.deliveries,
+        "notification sent"
+    );
+    state.push.hand_over(sent.claimed);
+    state.deliver(sent.published);
+    Ok(json!({ "id": id, "recipients": recipients, "deliveries": sent.deliveries }))
+}
+
+/// A followers audience names an event or fighter that must exist.
+fn check_target(conn: &mut diesel::PgConnection, reach: &Reach) -> Result<(), ApiError> {
+    for &event in &reach.events {
+        crate::db::catalog::find_event(conn, event).map_err(|e| named("event")(e.into()))?;
+    }
+    for &fighter in &reach.fighters {
+        crate::db::catalog::find_fighter(conn, fighter).map_err(|e| named("fighter")(e.into()))?;
+    }
+    Ok(())
+}
+
+/// The body of `POST /api/admin/broadcast/`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastInput {
+    pub title: String,
+    pub message: String,
+    #[serde(default)]
+    pub action_url: Option<String>,
+}
+
+/// The emergency broadcast: at once to every connected session on every
+/// node (a `broadcast` frame, whatever they follow), and a push to every
+/// active device, quiet hours and push settings notwithstanding. Stored.
+pub async fn broadcast(state: &AppState, admin: i64, b: BroadcastInput) -> Result<Value, ApiError> {
+    let title = validate::text("title", &b.title, 1, 200)?;
+    let message = validate::text("message", &b.message, 1, 2000)?;
+    let (action_url, data) = check_content(b.action_url.as_deref(), None)?;
+    let push = state.push.targets().clone();
+    let campaign = NewCampaign {
+        source: "broadcast",
+        notification_type: "emergency".into(),
+        audience: json!({ "kind": "everyone" }),
+        created_by: Some(admin),
+        title,
+        action_url,
+        data,
+    };
+    let (stored, deliveries) = state
+        .db
+        .run(move |c| {
+            c.build_transaction()
+                .run(|c| notifications::broadcast(c, &campaign, &message, &push))
+                .map_err(ApiError::from)
+        })
+        .await?;
+    state.push.wake();
+    let frame = protocol::broadcast(&json!({
+        "id": stored.id, "title": stored.title, "message": stored.message,
+        "action_url": stored.action_url, "created_at": stored.created_at,
+    }));
+    let sessions = state.bus.broadcast(frame).await;
+    tracing::warn!(
+        campaign = stored.campaign_id,
+        sessions,
+        deliveries,
+        "emergency broadcast"
+    );
+    Ok(json!({
+        "id": stored.campaign_id, "notification": stored.id,
+        "sessions": sessions, "deliveries": deliveries,
+    }))
+}
