@@ -181,6 +181,59 @@ impl Vocabulary for crate::fight::Winner {
     }
 }
 
+/// The OpenAPI schema of a vocabulary: a string whose `enum` is
+/// [`Vocabulary::words`], so the document cannot list other values.
+#[cfg(feature = "openapi")]
+pub fn schema_of<V: Vocabulary>(
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .description(Some(description))
+        .enum_values(Some(V::words()))
+        .into()
+}
+
+/// Each vocabulary as a named OpenAPI schema (its name in the document and
+/// what it means); the values come from the type.
+#[cfg(feature = "openapi")]
+macro_rules! openapi_schemas {
+    ($($ty:ty => $name:literal, $description:literal;)+) => {$(
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                schema_of::<$ty>($description)
+            }
+        }
+        impl utoipa::ToSchema for $ty {
+            fn name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+        }
+    )+};
+}
+
+#[cfg(feature = "openapi")]
+openapi_schemas! {
+    crate::Role => "Role", "Ordered: viewer < reporter < moderator < admin; each role can do everything the roles below it can.";
+    crate::EventStatus => "EventStatus", "A live event's (or live fight's) status: upcoming -> live -> completed, and cancelled from upcoming or live.";
+    crate::fight::Winner => "Corner", "A corner of the cage.";
+    ReactionType => "ReactionType", "What a reaction is.";
+    ReactionTarget => "ReactionTargetType", "What a reaction is on: `update` (a verified live update), `comment` (a shown comment), `fight` (a live fight) or `event` (a live event).";
+    UpdateType => "UpdateType", "What a live update reports.";
+    ResultMethod => "ResultMethod", "How a fight ended.";
+    CommentStatus => "CommentStatus", "A comment's status: `active` (shown), `held` (caught by the content filter under `MODERATION_FILTER_ACTION=hold`, waiting for a moderator), `hidden` (by a moderator, or by reports), `deleted` (by a moderator; the row is kept). Only `active` comments are shown.";
+    PollStatus => "PollStatus", "A poll's status: draft -> open -> closed. Votes are taken only while `open`.";
+    ModerationAction => "ModerationActionType", "What a moderator (or the system) did. `unmute_user`, `unban_user` and `dismiss_report` are reserved: no operation records them yet.";
+    ModerationTarget => "ModerationTarget", "What a moderation action was done to: a comment, a user, a live event (`event`), a live update or a report.";
+    FollowTarget => "FollowTarget", "What can be followed: a fighter or a catalog event (not a live event).";
+    ActivityType => "ActivityType", "What the activity log records.";
+    NotificationType => "NotificationType", "`fight_result`, `ranking_change`, `event_start` and `breaking_news` come from the triggers (see the `notifications` tag); admins' sends may use any type but `emergency`; `emergency` is only the broadcast's (`POST /api/admin/broadcast/`).";
+    DeliveryStatus => "DeliveryStatus", "Push delivery: `pending` (queued), `sending`, `sent` (every device accepted it), `partial` (some did), `failed` (none did) or `skipped` (no device to push to: none active, push off, quiet hours, or no provider for its platforms).";
+    Platform => "Platform", "A device's push platform.";
+    CampaignSource => "CampaignSource", "What fired a campaign: a trigger, `POST /api/notifications/send/` or `POST /api/admin/broadcast/`.";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

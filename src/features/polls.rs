@@ -28,14 +28,14 @@ pub async fn vote(
         let poll = polls::find(conn, poll_id).map_err(|e| crate::http::named("poll")(e.into()))?;
         if poll.status != "open" {
             return Err(ApiError::Conflict {
-                code: "poll_not_open",
+                code: crate::error::ConflictCode::PollNotOpen,
                 message: format!("this poll is {}", poll.status),
             });
         }
         polls::vote(conn, poll.id, ballot.option, user_id).map_err(|e| {
             match ApiError::from(e) {
                 ApiError::Conflict { .. } => ApiError::Conflict {
-                    code: "already_voted",
+                    code: crate::error::ConflictCode::AlreadyVoted,
                     message: "you already voted in this poll".into(),
                 },
                 ApiError::BadRequest { .. } => {

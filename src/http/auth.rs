@@ -25,21 +25,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = PasswordChangeRequest)]
 struct PasswordBody {
+    /// The current password.
     old_password: String,
+    /// The new password: 8 to 128 characters, as at registration.
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = RegisterRequest)]
 struct RegisterBody {
+    /// Trimmed and lower-cased; must contain `@` with a non-empty local part and a dot in the domain, and no whitespace.
+    #[schema(min_length = 3, max_length = 254)]
     email: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    /// Trimmed before the length check.
+    #[schema(min_length = 1, max_length = 50)]
     display_name: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = LoginRequest)]
 struct LoginBody {
+    /// Trimmed and lower-cased before lookup.
     email: String,
     password: String,
 }
@@ -80,17 +89,12 @@ fn client(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
     operation_id = "register",
     summary = r#"Create an account"#,
     description = r#"Creates a `viewer` account (not verified) and signs it in. Public. Attempts are rate-limited per client address (shared with login). The email is trimmed and stored lower-cased; `display_name` is trimmed."#,
-    request_body = RegisterBody,
+    request_body(content = RegisterBody, example = json!({"email": "ana@example.com", "password": "correct horse", "display_name": "Ana"})),
     responses(
-        (status = 201, description = r#"The account was created; the answer signs it in."#),
-        (status = 400, description = r#"`bad_request`: malformed body, or a field failed validation (`email` not an email address or not 3 to 254 characters, `password` not 8 to 128 characters, `display_name` not 1 to 50 characters); `details` names the field."#, body = super::openapi::Error),
-        (status = 408, description = r#"`request_timeout`: the body did not arrive whole within `BODY_TIMEOUT` (default 10 s) of the request's start; the server closes the connection."#, body = super::openapi::Error),
-        (status = 409, description = r#"`already_exists`: an account with this email already exists."#, body = super::openapi::Error),
-        (status = 413, description = r#"`too_large`: the body is larger than 65536 bytes."#, body = super::openapi::Error),
-        (status = 415, description = r#"`unsupported_media_type`: the body is not sent as `Content-Type: application/json`."#, body = super::openapi::Error),
-        (status = 429, description = r#"`rate_limited`: too many attempts (sign-in per client address, and for login also per account; comments, reactions and votes per user). `details.retry_after_ms` and the `Retry-After` header say when to come back."#, body = super::openapi::Error),
-        (status = 500, description = r#"`internal`: an unexpected server error (the cause is logged, not returned)."#, body = super::openapi::Error),
-        (status = 503, description = r#"`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down."#, body = super::openapi::Error),
+        (status = 201, description = r#"The account was created; the answer signs it in."#, body = crate::http::openapi::schemas::Session),
+        (status = 400, description = r#"`bad_request`: malformed body, or a field failed validation (`email` not an email address or not 3 to 254 characters, `password` not 8 to 128 characters, `display_name` not 1 to 50 characters); `details` names the field."#),
+        (status = 409, description = r#"`already_exists`: an account with this email already exists."#),
+        (status = 429),
     )
 )]
 async fn register(
@@ -129,18 +133,13 @@ async fn register(
     operation_id = "login",
     summary = r#"Sign in"#,
     description = r#"Exchanges an email and password for a bearer token. Public. Attempts are rate-limited per client address and per account (email). An unknown account and a wrong password answer the same `401`."#,
-    request_body = LoginBody,
+    request_body(content = LoginBody, example = json!({"email": "ana@example.com", "password": "correct horse"})),
     responses(
-        (status = 200, description = r#"Signed in."#),
-        (status = 400, description = r#"`bad_request`: malformed body, or a field missing or of the wrong type."#, body = super::openapi::Error),
-        (status = 401, description = r#"`unauthorized`: invalid email or password."#, body = super::openapi::Error),
-        (status = 403, description = r#"`banned`: this account is banned."#, body = super::openapi::Error),
-        (status = 408, description = r#"`request_timeout`: the body did not arrive whole within `BODY_TIMEOUT` (default 10 s) of the request's start; the server closes the connection."#, body = super::openapi::Error),
-        (status = 413, description = r#"`too_large`: the body is larger than 65536 bytes."#, body = super::openapi::Error),
-        (status = 415, description = r#"`unsupported_media_type`: the body is not sent as `Content-Type: application/json`."#, body = super::openapi::Error),
-        (status = 429, description = r#"`rate_limited`: too many attempts (sign-in per client address, and for login also per account; comments, reactions and votes per user). `details.retry_after_ms` and the `Retry-After` header say when to come back."#, body = super::openapi::Error),
-        (status = 500, description = r#"`internal`: an unexpected server error (the cause is logged, not returned)."#, body = super::openapi::Error),
-        (status = 503, description = r#"`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down."#, body = super::openapi::Error),
+        (status = 200, description = r#"Signed in."#, body = crate::http::openapi::schemas::Session),
+        (status = 400, description = r#"`bad_request`: malformed body, or a field missing or of the wrong type."#),
+        (status = 401, description = r#"`unauthorized`: invalid email or password."#),
+        (status = 403, description = r#"`banned`: this account is banned."#),
+        (status = 429),
     )
 )]
 async fn login(
@@ -181,12 +180,10 @@ async fn login(
     operation_id = "getMe",
     summary = r#"The current account"#,
     description = r#"The signed-in user's account. Requires role: `viewer` (any signed-in user)."#,
+    security(("bearerAuth" = ["viewer"])),
     responses(
-        (status = 200, description = r#"The caller's account."#),
-        (status = 401, description = r#"`unauthorized`: no bearer token, a malformed `Authorization` header, or an invalid or expired token."#, body = super::openapi::Error),
-        (status = 403, description = r#"`banned`: this account is banned."#, body = super::openapi::Error),
-        (status = 500, description = r#"`internal`: an unexpected server error (the cause is logged, not returned)."#, body = super::openapi::Error),
-        (status = 503, description = r#"`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down."#, body = super::openapi::Error),
+        (status = 200, description = r#"The caller's account."#, body = crate::db::models::User),
+        (status = 403, description = r#"`banned`: this account is banned."#),
     )
 )]
 async fn me(auth: Auth<Viewer>) -> HttpResponse {
@@ -203,17 +200,14 @@ async fn me(auth: Auth<Viewer>) -> HttpResponse {
     operation_id = "changePassword",
     summary = r#"Change the password"#,
     description = r#"Checks the current password (attempts count against the sign-in limits, per account and client address), sets the new one, revokes every token of the account (this one included) and closes its WebSocket connections on every node (`1008`, reason `signed out`). The answer carries a fresh token. Requires role: `viewer` (any signed-in user)."#,
-    request_body = PasswordBody,
+    security(("bearerAuth" = ["viewer"])),
+    request_body(content = PasswordBody, example = json!({"old_password": "password-123", "new_password": "a-better-one-42"})),
     responses(
-        (status = 200, description = r#"Changed; a new session."#),
-        (status = 400, description = r#"`bad_request`: malformed body, a field missing or of the wrong type, or `new_password` not 8 to 128 characters (named in `details`)."#, body = super::openapi::Error),
-        (status = 401, description = r#"`unauthorized`: no token, or an invalid, expired or revoked one; or the old password is wrong."#, body = super::openapi::Error),
-        (status = 403, description = r#"`banned`: this account is banned."#, body = super::openapi::Error),
-        (status = 413, description = r#"`too_large`: the body is larger than 65536 bytes."#, body = super::openapi::Error),
-        (status = 415, description = r#"`unsupported_media_type`: the body is not sent as `Content-Type: application/json`."#, body = super::openapi::Error),
-        (status = 429, description = r#"`rate_limited`: too many attempts (sign-in per client address, and for login also per account; comments, reactions and votes per user). `details.retry_after_ms` and the `Retry-After` header say when to come back."#, body = super::openapi::Error),
-        (status = 500, description = r#"`internal`: an unexpected server error (the cause is logged, not returned)."#, body = super::openapi::Error),
-        (status = 503, description = r#"`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down."#, body = super::openapi::Error),
+        (status = 200, description = r#"Changed; a new session."#, body = crate::http::openapi::schemas::Session),
+        (status = 400, description = r#"`bad_request`: malformed body, a field missing or of the wrong type, or `new_password` not 8 to 128 characters (named in `details`)."#),
+        (status = 401, description = r#"`unauthorized`: no token, or an invalid, expired or revoked one; or the old password is wrong."#),
+        (status = 403, description = r#"`banned`: this account is banned."#),
+        (status = 429),
     )
 )]
 async fn change_password(
@@ -273,12 +267,11 @@ async fn change_password(
     operation_id = "logoutAll",
     summary = r#"Sign out everywhere"#,
     description = r#"Revokes every token of the account (this one included) and closes its WebSocket connections on every node (`1008`, reason `signed out`). Sign in again for a new token. No body. Requires role: `viewer` (any signed-in user)."#,
+    security(("bearerAuth" = ["viewer"])),
     responses(
         (status = 204, description = r#"Signed out everywhere; no body."#),
-        (status = 401, description = r#"`unauthorized`: no token, or an invalid, expired or revoked one."#, body = super::openapi::Error),
-        (status = 403, description = r#"`banned`: this account is banned."#, body = super::openapi::Error),
-        (status = 500, description = r#"`internal`: an unexpected server error (the cause is logged, not returned)."#, body = super::openapi::Error),
-        (status = 503, description = r#"`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down."#, body = super::openapi::Error),
+        (status = 401, description = r#"`unauthorized`: no token, or an invalid, expired or revoked one."#),
+        (status = 403, description = r#"`banned`: this account is banned."#),
     )
 )]
 async fn logout_all(

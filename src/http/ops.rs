@@ -10,9 +10,6 @@ use super::{query, resource};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The API's description, served as written in `docs/openapi.json`.
-const OPENAPI: &str = include_str!("../../docs/openapi.json");
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").get(healthz))
         .service(resource("/readyz").get(readyz))
@@ -30,7 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     summary = r#"Liveness"#,
     description = r#"The process is up and serving. Public; does not touch the database."#,
     responses(
-        (status = 200, description = r#"The process is up."#),
+        (status = 200, description = r#"The process is up."#, body = crate::http::openapi::schemas::Health, example = json!({"status": "ok"})),
     )
 )]
 async fn healthz() -> HttpResponse {
@@ -47,8 +44,8 @@ async fn healthz() -> HttpResponse {
     summary = r#"Readiness"#,
     description = r#"The process can do its work: the database answers a `SELECT 1` and, with `REDIS_URL` set, the node hears the other nodes through Redis. Public."#,
     responses(
-        (status = 200, description = r#"Ready."#),
-        (status = 503, description = r#"`unavailable`: the database is not ready (message `database not ready: ...`)."#, body = super::openapi::Error),
+        (status = 200, description = r#"Ready."#, body = crate::http::openapi::schemas::Readiness, example = json!({"status": "ready", "database": "ok"})),
+        (status = 503, description = r#"`unavailable`: the database is not ready (message `database not ready: ...`)."#),
     )
 )]
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -79,8 +76,8 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     summary = r#"Prometheus metrics"#,
     description = r#"Server metrics in the Prometheus text exposition format (version 0.0.4), including HTTP request counts and latencies and database pool state. Public unless `METRICS_TOKEN` is set; then it needs `Authorization: Bearer <METRICS_TOKEN>`."#,
     responses(
-        (status = 200, description = r#"Metrics in Prometheus text format."#),
-        (status = 401, description = r#"`unauthorized`: `METRICS_TOKEN` is set and the request does not carry it."#, body = super::openapi::Error),
+        (status = 200, description = r#"Metrics in Prometheus text format."#, body = String, content_type = "text/plain; version=0.0.4", example = json!("# HELP ringside_up_seconds Seconds since the server started.\n# TYPE ringside_up_seconds gauge\nringside_up_seconds 42\n")),
+        (status = 401, description = r#"`unauthorized`: `METRICS_TOKEN` is set and the request does not carry it."#),
     )
 )]
 async fn metrics(
@@ -135,19 +132,30 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     tags = ["ops"],
     operation_id = "getOpenApi",
     summary = r#"This document"#,
-    description = r#"The OpenAPI 3.1 description of the API, served as written in `docs/openapi.json`. Public. This path has no trailing slash."#,
+    description = r#"The OpenAPI 3.1 description of the API, generated from the server's code (its handlers' annotations and its types). Public. This path has no trailing slash."#,
     responses(
-        (status = 200, description = r#"The OpenAPI document."#),
+        (status = 200, description = r#"The OpenAPI document."#, body = crate::http::openapi::schemas::ApiDocument),
     )
 )]
 async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(OPENAPI)
+        .body(super::openapi::json())
 }
 
 /// The WebSocket protocol as AsyncAPI 3, generated from the protocol's types
 /// (`ringside_actors::asyncapi`) once, on the first request.
+#[utoipa::path(
+    get,
+    path = "/api/asyncapi.json",
+    tags = ["ops"],
+    operation_id = "getAsyncApi",
+    summary = r#"The WebSocket protocol"#,
+    description = r#"The WebSocket protocol as an AsyncAPI 3.0.0 document (channels, client ops, server frames with their JSON Schemas, error and close codes), generated from the protocol's types. Public. This path has no trailing slash."#,
+    responses(
+        (status = 200, description = r#"The AsyncAPI document."#, body = crate::http::openapi::schemas::ApiDocument),
+    )
+)]
 async fn asyncapi() -> HttpResponse {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let body = DOCUMENT.get_or_init(|| ringside_actors::asyncapi::document().to_string());

@@ -24,16 +24,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/live/polls/{id}/vote/").post(vote));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PollCreate, description = r#"Unknown fields are refused."#)]
 struct NewPoll {
+    /// Live event id; must exist.
     live_event: i64,
     #[serde(default)]
+    /// A live fight on this live event's card.
+    #[schema(default = json!(null))]
     live_fight: Option<i64>,
+    /// Trimmed before the length check.
+    #[schema(min_length = 1, max_length = 300)]
     question: String,
+    /// The options, in display order; each trimmed before the length check.
+    #[schema(min_items = 2, max_items = 20)]
     options: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/live/polls/",
+    tags = ["engagement"],
+    operation_id = "createPoll",
+    summary = r#"Create a poll"#,
+    description = r#"Creates a poll (status `draft`) on a live event, optionally about one of its fights, with 2 to 20 options in the order given. Nothing is broadcast and no votes are taken until it is opened. `question` and the options are trimmed. Unknown fields are refused. Requires role: `moderator`."#,
+    security(("bearerAuth" = ["moderator"])),
+    request_body(content = NewPoll, example = json!({"live_event": 1, "live_fight": 3, "question": "Who wins?", "options": ["Ruiz", "Okafor"]})),
+    responses(
+        (status = 201, description = r#"The created poll (`draft`, no votes)."#, body = crate::http::openapi::schemas::Poll),
+        (status = 400, description = r#"`bad_request`: malformed body or an unknown field, or a field failed validation; `details` names the field: `question` (not 1 to 300 characters), `options` (not 2 to 20 options, or an option not 1 to 100 characters), `live_event` (refers to something that does not exist), `live_fight` (not a fight of this live event)."#),
+    )
+)]
 async fn create(
     auth: Auth<Moderator>,
     state: web::Data<AppState>,
@@ -95,7 +117,7 @@ async fn transition(state: &AppState, id: i64, to: &'static str) -> Result<HttpR
         );
         if !allowed {
             return Err(ApiError::Conflict {
-                code: "invalid_transition",
+                code: crate::error::ConflictCode::InvalidTransition,
                 message: format!("a {} poll cannot be {to}", poll.status),
             });
         }
@@ -105,6 +127,20 @@ async fn transition(state: &AppState, id: i64, to: &'static str) -> Result<HttpR
     Ok(HttpResponse::Ok().json(body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/live/polls/{id}/open/",
+    tags = ["engagement"],
+    operation_id = "openPoll",
+    summary = r#"Open a poll"#,
+    description = r#"Moves a `draft` poll to `open` and sets its `opened_at` to now; votes are taken from then on. No request body. Broadcasts the poll as a numbered `poll` frame on `event:{live_event}` and, for a fight's poll, on `fight:{live_fight}`. Requires role: `moderator`."#,
+    security(("bearerAuth" = ["moderator"])),
+    responses(
+        (status = 200, description = r#"The poll after the transition."#, body = crate::http::openapi::schemas::Poll),
+        (status = 404, description = r#"`not_found`: poll not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`invalid_transition`: the poll is not `draft`."#),
+    )
+)]
 async fn open(
     _: Auth<Moderator>,
     state: web::Data<AppState>,
@@ -113,6 +149,20 @@ async fn open(
     transition(&state, id.into_inner(), "open").await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/live/polls/{id}/close/",
+    tags = ["engagement"],
+    operation_id = "closePoll",
+    summary = r#"Close a poll"#,
+    description = r#"Moves an `open` poll to `closed` and sets its `closed_at` to now; no more votes are taken. No request body. Broadcasts the final result (the poll with its tallies) as a numbered `poll` frame on `event:{live_event}` and, for a fight's poll, on `fight:{live_fight}`. Requires role: `moderator`."#,
+    security(("bearerAuth" = ["moderator"])),
+    responses(
+        (status = 200, description = r#"The poll after the transition, with its final tallies."#, body = crate::http::openapi::schemas::Poll),
+        (status = 404, description = r#"`not_found`: poll not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`invalid_transition`: the poll is not `open`."#),
+    )
+)]
 async fn close(
     _: Auth<Moderator>,
     state: web::Data<AppState>,
@@ -121,6 +171,25 @@ async fn close(
     transition(&state, id.into_inner(), "closed").await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/live/polls/{id}/vote/",
+    tags = ["engagement"],
+    operation_id = "votePoll",
+    summary = r#"Vote in a poll"#,
+    description = r#"Votes for one of an open poll's options. One vote per user per poll, enforced by the database, so concurrent votes cannot count twice; a vote cannot be changed. The poll's live tallies then go out as an ephemeral `poll` frame (without `seq`) on its channels, at most one per poll per `REACTION_INTERVAL_MS` and read from storage. The same operation is the WebSocket `vote` op. Unknown fields are refused. Rate-limited per user: `VOTE_RATE_LIMIT` votes a second (default 2, burst twice that). Logged in the caller's activity (`vote`). Requires role: `viewer` (any signed-in user); only the token is checked up front, the account is loaded in the write's transaction."#,
+    security(("bearerAuth" = ["viewer"])),
+    request_body(content = ringside_actors::writes::Ballot, example = json!({"option": 11})),
+    responses(
+        (status = 201, description = r#"The vote was stored."#, body = crate::http::openapi::schemas::VoteResult),
+        (status = 400, description = r#"`bad_request`: malformed body or an unknown field, `option` missing, or `option` not an option of this poll (`details`: `{"option": "is not an option of this poll"}`)."#),
+        (status = 401, description = r#"`unauthorized`: no token, or a malformed, invalid or expired one (or its account no longer exists)."#),
+        (status = 403, description = r#"`banned`: the account is banned."#),
+        (status = 404, description = r#"`not_found`: poll not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`poll_not_open`: the poll is `draft` or `closed`; `already_voted`: the caller already voted in this poll."#),
+        (status = 429, description = r#"`rate_limited`: more than `VOTE_RATE_LIMIT` votes a second from this user (burst twice that). `details.retry_after_ms` and the `Retry-After` header say when to come back."#),
+    )
+)]
 async fn vote(
     token: TokenUser,
     state: web::Data<AppState>,
@@ -138,6 +207,18 @@ fn sees_drafts(auth: &MaybeAuth) -> bool {
         .is_some_and(|u| u.role().includes(ringside_actors::Role::Moderator))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/live/polls/{id}/",
+    tags = ["engagement"],
+    operation_id = "getPoll",
+    summary = r#"Get a poll"#,
+    description = r#"The poll with its options and current tallies. A draft answers 404 except to moderators and admins. Public."#,
+    responses(
+        (status = 200, description = r#"The poll."#, body = crate::http::openapi::schemas::Poll),
+        (status = 404, description = r#"`not_found`: poll not found (or `id` is not an integer)."#),
+    )
+)]
 async fn detail(
     auth: MaybeAuth,
     state: web::Data<AppState>,
@@ -162,6 +243,22 @@ struct ListFilter {
     event: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/live/polls/",
+    tags = ["engagement"],
+    operation_id = "listPolls",
+    summary = r#"List polls"#,
+    description = r#"Polls with their options and current tallies, optionally only those of one live event. Drafts are listed only to moderators and admins (send a token); everyone else sees open and closed polls. Public."#,
+    params(
+        crate::db::pagination::PageParams,
+        ("event" = Option<i64>, Query, description = r#"Only the polls of this live event (id)."#),
+    ),
+    responses(
+        (status = 200, description = r#"A page of polls."#, body = crate::http::openapi::schemas::PollPage),
+        (status = 400, description = r#"`bad_request`: `limit` out of range, or a `cursor` or `event` that does not parse."#),
+    )
+)]
 async fn list(
     auth: MaybeAuth,
     state: web::Data<AppState>,
