@@ -177,7 +177,7 @@ struct NewActivity {
     #[schema(value_type = ringside_actors::vocabulary::ActivityType)]
     activity_type: String,
     #[serde(default)]
-    #[schema(default = json!(null))]
+    #[schema(schema_with = activity_target_schema)]
     target_type: Option<String>,
     #[serde(default)]
     /// Not checked to exist.
@@ -194,6 +194,22 @@ struct NewActivity {
 }
 
 /// Views and shares, as clients report them; stored in batches.
+/// What a reported view or share may be about (not stored as a CHECK: the
+/// log also keeps the writes' own targets).
+const ACTIVITY_TARGETS: &[&str] = &["event", "fight", "fighter", "update", "comment", "article"];
+
+/// `target_type` of a reported activity: one of [`ACTIVITY_TARGETS`], or null.
+fn activity_target_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(
+            ACTIVITY_TARGETS.iter().copied().map(Some).chain([None]),
+        ))
+        .default(Some(Value::Null))
+        .build()
+}
+
 #[utoipa::path(
     post,
     path = "/api/activity/",
@@ -223,12 +239,15 @@ async fn record(
         ));
     }
     let target = match (a.target_type, a.target_id) {
-        (Some(t), Some(id)) if ["event", "fight", "fighter", "update", "comment", "article"].contains(&t.as_str()) => Some((t, id)),
+        (Some(t), Some(id)) if ACTIVITY_TARGETS.contains(&t.as_str()) => Some((t, id)),
         (None, None) => None,
         _ => {
             return Err(ApiError::invalid(
                 "target_type",
-                "give target_type (event, fight, fighter, update, comment, article) and target_id together",
+                format!(
+                    "give target_type ({}) and target_id together",
+                    ACTIVITY_TARGETS.join(", ")
+                ),
             ))
         }
     };

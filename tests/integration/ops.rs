@@ -847,44 +847,14 @@ async fn the_docs_page_loads_only_from_the_server() {
     );
 }
 
-/// The document generated from the code (not served yet) agrees with the
-/// served one wherever it describes an operation, and carries its prose.
-/// Once it describes every served operation, it replaces `docs/openapi.json`.
+/// What `/api/openapi.json` serves is the document generated from the code.
 #[actix_rt::test]
-async fn the_generated_document_agrees_with_the_served_one() {
+async fn the_served_document_is_the_generated_one() {
     let app = TestApp::spawn().await;
-    let (_, served) = app.get("/api/openapi.json", None).await;
-    let generated = ringside::http::openapi::generated();
-    assert_eq!(
-        generated["info"]["description"],
-        served["info"]["description"]
-    );
-    assert_eq!(
-        generated["tags"], served["tags"],
-        "the tags and their prose"
-    );
-    let paths = generated["paths"].as_object().expect("paths");
-    assert!(paths.len() >= 9, "{paths:?}");
-    for (path, item) in paths {
-        for (method, op) in item.as_object().expect("path item") {
-            let theirs = &served["paths"][path][method];
-            assert!(theirs.is_object(), "{method} {path} is not served");
-            for field in ["operationId", "summary", "description", "tags"] {
-                assert_eq!(op[field], theirs[field], "{method} {path}: {field}");
-            }
-            let mut ours: Vec<&String> = op["responses"]
-                .as_object()
-                .expect("responses")
-                .keys()
-                .collect();
-            let mut want: Vec<&String> = theirs["responses"]
-                .as_object()
-                .expect("responses")
-                .keys()
-                .collect();
-            ours.sort();
-            want.sort();
-            assert_eq!(ours, want, "{method} {path}: the statuses");
-        }
-    }
+    let (status, served) = app.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(served, ringside::http::openapi::generated());
+    assert!(served["info"]["description"]
+        .as_str()
+        .is_some_and(|d| d.contains("Conventions")));
 }

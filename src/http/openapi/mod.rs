@@ -280,7 +280,7 @@ const ERRORS: &[ErrorResponse] = &[
     ErrorResponse {
         name: "BadRequest",
         status: 400,
-        description: "`bad_request`: the request could not be read or a field failed validation. For a field, `details` is `{\"<field>\": \"<problem>\"}`; for a JSON syntax error, `{\"line\", \"column\"}`; for a database check, `{\"constraint\"}`. Any text field (in a body, the query or the path) that contains a control character (NUL included; line breaks and tabs only where a field allows several lines) is refused this way, naming the field, and nothing is written.",
+        description: "`bad_request`: the request could not be read or a field failed validation. For a field, `details` is `{\"<field>\": \"<problem>\"}`; for a JSON syntax error, `{\"line\", \"column\"}`; for a database check, `{\"constraint\"}`. Any text field that contains a control character (NUL included; line breaks and tabs are allowed in free-form texts) is refused this way, `details` naming the field, and nothing is written (see the conventions in the API's description).",
         except: &[],
         retry_after: false,
     },
