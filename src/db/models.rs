@@ -263,28 +263,53 @@ pub struct LiveUpdate {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = live_comments)]
+#[schema(description = r#"A live comment as stored."#)]
 pub struct LiveComment {
     pub id: i64,
     #[serde(rename = "live_event")]
+    /// The live event (id) it was posted on.
     pub live_event_id: i64,
     #[serde(rename = "live_fight")]
+    /// The live fight (id) it is about, if any.
+    #[schema(required = true)]
     pub live_fight_id: Option<i64>,
     #[serde(rename = "user")]
+    /// The author's user id.
     pub user_id: i64,
+    #[schema(min_length = 1, max_length = 1000)]
     pub content: String,
     #[serde(rename = "parent_comment")]
+    /// The comment (id) it replies to, if any; always of the same live event.
+    #[schema(required = true)]
     pub parent_comment_id: Option<i64>,
+    #[schema(value_type = ringside_actors::vocabulary::CommentStatus)]
     pub status: String,
+    /// `like` reactions on it.
+    #[schema(minimum = 0)]
     pub like_count: i32,
+    /// Replies posted to it (held ones included).
+    #[schema(minimum = 0)]
     pub reply_count: i32,
+    /// Reports it received.
+    #[schema(minimum = 0)]
     pub report_count: i32,
+    /// The author's account was verified when posting.
     pub is_verified_user: bool,
+    /// The author was a moderator or admin when posting.
     pub is_moderator: bool,
+    /// Its first position on `comments:{live_event}`; null while it has never been shown (held).
+    #[schema(minimum = 1, required = true)]
     pub seq: Option<i64>,
+    /// The moderator (user id) of its last status change; null when none, or when it was automatic.
+    #[schema(required = true)]
     pub moderated_by: Option<i64>,
+    /// When its status last changed by moderation (by a moderator or by reports).
+    #[schema(required = true)]
     pub moderated_at: Option<DateTime<Utc>>,
+    /// Why it was held (the filter's verdict, such as `blocked term`), hidden by reports (`N reports`), or the moderator's reason.
+    #[schema(required = true)]
     pub moderation_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

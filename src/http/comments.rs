@@ -33,7 +33,7 @@ A shown comment is numbered on `comments:{live_event}` (`seq`) and broadcast the
     security(("bearerAuth" = ["viewer"])),
     request_body(content = ringside_actors::writes::CommentInput, example = json!({"live_event": 1, "live_fight": 3, "content": "What a jab!", "parent_comment": null})),
     responses(
-        (status = 201, description = r#"The stored comment (`status` `active`, or `held` under `MODERATION_FILTER_ACTION=hold`)."#, body = crate::http::openapi::schemas::Comment),
+        (status = 201, description = r#"The stored comment (`status` `active`, or `held` under `MODERATION_FILTER_ACTION=hold`)."#, body = crate::db::comments::CommentView),
         (status = 400, description = r#"`bad_request`: malformed body or an unknown field, or a field failed validation; `details` names the field: `content` (not 1 to 1000 characters after trimming), `live_event` (refers to something that does not exist), `live_fight` (not a fight of this live event), `parent_comment` (does not exist, is a comment of another live event, or is not shown)."#),
         (status = 401, description = r#"`unauthorized`: no token, or a malformed, invalid or expired one (or its account no longer exists)."#),
         (status = 403, response = crate::http::openapi::CommentForbidden),

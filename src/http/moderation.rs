@@ -121,7 +121,7 @@ enum Decision {
     security(("bearerAuth" = ["moderator"])),
     request_body(content = Option<Reason>, example = json!({"reason": "abuse"})),
     responses(
-        (status = 200, description = r#"The comment after the decision."#, body = crate::http::openapi::schemas::Comment),
+        (status = 200, description = r#"The comment after the decision."#, body = crate::db::comments::CommentView),
         (status = 400, description = r#"`bad_request`: `reason` over 500 characters."#),
         (status = 404, description = r#"`not_found`: comment not found (or `id` is not an integer)."#),
         (status = 409, description = r#"`invalid_transition`: the comment is already `hidden`."#),
@@ -146,7 +146,7 @@ async fn hide(
     security(("bearerAuth" = ["moderator"])),
     request_body(content = Option<Reason>, example = json!({"reason": "spam"})),
     responses(
-        (status = 200, description = r#"The comment after the decision."#, body = crate::http::openapi::schemas::Comment),
+        (status = 200, description = r#"The comment after the decision."#, body = crate::db::comments::CommentView),
         (status = 400, description = r#"`bad_request`: `reason` over 500 characters."#),
         (status = 404, description = r#"`not_found`: comment not found (or `id` is not an integer)."#),
         (status = 409, description = r#"`invalid_transition`: the comment is already `deleted`."#),
@@ -171,7 +171,7 @@ async fn delete(
     security(("bearerAuth" = ["moderator"])),
     request_body(content = Option<Reason>, example = json!({"reason": "reviewed: fine"})),
     responses(
-        (status = 200, description = r#"The comment after the decision."#, body = crate::http::openapi::schemas::Comment),
+        (status = 200, description = r#"The comment after the decision."#, body = crate::db::comments::CommentView),
         (status = 400, description = r#"`bad_request`: `reason` over 500 characters."#),
         (status = 404, description = r#"`not_found`: comment not found (or `id` is not an integer)."#),
         (status = 409, description = r#"`invalid_transition`: the comment is already `active`."#),

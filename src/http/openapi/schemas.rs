@@ -504,55 +504,6 @@ pub struct LiveUpdatePage {
     pub next_cursor: Option<String>,
 }
 
-/// A live comment with its author's display name (also the `data` of `comment` frames and of the `ack` of the WebSocket `comment` op).
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({"id": 812, "live_event": 1, "live_fight": 3, "user": 42, "user_display_name": "Ana", "content": "What a jab!", "parent_comment": null, "status": "active", "like_count": 4, "reply_count": 1, "report_count": 0, "is_verified_user": false, "is_moderator": false, "seq": 57, "moderated_by": null, "moderated_at": null, "moderation_reason": null, "created_at": "2026-12-05T21:04:11.512Z", "updated_at": "2026-12-05T21:05:02.018Z"}))]
-pub struct Comment {
-    pub id: i64,
-    /// The live event (id) it was posted on.
-    pub live_event: i64,
-    /// The live fight (id) it is about, if any.
-    #[schema(required = true)]
-    pub live_fight: Option<i64>,
-    /// The author's user id.
-    pub user: i64,
-    /// The author's display name now.
-    pub user_display_name: String,
-    #[schema(min_length = 1, max_length = 1000)]
-    pub content: String,
-    /// The comment (id) it replies to, if any; always of the same live event.
-    #[schema(required = true)]
-    pub parent_comment: Option<i64>,
-    pub status: ringside_actors::vocabulary::CommentStatus,
-    /// `like` reactions on it.
-    #[schema(minimum = 0)]
-    pub like_count: i64,
-    /// Replies posted to it (held ones included).
-    #[schema(minimum = 0)]
-    pub reply_count: i64,
-    /// Reports it received.
-    #[schema(minimum = 0)]
-    pub report_count: i64,
-    /// The author's account was verified when posting.
-    pub is_verified_user: bool,
-    /// The author was a moderator or admin when posting.
-    pub is_moderator: bool,
-    /// Its first position on `comments:{live_event}`; null while it has never been shown (held).
-    #[schema(minimum = 1, required = true)]
-    pub seq: Option<i64>,
-    /// The moderator (user id) of its last status change; null when none, or when it was automatic.
-    #[schema(required = true)]
-    pub moderated_by: Option<i64>,
-    /// When its status last changed by moderation (by a moderator or by reports).
-    #[schema(required = true)]
-    pub moderated_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Why it was held (the filter's verdict, such as `blocked term`), hidden by reports (`N reports`), or the moderator's reason.
-    #[schema(required = true)]
-    pub moderation_reason: Option<String>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct CommentReportResult {
     /// The reported comment (id).
@@ -642,7 +593,7 @@ pub struct PresenceUsers {
 
 #[derive(Serialize, ToSchema)]
 pub struct CommentPage {
-    pub results: Vec<crate::http::openapi::schemas::Comment>,
+    pub results: Vec<crate::db::comments::CommentView>,
     /// Pass as `cursor` for the next page; null on the last page.
     #[schema(required = true)]
     pub next_cursor: Option<String>,
