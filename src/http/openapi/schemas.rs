@@ -66,11 +66,12 @@ pub struct SendResult {
     pub deliveries: i64,
 }
 
+/// A page of campaigns; with `campaign`, that campaign alone.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Analytics {
-    CampaignStatsPage(crate::http::openapi::schemas::CampaignStatsPage),
-    CampaignStats(crate::db::notifications::CampaignStats),
+    CampaignStatsPage(CampaignStatsPage),
+    CampaignStats(Box<crate::db::notifications::CampaignStats>),
 }
 
 #[derive(Serialize, ToSchema)]
