@@ -69,7 +69,9 @@ impl PartialSchema for ErrorCode {
 
 impl ToSchema for ErrorCode {}
 
-/// A 403 of the comment write: banned or muted.
+/// A 403 of the comment write: banned or muted. Only its name is used here
+/// (`response = CommentForbidden` in an annotation); [`finish`] builds the
+/// component from [`ERRORS`].
 pub struct CommentForbidden;
 
 impl<'s> ToResponse<'s> for CommentForbidden {
@@ -78,7 +80,8 @@ impl<'s> ToResponse<'s> for CommentForbidden {
     }
 }
 
-/// A 429 of the comment write: the author's rate or the event's slow mode.
+/// A 429 of the comment write: the author's rate or the event's slow mode
+/// (built like [`CommentForbidden`]).
 pub struct CommentThrottled;
 
 impl<'s> ToResponse<'s> for CommentThrottled {
@@ -731,11 +734,5 @@ mod tests {
             doc["components"]["schemas"]["ReactionType"]["enum"],
             json!(ReactionType::words())
         );
-    }
-
-    #[test]
-    #[ignore]
-    fn dump() {
-        std::fs::write("/tmp/generated.json", json()).expect("write");
     }
 }
