@@ -482,7 +482,9 @@ fn security_schemes() -> Value {
 /// 400/408/413/415 with a JSON body, 401/403 with a required token), the
 /// `{id}` and WebSocket parameters, and `x-required-role`; and every
 /// error response an annotation lists by status becomes a `$ref` to its
-/// component (keeping the annotation's own description).
+/// component (keeping the annotation's own description). A pass over the
+/// JSON rather than a utoipa `Modify`: utoipa's `Components` has no room
+/// for reusable parameters or headers.
 fn finish(mut doc: Value) -> Value {
     let responses: serde_json::Map<String, Value> = ERRORS
         .iter()
