@@ -30,7 +30,7 @@ pub enum ApiError {
     MethodNotAllowed,
     /// A request that clashes with the current state; `code` says how.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ConflictCode, message: String },
     #[error("{0}")]
     TooLarge(String),
     #[error("expected Content-Type: application/json")]
@@ -54,6 +54,42 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
+}
+
+/// How a request clashes with the current state (409's `code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictCode {
+    AlreadyExists,
+    InUse,
+    InvalidTransition,
+    TooManyLiveEvents,
+    LastAdmin,
+    AlreadyVoted,
+    PollNotOpen,
+}
+
+impl ConflictCode {
+    pub const ALL: [ConflictCode; 7] = [
+        ConflictCode::AlreadyExists,
+        ConflictCode::InUse,
+        ConflictCode::InvalidTransition,
+        ConflictCode::TooManyLiveEvents,
+        ConflictCode::LastAdmin,
+        ConflictCode::AlreadyVoted,
+        ConflictCode::PollNotOpen,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictCode::AlreadyExists => "already_exists",
+            ConflictCode::InUse => "in_use",
+            ConflictCode::InvalidTransition => "invalid_transition",
+            ConflictCode::TooManyLiveEvents => "too_many_live_events",
+            ConflictCode::LastAdmin => "last_admin",
+            ConflictCode::AlreadyVoted => "already_voted",
+            ConflictCode::PollNotOpen => "poll_not_open",
+        }
+    }
 }
 
 fn until_text(until: &Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -87,6 +123,62 @@ impl ApiError {
         ApiError::NotFound(format!("{what} not found"))
     }
 
+    /// One error of every kind a client can see (each conflict code once),
+    /// in status order: the OpenAPI document takes its codes, statuses and
+    /// examples from here, so a new variant is documented by adding it.
+    pub fn catalogue() -> Vec<ApiError> {
+        let mut all = vec![
+            ApiError::invalid("name", "must be 1 to 100 characters"),
+            ApiError::Unauthorized("authentication required"),
+            ApiError::Forbidden("this needs the admin role".into()),
+            ApiError::Banned,
+            ApiError::Muted { until: None },
+            ApiError::not_found("fighter"),
+            ApiError::MethodNotAllowed,
+            ApiError::RequestTimeout,
+        ];
+        all.extend(ConflictCode::ALL.map(|code| ApiError::Conflict {
+            code,
+            message: format!("{} (example)", code.as_str()),
+        }));
+        all.extend([
+            ApiError::TooLarge("body larger than the limit (example)".into()),
+            ApiError::UnsupportedMediaType,
+            ApiError::ContentRejected("blocked term".into()),
+            ApiError::RateLimited {
+                retry_after_ms: 1200,
+            },
+            ApiError::SlowMode {
+                seconds: 30,
+                retry_after_ms: 12400,
+            },
+            ApiError::Internal(String::new()),
+            ApiError::Unavailable("database unavailable".into()),
+        ]);
+        all
+    }
+
+    /// `details` as the body carries it.
+    fn details(&self) -> Value {
+        match self {
+            ApiError::BadRequest { details, .. } => details.clone().unwrap_or(Value::Null),
+            ApiError::RateLimited { retry_after_ms } => json!({ "retry_after_ms": retry_after_ms }),
+            ApiError::SlowMode {
+                seconds,
+                retry_after_ms,
+            } => json!({ "retry_after_ms": retry_after_ms, "slow_mode_seconds": seconds }),
+            ApiError::Muted { until } => json!({ "until": until }),
+            _ => Value::Null,
+        }
+    }
+
+    /// The body this error answers.
+    pub fn body(&self) -> Value {
+        json!({
+            "error": { "code": self.code(), "message": self.to_string(), "details": self.details() }
+        })
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { .. } => "bad_request",
@@ -95,7 +187,7 @@ impl ApiError {
             ApiError::Banned => "banned",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::Conflict { code, .. } => code,
+            ApiError::Conflict { code, .. } => code.as_str(),
             ApiError::TooLarge(_) => "too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RequestTimeout => "request_timeout",
@@ -132,16 +224,6 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let details = match self {
-            ApiError::BadRequest { details, .. } => details.clone().unwrap_or(Value::Null),
-            ApiError::RateLimited { retry_after_ms } => json!({ "retry_after_ms": retry_after_ms }),
-            ApiError::SlowMode {
-                seconds,
-                retry_after_ms,
-            } => json!({ "retry_after_ms": retry_after_ms, "slow_mode_seconds": seconds }),
-            ApiError::Muted { until } => json!({ "until": until }),
-            _ => Value::Null,
-        };
         if let ApiError::Internal(cause) = self {
             tracing::error!(%cause, "internal error");
         }
@@ -159,9 +241,7 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.json(json!({
-            "error": { "code": self.code(), "message": self.to_string(), "details": details }
-        }))
+        response.json(self.body())
     }
 }
 
@@ -207,7 +287,7 @@ impl From<ringside_actors::fight::FightError> for ApiError {
         match e {
             ringside_actors::fight::FightError::Invalid(m) => ApiError::bad_request(m),
             ringside_actors::fight::FightError::WrongState(m) => ApiError::Conflict {
-                code: "invalid_transition",
+                code: crate::error::ConflictCode::InvalidTransition,
                 message: m,
             },
         }
@@ -239,7 +319,7 @@ impl From<DieselError> for ApiError {
                 let constraint = info.constraint_name().unwrap_or_default().to_string();
                 match kind {
                     DatabaseErrorKind::UniqueViolation => ApiError::Conflict {
-                        code: "already_exists",
+                        code: crate::error::ConflictCode::AlreadyExists,
                         message: format!("already exists ({constraint})"),
                     },
                     // Deleting something still referenced.
@@ -247,7 +327,7 @@ impl From<DieselError> for ApiError {
                         if info.message().starts_with("update or delete") =>
                     {
                         ApiError::Conflict {
-                            code: "in_use",
+                            code: crate::error::ConflictCode::InUse,
                             message: format!("still referenced by other records ({constraint})"),
                         }
                     }
@@ -308,7 +388,7 @@ pub fn named(what: &'static str) -> impl Fn(ApiError) -> ApiError {
 pub fn already_exists(message: &'static str) -> impl Fn(ApiError) -> ApiError {
     move |e| match e {
         ApiError::Conflict { .. } => ApiError::Conflict {
-            code: "already_exists",
+            code: crate::error::ConflictCode::AlreadyExists,
             message: message.into(),
         },
         other => other,

@@ -132,11 +132,21 @@ pub enum Winner {
 
 /// The official result as entered.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = FightResultRequest))]
 pub struct FightResult {
+    /// Null (or absent) exactly for `draw` and `no_contest`.
     pub winner: Option<Winner>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::vocabulary::ResultMethod))]
     pub method: String,
+    /// A round that was fought (1 to `current_round`, or 1 before any round); a decision or a draw needs the last scheduled round.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
     pub round: i32,
     /// `M:SS` into the round.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r#"^(0?[0-4]:[0-5][0-9]|0?5:00)$"#)
+    )]
     pub time: String,
 }
 

@@ -12,6 +12,8 @@ pub mod fight;
 pub mod history;
 pub mod hub;
 pub mod lifecycle;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod outbox;
 pub mod persistence;
 pub mod protocol;

@@ -33,14 +33,21 @@ pub fn record(conn: &mut PgConnection, a: Activity<'_>) -> QueryResult<()> {
         .map(|_| ())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = user_activities)]
+#[schema(as = Activity, description = r#"One entry of a user's activity log. Targets by type: `view` and `share` as reported; `comment`: the live event (`target_type` `event`, `metadata.comment` the comment id); `like` and `react`: the reaction's target (as in `ReactionTargetType`; `metadata.reaction_type`); `vote`: no target (`metadata`: `{poll, option}`); `follow`: the followed fighter or (catalog) event."#)]
 pub struct ActivityRow {
     pub id: i64,
+    #[schema(value_type = ringside_actors::vocabulary::ActivityType)]
     pub activity_type: String,
+    #[schema(required = true)]
     pub target_type: Option<String>,
+    #[schema(required = true)]
     pub target_id: Option<i64>,
+    /// For `view` and `share`, the client's; for writes made over WebSocket, the WebSocket session (as in `welcome`); otherwise null.
+    #[schema(required = true)]
     pub session_id: Option<String>,
+    #[schema(value_type = Object)]
     pub metadata: Value,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }

@@ -19,49 +19,78 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize, Insertable, AsChangeset)]
+#[derive(Debug, Deserialize, Insertable, AsChangeset, utoipa::ToSchema)]
 #[diesel(table_name = divisions)]
+#[schema(as = DivisionPatch, description = r#"Partial update: every field optional."#)]
 pub struct DivisionInput {
+    /// Trimmed; unique.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(minimum = 1, maximum = 999)]
     pub weight_limit_lbs: Option<f64>,
 }
 
-#[derive(Debug, Deserialize, Insertable, AsChangeset)]
+#[derive(Debug, Deserialize, Insertable, AsChangeset, utoipa::ToSchema)]
 #[diesel(table_name = fighters)]
+#[schema(as = FighterPatch, description = r#"Partial update: every field optional. `nickname` and `country` set to null are cleared; other fields sent as null are left alone."#)]
 pub struct FighterInput {
+    /// Trimmed.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    /// Trimmed; null clears it.
+    #[schema(min_length = 1, max_length = 100)]
     pub nickname: Option<Option<String>>,
     #[serde(rename = "division")]
+    /// Division id; must exist. Moving division moves the ranking entry.
     pub division_id: Option<i64>,
+    #[schema(minimum = 0, maximum = 1000)]
     pub wins: Option<i32>,
+    #[schema(minimum = 0, maximum = 1000)]
     pub losses: Option<i32>,
+    #[schema(minimum = 0, maximum = 1000)]
     pub draws: Option<i32>,
+    #[schema(minimum = 0, maximum = 1000)]
     pub no_contests: Option<i32>,
     #[serde(default, deserialize_with = "double_option")]
+    /// Trimmed; null clears it.
+    #[schema(min_length = 1, max_length = 100)]
     pub country: Option<Option<String>>,
 }
 
-#[derive(Debug, Deserialize, Insertable, AsChangeset)]
+#[derive(Debug, Deserialize, Insertable, AsChangeset, utoipa::ToSchema)]
 #[diesel(table_name = events)]
+#[schema(as = EventPatch, description = r#"Partial update: every field optional."#)]
 pub struct EventInput {
+    /// Trimmed.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    /// Trimmed.
+    #[schema(max_length = 200)]
     pub venue: Option<String>,
+    /// RFC 3339 with an offset.
     pub scheduled_start: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Deserialize, Insertable, AsChangeset)]
+#[derive(Debug, Deserialize, Insertable, AsChangeset, utoipa::ToSchema)]
 #[diesel(table_name = fights)]
+#[schema(as = FightPatch, description = r#"Partial update: every field optional. `event` cannot be changed (sending it answers 400). Only fights that have not started can be changed."#)]
 pub struct FightInput {
     #[serde(rename = "event")]
     pub event_id: Option<i64>,
     #[serde(rename = "red_fighter")]
+    /// Fighter id; must exist and differ from the blue corner.
     pub red_fighter_id: Option<i64>,
     #[serde(rename = "blue_fighter")]
+    /// Fighter id; must exist and differ from the red corner.
     pub blue_fighter_id: Option<i64>,
     #[serde(rename = "division")]
+    /// Division id; must exist.
     pub division_id: Option<i64>,
+    #[schema(minimum = 1, maximum = 5)]
     pub scheduled_rounds: Option<i32>,
+    /// Unique per event.
+    #[schema(minimum = 1, maximum = 100)]
     pub card_order: Option<i32>,
     pub is_title_fight: Option<bool>,
 }

@@ -15,10 +15,12 @@ use super::pagination::PageParams;
 use super::schema::{comment_reports, live_comments, users};
 
 /// A comment with its author's name, as lists and frames show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Comment, description = r#"A live comment with its author's display name (also the `data` of `comment` frames and of the `ack` of the WebSocket `comment` op)."#, example = json!({"id": 812, "live_event": 1, "live_fight": 3, "user": 42, "user_display_name": "Ana", "content": "What a jab!", "parent_comment": null, "status": "active", "like_count": 4, "reply_count": 1, "report_count": 0, "is_verified_user": false, "is_moderator": false, "seq": 57, "moderated_by": null, "moderated_at": null, "moderation_reason": null, "created_at": "2026-12-05T21:04:11.512Z", "updated_at": "2026-12-05T21:05:02.018Z"}))]
 pub struct CommentView {
     #[serde(flatten)]
     pub comment: LiveComment,
+    /// The author's display name now.
     pub user_display_name: String,
 }
 

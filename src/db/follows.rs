@@ -7,14 +7,18 @@ use serde::Serialize;
 use super::pagination::PageParams;
 use super::schema::follows;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = follows)]
 pub struct Follow {
     pub id: i64,
     #[serde(rename = "user")]
+    /// The follower's user id.
     pub user_id: i64,
+    #[schema(value_type = ringside_actors::vocabulary::FollowTarget)]
     pub target_type: String,
+    /// The followed fighter's or (catalog) event's id.
     pub target_id: i64,
+    /// Push notifications about the target go to this follower (true for every new follow).
     pub notify: bool,
     pub created_at: DateTime<Utc>,
 }

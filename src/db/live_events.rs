@@ -10,13 +10,18 @@ use super::models::{Fight, LiveEvent, LiveFight};
 use super::pagination::PageParams;
 use super::schema::{fighters, fights, live_events, live_fights};
 
-#[derive(Debug, Deserialize, Insertable)]
+#[derive(Debug, Deserialize, Insertable, utoipa::ToSchema)]
 #[diesel(table_name = live_events)]
+#[schema(as = LiveEventCreate)]
 pub struct NewLiveEvent {
     #[serde(rename = "event")]
+    /// Event id; must exist and not have a live event yet.
     pub event_id: i64,
     pub start_time: Option<DateTime<Utc>>,
+    #[schema(default = json!(false))]
     pub is_featured: Option<bool>,
+    /// Must be a JSON object.
+    #[schema(default = json!({}), value_type = Option<Object>)]
     pub settings: Option<serde_json::Value>,
 }
 

@@ -10,24 +10,38 @@ use super::models::LiveUpdate;
 use super::pagination::PageParams;
 use super::schema::{live_updates, moderation_actions};
 
-#[derive(Debug, Deserialize, Insertable)]
+#[derive(Debug, Deserialize, Insertable, utoipa::ToSchema)]
 #[diesel(table_name = live_updates)]
+#[schema(as = LiveUpdateCreate)]
 pub struct NewUpdate {
     #[serde(rename = "live_event")]
+    /// Live event id; must exist and not be `completed` or `cancelled`.
     pub live_event_id: i64,
     #[serde(rename = "live_fight", default)]
+    /// A live fight on this live event's card.
     pub live_fight_id: Option<i64>,
+    #[schema(value_type = ringside_actors::vocabulary::UpdateType)]
     pub update_type: String,
+    /// Trimmed.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[serde(default)]
+    /// Trimmed.
+    #[schema(max_length = 5000, default = json!(""))]
     pub description: String,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 5)]
     pub round_number: Option<i32>,
     #[serde(default = "empty_object")]
+    /// Free-form details; at most 16 KiB as JSON.
+    #[schema(default = json!({}), value_type = Object)]
     pub data: serde_json::Value,
     #[serde(default)]
+    /// Also broadcast on `news` once verified.
+    #[schema(default = json!(false))]
     pub is_breaking: bool,
     #[serde(rename = "media", default)]
+    /// Media asset id; must exist.
     pub media_asset_id: Option<i64>,
     #[serde(skip)]
     pub is_verified: bool,
@@ -117,7 +131,7 @@ pub fn review(
 }
 
 /// Which updates a list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Review {
     Verified,

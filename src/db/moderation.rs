@@ -9,18 +9,30 @@ use serde_json::Value;
 use super::pagination::PageParams;
 use super::schema::{live_events, moderation_actions, user_sanctions, users};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = moderation_actions)]
+#[schema(description = r#"One entry of the moderation log."#)]
 pub struct ModerationAction {
     pub id: i64,
     #[serde(rename = "moderator")]
+    /// The moderator's user id; null for automatic actions (`hold_comment`, `auto_hide_comment`) or once the account is deleted.
+    #[schema(required = true)]
     pub moderator_id: Option<i64>,
+    /// What was done. `unmute_user`, `unban_user` and `dismiss_report` are reserved: no operation records them yet.
+    #[schema(value_type = ringside_actors::vocabulary::ModerationAction)]
     pub action: String,
+    /// What `target_id` is: a comment, a user, a live event (`event`), a live update or a report.
+    #[schema(value_type = ringside_actors::vocabulary::ModerationTarget)]
     pub target_type: String,
     pub target_id: i64,
     #[serde(rename = "live_event")]
+    /// The live event (id) concerned, if any (null for a ban or a mute everywhere).
+    #[schema(required = true)]
     pub live_event_id: Option<i64>,
+    /// The moderator's reason (may be empty), or the filter's verdict for `hold_comment`.
     pub reason: String,
+    /// Per action: `{"from": <previous status>}` for comment decisions, `{"reports"}` for `auto_hide_comment`, `{"minutes", "until"}` for `mute_user`, `{"seconds"}` for `slow_mode`, otherwise `{}`.
+    #[schema(value_type = Object)]
     pub details: Value,
     pub created_at: DateTime<Utc>,
 }

@@ -15,24 +15,46 @@ use super::schema::{
     devices, notification_campaigns, notification_preferences, push_notifications,
 };
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = push_notifications)]
+#[schema(
+    description = r#"One notification. A `fight_result` has `action_url` `/fights/{fight}` and `data` `{fight, event, winner, method, round, time}` (the catalog fight and event ids, the winning corner or null, the result method as in `ResultMethod`, the round and the time into it); an `event_start` `/live/events/{live_event}` and `{live_event, event}`; a `ranking_change` `/rankings/?division={division}` and `{fighter, division, old_rank, new_rank}`; a `breaking_news` `/live/events/{live_event}` and `{live_event, update, event}`; a sent one the sender's `action_url` and `data`."#
+)]
 pub struct Notification {
     pub id: i64,
     #[serde(rename = "recipient")]
+    /// The recipient's user id; null for the emergency broadcast, which is for everyone (lists show only the caller's own, so never a broadcast).
+    #[schema(required = true)]
     pub recipient_id: Option<i64>,
+    #[schema(value_type = ringside_actors::vocabulary::NotificationType)]
     pub notification_type: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    #[schema(max_length = 2000)]
     pub message: String,
+    /// Where the client should go when it is opened (an app path), or null.
+    #[schema(required = true)]
     pub action_url: Option<String>,
+    /// Type-specific fields for the client.
+    #[schema(value_type = Object)]
     pub data: Value,
     pub is_read: bool,
+    /// When it was first read; null while unread (exactly when `is_read` is false).
+    #[schema(required = true)]
     pub read_at: Option<DateTime<Utc>>,
+    /// When it was first opened; null if never.
+    #[schema(required = true)]
     pub opened_at: Option<DateTime<Utc>>,
+    /// When a provider first accepted its push; null until then (and when there is no push).
+    #[schema(required = true)]
     pub sent_at: Option<DateTime<Utc>>,
+    /// Push delivery: `pending` (queued), `sending`, `sent` (every device accepted it), `partial` (some did), `failed` (none did) or `skipped` (no device to push to: none active, push off, quiet hours, or no provider for its platforms).
+    #[schema(value_type = ringside_actors::vocabulary::DeliveryStatus)]
     pub delivery_status: String,
     pub created_at: DateTime<Utc>,
     #[serde(rename = "campaign")]
+    /// The campaign it was sent in (see `GET /api/notifications/analytics/`).
+    #[schema(required = true)]
     pub campaign_id: Option<i64>,
 }
 
@@ -340,17 +362,30 @@ pub fn mark_opened(conn: &mut PgConnection, user: i64, id: i64) -> QueryResult<N
     mark_read(conn, user, id)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = devices)]
+#[schema(
+    description = r#"A device push goes to. One row per (`platform`, `token`): registering a token again, by this or another user, moves it to that user and makes it active again."#
+)]
 pub struct Device {
     pub id: i64,
     #[serde(rename = "user")]
+    /// The owner's user id.
     pub user_id: i64,
+    #[schema(value_type = ringside_actors::vocabulary::Platform)]
     pub platform: String,
+    /// The push token (FCM registration token or APNs device token), as registered (trimmed).
+    #[schema(min_length = 1, max_length = 4096)]
     pub token: String,
+    /// The app's id (e.g. its bundle id), as last registered.
+    #[schema(min_length = 1, max_length = 255)]
     pub app_id: String,
+    /// False once unregistered.
     pub is_active: bool,
+    /// Why it is inactive (`unregistered` when the user unregistered it); null while active.
+    #[schema(required = true)]
     pub deactivated_reason: Option<String>,
+    /// When it was last registered.
     pub last_seen_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -475,52 +510,85 @@ pub fn set_preferences(conn: &mut PgConnection, prefs: &Preferences) -> QueryRes
 /// A campaign as analytics reads it: what was sent, to how many, what the
 /// providers said, how many opened it, and how long from creation to the
 /// provider's acceptance.
-#[derive(Debug, QueryableByName, Serialize)]
+#[derive(Debug, QueryableByName, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = r#"One campaign (a trigger firing, an admin send or a broadcast) with its delivery counts. Push counts are per device: `targeted` = `sent` + `failed` + `invalid` + `expired` + `pending`. Latencies run from the notification's creation to the provider's acceptance, over the accepted pushes; null when none was accepted."#
+)]
 pub struct CampaignStats {
     #[diesel(sql_type = sql::BigInt)]
     pub id: i64,
     #[diesel(sql_type = sql::Text)]
+    /// What fired it: a trigger, `POST /api/notifications/send/` or `POST /api/admin/broadcast/`.
+    #[schema(value_type = ringside_actors::vocabulary::CampaignSource)]
     pub source: String,
     #[diesel(sql_type = sql::Text)]
+    #[schema(value_type = ringside_actors::vocabulary::NotificationType)]
     pub notification_type: String,
     #[diesel(sql_type = sql::Text)]
+    /// The campaign's title as written (recipients may read personalised ones).
     pub title: String,
     #[diesel(sql_type = sql::Jsonb)]
+    /// Who it was for, as asked: a send's `audience` (e.g. `{"kind": "all"}`); a trigger's `{"kind": "trigger", "fighters": [...], "events": [...], "everyone": bool}`; a broadcast's `{"kind": "everyone"}`.
+    #[schema(value_type = Object)]
     pub audience: Value,
     #[serde(rename = "created_by")]
     #[diesel(sql_type = sql::Nullable<sql::BigInt>)]
+    /// The admin who sent it; null for a trigger.
+    #[schema(required = true)]
     pub created_by: Option<i64>,
     #[diesel(sql_type = sql::Timestamptz)]
     pub created_at: DateTime<Utc>,
     /// Users it was stored for (0 for a broadcast: it is for everyone).
     #[diesel(sql_type = sql::BigInt)]
+    #[schema(minimum = 0)]
     pub recipients: i64,
     /// Devices a push was queued for.
     #[diesel(sql_type = sql::BigInt)]
+    #[schema(minimum = 0)]
     pub targeted: i64,
     #[diesel(sql_type = sql::BigInt)]
+    /// Pushes a provider accepted.
+    #[schema(minimum = 0)]
     pub sent: i64,
     #[diesel(sql_type = sql::BigInt)]
+    /// Pushes refused, or given up after `PUSH_MAX_ATTEMPTS` attempts.
+    #[schema(minimum = 0)]
     pub failed: i64,
     #[diesel(sql_type = sql::BigInt)]
+    /// Pushes to dead tokens (the device was deactivated).
+    #[schema(minimum = 0)]
     pub invalid: i64,
     #[diesel(sql_type = sql::BigInt)]
+    /// Pushes not accepted within `PUSH_TTL`.
+    #[schema(minimum = 0)]
     pub expired: i64,
     /// Not answered yet (waiting, retrying or in flight).
     #[diesel(sql_type = sql::BigInt)]
+    #[schema(minimum = 0)]
     pub pending: i64,
     #[diesel(sql_type = sql::BigInt)]
+    /// Notifications opened (`POST /api/notifications/{id}/opened/`).
+    #[schema(minimum = 0)]
     pub opened: i64,
     #[diesel(sql_type = sql::BigInt)]
+    /// Notifications read.
+    #[schema(minimum = 0)]
     pub read: i64,
     /// Created to accepted by the provider, in milliseconds.
     #[diesel(sql_type = sql::Nullable<sql::Double>)]
+    #[schema(minimum = 0, required = true)]
     pub latency_p50_ms: Option<f64>,
     #[diesel(sql_type = sql::Nullable<sql::Double>)]
+    /// 90th percentile, in milliseconds.
+    #[schema(minimum = 0, required = true)]
     pub latency_p90_ms: Option<f64>,
     #[diesel(sql_type = sql::Nullable<sql::Double>)]
+    /// 99th percentile, in milliseconds.
+    #[schema(minimum = 0, required = true)]
     pub latency_p99_ms: Option<f64>,
     #[diesel(sql_type = sql::Nullable<sql::Double>)]
+    /// The slowest, in milliseconds.
+    #[schema(minimum = 0, required = true)]
     pub latency_max_ms: Option<f64>,
 }
 

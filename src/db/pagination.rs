@@ -8,9 +8,14 @@ pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
 /// The query parameters every list takes.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// Page size. Out of range answers 400 `bad_request` (`details`: `{"limit": "limit must be between 1 and 200"}`).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<i64>,
+    /// Opaque cursor: the `next_cursor` of the previous page. Omit for the first page. A cursor that does not parse answers 400 `bad_request`.
+    #[param(value_type = Option<String>)]
     pub cursor: Option<Cursor>,
 }
 

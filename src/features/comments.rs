@@ -61,7 +61,7 @@ async fn post_checked(
         let live = live_events::find(conn, new.live_event).map_err(refers("live_event"))?;
         if live.status().is_final() {
             return Err(ApiError::Conflict {
-                code: "invalid_transition",
+                code: crate::error::ConflictCode::InvalidTransition,
                 message: format!("the live event is {}", live.status),
             });
         }

@@ -165,7 +165,7 @@ pub async fn start(state: &AppState, id: i64) -> Result<Value, ApiError> {
     control(state, id, |conn, locked, fight| {
         if locked.event_status != "live" {
             return Err(ApiError::Conflict {
-                code: "invalid_transition",
+                code: crate::error::ConflictCode::InvalidTransition,
                 message: format!("the live event is {}; start it first", locked.event_status),
             });
         }
@@ -177,8 +177,10 @@ pub async fn start(state: &AppState, id: i64) -> Result<Value, ApiError> {
 }
 
 /// The body of `POST …/rounds/start/` and `…/rounds/end/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = RoundRequest)]
 pub struct RoundInput {
+    /// The round to start or end.
     pub round: i32,
 }
 
@@ -226,11 +228,17 @@ pub async fn stats(state: &AppState, id: i64, body: StatsInput) -> Result<Value,
 }
 
 /// The body of `POST …/scores/`: one judge's score for one round.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = JudgeScoreRequest, description = r#"One judge's score of one round, 10-point must: 10-10, 10-9, 10-8 or 10-7, either way."#)]
 pub struct ScoreInput {
+    /// The judge's name (trimmed).
+    #[schema(min_length = 1, max_length = 100)]
     pub judge: String,
+    /// A round that is over.
     pub round: i32,
+    #[schema(minimum = 7, maximum = 10)]
     pub red: i32,
+    #[schema(minimum = 7, maximum = 10)]
     pub blue: i32,
 }
 
@@ -254,7 +262,7 @@ pub async fn score(
         fight.check_score_round(score.round)?;
         db::add_score(conn, locked, &score, by).map_err(|e| match ApiError::from(e) {
             ApiError::Conflict { .. } => ApiError::Conflict {
-                code: "already_exists",
+                code: crate::error::ConflictCode::AlreadyExists,
                 message: format!("{} has already scored round {}", score.judge, score.round),
             },
             other => other,

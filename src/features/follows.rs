@@ -18,30 +18,55 @@ use crate::state::AppState;
 use crate::validate;
 
 /// What is followed: the body of `POST /api/follows/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = FollowCreate, description = r#"Unknown fields are refused."#)]
 pub struct Target {
+    /// `event` is a catalog event, not a live event.
+    #[schema(value_type = ringside_actors::vocabulary::FollowTarget)]
     pub target_type: String,
+    /// The fighter's or event's id; must exist.
     pub target_id: i64,
 }
 
 /// A view or a share: the body of `POST /api/activity/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ActivityCreate, description = r#"Unknown fields are refused. `target_type` and `target_id` come together or not at all."#)]
 pub struct ActivityInput {
+    #[schema(value_type = ringside_actors::vocabulary::ActivityType)]
     pub activity_type: String,
     #[serde(default)]
+    #[schema(schema_with = activity_target_schema)]
     pub target_type: Option<String>,
     #[serde(default)]
+    /// Not checked to exist.
+    #[schema(default = json!(null))]
     pub target_id: Option<i64>,
     #[serde(default)]
+    /// The client's own session id; only its first 64 characters are kept.
+    #[schema(default = json!(null))]
     pub session_id: Option<String>,
     #[serde(default)]
+    /// Free-form; under 4 KiB as JSON (null is `{}`).
+    #[schema(default = json!({}), value_type = Option<Object>)]
     pub metadata: Option<Value>,
 }
 
 /// What a view or share may be of.
-const VIEWABLE: [&str; 6] = ["event", "fight", "fighter", "update", "comment", "article"];
+const ACTIVITY_TARGETS: &[&str] = &["event", "fight", "fighter", "update", "comment", "article"];
+
+/// `target_type` of a reported activity: one of [`ACTIVITY_TARGETS`], or null.
+fn activity_target_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(
+            ACTIVITY_TARGETS.iter().copied().map(Some).chain([None]),
+        ))
+        .default(Some(Value::Null))
+        .build()
+}
 /// Client metadata is kept small: it is stored per row.
 const MAX_METADATA_BYTES: usize = 4096;
 
@@ -121,14 +146,14 @@ pub async fn record(state: &AppState, token: TokenUser, a: ActivityInput) -> Res
         }
     };
     let target = match (a.target_type, a.target_id) {
-        (Some(t), Some(id)) if VIEWABLE.contains(&t.as_str()) => Some((t, id)),
+        (Some(t), Some(id)) if ACTIVITY_TARGETS.contains(&t.as_str()) => Some((t, id)),
         (None, None) => None,
         _ => {
             return Err(ApiError::invalid(
                 "target_type",
                 format!(
                     "give target_type ({}) and target_id together",
-                    VIEWABLE.join(", ")
+                    ACTIVITY_TARGETS.join(", ")
                 ),
             ))
         }

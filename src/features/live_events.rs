@@ -67,11 +67,11 @@ pub async fn transition(
             Ok(live)
         }
         Err(TransitionError::Illegal(e)) => Err(ApiError::Conflict {
-            code: "invalid_transition",
+            code: crate::error::ConflictCode::InvalidTransition,
             message: e.to_string(),
         }),
         Err(TransitionError::TooManyLive(n)) => Err(ApiError::Conflict {
-            code: "too_many_live_events",
+            code: crate::error::ConflictCode::TooManyLiveEvents,
             message: format!("{n} events are live already (MAX_CONCURRENT_EVENTS)"),
         }),
         Err(TransitionError::Db(e)) => Err(named("live event")(e.into())),

@@ -66,7 +66,7 @@ pub async fn post(
         let live = events_db::find(conn, new.live_event_id).map_err(refers("live_event"))?;
         if live.status().is_final() {
             return Err(ApiError::Conflict {
-                code: "invalid_transition",
+                code: crate::error::ConflictCode::InvalidTransition,
                 message: format!("the live event is {}", live.status),
             });
         }
@@ -102,7 +102,7 @@ pub async fn review(
             live_updates::find_for_update(conn, id).map_err(|e| named("live update")(e.into()))?;
         if update.is_verified || update.rejected {
             return Err(ApiError::Conflict {
-                code: "invalid_transition",
+                code: crate::error::ConflictCode::InvalidTransition,
                 message: format!(
                     "this update was already {}",
                     if update.is_verified {

@@ -20,10 +20,13 @@ use crate::state::AppState;
 use crate::validate;
 
 /// The optional body of the decisions, the ban and the unban.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ModerationReason, description = r#"Optional. A body that is absent or cannot be read (unknown fields included) counts as no reason."#)]
 pub struct Reason {
     #[serde(default)]
+    /// Trimmed; kept on the target and in the moderation log.
+    #[schema(max_length = 500, default = json!(""))]
     pub reason: String,
 }
 
@@ -37,32 +40,42 @@ pub enum Decision {
 }
 
 /// The body of `POST /api/moderation/users/{id}/mute/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MuteRequest, description = r#"Unknown fields are refused."#)]
 pub struct MuteInput {
+    /// How long (at most a year).
+    #[schema(minimum = 1, maximum = 525600)]
     pub minutes: i64,
-    /// One live event; without it, everywhere.
     #[serde(default)]
+    /// The live event (id) to mute on; null mutes everywhere.
+    #[schema(default = json!(null))]
     pub live_event: Option<i64>,
     #[serde(default)]
+    /// Trimmed; kept with the mute and in the log.
+    #[schema(max_length = 500, default = json!(""))]
     pub reason: String,
 }
 
 /// The optional body of `POST /api/moderation/users/{id}/unmute/`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UnmuteRequest, description = r#"Optional, like `ModerationReason`."#)]
 pub struct UnmuteInput {
-    /// One live event's mutes; without it, all of them.
     #[serde(default)]
     pub live_event: Option<i64>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: String,
 }
 
 /// The body of `POST /api/moderation/events/{id}/slow-mode/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SlowModeRequest, description = r#"Unknown fields are refused."#)]
 pub struct SlowModeInput {
+    /// One comment per this many seconds per user; 0 turns slow mode off.
+    #[schema(minimum = 0, maximum = 3600)]
     pub seconds: i32,
 }
 
@@ -72,7 +85,7 @@ fn reason(text: &str) -> Result<String, ApiError> {
 
 fn not_now(message: &str) -> ApiError {
     ApiError::Conflict {
-        code: "invalid_transition",
+        code: crate::error::ConflictCode::InvalidTransition,
         message: message.into(),
     }
 }

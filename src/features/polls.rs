@@ -37,14 +37,14 @@ pub async fn vote(
         let poll = polls::find(conn, poll_id).map_err(|e| named("poll")(e.into()))?;
         if poll.status != "open" {
             return Err(ApiError::Conflict {
-                code: "poll_not_open",
+                code: crate::error::ConflictCode::PollNotOpen,
                 message: format!("this poll is {}", poll.status),
             });
         }
         polls::vote(conn, poll.id, ballot.option, user_id).map_err(|e| {
             match ApiError::from(e) {
                 ApiError::Conflict { .. } => ApiError::Conflict {
-                    code: "already_voted",
+                    code: crate::error::ConflictCode::AlreadyVoted,
                     message: "you already voted in this poll".into(),
                 },
                 ApiError::BadRequest { .. } => {
@@ -71,13 +71,21 @@ pub async fn vote(
 }
 
 /// The body of `POST /api/live/polls/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PollCreate, description = r#"Unknown fields are refused."#)]
 pub struct NewPoll {
+    /// Live event id; must exist.
     pub live_event: i64,
     #[serde(default)]
+    /// A live fight on this live event's card.
+    #[schema(default = json!(null))]
     pub live_fight: Option<i64>,
+    /// Trimmed before the length check.
+    #[schema(min_length = 1, max_length = 300)]
     pub question: String,
+    /// The options, in display order; each trimmed before the length check.
+    #[schema(min_items = 2, max_items = 20)]
     pub options: Vec<String>,
 }
 
@@ -128,7 +136,7 @@ pub async fn transition(state: &AppState, id: i64, to: &'static str) -> Result<V
         );
         if !allowed {
             return Err(ApiError::Conflict {
-                code: "invalid_transition",
+                code: crate::error::ConflictCode::InvalidTransition,
                 message: format!("a {} poll cannot be {to}", poll.status),
             });
         }

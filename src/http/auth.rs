@@ -23,21 +23,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/auth/logout-all/").post(logout_all));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = PasswordChangeRequest)]
 struct PasswordBody {
+    /// The current password.
     old_password: String,
+    /// The new password: 8 to 128 characters, as at registration.
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = RegisterRequest)]
 struct RegisterBody {
+    /// Trimmed and lower-cased; must contain `@` with a non-empty local part and a dot in the domain, and no whitespace.
+    #[schema(min_length = 3, max_length = 254)]
     email: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    /// Trimmed before the length check.
+    #[schema(min_length = 1, max_length = 50)]
     display_name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LoginRequest)]
 struct LoginBody {
+    /// Trimmed and lower-cased before lookup.
     email: String,
     password: String,
 }
@@ -71,6 +83,21 @@ fn client(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
         .map(crate::client_addr::limit_key)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/register/",
+    tags = ["auth"],
+    operation_id = "register",
+    summary = r#"Create an account"#,
+    description = r#"Creates a `viewer` account (not verified) and signs it in. Public. Attempts are rate-limited per client address (shared with login). The email is trimmed and stored lower-cased; `display_name` is trimmed."#,
+    request_body(content = RegisterBody, example = json!({"email": "ana@example.com", "password": "correct horse", "display_name": "Ana"})),
+    responses(
+        (status = 201, description = r#"The account was created; the answer signs it in."#, body = crate::http::openapi::schemas::Session),
+        (status = 400, description = r#"`bad_request`: malformed body, or a field failed validation (`email` not an email address or not 3 to 254 characters, `password` not 8 to 128 characters, `display_name` not 1 to 50 characters); `details` names the field."#),
+        (status = 409, description = r#"`already_exists`: an account with this email already exists."#),
+        (status = 429),
+    )
+)]
 async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -100,6 +127,22 @@ async fn register(
     Ok(created(session(&state, user)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/login/",
+    tags = ["auth"],
+    operation_id = "login",
+    summary = r#"Sign in"#,
+    description = r#"Exchanges an email and password for a bearer token. Public. Attempts are rate-limited per client address and per account (email). An unknown account and a wrong password answer the same `401`."#,
+    request_body(content = LoginBody, example = json!({"email": "ana@example.com", "password": "correct horse"})),
+    responses(
+        (status = 200, description = r#"Signed in."#, body = crate::http::openapi::schemas::Session),
+        (status = 400, description = r#"`bad_request`: malformed body, or a field missing or of the wrong type."#),
+        (status = 401, description = r#"`unauthorized`: invalid email or password."#),
+        (status = 403, description = r#"`banned`: this account is banned."#),
+        (status = 429),
+    )
+)]
 async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -131,6 +174,19 @@ async fn login(
     Ok(HttpResponse::Ok().json(session(&state, user)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/me/",
+    tags = ["auth"],
+    operation_id = "getMe",
+    summary = r#"The current account"#,
+    description = r#"The signed-in user's account. Requires role: `viewer` (any signed-in user)."#,
+    security(("bearerAuth" = ["viewer"])),
+    responses(
+        (status = 200, description = r#"The caller's account."#, body = crate::db::models::User),
+        (status = 403, description = r#"`banned`: this account is banned."#),
+    )
+)]
 async fn me(auth: Auth<Viewer>) -> HttpResponse {
     HttpResponse::Ok().json(auth.user)
 }
@@ -138,6 +194,23 @@ async fn me(auth: Auth<Viewer>) -> HttpResponse {
 /// Changes the password: the old one must be right (attempts count like
 /// sign-ins), the new one is checked like a registration's. Every token is
 /// revoked and every live connection closed; the answer carries a new token.
+#[utoipa::path(
+    post,
+    path = "/api/auth/password/",
+    tags = ["auth"],
+    operation_id = "changePassword",
+    summary = r#"Change the password"#,
+    description = r#"Checks the current password (attempts count against the sign-in limits, per account and client address), sets the new one, revokes every token of the account (this one included) and closes its WebSocket connections on every node (`1008`, reason `signed out`). The answer carries a fresh token. Requires role: `viewer` (any signed-in user)."#,
+    security(("bearerAuth" = ["viewer"])),
+    request_body(content = PasswordBody, example = json!({"old_password": "password-123", "new_password": "a-better-one-42"})),
+    responses(
+        (status = 200, description = r#"Changed; a new session."#, body = crate::http::openapi::schemas::Session),
+        (status = 400, description = r#"`bad_request`: malformed body, a field missing or of the wrong type, or `new_password` not 8 to 128 characters (named in `details`)."#),
+        (status = 401, description = r#"`unauthorized`: no token, or an invalid, expired or revoked one; or the old password is wrong."#),
+        (status = 403, description = r#"`banned`: this account is banned."#),
+        (status = 429),
+    )
+)]
 async fn change_password(
     req: HttpRequest,
     auth: Auth<Viewer>,
@@ -188,6 +261,20 @@ async fn change_password(
 }
 
 /// Revokes every token of the caller and closes their live connections.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout-all/",
+    tags = ["auth"],
+    operation_id = "logoutAll",
+    summary = r#"Sign out everywhere"#,
+    description = r#"Revokes every token of the account (this one included) and closes its WebSocket connections on every node (`1008`, reason `signed out`). Sign in again for a new token. No body. Requires role: `viewer` (any signed-in user)."#,
+    security(("bearerAuth" = ["viewer"])),
+    responses(
+        (status = 204, description = r#"Signed out everywhere; no body."#),
+        (status = 401, description = r#"`unauthorized`: no token, or an invalid, expired or revoked one."#),
+        (status = 403, description = r#"`banned`: this account is banned."#),
+    )
+)]
 async fn logout_all(
     auth: Auth<Viewer>,
     state: web::Data<AppState>,

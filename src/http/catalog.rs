@@ -79,6 +79,21 @@ fn check_division(input: &mut DivisionInput, creating: bool) -> Result<(), ApiEr
     validate::range("weight_limit_lbs", input.weight_limit_lbs, 1.0, 999.0)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/divisions/",
+    tags = ["divisions"],
+    operation_id = "listDivisions",
+    summary = r#"List divisions"#,
+    description = r#"Public."#,
+    params(
+        crate::db::pagination::PageParams,
+    ),
+    responses(
+        (status = 200, description = r#"A page of divisions."#, body = crate::http::openapi::schemas::DivisionPage),
+        (status = 400, description = r#"`bad_request`: `limit` out of range or a `cursor` that does not parse."#),
+    )
+)]
 async fn list_divisions(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
@@ -89,6 +104,21 @@ async fn list_divisions(
     Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/divisions/",
+    tags = ["divisions"],
+    operation_id = "createDivision",
+    summary = r#"Create a division"#,
+    description = r#"Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::http::openapi::schemas::DivisionCreate, example = json!({"name": "Lightweight", "weight_limit_lbs": 155})),
+    responses(
+        (status = 201, description = r#"The created division."#, body = crate::db::models::Division),
+        (status = 400, description = r#"`bad_request`: malformed body, or a field missing or invalid (`name` 1 to 100 characters, `weight_limit_lbs` from 1 to 999)."#),
+        (status = 409, description = r#"`already_exists`: a division with this name exists."#),
+    )
+)]
 async fn create_division(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -100,6 +130,18 @@ async fn create_division(
     Ok(created(row))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/divisions/{id}/",
+    tags = ["divisions"],
+    operation_id = "getDivision",
+    summary = r#"Get a division"#,
+    description = r#"Public."#,
+    responses(
+        (status = 200, description = r#"The division."#, body = crate::db::models::Division),
+        (status = 404, description = r#"`not_found`: division not found (or `id` is not an integer)."#),
+    )
+)]
 async fn get_division(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -111,6 +153,22 @@ async fn get_division(
     Ok(ok(row))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/divisions/{id}/",
+    tags = ["divisions"],
+    operation_id = "updateDivision",
+    summary = r#"Update a division"#,
+    description = r#"Partial update: only the fields sent change. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::db::catalog::DivisionInput, example = json!({"weight_limit_lbs": 156})),
+    responses(
+        (status = 200, description = r#"The division after the update."#, body = crate::db::models::Division),
+        (status = 400, description = r#"`bad_request`: malformed body or an invalid field (`name` 1 to 100 characters, `weight_limit_lbs` from 1 to 999)."#),
+        (status = 404, description = r#"`not_found`: division not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`already_exists`: another division has this name."#),
+    )
+)]
 async fn update_division(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -130,6 +188,20 @@ async fn update_division(
     Ok(ok(row))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/divisions/{id}/",
+    tags = ["divisions"],
+    operation_id = "deleteDivision",
+    summary = r#"Delete a division"#,
+    description = r#"Deletes the division and its rankings. A division that fighters or fights still refer to is kept. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    responses(
+        (status = 204, description = r#"Deleted."#),
+        (status = 404, description = r#"`not_found`: division not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`in_use`: still referenced by other records (fighters or fights)."#),
+    )
+)]
 async fn delete_division(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -179,6 +251,22 @@ fn fighter_is_empty(i: &FighterInput) -> bool {
         && i.country.is_none()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/fighters/",
+    tags = ["fighters"],
+    operation_id = "listFighters",
+    summary = r#"List fighters"#,
+    description = r#"Public."#,
+    params(
+        crate::db::pagination::PageParams,
+        ("division" = Option<i64>, Query, description = r#"Only fighters in this division (id)."#),
+    ),
+    responses(
+        (status = 200, description = r#"A page of fighters."#, body = crate::http::openapi::schemas::FighterPage),
+        (status = 400, description = r#"`bad_request`: `limit` out of range, or a `cursor` or `division` that does not parse."#),
+    )
+)]
 async fn list_fighters(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
@@ -193,6 +281,20 @@ async fn list_fighters(
     Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/fighters/",
+    tags = ["fighters"],
+    operation_id = "createFighter",
+    summary = r#"Create a fighter"#,
+    description = r#"Creates the fighter and enters them at the bottom of their division's ranking. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::http::openapi::schemas::FighterCreate, example = json!({"name": "Ana Ruiz", "nickname": "The Hammer", "division": 1, "wins": 12, "losses": 2, "country": "Mexico"})),
+    responses(
+        (status = 201, description = r#"The created fighter."#, body = crate::db::models::Fighter),
+        (status = 400, description = r#"`bad_request`: malformed body, a field missing or invalid (`name`, `nickname`, `country` 1 to 100 characters; `wins`, `losses`, `draws`, `no_contests` from 0 to 1000), or `division` refers to something that does not exist."#),
+    )
+)]
 async fn create_fighter(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -204,6 +306,18 @@ async fn create_fighter(
     Ok(created(row))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/fighters/{id}/",
+    tags = ["fighters"],
+    operation_id = "getFighter",
+    summary = r#"Get a fighter"#,
+    description = r#"Public."#,
+    responses(
+        (status = 200, description = r#"The fighter."#, body = crate::db::models::Fighter),
+        (status = 404, description = r#"`not_found`: fighter not found (or `id` is not an integer)."#),
+    )
+)]
 async fn get_fighter(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -215,6 +329,21 @@ async fn get_fighter(
     Ok(ok(row))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/fighters/{id}/",
+    tags = ["fighters"],
+    operation_id = "updateFighter",
+    summary = r#"Update a fighter"#,
+    description = r#"Partial update: only the fields sent change; `nickname` and `country` can be cleared with `null`. Moving a fighter to another division moves their ranking entry to the bottom of the new division. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::db::catalog::FighterInput, example = json!({"wins": 13, "nickname": null})),
+    responses(
+        (status = 200, description = r#"The fighter after the update."#, body = crate::db::models::Fighter),
+        (status = 400, description = r#"`bad_request`: malformed body, an invalid field (`name`, `nickname`, `country` 1 to 100 characters; `wins`, `losses`, `draws`, `no_contests` from 0 to 1000), or `division` refers to something that does not exist."#),
+        (status = 404, description = r#"`not_found`: fighter not found (or `id` is not an integer)."#),
+    )
+)]
 async fn update_fighter(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -235,6 +364,20 @@ async fn update_fighter(
     Ok(ok(row))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/fighters/{id}/",
+    tags = ["fighters"],
+    operation_id = "deleteFighter",
+    summary = r#"Delete a fighter"#,
+    description = r#"Deletes the fighter and closes the gap in their division's ranking. A fighter on a fight card is kept. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    responses(
+        (status = 204, description = r#"Deleted."#),
+        (status = 404, description = r#"`not_found`: fighter not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`in_use`: still referenced by other records (fights)."#),
+    )
+)]
 async fn delete_fighter(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -258,6 +401,21 @@ fn check_event(input: &mut EventInput, creating: bool) -> Result<(), ApiError> {
     validate::optional_line("venue", &mut input.venue, 0, 200)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/events/",
+    tags = ["events"],
+    operation_id = "listEvents",
+    summary = r#"List events"#,
+    description = r#"Public."#,
+    params(
+        crate::db::pagination::PageParams,
+    ),
+    responses(
+        (status = 200, description = r#"A page of events."#, body = crate::http::openapi::schemas::EventPage),
+        (status = 400, description = r#"`bad_request`: `limit` out of range or a `cursor` that does not parse."#),
+    )
+)]
 async fn list_events(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
@@ -268,6 +426,20 @@ async fn list_events(
     Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/events/",
+    tags = ["events"],
+    operation_id = "createEvent",
+    summary = r#"Create an event"#,
+    description = r#"Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::http::openapi::schemas::EventCreate, example = json!({"name": "Ringside 12", "venue": "Arena Norte", "scheduled_start": "2026-12-12T02:00:00Z"})),
+    responses(
+        (status = 201, description = r#"The created event."#, body = crate::db::models::Event),
+        (status = 400, description = r#"`bad_request`: malformed body, or a field missing or invalid (`name` 1 to 200 characters, `venue` at most 200 characters, `scheduled_start` an RFC 3339 date-time)."#),
+    )
+)]
 async fn create_event(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -279,6 +451,18 @@ async fn create_event(
     Ok(created(row))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/events/{id}/",
+    tags = ["events"],
+    operation_id = "getEvent",
+    summary = r#"Get an event"#,
+    description = r#"Public."#,
+    responses(
+        (status = 200, description = r#"The event."#, body = crate::db::models::Event),
+        (status = 404, description = r#"`not_found`: event not found (or `id` is not an integer)."#),
+    )
+)]
 async fn get_event(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -290,6 +474,21 @@ async fn get_event(
     Ok(ok(row))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/events/{id}/",
+    tags = ["events"],
+    operation_id = "updateEvent",
+    summary = r#"Update an event"#,
+    description = r#"Partial update: only the fields sent change. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::db::catalog::EventInput, example = json!({"venue": "Arena Sur"})),
+    responses(
+        (status = 200, description = r#"The event after the update."#, body = crate::db::models::Event),
+        (status = 400, description = r#"`bad_request`: malformed body or an invalid field (`name` 1 to 200 characters, `venue` at most 200 characters, `scheduled_start` an RFC 3339 date-time)."#),
+        (status = 404, description = r#"`not_found`: event not found (or `id` is not an integer)."#),
+    )
+)]
 async fn update_event(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -311,6 +510,20 @@ async fn update_event(
 }
 
 /// Events whose coverage has begun are history and are kept.
+#[utoipa::path(
+    delete,
+    path = "/api/events/{id}/",
+    tags = ["events"],
+    operation_id = "deleteEvent",
+    summary = r#"Delete an event"#,
+    description = r#"Deletes the event with its fights and any live event not yet begun. An event whose live coverage has begun (live or completed) is history and is kept. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    responses(
+        (status = 204, description = r#"Deleted."#),
+        (status = 404, description = r#"`not_found`: event not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`in_use`: this event has live coverage; it is kept."#),
+    )
+)]
 async fn delete_event(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -326,7 +539,7 @@ async fn delete_event(
     .await?;
     if covered {
         return Err(ApiError::Conflict {
-            code: "in_use",
+            code: crate::error::ConflictCode::InUse,
             message: "this event has live coverage; it is kept".into(),
         });
     }
@@ -356,6 +569,22 @@ fn check_fight(input: &FightInput, creating: bool) -> Result<(), ApiError> {
     validate::range("card_order", input.card_order, 1, 100)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/fights/",
+    tags = ["fights"],
+    operation_id = "listFights",
+    summary = r#"List fights"#,
+    description = r#"Public."#,
+    params(
+        crate::db::pagination::PageParams,
+        ("event" = Option<i64>, Query, description = r#"Only fights on this event's card (id)."#),
+    ),
+    responses(
+        (status = 200, description = r#"A page of fights."#, body = crate::http::openapi::schemas::FightPage),
+        (status = 400, description = r#"`bad_request`: `limit` out of range, or a `cursor` or `event` that does not parse."#),
+    )
+)]
 async fn list_fights(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
@@ -370,6 +599,21 @@ async fn list_fights(
     Ok(ok(Page::from_rows(rows, limit, |r| r.id)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/fights/",
+    tags = ["fights"],
+    operation_id = "createFight",
+    summary = r#"Add a fight to a card"#,
+    description = r#"Adds a fight to an event's card. If the event already has live coverage that is upcoming or live, the fight joins it. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::http::openapi::schemas::FightCreate, example = json!({"event": 1, "red_fighter": 3, "blue_fighter": 7, "division": 1, "scheduled_rounds": 5, "card_order": 1, "is_title_fight": true})),
+    responses(
+        (status = 201, description = r#"The created fight."#, body = crate::db::models::Fight),
+        (status = 400, description = r#"`bad_request`: malformed body, a field missing or invalid (`scheduled_rounds` from 1 to 5, `card_order` from 1 to 100, `blue_fighter` must differ from `red_fighter`), or `event`, `red_fighter`, `blue_fighter` or `division` refers to something that does not exist."#),
+        (status = 409, description = r#"`already_exists`: another fight already has this `card_order` on this event."#),
+    )
+)]
 async fn create_fight(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -387,7 +631,7 @@ fn card_order_taken(e: ApiError) -> ApiError {
     match e {
         ApiError::Conflict { message, .. } if message.contains("card_order") => {
             ApiError::Conflict {
-                code: "already_exists",
+                code: crate::error::ConflictCode::AlreadyExists,
                 message: "another fight already has this card_order on this event".into(),
             }
         }
@@ -395,6 +639,18 @@ fn card_order_taken(e: ApiError) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/fights/{id}/",
+    tags = ["fights"],
+    operation_id = "getFight",
+    summary = r#"Get a fight"#,
+    description = r#"Public."#,
+    responses(
+        (status = 200, description = r#"The fight."#, body = crate::db::models::Fight),
+        (status = 404, description = r#"`not_found`: fight not found (or `id` is not an integer)."#),
+    )
+)]
 async fn get_fight(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -407,6 +663,22 @@ async fn get_fight(
 }
 
 /// A fight that has started is history: its corners and card slot stay.
+#[utoipa::path(
+    patch,
+    path = "/api/fights/{id}/",
+    tags = ["fights"],
+    operation_id = "updateFight",
+    summary = r#"Update a fight"#,
+    description = r#"Partial update: only the fields sent change. A fight cannot move to another event, and a fight whose live fight has started (is no longer upcoming) can no longer be changed. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::db::catalog::FightInput, example = json!({"card_order": 2})),
+    responses(
+        (status = 200, description = r#"The fight after the update."#, body = crate::db::models::Fight),
+        (status = 400, description = r#"`bad_request`: malformed body, an invalid field (`scheduled_rounds` from 1 to 5, `card_order` from 1 to 100, `blue_fighter` must differ from `red_fighter` after the update), `event` sent (a fight cannot move to another event), or a reference to something that does not exist."#),
+        (status = 404, description = r#"`not_found`: fight not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`invalid_transition`: this fight has started and can no longer be changed; `already_exists`: another fight already has this `card_order` on this event."#),
+    )
+)]
 async fn update_fight(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -436,7 +708,7 @@ async fn update_fight(
             None | Some("upcoming")
         ) {
             return Ok(Err(ApiError::Conflict {
-                code: "invalid_transition",
+                code: crate::error::ConflictCode::InvalidTransition,
                 message: "this fight has started; it can no longer be changed".into(),
             }));
         }
@@ -458,6 +730,20 @@ async fn update_fight(
     outcome.map(ok)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/fights/{id}/",
+    tags = ["fights"],
+    operation_id = "deleteFight",
+    summary = r#"Delete a fight"#,
+    description = r#"Deletes a fight that has not started (its live fight, if any, is upcoming or cancelled). A fight that has started is history and is kept. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    responses(
+        (status = 204, description = r#"Deleted."#),
+        (status = 404, description = r#"`not_found`: fight not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`in_use`: this fight has started; it is kept."#),
+    )
+)]
 async fn delete_fight(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -473,7 +759,7 @@ async fn delete_fight(
     .await?;
     match outcome {
         None => Err(ApiError::Conflict {
-            code: "in_use",
+            code: crate::error::ConflictCode::InUse,
             message: "this fight has started; it is kept".into(),
         }),
         Some(0) => Err(ApiError::not_found("fight")),
@@ -483,6 +769,22 @@ async fn delete_fight(
 
 // ---- rankings --------------------------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/api/rankings/",
+    tags = ["rankings"],
+    operation_id = "getRankings",
+    summary = r#"A division's ranking table"#,
+    description = r#"The division and its fighters in rank order (1 is the top). Not paginated. Public."#,
+    params(
+        ("division" = i64, Query, description = r#"The division (id) whose ranking to return."#),
+    ),
+    responses(
+        (status = 200, description = r#"The ranking table."#, body = crate::http::openapi::schemas::RankingTable),
+        (status = 400, description = r#"`bad_request`: `division` missing (`details`: `{"division": "is required"}`) or not an integer."#),
+        (status = 404, description = r#"`not_found`: division not found."#),
+    )
+)]
 async fn rankings(
     state: web::Data<AppState>,
     filter: web::Query<ParentFilter>,

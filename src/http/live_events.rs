@@ -29,6 +29,22 @@ struct StatusFilter {
     status: Option<EventStatus>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/live/events/",
+    tags = ["live"],
+    operation_id = "listLiveEvents",
+    summary = r#"List live events"#,
+    description = r#"Live event summary rows (without the card), optionally only those in one status. Public."#,
+    params(
+        crate::db::pagination::PageParams,
+        ("status" = Option<ringside_actors::EventStatus>, Query, description = r#"Only live events in this status."#),
+    ),
+    responses(
+        (status = 200, description = r#"A page of live events."#, body = crate::http::openapi::schemas::LiveEventPage),
+        (status = 400, description = r#"`bad_request`: `limit` out of range, or a `cursor` or `status` that does not parse."#),
+    )
+)]
 async fn list(
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
@@ -43,6 +59,21 @@ async fn list(
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |r| r.id)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/live/events/",
+    tags = ["live"],
+    operation_id = "createLiveEvent",
+    summary = r#"Create an event's live coverage"#,
+    description = r#"Creates the live event (status `upcoming`) for an event, with a live fight for each fight on its card, and answers its snapshot. An event has at most one live event. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::db::live_events::NewLiveEvent, example = json!({"event": 1, "is_featured": true, "settings": {}})),
+    responses(
+        (status = 201, description = r#"The created live event's snapshot."#, body = crate::http::openapi::schemas::LiveEventDetail),
+        (status = 400, description = r#"`bad_request`: malformed body, `event` missing or referring to something that does not exist, or `settings` not a JSON object."#),
+        (status = 409, description = r#"`already_exists`: this event already has a live event."#),
+    )
+)]
 async fn create(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -53,6 +84,23 @@ async fn create(
 }
 
 /// The live event; with `Upgrade: websocket`, a session following `event:{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/live/events/{id}/",
+    tags = ["live", "websocket"],
+    operation_id = "getLiveEvent",
+    summary = r#"A live event's snapshot (or its WebSocket stream)"#,
+    description = r#"The live event with its event and its card (in card order), as clients render them. With `Upgrade: websocket` (a WebSocket handshake) the request instead becomes a WebSocket session auto-subscribed to `event:{id}` (`101`; `?since=` resumes it, `?token=` or the bearer header signs the session in, anonymous is fine): the `subscribed` frame's snapshot is this same JSON, and changes follow as frames. See the `websocket` tag. Without the upgrade, tokens and `since` are ignored. Public."#,
+    security((), ("bearerAuth" = []), ("tokenQuery" = [])),
+    responses(
+        (status = 101, description = r#"Switching Protocols (with `Upgrade: websocket`): the connection is now a WebSocket session auto-subscribed to `event:{id}`; its first frame is `welcome`, then `subscribed` (or an `error` such as `room_full`). See the `websocket` tag."#),
+        (status = 200, description = r#"The snapshot."#, body = crate::http::openapi::schemas::LiveEventDetail),
+        (status = 400, description = r#"`bad_request` (WebSocket upgrade): a `since` that does not parse, a query string that does not parse, or a malformed handshake."#),
+        (status = 401, description = r#"`unauthorized` (WebSocket upgrade): a token was sent (`?token=` or `Authorization`) but is malformed, invalid or expired."#),
+        (status = 403, description = r#"`banned` (WebSocket upgrade): the token's account is banned."#),
+        (status = 404, description = r#"`not_found`: live event not found (or `id` is not an integer)."#),
+    )
+)]
 async fn detail(
     req: HttpRequest,
     body: web::Payload,
@@ -69,6 +117,23 @@ async fn detail(
 }
 
 /// A live fight; with `Upgrade: websocket`, a session following `fight:{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/live/fights/{id}/",
+    tags = ["live", "websocket"],
+    operation_id = "getLiveFight",
+    summary = r#"A live fight's snapshot (or its WebSocket stream)"#,
+    description = r#"One live fight as the card shows it: status, round and clock, fighters, stats, scorecards and result. With `Upgrade: websocket` (a WebSocket handshake) the request instead becomes a WebSocket session auto-subscribed to `fight:{id}` (`101`; `?since=` resumes it, `?token=` or the bearer header signs the session in, anonymous is fine): the `subscribed` frame's snapshot is this same JSON, and changes follow as frames. See the `websocket` tag. Without the upgrade, tokens and `since` are ignored. Public."#,
+    security((), ("bearerAuth" = []), ("tokenQuery" = [])),
+    responses(
+        (status = 101, description = r#"Switching Protocols (with `Upgrade: websocket`): the connection is now a WebSocket session auto-subscribed to `fight:{id}`; its first frame is `welcome`, then `subscribed` (or an `error`). See the `websocket` tag."#),
+        (status = 200, description = r#"The fight snapshot."#, body = crate::http::openapi::schemas::LiveFight),
+        (status = 400, description = r#"`bad_request` (WebSocket upgrade): a `since` that does not parse, a query string that does not parse, or a malformed handshake."#),
+        (status = 401, description = r#"`unauthorized` (WebSocket upgrade): a token was sent (`?token=` or `Authorization`) but is malformed, invalid or expired."#),
+        (status = 403, description = r#"`banned` (WebSocket upgrade): the token's account is banned."#),
+        (status = 404, description = r#"`not_found`: live fight not found (or `id` is not an integer)."#),
+    )
+)]
 async fn fight_detail(
     req: HttpRequest,
     body: web::Payload,
@@ -101,6 +166,20 @@ async fn transition(
     Ok(HttpResponse::Ok().json(snapshot(state, live.id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/live/events/{id}/start/",
+    tags = ["live"],
+    operation_id = "startLiveEvent",
+    summary = r#"Start a live event"#,
+    description = r#"Moves an `upcoming` live event to `live` and sets its `start_time` to now. At most `MAX_CONCURRENT_EVENTS` (server setting, default 10) live events can be live at once. No request body. Broadcasts `event_state` (`{id, status, current_fight, start_time, end_time}`) on `event:{id}`. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    responses(
+        (status = 200, description = r#"The live event's snapshot after the transition."#, body = crate::http::openapi::schemas::LiveEventDetail),
+        (status = 404, description = r#"`not_found`: live event not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`invalid_transition`: the live event is not `upcoming`; `too_many_live_events`: the cap on concurrently live events is reached."#),
+    )
+)]
 async fn start(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -109,6 +188,20 @@ async fn start(
     transition(&state, id.into_inner(), EventAction::Start).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/live/events/{id}/end/",
+    tags = ["live"],
+    operation_id = "endLiveEvent",
+    summary = r#"End a live event"#,
+    description = r#"Moves a `live` live event to `completed` and sets its `end_time` to now. No request body. Broadcasts `event_state` (`{id, status, current_fight, start_time, end_time}`) on `event:{id}`. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    responses(
+        (status = 200, description = r#"The live event's snapshot after the transition."#, body = crate::http::openapi::schemas::LiveEventDetail),
+        (status = 404, description = r#"`not_found`: live event not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`invalid_transition`: the live event is not `live`."#),
+    )
+)]
 async fn end(
     _: Auth<Admin>,
     state: web::Data<AppState>,
@@ -117,6 +210,20 @@ async fn end(
     transition(&state, id.into_inner(), EventAction::End).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/live/events/{id}/cancel/",
+    tags = ["live"],
+    operation_id = "cancelLiveEvent",
+    summary = r#"Cancel a live event"#,
+    description = r#"Moves an `upcoming` or `live` live event to `cancelled` (a live one also gets its `end_time` set to now); its upcoming and live fights become `cancelled`. No request body. Broadcasts `event_state` (`{id, status, current_fight, start_time, end_time}`) on `event:{id}`. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    responses(
+        (status = 200, description = r#"The live event's snapshot after the transition."#, body = crate::http::openapi::schemas::LiveEventDetail),
+        (status = 404, description = r#"`not_found`: live event not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`invalid_transition`: the live event is already `completed` or `cancelled`."#),
+    )
+)]
 async fn cancel(
     _: Auth<Admin>,
     state: web::Data<AppState>,

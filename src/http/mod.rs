@@ -6,6 +6,7 @@ pub mod body_deadline;
 mod catalog;
 mod comments;
 pub mod cors;
+pub mod docs;
 mod extract;
 mod fight_control;
 mod follows;
@@ -14,6 +15,7 @@ mod live_updates;
 mod moderation;
 mod notification_admin;
 mod notifications;
+pub mod openapi;
 mod ops;
 mod optional_json;
 mod polls;
@@ -51,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(|e, _| ApiError::bad_request(format!("query string: {e}")).into()),
     )
     .configure(ops::routes)
+    .configure(openapi::routes)
     .configure(auth::routes)
     .configure(users::routes)
     .configure(catalog::routes)
@@ -66,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(follows::routes)
     .configure(notifications::routes)
     .configure(notification_admin::routes)
+    .configure(docs::routes)
     .default_service(web::to(unmatched));
 }
 
@@ -94,6 +98,7 @@ async fn unmatched(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 fn resource(path: &str) -> ApiResource {
     ApiResource {
         inner: web::resource(path),
+        path: path.to_string(),
         methods: Vec::new(),
     }
 }
@@ -101,7 +106,23 @@ fn resource(path: &str) -> ApiResource {
 /// [`resource`]'s builder: `web::Resource` plus the methods routed so far.
 pub(crate) struct ApiResource {
     inner: actix_web::Resource,
+    path: String,
     methods: Vec<&'static str>,
+}
+
+/// Every path registered through [`resource`] so far, with its methods
+/// (filled as an App registers its services: each worker registers the same).
+static REGISTERED: std::sync::Mutex<std::collections::BTreeMap<String, Vec<&'static str>>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// The routes the server has registered (path pattern as given to actix, and
+/// its methods), for the check that the OpenAPI document matches them.
+/// Empty until an App has been built.
+pub fn registered_routes() -> Vec<(String, Vec<&'static str>)> {
+    REGISTERED
+        .lock()
+        .map(|r| r.iter().map(|(p, m)| (p.clone(), m.clone())).collect())
+        .unwrap_or_default()
 }
 
 macro_rules! api_methods {
@@ -134,6 +155,9 @@ api_methods! {
 impl actix_web::dev::HttpServiceFactory for ApiResource {
     fn register(self, config: &mut actix_web::dev::AppService) {
         let allow = self.methods.join(", ");
+        if let Ok(mut registered) = REGISTERED.lock() {
+            registered.insert(self.path, self.methods);
+        }
         self.inner
             .default_service(web::to(move || {
                 let allow = allow.clone();

@@ -10,24 +10,43 @@ use super::{query, resource};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The API's description, served as written in `docs/openapi.json`.
-const OPENAPI: &str = include_str!("../../docs/openapi.json");
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").get(healthz))
         .service(resource("/readyz").get(readyz))
         .service(resource("/metrics").get(metrics))
-        .service(resource("/api/openapi.json").get(openapi))
         .service(resource("/api/asyncapi.json").get(asyncapi));
 }
 
 /// The process is up and serving.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tags = ["ops"],
+    operation_id = "healthz",
+    summary = r#"Liveness"#,
+    description = r#"The process is up and serving. Public; does not touch the database."#,
+    responses(
+        (status = 200, description = r#"The process is up."#, body = crate::http::openapi::schemas::Health, example = json!({"status": "ok"})),
+    )
+)]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// The process can do its work: the database answers and, with several
 /// nodes, the bus hears the others.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tags = ["ops"],
+    operation_id = "readyz",
+    summary = r#"Readiness"#,
+    description = r#"The process can do its work: the database answers a `SELECT 1` and, with `REDIS_URL` set, the node hears the other nodes through Redis. Public."#,
+    responses(
+        (status = 200, description = r#"Ready."#, body = crate::http::openapi::schemas::Readiness, example = json!({"status": "ready", "database": "ok"})),
+        (status = 503, description = r#"`unavailable`: the database is not ready (message `database not ready: ...`)."#),
+    )
+)]
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     query(&state.db, |conn| {
         diesel::sql_query("SELECT 1").execute(conn)
@@ -48,6 +67,18 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 }
 
 /// With `METRICS_TOKEN` set, only `Authorization: Bearer <that token>`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tags = ["ops"],
+    operation_id = "metrics",
+    summary = r#"Prometheus metrics"#,
+    description = r#"Server metrics in the Prometheus text exposition format (version 0.0.4), including HTTP request counts and latencies and database pool state. Public unless `METRICS_TOKEN` is set; then it needs `Authorization: Bearer <METRICS_TOKEN>`."#,
+    responses(
+        (status = 200, description = r#"Metrics in Prometheus text format."#, body = String, content_type = "text/plain; version=0.0.4", example = json!("# HELP ringside_up_seconds Seconds since the server started.\n# TYPE ringside_up_seconds gauge\nringside_up_seconds 42\n")),
+        (status = 401, description = r#"`unauthorized`: `METRICS_TOKEN` is set and the request does not carry it."#),
+    )
+)]
 async fn metrics(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
@@ -94,14 +125,19 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn openapi() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(OPENAPI)
-}
-
 /// The WebSocket protocol as AsyncAPI 3, generated from the protocol's types
 /// (`ringside_actors::asyncapi`) once, on the first request.
+#[utoipa::path(
+    get,
+    path = "/api/asyncapi.json",
+    tags = ["ops"],
+    operation_id = "getAsyncApi",
+    summary = r#"The WebSocket protocol"#,
+    description = r#"The WebSocket protocol as an AsyncAPI 3.0.0 document (channels, client ops, server frames with their JSON Schemas, error and close codes), generated from the protocol's types. Public. This path has no trailing slash."#,
+    responses(
+        (status = 200, description = r#"The AsyncAPI document."#, body = crate::http::openapi::schemas::ApiDocument),
+    )
+)]
 async fn asyncapi() -> HttpResponse {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let body = DOCUMENT.get_or_init(|| ringside_actors::asyncapi::document().to_string());

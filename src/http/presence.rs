@@ -11,6 +11,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/presence/{channel}/").get(presence));
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/live/presence/{channel}/",
+    tags = ["engagement"],
+    operation_id = "getPresence",
+    summary = r#"Who is on a channel"#,
+    description = r#"How many follow a channel now over WebSocket, on every node: `count` is its distinct members (a signed-in user counts once however many sessions, each anonymous connection once). While `count` is at most `PRESENCE_LIST_MAX` (default 100), `users` lists the signed-in members (anonymous ones are counted, not listed) to signed-in callers; above that, and always for anonymous callers, it is null. A channel nobody follows, or one that names nothing, answers `count` 0. The answering node knows the channel only while one of its own connections follows it (or did within `ROOM_IDLE`, default 60 s); otherwise it answers 0. The same count goes out live as `presence` frames. Public; a token, when sent, must be valid."#,
+    params(
+        ("channel" = String, Path, description = r#"A channel name (see the `websocket` tag): `event:{id}`, `fight:{id}`, `comments:{id}`, `rankings:{division}`, `news` or `rankings`. `user:` channels are private."#),
+    ),
+    security((), ("bearerAuth" = [])),
+    responses(
+        (status = 200, description = r#"The channel's presence."#, body = crate::http::openapi::schemas::Presence),
+        (status = 400, description = r#"`bad_request`: not a channel name (`details`: `{"channel": "unknown channel ..."}`)."#),
+        (status = 403, description = r#"`forbidden`: a `user:` channel (private)."#),
+        (status = 401, description = r#"`unauthorized`: a token was sent and is invalid, expired or revoked."#),
+    )
+)]
 async fn presence(
     caller: MaybeAuth,
     state: web::Data<AppState>,

@@ -123,6 +123,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// `comments:{event_id}` over WebSocket.
+#[utoipa::path(
+    get,
+    path = "/api/live/comments/{id}/",
+    tags = ["websocket"],
+    operation_id = "streamComments",
+    summary = r#"A live event's comment stream (WebSocket)"#,
+    description = r#"WebSocket only: the session is auto-subscribed to `comments:{id}` (`id` is the live event's id; the subscription snapshot is `{live_event}`). `?since=` resumes it; `?token=` or the bearer header signs the session in (anonymous is fine). The live event must exist. See the `websocket` tag. Public."#,
+    security((), ("bearerAuth" = []), ("tokenQuery" = [])),
+    responses(
+        (status = 101, description = r#"Switching Protocols (with `Upgrade: websocket`): the connection is now a WebSocket session auto-subscribed to `comments:{id}`; its first frame is `welcome`, then `subscribed` (or an `error`). See the `websocket` tag."#),
+        (status = 400, description = r#"`bad_request`: not a WebSocket upgrade (the message names the REST comment list, which this version does not serve yet), a `since` or query string that does not parse, or a malformed handshake."#),
+        (status = 401, description = r#"`unauthorized` (WebSocket upgrade): a token was sent (`?token=` or `Authorization`) but is malformed, invalid or expired."#),
+        (status = 403, description = r#"`banned` (WebSocket upgrade): the token's account is banned."#),
+        (status = 404, description = r#"`not_found`: live event not found (or `id` is not an integer)."#),
+    )
+)]
 async fn comments(
     req: HttpRequest,
     body: web::Payload,
@@ -148,6 +164,21 @@ async fn comments(
 }
 
 /// `user:{me}` over WebSocket: the signed-in user's notifications.
+#[utoipa::path(
+    get,
+    path = "/api/live/notifications/",
+    tags = ["websocket"],
+    operation_id = "streamNotifications",
+    summary = r#"The signed-in user's notification stream (WebSocket)"#,
+    description = r#"WebSocket only: the session is auto-subscribed to `user:{me}`, the caller's own channel (subscription snapshot `{user, unread}`, `unread` being the caller's unread count). It carries `notification` frames (a `Notification` each, numbered, sent as soon as it is stored); the list, read state and preferences are REST (`notifications` tag). Needs a signed-in user: the token goes in `?token=` or the bearer header. `?since=` resumes the channel. See the `websocket` tag. Requires role: `viewer`."#,
+    security(("bearerAuth" = ["viewer"]), ("tokenQuery" = ["viewer"])),
+    responses(
+        (status = 101, description = r#"Switching Protocols (with `Upgrade: websocket`): the connection is now a WebSocket session auto-subscribed to `user:{me}`; its first frame is `welcome`, then `subscribed` (or an `error`). See the `websocket` tag."#),
+        (status = 400, description = r#"`bad_request`: not a WebSocket upgrade (checked first; the list is `GET /api/notifications/`), a `since` or query string that does not parse, or a malformed handshake."#),
+        (status = 401, description = r#"`unauthorized`: no token, or a malformed, invalid or expired one."#),
+        (status = 403, description = r#"`banned`: the account is banned."#),
+    )
+)]
 async fn notifications(
     req: HttpRequest,
     body: web::Payload,

@@ -600,3 +600,261 @@ async fn dashboard_and_alerts_use_served_series() {
         assert!(named > 5, "{file} names the series");
     }
 }
+
+/// A path pattern with its parameters' names dropped: `/a/{id}/` → `/a/{}/`.
+fn shape(path: &str) -> Vec<String> {
+    path.split('/')
+        .map(|seg| {
+            if seg.starts_with('{') {
+                "{}".to_string()
+            } else {
+                seg.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Whether the served pattern answers the documented path (a served
+/// parameter may stand for a documented literal, as `{decision}` does for
+/// `hide`, `delete` and `restore`).
+fn serves(served: &[String], documented: &[String]) -> bool {
+    served.len() == documented.len()
+        && served
+            .iter()
+            .zip(documented)
+            .all(|(s, d)| s == d || s == "{}")
+}
+
+/// The routes the server registers and the operations its OpenAPI document
+/// describes are the same: nothing served is undocumented, nothing
+/// documented is missing, method by method.
+#[actix_rt::test]
+async fn every_served_route_is_documented_and_every_documented_route_served() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    // Web surfaces (HTML pages, DESIGN §11) are not part of the API.
+    let served: Vec<(Vec<String>, String)> = ringside::http::registered_routes()
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with(ringside::http::docs::PREFIX))
+        .flat_map(|(path, methods)| {
+            let shaped = shape(&path);
+            methods
+                .into_iter()
+                .map(move |m| (shaped.clone(), m.to_lowercase()))
+        })
+        .collect();
+    assert!(served.len() > 50, "routes registered: {served:?}");
+    let documented: Vec<(Vec<String>, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            let shaped = shape(path);
+            item.as_object()
+                .expect("path item")
+                .keys()
+                .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                .map(move |m| (shaped.clone(), m.clone()))
+        })
+        .collect();
+    let mut drift = Vec::new();
+    for (path, method) in &served {
+        if !documented
+            .iter()
+            .any(|(d, m)| m == method && serves(path, d))
+        {
+            drift.push(format!("served, undocumented: {method} {}", path.join("/")));
+        }
+    }
+    for (path, method) in &documented {
+        if !served.iter().any(|(s, m)| m == method && serves(s, path)) {
+            drift.push(format!(
+                "documented, not served: {method} {}",
+                path.join("/")
+            ));
+        }
+    }
+    assert!(drift.is_empty(), "{drift:#?}");
+}
+
+/// The schema at `reference` (`#/components/schemas/X`).
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => resolve(
+            doc,
+            doc.pointer(r.trim_start_matches('#'))
+                .expect("the $ref exists"),
+        ),
+        None => schema,
+    }
+}
+
+/// Fields of `value` that `schema` does not describe, as JSON paths.
+fn undocumented(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    let mut properties = serde_json::Map::new();
+    let mut items = schema.get("items");
+    for part in std::iter::once(schema).chain(
+        schema["allOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| resolve(doc, s)),
+    ) {
+        if let Some(p) = part["properties"].as_object() {
+            properties.extend(p.clone());
+        }
+        items = items.or(part.get("items"));
+    }
+    match value {
+        Value::Object(fields) if !properties.is_empty() => {
+            for (key, field) in fields {
+                match properties.get(key) {
+                    Some(s) => undocumented(doc, s, field, &format!("{at}.{key}"), out),
+                    None => out.push(format!("{at}.{key}")),
+                }
+            }
+        }
+        Value::Array(elements) => {
+            if let Some(items) = items {
+                for e in elements {
+                    undocumented(doc, items, e, &format!("{at}[]"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The live answers clients read most carry only documented fields.
+#[actix_rt::test]
+async fn live_snapshots_carry_only_documented_fields() {
+    let app = TestApp::spawn().await;
+    let (admin, event, fights) = live_event(&app).await;
+    // An open poll, so the snapshot's `polls` has an element to check.
+    let (status, poll) = app
+        .post(
+            "/api/live/polls/",
+            Some(&admin),
+            serde_json::json!({ "live_event": event, "question": "Who wins?", "options": ["Red", "Blue"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{poll}");
+    let (status, _) = app
+        .post(
+            &format!("/api/live/polls/{}/open/", poll["id"]),
+            Some(&admin),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, doc) = app.get("/api/openapi.json", None).await;
+    let mut out = Vec::new();
+    for (template, concrete) in [
+        (
+            "/api/live/events/".to_string(),
+            "/api/live/events/".to_string(),
+        ),
+        (
+            "/api/live/events/{id}/".into(),
+            format!("/api/live/events/{event}/"),
+        ),
+        (
+            "/api/live/fights/{id}/".into(),
+            format!("/api/live/fights/{}/", fights[0]),
+        ),
+    ] {
+        let (status, body) = app.get(&concrete, None).await;
+        assert_eq!(status, StatusCode::OK, "{concrete}: {body}");
+        let schema = &doc["paths"][&template]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"];
+        assert!(schema.is_object(), "{template} documents its answer");
+        undocumented(&doc, schema, &body, &template, &mut out);
+    }
+    assert!(out.is_empty(), "undocumented fields: {out:#?}");
+}
+
+/// `/docs/` is the API reference over `/api/openapi.json`, served whole by
+/// the server: every script and stylesheet it loads comes from the server
+/// itself, and each is served.
+#[actix_rt::test]
+async fn the_docs_page_loads_only_from_the_server() {
+    let app = TestApp::spawn().await;
+    let fetch = |path: String| {
+        let app = &app;
+        async move {
+            let mut resp = app.client.get(app.url(&path)).send().await.expect("sent");
+            let status = resp.status();
+            let content_type = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let body = resp.body().limit(1 << 23).await.expect("body").to_vec();
+            (status, content_type, body)
+        }
+    };
+    let (status, content_type, page) = fetch("/docs/".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let page = String::from_utf8(page).expect("utf-8");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "{page}"
+    );
+    // Every src= and href= is a path on this server.
+    let mut loaded = Vec::new();
+    for attr in ["src=\"", "href=\""] {
+        for (at, _) in page.match_indices(attr) {
+            let rest = &page[at + attr.len()..];
+            let url = &rest[..rest.find('"').expect("closed")];
+            assert!(url.starts_with('/') && !url.starts_with("//"), "{url}");
+            loaded.push(url.to_string());
+        }
+    }
+    assert!(loaded.iter().any(|u| u.ends_with(".js")), "{loaded:?}");
+    assert!(loaded.iter().any(|u| u.ends_with(".css")), "{loaded:?}");
+    for url in loaded {
+        let (status, content_type, body) = fetch(url.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+        assert!(!body.is_empty(), "{url}");
+        let wanted = if url.ends_with(".css") {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        assert!(content_type.starts_with(wanted), "{url}: {content_type}");
+    }
+    // The page's own script points Swagger UI at the served document, with
+    // no validator (which would call out to another host).
+    let (_, _, init) = fetch("/docs/init.js".into()).await;
+    let init = String::from_utf8(init).expect("utf-8");
+    assert!(init.contains("\"/api/openapi.json\""), "{init}");
+    assert!(init.contains("validatorUrl: null"), "{init}");
+    // Without the slash, a redirect to the page.
+    let no_redirects = awc::Client::builder().disable_redirects().finish();
+    let resp = no_redirects
+        .get(app.url("/docs"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        resp.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/docs/")
+    );
+}
+
+/// What `/api/openapi.json` serves is the document generated from the code.
+#[actix_rt::test]
+async fn the_served_document_is_the_generated_one() {
+    let app = TestApp::spawn().await;
+    let (status, served) = app.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(served, ringside::http::openapi::generated());
+    assert!(served["info"]["description"]
+        .as_str()
+        .is_some_and(|d| d.contains("Conventions")));
+}

@@ -20,26 +20,55 @@ const MAX_LISTED_USERS: usize = 10_000;
 const MAX_DATA_BYTES: usize = 2048;
 
 /// Who a send goes to.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[schema(
+    as = NotificationAudience,
+    description = "Who a send is for, by `kind`. Unknown kinds and fields are refused."
+)]
 pub enum Audience {
+    /// Everyone (users with `followed_only` left out, except for `system` and `user_activity`).
     All,
-    EventFollowers { event: i64 },
-    FighterFollowers { fighter: i64 },
-    Users { users: Vec<i64> },
+    /// The followers of a catalog event.
+    EventFollowers {
+        /// The catalog event's id; must exist.
+        event: i64,
+    },
+    /// The followers of a fighter.
+    FighterFollowers {
+        /// The fighter's id; must exist.
+        fighter: i64,
+    },
+    /// Listed users.
+    Users {
+        /// 1 to 10000 user ids once duplicates are dropped; unknown ids are ignored.
+        #[schema(min_items = 1, max_items = 10000)]
+        users: Vec<i64>,
+    },
 }
 
 /// The body of `POST /api/notifications/send/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NotificationSendRequest, description = r#"Unknown fields are refused. `{user}` in `title` or `message` becomes each recipient's display name."#)]
 pub struct SendInput {
     pub audience: Audience,
+    /// Any `NotificationType` but `emergency` (use the broadcast). `system` obeys no preference switch.
+    #[schema(value_type = ringside_actors::vocabulary::NotificationType)]
     pub notification_type: String,
+    /// Trimmed, then 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    /// Trimmed, then 1 to 2000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub message: String,
     #[serde(default)]
+    /// Where the client should go when it is opened (an app path); trimmed, then 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500, default = json!(null))]
     pub action_url: Option<String>,
     #[serde(default)]
+    /// Fields for the client (null is `{}`); at most 2048 bytes as JSON, since it rides in the push payload.
+    #[schema(default = json!({}), value_type = Option<Object>)]
     pub data: Option<Value>,
 }
 
@@ -182,12 +211,19 @@ fn check_target(conn: &mut diesel::PgConnection, reach: &Reach) -> Result<(), Ap
 }
 
 /// The body of `POST /api/admin/broadcast/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = BroadcastRequest, description = r#"Unknown fields are refused."#)]
 pub struct BroadcastInput {
+    /// Trimmed, then 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    /// Trimmed, then 1 to 2000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub message: String,
     #[serde(default)]
+    /// Where the client should go when it is opened (an app path); trimmed, then 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500, default = json!(null))]
     pub action_url: Option<String>,
 }
 

@@ -14,12 +14,18 @@ use crate::state::AppState;
 use crate::validate;
 
 /// The body of `POST /api/notifications/register/` and `…/unregister/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DeviceRegisterRequest, description = r#"Unknown fields are refused."#)]
 pub struct DeviceInput {
+    #[schema(value_type = ringside_actors::vocabulary::Platform)]
     pub platform: String,
+    /// The push token; trimmed, then 1 to 4096 characters.
+    #[schema(min_length = 1, max_length = 4096)]
     pub token: String,
     #[serde(default)]
+    /// The app's id; trimmed, then 1 to 255 characters.
+    #[schema(min_length = 1, max_length = 255, required = true)]
     pub app_id: Option<String>,
 }
 
@@ -154,19 +160,33 @@ fn preferences_body(prefs: Preferences, timezone: String) -> Result<Value, ApiEr
 
 /// The body of `PUT /api/notifications/preferences/`: every field given,
 /// `timezone` optional.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NotificationPreferencesRequest, description = r#"Every preference, replacing the stored ones: the booleans are required; the quiet hours are both set or both null (an omitted one counts as null); `timezone` is optional (absent or null: unchanged). Unknown fields are refused."#)]
 pub struct PreferencesInput {
+    /// Mobile push at all (default true).
     pub push_enabled: bool,
+    /// `fight_result` notifications (default true).
     pub fight_results: bool,
+    /// `breaking_news` notifications (default true).
     pub breaking_news: bool,
+    /// `ranking_change` notifications (default true).
     pub ranking_changes: bool,
+    /// `event_start` notifications (default true).
     pub event_start: bool,
+    /// `user_activity` notifications (default true).
     pub user_activity: bool,
+    /// Only about followed fighters and events, where a type allows it (default false).
     pub followed_only: bool,
+    /// Quiet hours start, in minutes after midnight in `timezone`; null (with `quiet_end_min`) when there are none.
+    #[schema(minimum = 0, maximum = 1439)]
     pub quiet_start_min: Option<i32>,
+    /// Quiet hours end, in minutes after midnight in `timezone`; null (with `quiet_start_min`) when there are none.
+    #[schema(minimum = 0, maximum = 1439)]
     pub quiet_end_min: Option<i32>,
     #[serde(default)]
+    /// An IANA time zone name such as `Europe/Lisbon` (trimmed), the one quiet hours are read in; absent or null leaves the stored one (default `UTC`). An unknown name answers 400 `bad_request` (`details.timezone`).
+    #[schema(min_length = 1, max_length = 64, example = json!("Europe/Lisbon"))]
     pub timezone: Option<String>,
 }
 
