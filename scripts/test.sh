@@ -12,6 +12,8 @@ pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev pkg-config)
 command -v redis-server >/dev/null || missing+=(redis-server)
 # The proxy test runs the shipped nginx configuration (ops/nginx/).
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+# The web pages (/docs/) are checked in a real headless Chromium.
+command -v chromium >/dev/null || missing+=(chromium)
 # The alert rules and their unit tests (ops/prometheus/): Debian's promtool.
 command -v promtool >/dev/null || missing+=(prometheus)
 if ((${#missing[@]})); then

@@ -847,6 +847,69 @@ async fn the_docs_page_loads_only_from_the_server() {
     );
 }
 
+/// `/docs/` renders in a real headless Chromium that can reach no host but
+/// this server: the title, and every documented path, are on the page.
+#[actix_rt::test]
+async fn the_docs_page_renders_in_a_browser_without_the_network() {
+    let app = TestApp::spawn().await;
+    let (_, doc) = app.get("/api/openapi.json", None).await;
+    let documented: std::collections::BTreeSet<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .cloned()
+        .collect();
+    let url = app.url("/docs/");
+    let profile = std::env::temp_dir().join(format!("ringside-chromium-{}", std::process::id()));
+    let dom = tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new("timeout")
+            .arg("90")
+            .arg(chromium())
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                // Any host but this one fails to resolve: nothing may come from elsewhere.
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                // Run the page's scripts (and its fetch of the document) to rest.
+                "--virtual-time-budget=20000",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(&url)
+            .output()
+            .expect("chromium runs (scripts/test.sh installs it)");
+        let _ = std::fs::remove_dir_all(&profile);
+        assert!(
+            out.status.success(),
+            "chromium: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 DOM")
+    })
+    .await
+    .expect("joined");
+    assert!(dom.contains(">Ringside API<"), "the title is rendered");
+    assert!(
+        !dom.contains("Failed to load API definition"),
+        "the document loaded"
+    );
+    let rendered: std::collections::BTreeSet<String> = dom
+        .match_indices("data-path=\"")
+        .map(|(at, m)| {
+            let rest = &dom[at + m.len()..];
+            rest[..rest.find('"').expect("closed")].to_string()
+        })
+        .collect();
+    assert_eq!(rendered, documented, "every documented path is on the page");
+}
+
+/// The Chromium binary: `CHROMIUM` or Debian's.
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into())
+}
+
 /// What `/api/openapi.json` serves is the document generated from the code.
 #[actix_rt::test]
 async fn the_served_document_is_the_generated_one() {
