@@ -451,23 +451,37 @@ pub fn unregister_device(
     .map(|n| n > 0)
 }
 
-/// Preferences as clients read and write them (every field present).
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, AsChangeset, Insertable)]
+/// Preferences as stored (every field present); clients see them with the
+/// time zone (`features::notifications::inbox::PreferencesView`).
+#[derive(
+    Debug, Clone, Queryable, Selectable, Serialize, AsChangeset, Insertable, utoipa::ToSchema,
+)]
 #[diesel(table_name = notification_preferences)]
 pub struct Preferences {
     #[serde(rename = "user")]
+    /// The user's id.
     pub user_id: i64,
+    /// Mobile push at all (default true).
     pub push_enabled: bool,
+    /// `fight_result` notifications (default true).
     pub fight_results: bool,
+    /// `breaking_news` notifications (default true).
     pub breaking_news: bool,
+    /// `ranking_change` notifications (default true).
     pub ranking_changes: bool,
+    /// `event_start` notifications (default true).
     pub event_start: bool,
+    /// `user_activity` notifications (default true).
     pub user_activity: bool,
+    /// Only about followed fighters and events, where a type allows it (default false).
     pub followed_only: bool,
-    /// Quiet hours, minutes after midnight in the user's time zone.
     #[diesel(treat_none_as_null = true)]
+    /// Quiet hours start, in minutes after midnight in `timezone`; null (with `quiet_end_min`) when there are none.
+    #[schema(minimum = 0, maximum = 1439, required = true)]
     pub quiet_start_min: Option<i32>,
     #[diesel(treat_none_as_null = true)]
+    /// Quiet hours end, in minutes after midnight in `timezone`; null (with `quiet_start_min`) when there are none.
+    #[schema(minimum = 0, maximum = 1439, required = true)]
     pub quiet_end_min: Option<i32>,
 }
 

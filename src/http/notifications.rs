@@ -195,7 +195,7 @@ async fn read_all(
     description = r#"The caller's preferences; the defaults (every type on, push on, `followed_only` false, no quiet hours) when they never set them, with the caller's `timezone` (default `UTC`). Requires role: `viewer` (any signed-in user)."#,
     security(("bearerAuth" = ["viewer"])),
     responses(
-        (status = 200, description = r#"The preferences."#, body = crate::http::openapi::schemas::NotificationPreferences),
+        (status = 200, description = r#"The preferences."#, body = crate::features::notifications::inbox::PreferencesView),
         (status = 401, description = r#"`unauthorized`: no token, or a malformed, invalid or expired one (or its account no longer exists)."#),
         (status = 403, description = r#"`banned`: the account is banned."#),
     )
@@ -217,7 +217,7 @@ async fn preferences(
     security(("bearerAuth" = ["viewer"])),
     request_body(content = PreferencesInput, example = json!({"push_enabled": true, "fight_results": true, "breaking_news": true, "ranking_changes": false, "event_start": true, "user_activity": false, "followed_only": true, "quiet_start_min": 1380, "quiet_end_min": 420, "timezone": "Europe/Lisbon"})),
     responses(
-        (status = 200, description = r#"The saved preferences."#, body = crate::http::openapi::schemas::NotificationPreferences),
+        (status = 200, description = r#"The saved preferences."#, body = crate::features::notifications::inbox::PreferencesView),
         (status = 400, description = r#"`bad_request`: malformed body, an unknown field, or a field missing or of the wrong type (`details`: `{line, column}`) (every boolean is required); or a field failed validation, named in `details`: `quiet_start_min` or `quiet_end_min` (not 0 to 1439), `quiet_end_min` (only one of the two set), `timezone` (not 1 to 64 characters after trimming, or not a known IANA time zone name)."#),
         (status = 401, description = r#"`unauthorized`: no token, or a malformed, invalid or expired one (or its account no longer exists)."#),
         (status = 403, description = r#"`banned`: the account is banned."#),

@@ -4,7 +4,7 @@
 
 use ringside_actors::vocabulary::Platform;
 use ringside_actors::{protocol, Channel};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::db::notifications::{self, Device, Notification, Preferences};
@@ -138,7 +138,7 @@ pub async fn read_all(state: &AppState, user: i64) -> Result<Value, ApiError> {
     Ok(json!({ "marked": marked, "unread": 0 }))
 }
 
-pub async fn preferences(state: &AppState, user: i64) -> Result<Value, ApiError> {
+pub async fn preferences(state: &AppState, user: i64) -> Result<PreferencesView, ApiError> {
     state
         .db
         .run(move |c| {
@@ -150,12 +150,25 @@ pub async fn preferences(state: &AppState, user: i64) -> Result<Value, ApiError>
         .await
 }
 
-/// The preferences as clients read them, with the time zone quiet hours
-/// are read in.
-fn preferences_body(prefs: Preferences, timezone: String) -> Result<Value, ApiError> {
-    let mut body = serde_json::to_value(prefs).map_err(|e| ApiError::Internal(e.to_string()))?;
-    body["timezone"] = json!(timezone);
-    Ok(body)
+/// A user's notification preferences. A user who never set them has the defaults: every type on, push on, `followed_only` false, no quiet hours, `timezone` `UTC`. The type switches decide who gets a notification, `followed_only` keeps out what is not about followed fighters and events (see each trigger), `push_enabled` and the quiet hours decide whether it is also pushed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = NotificationPreferences)]
+pub struct PreferencesView {
+    #[serde(flatten)]
+    pub preferences: Preferences,
+    /// The IANA time zone quiet hours are read in, such as `Europe/Lisbon` (default `UTC`).
+    #[schema(example = json!("Europe/Lisbon"))]
+    pub timezone: String,
+}
+
+fn preferences_body(
+    preferences: Preferences,
+    timezone: String,
+) -> Result<PreferencesView, ApiError> {
+    Ok(PreferencesView {
+        preferences,
+        timezone,
+    })
 }
 
 /// The body of `PUT /api/notifications/preferences/`: every field given,
@@ -196,7 +209,7 @@ pub async fn set_preferences(
     state: &AppState,
     user: i64,
     b: PreferencesInput,
-) -> Result<Value, ApiError> {
+) -> Result<PreferencesView, ApiError> {
     validate::range("quiet_start_min", b.quiet_start_min, 0, 1439)?;
     validate::range("quiet_end_min", b.quiet_end_min, 0, 1439)?;
     if b.quiet_start_min.is_some() != b.quiet_end_min.is_some() {

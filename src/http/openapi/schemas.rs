@@ -659,36 +659,6 @@ pub struct NotificationPage {
     pub unread: i64,
 }
 
-/// A user's notification preferences. A user who never set them has the defaults: every type on, push on, `followed_only` false, no quiet hours, `timezone` `UTC`. The type switches decide who gets a notification, `followed_only` keeps out what is not about followed fighters and events (see each trigger), `push_enabled` and the quiet hours decide whether it is also pushed.
-#[derive(Serialize, ToSchema)]
-pub struct NotificationPreferences {
-    /// The user's id.
-    pub user: i64,
-    /// Mobile push at all (default true).
-    pub push_enabled: bool,
-    /// `fight_result` notifications (default true).
-    pub fight_results: bool,
-    /// `breaking_news` notifications (default true).
-    pub breaking_news: bool,
-    /// `ranking_change` notifications (default true).
-    pub ranking_changes: bool,
-    /// `event_start` notifications (default true).
-    pub event_start: bool,
-    /// `user_activity` notifications (default true).
-    pub user_activity: bool,
-    /// Only about followed fighters and events, where a type allows it (default false).
-    pub followed_only: bool,
-    /// Quiet hours start, in minutes after midnight in `timezone`; null (with `quiet_end_min`) when there are none.
-    #[schema(minimum = 0, maximum = 1439, required = true)]
-    pub quiet_start_min: Option<i32>,
-    /// Quiet hours end, in minutes after midnight in `timezone`; null (with `quiet_start_min`) when there are none.
-    #[schema(minimum = 0, maximum = 1439, required = true)]
-    pub quiet_end_min: Option<i32>,
-    /// The IANA time zone quiet hours are read in, such as `Europe/Lisbon` (default `UTC`).
-    #[schema(example = json!("Europe/Lisbon"))]
-    pub timezone: String,
-}
-
 /// A 403 of the comment write: banned or muted. Only its name is used here
 /// (`response = CommentForbidden` in an annotation); `finish` (in `super`) builds the
 /// component from [`ERRORS`].
