@@ -112,4 +112,31 @@ mod tests {
             assert!(bad.parse::<Channel>().is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn event_and_comment_channels_belong_to_their_live_event() {
+        assert_eq!(Channel::Event(42).live_event(), Some(42));
+        assert_eq!(Channel::Comments(42).live_event(), Some(42));
+        for other in [
+            Channel::Fight(42),
+            Channel::User(42),
+            Channel::News,
+            Channel::Rankings,
+            Channel::Division(42),
+        ] {
+            assert_eq!(other.live_event(), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_name_is_quoted_at_most_100_characters_long() {
+        let long = format!("x:{}", "1".repeat(300));
+        let err = long.parse::<Channel>().expect_err("unknown");
+        assert_eq!(err.0.chars().count(), 100);
+        assert_eq!(
+            "event:99999999999999999999".parse::<Channel>(),
+            Err(UnknownChannel("event:99999999999999999999".into())),
+            "out of range"
+        );
+    }
 }

@@ -392,4 +392,148 @@ mod tests {
         assert_eq!(stats["totals"]["red"]["strikes_landed"], 20);
         assert_eq!(stats["rounds"]["1"]["red"]["strikes_attempted"], 20);
     }
+
+    #[test]
+    fn only_an_upcoming_fight_starts_and_only_a_live_one_runs_rounds() {
+        let upcoming = FightState {
+            status: "upcoming".into(),
+            ..live(0, false)
+        };
+        let started = upcoming.start().expect("starts");
+        assert_eq!(started, live(0, false));
+        assert_eq!(
+            started.start(),
+            Err(FightError::WrongState("the fight is live".into()))
+        );
+        for op in [
+            upcoming.start_round(1).map(|_| ()),
+            upcoming.end_round(1).map(|_| ()),
+            upcoming.check_stats_round(1),
+            upcoming.check_score_round(1),
+        ] {
+            assert_eq!(
+                op,
+                Err(FightError::WrongState("the fight is upcoming".into()))
+            );
+        }
+        let round = started.start_round(1).expect("round 1");
+        assert_eq!((round.current_round, round.round_running), (1, true));
+        let over = round.end_round(1).expect("over");
+        assert_eq!((over.current_round, over.round_running), (1, false));
+    }
+
+    #[test]
+    fn stats_are_for_rounds_that_began_and_scores_for_rounds_that_ended() {
+        let f = live(2, true);
+        assert!(f.check_stats_round(0).is_err());
+        assert!(f.check_stats_round(1).is_ok());
+        assert!(f.check_stats_round(2).is_ok(), "the running round");
+        assert!(f.check_stats_round(3).is_err());
+        assert!(f.check_score_round(0).is_err());
+        let completed = FightState {
+            status: "completed".into(),
+            ..live(3, false)
+        };
+        assert!(completed.check_score_round(3).is_ok(), "after the result");
+        assert!(completed.check_score_round(4).is_err());
+    }
+
+    #[test]
+    fn a_result_completes_the_fight_and_is_checked_at_its_bounds() {
+        let f = live(3, true);
+        let r = |winner, method: &str, round, time: &str| FightResult {
+            winner,
+            method: method.into(),
+            round,
+            time: time.into(),
+        };
+        let done = f
+            .finish(&r(Some(Winner::Red), "ko_tko", 3, "5:00"))
+            .expect("the last second counts");
+        assert_eq!(
+            (done.status.as_str(), done.round_running),
+            ("completed", false)
+        );
+        assert!(f.finish(&r(Some(Winner::Red), "ko_tko", 3, "0:00")).is_ok());
+        assert!(f
+            .finish(&r(Some(Winner::Red), "ko_tko", 3, "4:60"))
+            .is_err());
+        assert!(f
+            .finish(&r(Some(Winner::Red), "ko_tko", 3, "10:00"))
+            .is_err());
+        assert!(f.finish(&r(Some(Winner::Red), "ko_tko", 3, "500")).is_err());
+        assert!(f
+            .finish(&r(Some(Winner::Red), "ko_tko", 0, "1:00"))
+            .is_err());
+        assert!(f.finish(&r(None, "no_contest", 1, "1:00")).is_ok());
+        assert!(
+            f.finish(&r(None, "draw", 2, "5:00")).is_err(),
+            "a draw goes the distance"
+        );
+        assert!(f
+            .finish(&r(Some(Winner::Blue), "split_decision", 3, "5:00"))
+            .is_ok());
+        // A fight stopped before round 1 began is scored as round 1.
+        assert!(live(0, false)
+            .finish(&r(Some(Winner::Red), "dq", 1, "0:10"))
+            .is_ok());
+        let completed = FightState {
+            status: "completed".into(),
+            ..live(3, false)
+        };
+        assert!(completed
+            .finish(&r(Some(Winner::Red), "ko_tko", 1, "1:00"))
+            .is_err());
+    }
+
+    #[test]
+    fn stats_bounds_are_inclusive() {
+        let map = |v: Value| v.as_object().cloned().expect("map");
+        assert!(check_stats(&map(json!({ "knockdowns": 10_000 }))).is_ok());
+        assert!(check_stats(&map(json!({ "knockdowns": 10_001 }))).is_err());
+        assert!(check_stats(&map(json!({ "knockdowns": 1.5 }))).is_err());
+        assert!(check_stats(&map(json!({ "control_time_s": 300 }))).is_ok());
+        assert_eq!(
+            check_stats(&map(json!({ "control_time_s": 301 }))),
+            Err(FightError::Invalid(
+                "control_time_s cannot exceed the 300-second round"
+            ))
+        );
+        assert!(check_stats(&map(
+            json!({ "takedowns_landed": 3, "takedowns_attempted": 3 })
+        ))
+        .is_ok());
+        assert!(check_stats(&map(
+            json!({ "takedowns_landed": 4, "takedowns_attempted": 3 })
+        ))
+        .is_err());
+        // Only pairs given together are compared.
+        assert!(check_stats(&map(json!({ "significant_strikes_landed": 9 }))).is_ok());
+    }
+
+    #[test]
+    fn entering_a_rounds_stats_again_replaces_them_in_the_totals() {
+        let c = |v: Value| v.as_object().cloned().expect("map");
+        let stats = merge_stats(&Value::Null, 1, Winner::Blue, c(json!({ "knockdowns": 1 })));
+        assert_eq!(
+            stats["totals"],
+            json!({ "red": {}, "blue": { "knockdowns": 1 } })
+        );
+        let stats = merge_stats(
+            &stats,
+            1,
+            Winner::Blue,
+            c(json!({ "knockdowns": 2, "submission_attempts": 1 })),
+        );
+        let stats = merge_stats(&stats, 2, Winner::Red, c(json!({ "knockdowns": 1 })));
+        let stats = merge_stats(&stats, 2, Winner::Blue, c(json!({ "knockdowns": 1 })));
+        assert_eq!(
+            stats["totals"],
+            json!({ "red": { "knockdowns": 1 }, "blue": { "knockdowns": 3, "submission_attempts": 1 } })
+        );
+        assert_eq!(
+            stats["rounds"]["1"]["blue"],
+            json!({ "knockdowns": 2, "submission_attempts": 1 })
+        );
+    }
 }

@@ -558,7 +558,7 @@ pub(crate) mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::test_support::{client, room_config, FakeStore, Told};
+    use crate::test_support::{client, eventually, room_config, Client, FakeStore, Told};
 
     pub(crate) fn hub_config() -> HubConfig {
         HubConfig {
@@ -659,5 +659,448 @@ pub(crate) mod tests {
         .expect("hub");
         assert_eq!(one.told().await, Told::Kick(close::POLICY));
         assert_eq!(two.told().await, Told::Kick(close::POLICY));
+    }
+
+    fn hub_with(store: &Arc<FakeStore>, config: HubConfig) -> Addr<Hub> {
+        Hub::new(Arc::new(store.clone()), config).start()
+    }
+
+    async fn connect(hub: &Addr<Hub>, c: &Client) {
+        let admitted = hub.send(Connect {
+            outbox: c.outbox.clone(),
+        });
+        assert_eq!(admitted.await.expect("hub"), Ok(()));
+    }
+
+    /// Subscribes and waits for the `subscribed` frame.
+    async fn follow(hub: &Addr<Hub>, c: &mut Client, channel: Channel) {
+        hub.send(subscribe(channel.clone(), &c.outbox, 0))
+            .await
+            .expect("hub");
+        let s = c.next().await;
+        assert_eq!(
+            (s["type"].clone(), s["channel"].clone()),
+            (json!("subscribed"), json!(channel.to_string()))
+        );
+    }
+
+    #[actix_rt::test]
+    async fn a_broadcast_reaches_every_session_and_counts_those_still_connected() {
+        let store = FakeStore::new();
+        let hub = hub_with(&store, hub_config());
+        let mut a = client(1, None, 16);
+        let mut b = client(2, Some(7), 16);
+        let gone = client(3, None, 16);
+        for c in [&a, &b, &gone] {
+            connect(&hub, c).await;
+        }
+        drop(gone);
+        let frame = protocol::broadcast(&json!({ "message": "evacuate" }));
+        assert_eq!(hub.send(Broadcast(frame)).await.expect("hub"), 2);
+        for c in [&mut a, &mut b] {
+            let got = c.next().await;
+            assert_eq!(got["type"], "broadcast");
+            assert_eq!(got["data"]["message"], "evacuate");
+        }
+        assert_eq!(hub.send(Stats).await.expect("hub").sessions, 2);
+    }
+
+    #[actix_rt::test]
+    async fn shutdown_closes_every_session_with_1012() {
+        let store = FakeStore::new();
+        let hub = hub_with(&store, hub_config());
+        let mut a = client(1, None, 16);
+        let mut b = client(2, Some(7), 16);
+        connect(&hub, &a).await;
+        connect(&hub, &b).await;
+        assert_eq!(hub.send(Shutdown).await.expect("hub"), 2);
+        assert_eq!(a.told().await, Told::Kick(close::RESTART));
+        assert_eq!(b.told().await, Told::Kick(close::RESTART));
+    }
+
+    #[actix_rt::test]
+    async fn a_disconnect_frees_the_users_place_and_leaves_its_rooms() {
+        let store = FakeStore::new();
+        store.add_channel(&Channel::News, "e1");
+        let hub = hub_with(&store, hub_config());
+        let mut one = client(1, Some(7), 16);
+        let two = client(2, Some(7), 16);
+        connect(&hub, &one).await;
+        connect(&hub, &two).await;
+        follow(&hub, &mut one, Channel::News).await;
+        assert_eq!(subscribers(&hub, Channel::News).await, 1);
+        hub.send(Disconnect {
+            session: 1,
+            channels: vec![Channel::News],
+        })
+        .await
+        .expect("hub");
+        assert_eq!(subscribers(&hub, Channel::News).await, 0);
+        let three = client(3, Some(7), 16);
+        connect(&hub, &three).await;
+        let stats = hub.send(Stats).await.expect("hub");
+        assert_eq!((stats.sessions, stats.rooms), (2, 1));
+        // The last session of a user gone, the user's slots are all free.
+        for id in [2, 3] {
+            hub.send(Disconnect {
+                session: id,
+                channels: vec![],
+            })
+            .await
+            .expect("hub");
+        }
+        for id in [4, 5] {
+            connect(&hub, &client(id, Some(7), 16)).await;
+        }
+    }
+
+    #[actix_rt::test]
+    async fn unsubscribing_leaves_the_room_and_drops_a_join_still_being_looked_up() {
+        let store = FakeStore::new();
+        store.add_channel(&Channel::News, "e1");
+        let hub = hub_with(&store, hub_config());
+        let early = client(1, None, 16);
+        let mut late = client(2, None, 16);
+        store.hold_lookups();
+        hub.send(subscribe(Channel::News, &early.outbox, 1))
+            .await
+            .expect("hub");
+        hub.send(Unsubscribe {
+            channel: Channel::News,
+            session: 1,
+        })
+        .await
+        .expect("hub");
+        hub.send(subscribe(Channel::News, &late.outbox, 2))
+            .await
+            .expect("hub");
+        store.release_lookups();
+        assert_eq!(late.next().await["type"], "subscribed");
+        assert_eq!(
+            subscribers(&hub, Channel::News).await,
+            1,
+            "only the join still wanted"
+        );
+        hub.send(Unsubscribe {
+            channel: Channel::News,
+            session: 2,
+        })
+        .await
+        .expect("hub");
+        assert_eq!(subscribers(&hub, Channel::News).await, 0);
+    }
+
+    #[actix_rt::test]
+    async fn ephemeral_frames_reach_the_rooms_subscribers_and_nothing_makes_a_room() {
+        let store = FakeStore::new();
+        store.add_channel(&Channel::Event(1), "e1");
+        let hub = hub_with(&store, hub_config());
+        let mut a = client(1, None, 16);
+        follow(&hub, &mut a, Channel::Event(1)).await;
+        let totals = json!({ "wow": 3 });
+        for channel in [Channel::Event(2), Channel::Event(1)] {
+            hub.send(EphemeralTo {
+                frame: protocol::ephemeral("reactions", &channel, &totals),
+                channel,
+            })
+            .await
+            .expect("hub");
+        }
+        // Only the followed channel's frame arrives.
+        let got = a.next_of("reactions").await;
+        assert_eq!(
+            (got["channel"].clone(), got["data"].clone()),
+            (json!("event:1"), totals)
+        );
+        hub.send(PublishTo {
+            channel: Channel::Event(3),
+            message: {
+                store.add_channel(&Channel::Event(3), "e3");
+                store.append(&Channel::Event(3))
+            },
+            handed_over: Instant::now(),
+        })
+        .await
+        .expect("hub");
+        assert_eq!(hub.send(Stats).await.expect("hub").rooms, 1);
+    }
+
+    #[actix_rt::test]
+    async fn event_rooms_take_the_viewer_cap_and_keep_the_reserve_for_signed_in_fans() {
+        let store = FakeStore::new();
+        store.add_channel(&Channel::Event(1), "e1");
+        store.add_channel(&Channel::News, "e1");
+        let hub = hub_with(
+            &store,
+            HubConfig {
+                max_viewers_per_event: 2,
+                signed_in_reserve_percent: 50,
+                ..hub_config()
+            },
+        );
+        let mut first = client(1, None, 16);
+        follow(&hub, &mut first, Channel::Event(1)).await;
+        let mut anonymous = client(2, None, 16);
+        hub.send(subscribe(Channel::Event(1), &anonymous.outbox, 2))
+            .await
+            .expect("hub");
+        assert_eq!(anonymous.next().await["code"], "room_full");
+        assert_eq!(
+            anonymous.told().await,
+            Told::NotSubscribed(Channel::Event(1))
+        );
+        let mut fan = client(3, Some(7), 16);
+        follow(&hub, &mut fan, Channel::Event(1)).await;
+        let mut another = client(4, Some(8), 16);
+        hub.send(subscribe(Channel::Event(1), &another.outbox, 4))
+            .await
+            .expect("hub");
+        assert_eq!(another.next().await["code"], "room_full", "cap of two");
+        // Other channels have no cap.
+        for (id, mut c) in [(5, client(5, None, 16)), (6, client(6, None, 16))] {
+            follow(&hub, &mut c, Channel::News).await;
+            assert!(c.told_nothing(), "{id}");
+        }
+    }
+
+    #[actix_rt::test]
+    async fn comment_rooms_sample_past_the_fanout_budget() {
+        let store = FakeStore::new();
+        let comments = Channel::Comments(1);
+        store.add_channel(&comments, "e1");
+        let hub = hub_with(
+            &store,
+            HubConfig {
+                comment_fanout_per_second: 1,
+                ..hub_config()
+            },
+        );
+        let mut reader = client(1, Some(9), 64);
+        follow(&hub, &mut reader, comments.clone()).await;
+        let hint = Some(crate::room::FanoutHint {
+            always: false,
+            author: Some(5),
+            reply_to: None,
+        });
+        for _ in 0..3 {
+            hub.send(PublishTo {
+                channel: comments.clone(),
+                message: store.append_hinted(&comments, hint),
+                handed_over: Instant::now(),
+            })
+            .await
+            .expect("hub");
+        }
+        // An unhinted frame goes to everyone, after what was left out.
+        hub.send(PublishTo {
+            channel: comments.clone(),
+            message: store.append(&comments),
+            handed_over: Instant::now(),
+        })
+        .await
+        .expect("hub");
+        assert_eq!(reader.next().await["seq"], 1, "within the burst");
+        let skipped = reader.next().await;
+        assert_eq!(skipped["type"], "skipped");
+        assert_eq!(
+            skipped["data"],
+            json!({ "from_seq": 2, "to_seq": 3, "count": 2 })
+        );
+        assert_eq!(reader.next().await["seq"], 4);
+    }
+
+    #[actix_rt::test]
+    async fn a_failed_lookup_is_refused_as_unavailable_and_the_next_one_is_made() {
+        let store = FakeStore::new();
+        store.add_channel(&Channel::News, "e1");
+        let hub = hub_with(&store, hub_config());
+        let mut a = client(1, None, 16);
+        store.fail_lookups(1);
+        hub.send(subscribe(Channel::News, &a.outbox, 1))
+            .await
+            .expect("hub");
+        let refused = a.next().await;
+        assert_eq!(
+            (refused["code"].clone(), refused["ref"].clone()),
+            (json!("unavailable"), json!(1))
+        );
+        assert_eq!(a.told().await, Told::NotSubscribed(Channel::News));
+        follow(&hub, &mut a, Channel::News).await;
+        assert_eq!(store.exists_calls(), 2);
+    }
+
+    #[actix_rt::test]
+    async fn headcounts_reach_stats_and_viewer_counts_and_an_idle_room_is_forgotten() {
+        let store = FakeStore::new();
+        store.add_channel(&Channel::Event(1), "e1");
+        store.add_channel(&Channel::News, "e1");
+        let mut config = hub_config();
+        config.room.viewer_interval = Duration::from_millis(10);
+        config.room.idle_after = Duration::from_millis(30);
+        let hub = hub_with(&store, config);
+        let mut a = client(1, Some(7), 16);
+        let mut b = client(2, Some(7), 16);
+        let mut c = client(3, None, 16);
+        follow(&hub, &mut a, Channel::Event(1)).await;
+        follow(&hub, &mut b, Channel::Event(1)).await;
+        follow(&hub, &mut c, Channel::News).await;
+        let kind = |k: &str| {
+            crate::telemetry::CHANNEL_KINDS
+                .iter()
+                .position(|x| *x == k)
+                .expect("a kind")
+        };
+        eventually("the rooms' headcounts", || {
+            let hub = hub.clone();
+            async move {
+                let s = hub.send(Stats).await.expect("hub").subscriptions;
+                s[kind("event")] == 2 && s[kind("news")] == 1
+            }
+        })
+        .await;
+        let counts = hub.send(ViewerCounts).await.expect("hub");
+        let event = counts
+            .iter()
+            .find(|(ch, _)| *ch == Channel::Event(1))
+            .map(|(_, h)| h.clone());
+        assert_eq!(
+            event,
+            Some(Headcount {
+                connections: 2,
+                members: 1,
+                users: Some(vec![7]),
+            }),
+            "two connections of one fan"
+        );
+        // The news room empties, idles and is forgotten; the event room stays.
+        hub.send(Unsubscribe {
+            channel: Channel::News,
+            session: 3,
+        })
+        .await
+        .expect("hub");
+        eventually("the idle room to go", || {
+            let hub = hub.clone();
+            async move {
+                hub.send(RoomOf(Channel::News))
+                    .await
+                    .expect("hub")
+                    .is_none()
+            }
+        })
+        .await;
+        let counts = hub.send(ViewerCounts).await.expect("hub");
+        assert!(
+            counts.iter().all(|(ch, _)| *ch != Channel::News),
+            "{counts:?}"
+        );
+        assert_eq!(hub.send(Stats).await.expect("hub").rooms, 1);
+        // A new subscriber gets a new room.
+        follow(&hub, &mut c, Channel::News).await;
+    }
+
+    #[actix_rt::test]
+    async fn other_nodes_headcounts_add_to_presence() {
+        let store = FakeStore::new();
+        store.add_channel(&Channel::Event(1), "e1");
+        let hub = hub_with(&store, hub_config());
+        let mut a = client(1, Some(7), 16);
+        follow(&hub, &mut a, Channel::Event(1)).await;
+        let peer = Headcount {
+            connections: 3,
+            members: 2,
+            users: Some(vec![8, 9]),
+        };
+        hub.send(PeerViewers {
+            node: "n2".into(),
+            counts: vec![
+                (Channel::Event(1), peer),
+                (Channel::Event(5), Headcount::default()),
+            ],
+        })
+        .await
+        .expect("hub");
+        assert_eq!(
+            presence(&hub, Channel::Event(1)).await,
+            Presence {
+                count: 3,
+                users: Some(vec![7, 8, 9]),
+            }
+        );
+        assert_eq!(
+            presence(&hub, Channel::Event(5)).await,
+            Presence {
+                count: 0,
+                users: Some(vec![]),
+            },
+            "no room here: nobody"
+        );
+        assert_eq!(subscribers(&hub, Channel::Event(5)).await, 0);
+    }
+
+    #[actix_rt::test]
+    async fn reloading_rooms_delivers_what_the_bus_missed() {
+        let store = FakeStore::new();
+        for c in [Channel::News, Channel::Rankings] {
+            store.add_channel(&c, "e1");
+        }
+        let hub = hub_with(&store, hub_config());
+        let mut news = client(1, None, 16);
+        let mut rankings = client(2, None, 16);
+        follow(&hub, &mut news, Channel::News).await;
+        follow(&hub, &mut rankings, Channel::Rankings).await;
+        // Stored and published elsewhere, never heard here.
+        store.append(&Channel::News);
+        store.append(&Channel::Rankings);
+        hub.send(ReloadRooms(Some(vec![Channel::News, Channel::Event(9)])))
+            .await
+            .expect("hub");
+        assert_eq!(news.seqs(1).await, vec![1]);
+        store.append(&Channel::News);
+        hub.send(ReloadRooms(None)).await.expect("hub");
+        assert_eq!(rankings.seqs(1).await, vec![1], "every room reloads");
+        assert_eq!(news.seqs(1).await, vec![2]);
+    }
+
+    #[actix_rt::test]
+    async fn a_crashed_room_restarts_and_its_subscribers_keep_receiving() {
+        let store = FakeStore::new();
+        store.add_channel(&Channel::News, "e1");
+        let hub = hub_with(&store, hub_config());
+        let mut a = client(1, None, 16);
+        follow(&hub, &mut a, Channel::News).await;
+        assert!(crash_room(&hub, Channel::News).await);
+        assert!(!crash_room(&hub, Channel::Rankings).await, "no such room");
+        hub.send(PublishTo {
+            channel: Channel::News,
+            message: store.append(&Channel::News),
+            handed_over: Instant::now(),
+        })
+        .await
+        .expect("hub");
+        assert_eq!(a.seqs(1).await, vec![1]);
+        assert_eq!(subscribers(&hub, Channel::News).await, 1);
+    }
+
+    #[actix_rt::test]
+    async fn a_socket_that_stopped_taking_frames_is_dropped_with_4001() {
+        let store = FakeStore::new();
+        let hub = hub_with(
+            &store,
+            HubConfig {
+                queue_expiry: Duration::ZERO,
+                ..hub_config()
+            },
+        );
+        let mut stalled = client(1, None, 16);
+        let mut idle = client(2, None, 16);
+        connect(&hub, &stalled).await;
+        connect(&hub, &idle).await;
+        // A frame waits in one queue; its writer never takes it.
+        assert!(stalled.outbox.deliver(protocol::broadcast(&json!({}))));
+        // Two sweeps (a second apart): the first notes the progress, the
+        // second finds none.
+        assert_eq!(stalled.told().await, Told::Kick(close::TOO_SLOW));
+        assert!(idle.told_nothing(), "nothing waited for it");
     }
 }

@@ -135,4 +135,44 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn statuses_are_spelled_once_and_parse_back() {
+        let words: Vec<String> = EventStatus::ALL.iter().map(|s| s.to_string()).collect();
+        assert_eq!(words, ["upcoming", "live", "completed", "cancelled"]);
+        for status in EventStatus::ALL {
+            assert_eq!(status.as_str().parse::<EventStatus>().ok(), Some(status));
+            assert_eq!(
+                serde_json::to_value(status).ok(),
+                Some(serde_json::json!(status.as_str()))
+            );
+        }
+        let err = "over".parse::<EventStatus>().expect_err("unknown");
+        assert_eq!(err.0, "over");
+    }
+
+    #[test]
+    fn only_completed_and_cancelled_events_are_final() {
+        let finals: Vec<EventStatus> = EventStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .collect();
+        assert_eq!(finals, [Completed, Cancelled]);
+    }
+
+    #[test]
+    fn a_refusal_names_the_action_and_the_status() {
+        let cases = [
+            (Live, Start, "start", "live"),
+            (Completed, End, "end", "completed"),
+            (Cancelled, Cancel, "cancel", "cancelled"),
+        ];
+        for (from, action, verb, status) in cases {
+            let err = from.apply(action).expect_err("illegal");
+            assert_eq!(
+                err.to_string(),
+                format!("cannot {verb} a live event that is {status}")
+            );
+        }
+    }
 }

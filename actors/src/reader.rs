@@ -407,4 +407,103 @@ mod tests {
             vec![Ok(Incoming::Close(None))]
         );
     }
+
+    fn codes(results: &[Result<Incoming, ReadError>]) -> Vec<Result<&Incoming, u16>> {
+        results
+            .iter()
+            .map(|r| r.as_ref().map_err(|e| e.code))
+            .collect()
+    }
+
+    #[test]
+    fn long_lengths_arrive_in_pieces_and_binary_and_pongs_are_read() {
+        let medium = "m".repeat(200); // a 16-bit length
+        let long = "l".repeat(70_000); // a 64-bit length
+        let mut chunks = Vec::new();
+        for text in [&medium, &long] {
+            let bytes = frame(true, 1, text.as_bytes());
+            // The header a byte at a time, then the rest.
+            chunks.extend(bytes[..14].iter().map(|b| vec![*b]));
+            chunks.push(bytes[14..].to_vec());
+        }
+        let mut rest = frame(false, 2, b"\x00\x01");
+        rest.extend(frame(true, 0, b"\x02"));
+        rest.extend(frame(true, 10, b""));
+        chunks.push(rest);
+        assert_eq!(
+            read_all(chunks, 100_000),
+            vec![
+                Ok(Incoming::Text(medium)),
+                Ok(Incoming::Text(long)),
+                Ok(Incoming::Binary),
+                Ok(Incoming::Pong),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_message_of_exactly_the_limit_is_read_and_one_byte_more_is_refused() {
+        assert_eq!(
+            read_all(vec![frame(true, 1, &[b'a'; 64])], 64),
+            vec![Ok(Incoming::Text("a".repeat(64)))]
+        );
+        assert_eq!(
+            read_all(vec![frame(true, 1, &[b'a'; 65])], 64),
+            vec![Err(TOO_LARGE)]
+        );
+        let mut fragmented = frame(false, 1, &[b'a'; 32]);
+        fragmented.extend(frame(true, 0, &[b'a'; 32]));
+        assert_eq!(
+            read_all(vec![fragmented], 64),
+            vec![Ok(Incoming::Text("a".repeat(64)))]
+        );
+        let ping = frame(true, 9, &[7u8; 125]);
+        assert_eq!(
+            read_all(vec![ping], 64),
+            vec![Ok(Incoming::Ping(Bytes::from(vec![7u8; 125])))],
+            "a control frame's 125 bytes do not count against the limit"
+        );
+    }
+
+    #[test]
+    fn nothing_is_read_after_an_error() {
+        let mut bytes = frame(true, 3, b"x");
+        bytes.extend(frame(true, 1, b"after"));
+        assert_eq!(codes(&read_all(vec![bytes], 64)), vec![Err(1002)]);
+    }
+
+    #[test]
+    fn more_protocol_breaches_are_1002_and_a_bad_close_reason_is_1007() {
+        let mut out_of_range = vec![0x81, 0x80 | 127];
+        out_of_range.extend_from_slice(&(1u64 << 63).to_be_bytes());
+        let mut nested = frame(false, 1, b"a");
+        nested.extend(frame(true, 1, b"b"));
+        for case in [out_of_range, nested] {
+            assert_eq!(
+                codes(&read_all(vec![case.clone()], 64)),
+                vec![Err(1002)],
+                "{case:?}"
+            );
+        }
+        let mut body = 1000u16.to_be_bytes().to_vec();
+        body.extend_from_slice(&[0xC3, 0x28]);
+        assert_eq!(
+            codes(&read_all(vec![frame(true, 8, &body)], 64)),
+            vec![Err(1007)]
+        );
+    }
+
+    #[test]
+    fn only_codes_an_endpoint_may_send_are_accepted_in_a_close() {
+        let accepted: [u16; 10] = [1000, 1001, 1002, 1003, 1007, 1010, 1014, 3000, 4000, 4999];
+        let refused = [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, u16::MAX];
+        for code in accepted {
+            let got = read_all(vec![frame(true, 8, &code.to_be_bytes())], 64);
+            assert_eq!(got, vec![Ok(Incoming::Close(Some(code)))], "{code}");
+        }
+        for code in refused {
+            let got = read_all(vec![frame(true, 8, &code.to_be_bytes())], 64);
+            assert_eq!(codes(&got), vec![Err(1002)], "{code}");
+        }
+    }
 }

@@ -81,4 +81,19 @@ mod tests {
         }
         assert!("root".parse::<Role>().is_err());
     }
+
+    #[test]
+    fn each_role_includes_itself_and_displays_its_spelling() {
+        for role in Role::ALL {
+            assert!(role.includes(role));
+            assert!(role.includes(Role::Viewer));
+            assert_eq!(role.to_string(), role.as_str());
+        }
+        assert_eq!(
+            Role::ALL.map(Role::as_str),
+            ["viewer", "reporter", "moderator", "admin"]
+        );
+        let err = "root".parse::<Role>().expect_err("unknown");
+        assert_eq!(err.0, "root");
+    }
 }

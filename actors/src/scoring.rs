@@ -157,4 +157,31 @@ mod tests {
         );
         assert_eq!(cards["judges"][1]["leader"], "blue");
     }
+
+    #[test]
+    fn while_cards_come_in_a_decision_needs_more_than_half_of_them() {
+        // Two cards in: one for red and one even is half, a draw so far.
+        let half = [s("A", 1, 10, 9), s("B", 1, 10, 10)];
+        assert_eq!(method(&half), (Value::Null, json!("draw")));
+        let both = [s("A", 1, 10, 9), s("B", 1, 10, 8)];
+        assert_eq!(method(&both), (json!("red"), json!("unanimous_decision")));
+        // Five cards: three of them carry it.
+        let five = [
+            s("A", 1, 10, 9),
+            s("B", 1, 10, 9),
+            s("C", 1, 10, 9),
+            s("D", 1, 9, 10),
+            s("E", 1, 9, 10),
+        ];
+        assert_eq!(method(&five), (json!("red"), json!("split_decision")));
+        let counts = scorecards(&five)["projected"].clone();
+        assert_eq!(
+            (
+                counts["red_cards"].clone(),
+                counts["blue_cards"].clone(),
+                counts["even_cards"].clone()
+            ),
+            (json!(3), json!(2), json!(0))
+        );
+    }
 }

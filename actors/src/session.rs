@@ -39,6 +39,29 @@ use crate::writes::{ClientWrites, WriteOp};
 /// Writes one session may have in flight; more are refused (rate_limited).
 const MAX_WRITES_IN_FLIGHT: usize = 32;
 
+/// How far back refused frames count against `max_strikes_per_minute`.
+const STRIKE_WINDOW: Duration = Duration::from_secs(60);
+
+/// When the client's refused frames happened, over the last minute.
+#[derive(Default)]
+struct Strikes(VecDeque<Instant>);
+
+impl Strikes {
+    /// Counts a strike at `now`; returns how many fall within the window
+    /// ending then (older ones are forgotten).
+    fn record(&mut self, now: Instant) -> usize {
+        self.0.push_back(now);
+        while self
+            .0
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > STRIKE_WINDOW)
+        {
+            self.0.pop_front();
+        }
+        self.0.len()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     pub heartbeat_interval: Duration,
@@ -96,7 +119,7 @@ pub struct Session {
     initial: Option<(Channel, Option<Since>)>,
     last_heard: Instant,
     limiter: DefaultDirectRateLimiter,
-    strikes: VecDeque<Instant>,
+    strikes: Strikes,
     abort: Option<Abort>,
     /// Counted among the open sessions while held.
     open: Option<OpenSession>,
@@ -154,7 +177,7 @@ impl Session {
                     Quota::per_second(per_second).allow_burst(burst),
                     clock(),
                 ),
-                strikes: VecDeque::new(),
+                strikes: Strikes::default(),
                 abort,
                 open: None,
                 config,
@@ -191,16 +214,7 @@ impl Session {
     /// Answers a bad frame; a client that keeps sending them is closed.
     fn refuse(&mut self, ctx: &mut Context<Self>, frame: Frame) {
         self.send(ctx, frame);
-        let now = Instant::now();
-        self.strikes.push_back(now);
-        while self
-            .strikes
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
-        {
-            self.strikes.pop_front();
-        }
-        if self.strikes.len() > self.config.max_strikes_per_minute {
+        if self.strikes.record(Instant::now()) > self.config.max_strikes_per_minute {
             self.close(ctx, close::POLICY, "too many bad frames");
         }
     }
@@ -490,7 +504,7 @@ mod tests {
     use super::*;
     use crate::hub::tests::hub_config;
     use crate::test_support::{FakeStore, BOUND};
-    use crate::writes::{WriteFuture, WriteOp};
+    use crate::writes::{Refusal, VoteInput, WriteFuture, WriteOp};
 
     /// Writes are not what these tests are about: every one is acknowledged.
     struct AckAll;
@@ -526,30 +540,46 @@ mod tests {
         _hub: Addr<Hub>,
     }
 
+    fn hub(store: Arc<FakeStore>) -> Addr<Hub> {
+        Hub::new(Arc::new(store), hub_config()).start()
+    }
+
     fn connect(store: Arc<FakeStore>, config: SessionConfig) -> Conn {
-        let hub = Hub::new(Arc::new(store), hub_config()).start();
+        open(&hub(store), Arc::new(AckAll), None, config, None, None)
+    }
+
+    fn viewer(id: i64) -> Option<UserInfo> {
+        Some(UserInfo {
+            id,
+            role: Role::Viewer,
+            display_name: format!("fan {id}"),
+        })
+    }
+
+    /// A session on `hub` over an in-memory connection, as `Session::start`
+    /// is called by the edges.
+    fn open(
+        hub: &Addr<Hub>,
+        writes: Arc<dyn ClientWrites>,
+        user: Option<UserInfo>,
+        config: SessionConfig,
+        initial: Option<(Channel, Option<Since>)>,
+        abort: Option<Abort>,
+    ) -> Conn {
         let (to_server, rx) = mpsc::unbounded_channel::<Bytes>();
         let stream = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv()
                 .await
                 .map(|b| (Ok::<Bytes, std::io::Error>(b), rx))
         }));
-        let from_server = Session::start(
-            stream,
-            hub.clone(),
-            Arc::new(AckAll),
-            None,
-            config,
-            None,
-            None,
-        );
+        let from_server = Session::start(stream, hub.clone(), writes, user, config, initial, abort);
         Conn {
             to_server,
             from_server,
             encoder: Codec::new().client_mode(),
             decoder: Codec::new().client_mode(),
             buf: BytesMut::new(),
-            _hub: hub,
+            _hub: hub.clone(),
         }
     }
 
@@ -562,6 +592,18 @@ mod tests {
 
         fn text(&mut self, s: &str) {
             self.send(Message::Text(s.to_string().into()));
+        }
+
+        /// Bytes as they are, framed or not.
+        fn raw(&mut self, bytes: &[u8]) {
+            self.to_server
+                .send(Bytes::copy_from_slice(bytes))
+                .expect("session reading");
+        }
+
+        /// Ends the client's side of the stream (a dropped TCP connection).
+        fn hang_up(&mut self) {
+            self.to_server = mpsc::unbounded_channel().0;
         }
 
         /// The next frame from the server; `None` once the body has ended.
@@ -605,6 +647,17 @@ mod tests {
 
         async fn welcomed(&mut self) {
             assert_eq!(self.json().await["type"], "welcome");
+        }
+
+        /// The very first frame is a close (nothing before it); its code,
+        /// once the body has ended after it.
+        async fn refused_with(&mut self) -> u16 {
+            let code = match self.frame().await {
+                Some(WsFrame::Close(Some(reason))) => u16::from(reason.code),
+                other => panic!("expected a close first, got {other:?}"),
+            };
+            assert!(self.frame().await.is_none(), "nothing after the close");
+            code
         }
     }
 
@@ -741,5 +794,384 @@ mod tests {
         c.welcomed().await;
         c.send(Message::Close(None));
         assert_eq!(c.closed_with().await, close::NORMAL);
+    }
+
+    /// A write the session handed over, with its way to answer.
+    type Handed = (i64, WriteOp, oneshot::Sender<Result<Value, Refusal>>);
+
+    /// A write port the test answers, op by op, when it chooses.
+    struct Scripted(mpsc::UnboundedSender<Handed>);
+
+    impl ClientWrites for Scripted {
+        fn perform(&self, user: i64, _: SessionId, op: WriteOp) -> WriteFuture {
+            let (answer, answered) = oneshot::channel();
+            let _ = self.0.send((user, op, answer));
+            Box::pin(async move {
+                answered.await.unwrap_or_else(|_| {
+                    Err(Refusal {
+                        code: ErrorCode::Unavailable,
+                        message: "the test dropped the write".into(),
+                        retry_after_ms: None,
+                    })
+                })
+            })
+        }
+    }
+
+    fn scripted() -> (Arc<dyn ClientWrites>, mpsc::UnboundedReceiver<Handed>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Arc::new(Scripted(tx)), rx)
+    }
+
+    async fn handed(writes: &mut mpsc::UnboundedReceiver<Handed>) -> Handed {
+        tokio::time::timeout(BOUND, writes.recv())
+            .await
+            .expect("a write within the bound")
+            .expect("the port is open")
+    }
+
+    #[test]
+    fn strikes_older_than_a_minute_are_forgotten() {
+        let t0 = Instant::now();
+        let mut strikes = Strikes::default();
+        assert_eq!(strikes.record(t0), 1);
+        assert_eq!(strikes.record(t0 + Duration::from_secs(30)), 2);
+        // Exactly a minute later the first still counts; just past, it does not.
+        assert_eq!(strikes.record(t0 + STRIKE_WINDOW), 3);
+        assert_eq!(
+            strikes.record(t0 + STRIKE_WINDOW + Duration::from_millis(1)),
+            3
+        );
+        assert_eq!(strikes.record(t0 + Duration::from_secs(200)), 1);
+    }
+
+    #[actix_rt::test]
+    async fn a_signed_in_clients_writes_go_out_as_its_user_and_each_is_answered_by_its_ref() {
+        let (writes, mut port) = scripted();
+        let mut c = open(&hub(store()), writes, viewer(5), config(), None, None);
+        let welcome = c.json().await;
+        assert_eq!(
+            welcome["user"],
+            json!({ "id": 5, "role": "viewer", "display_name": "fan 5" })
+        );
+        assert_eq!(welcome["heartbeat_s"], 3600);
+        c.text(r#"{"op":"comment","live_event":1,"content":"What a jab!","ref":1}"#);
+        c.text(
+            r#"{"op":"react","target_type":"fight","target_id":7,"reaction_type":"wow","ref":2}"#,
+        );
+        c.text(r#"{"op":"vote","poll":3,"option":1,"ref":3}"#);
+        let (user, comment, comment_answer) = handed(&mut port).await;
+        assert_eq!(user, 5);
+        assert!(
+            matches!(&comment, WriteOp::Comment(i) if i.live_event == 1 && i.content == "What a jab!"),
+            "{comment:?}"
+        );
+        let (_, react, react_answer) = handed(&mut port).await;
+        assert!(
+            matches!(&react, WriteOp::React(i) if i.target_type == "fight" && i.target_id == 7 && i.reaction_type == "wow"),
+            "{react:?}"
+        );
+        let (_, vote, vote_answer) = handed(&mut port).await;
+        assert!(
+            matches!(&vote, WriteOp::Vote(i) if i.poll == 3 && i.option == 1),
+            "{vote:?}"
+        );
+        // Answered as they complete, not in the order they were sent.
+        let _ = vote_answer.send(Ok(json!({ "id": 30 })));
+        assert_eq!(
+            c.json().await,
+            json!({ "type": "ack", "ref": 3, "data": { "id": 30 } })
+        );
+        let _ = react_answer.send(Err(Refusal {
+            code: ErrorCode::SlowMode,
+            message: "slow mode is on".into(),
+            retry_after_ms: Some(4200),
+        }));
+        assert_eq!(
+            c.json().await,
+            json!({ "type": "error", "ref": 2, "code": "slow_mode",
+                    "message": "slow mode is on", "retry_after_ms": 4200 })
+        );
+        let _ = comment_answer.send(Ok(json!({ "id": 991 })));
+        assert_eq!(
+            c.json().await,
+            json!({ "type": "ack", "ref": 1, "data": { "id": 991 } })
+        );
+    }
+
+    #[actix_rt::test]
+    async fn past_32_writes_in_flight_a_write_is_refused_until_one_is_answered() {
+        let (writes, mut port) = scripted();
+        let mut c = open(&hub(store()), writes, viewer(5), config(), None, None);
+        c.welcomed().await;
+        for i in 1..=MAX_WRITES_IN_FLIGHT + 1 {
+            c.text(&format!(r#"{{"op":"vote","poll":1,"option":1,"ref":{i}}}"#));
+        }
+        let mut answers = Vec::new();
+        for _ in 0..MAX_WRITES_IN_FLIGHT {
+            answers.push(handed(&mut port).await.2);
+        }
+        let refused = c.json().await;
+        assert_eq!(
+            (refused["code"].clone(), refused["ref"].clone()),
+            (json!("rate_limited"), json!(MAX_WRITES_IN_FLIGHT + 1))
+        );
+        assert_eq!(refused["retry_after_ms"], 100);
+        assert!(port.try_recv().is_err(), "the refused write never left");
+        // One answered frees one place.
+        let _ = answers.remove(0).send(Ok(json!({ "id": 1 })));
+        assert_eq!(c.json().await["type"], "ack");
+        c.text(r#"{"op":"vote","poll":1,"option":2,"ref":"again"}"#);
+        let (_, op, _) = handed(&mut port).await;
+        assert!(matches!(op, WriteOp::Vote(VoteInput { option: 2, .. })));
+    }
+
+    #[actix_rt::test]
+    async fn only_its_owner_may_follow_a_notification_channel() {
+        let store = store();
+        store.add_channel(&Channel::User(5), "u5");
+        let hub = hub(store);
+        let mut anonymous = open(&hub, Arc::new(AckAll), None, config(), None, None);
+        anonymous.welcomed().await;
+        anonymous.text(r#"{"op":"subscribe","channel":"user:5","ref":1}"#);
+        let e = anonymous.json().await;
+        assert_eq!(
+            (e["code"].clone(), e["ref"].clone()),
+            (json!("unauthorized"), json!(1))
+        );
+        let mut five = open(&hub, Arc::new(AckAll), viewer(5), config(), None, None);
+        five.welcomed().await;
+        five.text(r#"{"op":"subscribe","channel":"user:6","ref":2}"#);
+        let e = five.json().await;
+        assert_eq!(
+            (e["code"].clone(), e["ref"].clone()),
+            (json!("forbidden"), json!(2))
+        );
+        five.text(r#"{"op":"subscribe","channel":"user:5","ref":3}"#);
+        let s = five.json().await;
+        assert_eq!(
+            (s["type"].clone(), s["channel"].clone(), s["epoch"].clone()),
+            (json!("subscribed"), json!("user:5"), json!("u5"))
+        );
+    }
+
+    #[actix_rt::test]
+    async fn the_endpoints_channel_follows_the_welcome_and_resumes_from_since() {
+        let store = store();
+        for _ in 0..2 {
+            store.append(&Channel::News);
+        }
+        let since = Since {
+            epoch: "e1".into(),
+            seq: 0,
+        };
+        let mut c = open(
+            &hub(store),
+            Arc::new(AckAll),
+            None,
+            config(),
+            Some((Channel::News, Some(since))),
+            None,
+        );
+        c.welcomed().await;
+        let s = c.json().await;
+        assert_eq!(
+            (s["type"].clone(), s["channel"].clone(), s["seq"].clone()),
+            (json!("subscribed"), json!("news"), json!(2))
+        );
+        assert_eq!(c.json().await["seq"], 1);
+        assert_eq!(c.json().await["seq"], 2);
+    }
+
+    #[actix_rt::test]
+    async fn a_refused_subscription_does_not_count_against_the_limit() {
+        let mut c = connect(
+            store(),
+            SessionConfig {
+                max_subscriptions: 1,
+                ..config()
+            },
+        );
+        c.welcomed().await;
+        c.text(r#"{"op":"subscribe","channel":"event:99","ref":1}"#);
+        assert_eq!(c.json().await["code"], "not_found");
+        c.text(r#"{"op":"subscribe","channel":"news","ref":2}"#);
+        assert_eq!(c.json().await["type"], "subscribed");
+    }
+
+    #[actix_rt::test]
+    async fn a_users_connection_past_the_limit_is_closed_with_1008_before_any_welcome() {
+        let hub = hub(store());
+        let mut open_ones = Vec::new();
+        for _ in 0..hub_config().max_connections_per_user {
+            let mut c = open(&hub, Arc::new(AckAll), viewer(5), config(), None, None);
+            c.welcomed().await;
+            open_ones.push(c);
+        }
+        let mut extra = open(&hub, Arc::new(AckAll), viewer(5), config(), None, None);
+        assert_eq!(extra.refused_with().await, close::POLICY);
+        // Another user is not affected.
+        open(&hub, Arc::new(AckAll), viewer(6), config(), None, None)
+            .welcomed()
+            .await;
+    }
+
+    #[actix_rt::test]
+    async fn a_session_the_hub_cannot_admit_is_closed_with_1011() {
+        let arbiter = Arbiter::new();
+        let store = store();
+        let hub = Hub::start_in_arbiter(&arbiter.handle(), move |_| {
+            Hub::new(Arc::new(store), hub_config())
+        });
+        arbiter.stop();
+        arbiter.join().expect("the hub's thread ends");
+        let mut c = open(&hub, Arc::new(AckAll), None, config(), None, None);
+        assert_eq!(c.refused_with().await, close::SERVER_ERROR);
+    }
+
+    #[actix_rt::test]
+    async fn a_kick_from_the_hub_closes_with_its_code() {
+        let hub = hub(store());
+        let mut c = open(&hub, Arc::new(AckAll), viewer(5), config(), None, None);
+        c.welcomed().await;
+        hub.do_send(crate::hub::KickUser {
+            user: 5,
+            code: close::POLICY,
+            reason: "banned",
+        });
+        assert_eq!(c.closed_with().await, close::POLICY);
+    }
+
+    #[actix_rt::test]
+    async fn a_protocol_breach_or_an_oversized_frame_closes_with_its_code() {
+        let mut c = connect(store(), config());
+        c.welcomed().await;
+        c.raw(&[0x81, 0x01, b'x']); // unmasked
+        assert_eq!(c.closed_with().await, close::PROTOCOL_ERROR);
+        let mut c = connect(store(), config());
+        c.welcomed().await;
+        let mut header = vec![0x81, 0x80 | 126];
+        header.extend_from_slice(&8192u16.to_be_bytes()); // over the 4096 limit
+        c.raw(&header);
+        assert_eq!(c.closed_with().await, close::TOO_LARGE);
+    }
+
+    #[actix_rt::test]
+    async fn a_client_ping_is_answered_with_its_payload_and_a_pong_with_nothing() {
+        let mut c = connect(store(), config());
+        c.welcomed().await;
+        c.send(Message::Ping(Bytes::from_static(b"abc")));
+        match c.frame().await {
+            Some(WsFrame::Pong(payload)) => assert_eq!(&payload[..], b"abc"),
+            other => panic!("expected a pong, got {other:?}"),
+        }
+        c.send(Message::Pong(Bytes::from_static(b"x")));
+        c.text(r#"{"op":"ping","ref":1}"#);
+        // The next frame is the answer to the op: the pong got none.
+        match c.frame().await {
+            Some(WsFrame::Text(t)) => {
+                assert_eq!(
+                    serde_json::from_slice::<Value>(&t).ok(),
+                    Some(json!({ "type": "pong", "ref": 1 }))
+                )
+            }
+            other => panic!("expected the op's pong, got {other:?}"),
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_client_that_hangs_up_ends_the_body_without_a_close_frame() {
+        let mut c = connect(store(), config());
+        c.welcomed().await;
+        c.hang_up();
+        assert!(c.frame().await.is_none());
+    }
+
+    #[actix_rt::test]
+    async fn the_connection_is_aborted_a_grace_after_the_session_ends() {
+        let (aborted_tx, mut aborted) = oneshot::channel();
+        let abort: Abort = Box::new(move || {
+            let _ = aborted_tx.send(());
+        });
+        let config = SessionConfig {
+            close_grace: Duration::from_millis(10),
+            ..config()
+        };
+        let mut c = open(
+            &hub(store()),
+            Arc::new(AckAll),
+            None,
+            config,
+            None,
+            Some(abort),
+        );
+        c.welcomed().await;
+        assert!(aborted.try_recv().is_err(), "not while the session runs");
+        c.send(Message::Close(None));
+        assert_eq!(c.closed_with().await, close::NORMAL);
+        tokio::time::timeout(BOUND, aborted)
+            .await
+            .expect("aborted within the bound")
+            .expect("abort called");
+    }
+
+    #[actix_rt::test]
+    async fn a_client_that_stops_answering_pings_is_closed_with_4000() {
+        let mut c = connect(
+            store(),
+            SessionConfig {
+                heartbeat_interval: Duration::from_millis(20),
+                connection_timeout: Duration::from_millis(100),
+                ..config()
+            },
+        );
+        c.welcomed().await;
+        let mut pings = 0;
+        let code = loop {
+            match c.frame().await.expect("a frame") {
+                WsFrame::Ping(_) => pings += 1,
+                WsFrame::Close(reason) => break reason.map(|r| u16::from(r.code)),
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        assert_eq!(code, Some(close::HEARTBEAT_TIMEOUT));
+        assert!(pings > 0, "pinged before being closed");
+        assert!(c.frame().await.is_none());
+    }
+
+    #[actix_rt::test]
+    async fn a_client_that_answers_pings_stays_connected_past_the_timeout() {
+        let mut c = connect(
+            store(),
+            SessionConfig {
+                heartbeat_interval: Duration::from_millis(10),
+                connection_timeout: Duration::from_millis(50),
+                ..config()
+            },
+        );
+        c.welcomed().await;
+        // Fifteen pings take three times the timeout.
+        for _ in 0..15 {
+            match c.frame().await.expect("a frame") {
+                WsFrame::Ping(_) => c.send(Message::Pong(Bytes::new())),
+                other => panic!("expected a ping, got {other:?}"),
+            }
+        }
+        c.text(r#"{"op":"ping","ref":1}"#);
+        assert_eq!(c.json().await["type"], "pong");
+    }
+
+    #[actix_rt::test]
+    async fn a_session_whose_queue_is_full_is_closed_with_4001() {
+        let mut c = connect(
+            store(),
+            SessionConfig {
+                queue_capacity: 1,
+                ..config()
+            },
+        );
+        // The welcome fills the queue; the pong finds no room.
+        c.text(r#"{"op":"ping","ref":1}"#);
+        assert_eq!(c.refused_with().await, close::TOO_SLOW);
     }
 }

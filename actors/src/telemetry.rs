@@ -128,9 +128,18 @@ mod tests {
             Channel::Rankings,
             Channel::Division(3),
         ];
+        let kinds: Vec<&str> = channels.iter().map(channel_kind).collect();
+        assert_eq!(
+            kinds,
+            ["event", "fight", "comments", "user", "news", "rankings", "rankings"]
+        );
         for channel in &channels {
             assert!(CHANNEL_KINDS.contains(&channel_kind(channel)), "{channel}");
         }
+        assert_eq!(
+            (Initiator::Server.as_str(), Initiator::Client.as_str()),
+            ("server", "client")
+        );
         assert_eq!(session_kind(None), "none");
         assert_eq!(session_kind(Some(&Channel::User(5))), "user");
         // Without a sink installed, events go nowhere (and do not panic).

@@ -42,6 +42,10 @@ struct State {
     /// Every replay asked for: `(after, upto)`.
     replays: Vec<(u64, u64)>,
     exists_calls: usize,
+    /// The next this many lookups (`exists`) fail.
+    failing_lookups: usize,
+    /// The next this many snapshots (a room's load) fail.
+    failing_snapshots: usize,
     viewers: Vec<u64>,
 }
 
@@ -112,6 +116,14 @@ impl FakeStore {
         }
     }
 
+    /// Forgets the frames after `keep`, epoch unchanged (a restore from an
+    /// older backup).
+    pub fn truncate(&self, channel: &Channel, keep: u64) {
+        if let Some(data) = self.state().channels.get_mut(channel) {
+            data.frames.retain(|seq, _| *seq <= keep);
+        }
+    }
+
     pub fn set_snapshot(&self, channel: &Channel, snapshot: Value) {
         if let Some(data) = self.state().channels.get_mut(channel) {
             data.snapshot = snapshot;
@@ -126,6 +138,16 @@ impl FakeStore {
     /// The next `n` replays fail.
     pub fn fail_replays(&self, n: usize) {
         self.state().failing_replays = n;
+    }
+
+    /// The next `n` lookups (`exists`) fail.
+    pub fn fail_lookups(&self, n: usize) {
+        self.state().failing_lookups = n;
+    }
+
+    /// The next `n` snapshots fail, and with them a room's load.
+    pub fn fail_snapshots(&self, n: usize) {
+        self.state().failing_snapshots = n;
     }
 
     /// Replays wait until [`FakeStore::release_replays`].
@@ -175,7 +197,12 @@ impl LiveStore for Arc<FakeStore> {
         Box::pin(async move {
             store.state().exists_calls += 1;
             open(gate).await;
-            Ok(store.state().channels.contains_key(&channel))
+            let mut state = store.state();
+            if state.failing_lookups > 0 {
+                state.failing_lookups -= 1;
+                return Err(StoreError::Unavailable("scripted failure".into()));
+            }
+            Ok(state.channels.contains_key(&channel))
         })
     }
 
@@ -229,7 +256,12 @@ impl LiveStore for Arc<FakeStore> {
     }
 
     fn snapshot(&self, channel: &Channel) -> StoreFuture<Value> {
-        let answer = match self.state().channels.get(channel) {
+        let mut state = self.state();
+        if state.failing_snapshots > 0 {
+            state.failing_snapshots -= 1;
+            return Box::pin(async { Err(StoreError::Unavailable("scripted failure".into())) });
+        }
+        let answer = match state.channels.get(channel) {
             Some(data) => Ok(data.snapshot.clone()),
             None => Err(StoreError::NotFound),
         };
@@ -346,6 +378,11 @@ impl Client {
             .await
             .expect("told within the bound")
             .expect("probe alive")
+    }
+
+    /// Nothing queued for this client right now.
+    pub fn rx_is_empty(&mut self) -> bool {
+        self.rx.try_recv().is_err()
     }
 
     /// Nothing told so far.

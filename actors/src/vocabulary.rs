@@ -170,4 +170,28 @@ mod tests {
         assert_eq!(Platform::expected(), "must be one of android, ios");
         assert_eq!(OutboxStatus::InFlight.as_str(), "in_flight");
     }
+
+    #[test]
+    fn the_enumerations_kept_beside_their_rules_have_their_spellings() {
+        assert_eq!(
+            <crate::Role as Vocabulary>::words(),
+            ["viewer", "reporter", "moderator", "admin"]
+        );
+        assert_eq!(
+            <crate::EventStatus as Vocabulary>::words(),
+            ["upcoming", "live", "completed", "cancelled"]
+        );
+        assert_eq!(
+            <crate::fight::Winner as Vocabulary>::words(),
+            ["red", "blue"]
+        );
+        assert_eq!(
+            <crate::fight::Winner as Vocabulary>::parse("blue"),
+            Some(crate::fight::Winner::Blue)
+        );
+        assert_eq!(
+            <crate::fight::Winner as Vocabulary>::expected(),
+            "must be one of red, blue"
+        );
+    }
 }

@@ -306,4 +306,73 @@ mod tests {
         assert_eq!(close_code(&frames[0]), Some(close::POLICY));
         assert!(w.next().await.is_none());
     }
+
+    #[actix_rt::test]
+    async fn pongs_carry_their_payload_and_a_closed_queue_ends_the_body_after_its_frames() {
+        let mut p = writer(Duration::from_secs(60));
+        p.tx.try_send(Outgoing::Pong(Bytes::from_static(b"abc")))
+            .expect("room");
+        p.tx.try_send(text("last")).expect("room");
+        drop(p.tx);
+        let frames = decode(&p.writer.next().await.expect("a chunk").expect("bytes"));
+        assert!(
+            matches!(&frames[0], WsFrame::Pong(b) if &b[..] == b"abc"),
+            "{frames:?}"
+        );
+        assert_eq!(texts(&frames), vec!["last".to_string()]);
+        assert_eq!(p.written.load(Ordering::Relaxed), 2);
+        assert!(p.writer.next().await.is_none());
+        drop(p.closer);
+    }
+
+    #[actix_rt::test]
+    async fn an_empty_closed_queue_ends_the_body_at_once() {
+        let mut p = writer(Duration::from_secs(60));
+        drop(p.tx);
+        assert!(p.writer.next().await.is_none());
+        assert_eq!(p.written.load(Ordering::Relaxed), 0);
+        drop(p.closer);
+    }
+
+    #[actix_rt::test]
+    async fn a_session_gone_without_a_close_ends_the_body_with_nothing_more_sent() {
+        let mut p = writer(Duration::from_secs(60));
+        p.tx.try_send(text("queued")).expect("room");
+        drop(p.closer);
+        assert!(p.writer.next().await.is_none());
+        assert!(p.writer.next().await.is_none(), "and stays ended");
+        assert_eq!(p.written.load(Ordering::Relaxed), 0);
+    }
+
+    #[actix_rt::test]
+    async fn an_old_frame_still_within_the_expiry_goes_out() {
+        // The expiry is a bound on age: frames queued within it are sent.
+        let mut p = writer(Duration::from_secs(3600));
+        let old = Instant::now()
+            .checked_sub(Duration::from_secs(1800))
+            .expect("the clock reaches back half an hour");
+        p.tx.try_send(Outgoing::Text(Frame::from("old"), old))
+            .expect("room");
+        let frames = decode(&p.writer.next().await.expect("a chunk").expect("bytes"));
+        assert_eq!(texts(&frames), vec!["old".to_string()]);
+        assert!(frames.iter().all(|f| close_code(f).is_none()));
+        drop(p.closer);
+    }
+
+    #[actix_rt::test]
+    async fn what_the_body_keeps_lives_as_long_as_the_body() {
+        let (slot, mut held) = oneshot::channel::<()>();
+        let p = writer(Duration::from_secs(60));
+        let writer = p.writer.keeping(Box::new(slot));
+        assert!(matches!(
+            held.try_recv(),
+            Err(oneshot::error::TryRecvError::Empty)
+        ));
+        drop(writer);
+        assert!(matches!(
+            held.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+        drop(p.closer);
+    }
 }

@@ -77,6 +77,20 @@ impl Db {
         Ok(Db { pool })
     }
 
+    /// A pool whose every checkout fails after `timeout`: storage down, for
+    /// tests of what callers hear then.
+    #[cfg(test)]
+    pub fn unreachable(timeout: Duration) -> Db {
+        // Port 1 refuses at once; no idle connections are kept or retried.
+        let manager = ConnectionManager::new("postgres://ringside@127.0.0.1:1/ringside");
+        let pool = Pool::builder()
+            .max_size(1)
+            .min_idle(Some(0))
+            .connection_timeout(timeout)
+            .build_unchecked(manager);
+        Db { pool }
+    }
+
     pub fn conn(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>, DbError> {
         Ok(self.pool.get()?)
     }

@@ -148,10 +148,10 @@ async fn comments(
     let id = id.into_inner();
     ensure_live_event(&state, id).await?;
     if !is_upgrade(&req) {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::bad_request(format!(
             "this is the comment stream's WebSocket endpoint: connect with Upgrade: websocket \
-             (the comment list is GET /api/live/comments/?event={id})",
-        ));
+             (the comment list is GET /api/live/comments/?event={id})"
+        )));
     }
     connect(
         req,

@@ -529,3 +529,201 @@ fn kick(user: i64, reason: KickReason) -> KickUser {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use actix::prelude::*;
+    use ringside_actors::hub::{Connect, HubConfig, Stats};
+    use ringside_actors::outbox::{Kick, NotSubscribed, Outbox, Outgoing};
+    use ringside_actors::room::RoomConfig;
+    use ringside_actors::store::{Head, LiveStore, StoreError, StoreFuture};
+    use serde_json::json;
+
+    use super::*;
+
+    /// Nothing exists: these tests never need a room.
+    struct Nothing;
+
+    impl LiveStore for Nothing {
+        fn exists(&self, _: &Channel) -> StoreFuture<bool> {
+            Box::pin(async { Ok(false) })
+        }
+        fn head(&self, _: &Channel) -> StoreFuture<Head> {
+            Box::pin(async { Err(StoreError::NotFound) })
+        }
+        fn replay(&self, _: &Channel, _: &str, _: u64, _: u64) -> StoreFuture<Vec<(u64, Frame)>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+        fn snapshot(&self, _: &Channel) -> StoreFuture<Value> {
+            Box::pin(async { Err(StoreError::NotFound) })
+        }
+        fn record_viewers(&self, _: &Channel, _: u64) -> StoreFuture<()> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    /// Stands in for a session: hears its kicks.
+    struct Probe(mpsc::UnboundedSender<(u16, &'static str)>);
+
+    impl Actor for Probe {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<Kick> for Probe {
+        type Result = ();
+        fn handle(&mut self, msg: Kick, _: &mut Context<Self>) {
+            let _ = self.0.send((msg.code, msg.reason));
+        }
+    }
+
+    impl Handler<NotSubscribed> for Probe {
+        type Result = ();
+        fn handle(&mut self, _: NotSubscribed, _: &mut Context<Self>) {}
+    }
+
+    struct Session {
+        frames: mpsc::Receiver<Outgoing>,
+        kicks: mpsc::UnboundedReceiver<(u16, &'static str)>,
+    }
+
+    /// A hub with one connected session of user 5.
+    async fn hub() -> (Addr<Hub>, Session) {
+        let config = HubConfig {
+            max_connections_per_user: 5,
+            max_viewers_per_event: 100,
+            room: RoomConfig {
+                history: 10,
+                max_subscribers: None,
+                viewer_interval: Duration::from_secs(3600),
+                catch_up_buffer: 10,
+                idle_after: Duration::from_secs(3600),
+                sample_per_second: None,
+                presence_list_max: 10,
+                signed_in_reserve: 0,
+                resume_max_messages: 100,
+            },
+            room_threads: 1,
+            queue_expiry: Duration::from_secs(3600),
+            comment_fanout_per_second: 100,
+            signed_in_reserve_percent: 0,
+        };
+        let hub = Hub::new(Arc::new(Nothing), config).start();
+        let (tx, frames) = mpsc::channel(16);
+        let (kicked, kicks) = mpsc::unbounded_channel();
+        let probe = Probe(kicked).start();
+        let outbox = Outbox::new(
+            1,
+            Some(5),
+            tx,
+            probe.clone().recipient(),
+            probe.recipient(),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let admitted = hub.send(Connect { outbox }).await.expect("hub");
+        assert_eq!(admitted, Ok(()));
+        (hub, Session { frames, kicks })
+    }
+
+    fn payload(envelope: &Envelope) -> Vec<u8> {
+        serde_json::to_vec(envelope).expect("serializes")
+    }
+
+    fn broadcast(node: &str, text: &str) -> Vec<u8> {
+        payload(&Envelope::Broadcast {
+            node: node.into(),
+            frame: text.into(),
+        })
+    }
+
+    /// Frames the session got so far (the hub has handled what was sent
+    /// before `Stats`: its mailbox is in order).
+    async fn received(hub: &Addr<Hub>, session: &mut Session) -> Vec<String> {
+        hub.send(Stats).await.expect("hub");
+        let mut out = Vec::new();
+        while let Ok(item) = session.frames.try_recv() {
+            if let Outgoing::Text(frame, _) = item {
+                out.push(frame.to_string());
+            }
+        }
+        out
+    }
+
+    #[actix_rt::test]
+    async fn another_nodes_broadcast_reaches_the_sessions_and_our_own_is_not_delivered_twice() {
+        let (hub, mut session) = hub().await;
+        receive(&hub, "me", &broadcast("me", "ours"));
+        receive(&hub, "me", &broadcast("n2", "theirs"));
+        assert_eq!(
+            received(&hub, &mut session).await,
+            vec!["theirs".to_string()]
+        );
+    }
+
+    #[actix_rt::test]
+    async fn unreadable_or_unroutable_messages_are_dropped_and_the_next_is_read() {
+        let (hub, mut session) = hub().await;
+        receive(&hub, "me", b"not json");
+        receive(&hub, "me", br#"{"kind":"teleport","node":"n2"}"#);
+        for channel in ["nowhere:1", "news"] {
+            receive(
+                &hub,
+                "me",
+                &payload(&Envelope::Publish {
+                    node: "n2".into(),
+                    channel: channel.into(),
+                    epoch: "e1".into(),
+                    seq: 1,
+                    frame: "{}".into(),
+                    snapshot: None,
+                    hint: None,
+                }),
+            );
+        }
+        receive(
+            &hub,
+            "me",
+            &payload(&Envelope::Reload {
+                node: "n2".into(),
+                channels: vec!["news".into(), "bogus".into()],
+            }),
+        );
+        receive(&hub, "me", &broadcast("n2", "still here"));
+        assert_eq!(
+            received(&hub, &mut session).await,
+            vec!["still here".to_string()]
+        );
+        assert_eq!(hub.send(Stats).await.expect("hub").rooms, 0, "no room made");
+    }
+
+    #[actix_rt::test]
+    async fn a_kick_from_a_node_that_predates_reasons_is_a_ban() {
+        let (hub, mut session) = hub().await;
+        receive(&hub, "me", br#"{"kind":"kick","node":"n2","user":5}"#);
+        let kick = tokio::time::timeout(Duration::from_secs(5), session.kicks.recv()).await;
+        assert_eq!(kick.ok().flatten(), Some((1008, "banned")));
+        receive(
+            &hub,
+            "me",
+            &payload(&Envelope::Kick {
+                node: "n2".into(),
+                user: 5,
+                reason: KickReason::SignedOut,
+            }),
+        );
+        let kick = tokio::time::timeout(Duration::from_secs(5), session.kicks.recv()).await;
+        assert_eq!(kick.ok().flatten(), Some((1008, "signed out")));
+    }
+
+    #[test]
+    fn node_names_are_random_hex_and_the_pid() {
+        let (a, b) = (node_id(), node_id());
+        assert_ne!(a, b);
+        let (hex, pid) = a.split_once('-').expect("hex-pid");
+        assert_eq!(hex.len(), 16);
+        assert!(hex.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(pid, std::process::id().to_string());
+        assert_eq!(json!(KickReason::SignedOut), json!("signed_out"));
+    }
+}

@@ -99,3 +99,69 @@ pub async fn persist<T: Send + 'static>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use actix::{Actor, Arbiter};
+    use ringside_actors::persistence::PersistenceConfig;
+
+    use super::*;
+
+    fn config(queue_limit: usize) -> PersistenceConfig {
+        PersistenceConfig {
+            max_batch: 8,
+            flush_every: Duration::from_millis(1),
+            queue_limit,
+            max_backoff: Duration::from_millis(50),
+        }
+    }
+
+    fn down() -> Db {
+        Db::unreachable(Duration::from_millis(20))
+    }
+
+    #[test]
+    fn a_batch_that_cannot_reach_the_database_is_handed_back_unrun() {
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let job: Job = Box::new(move |_| {
+            flag.store(true, Ordering::SeqCst);
+            Box::new(|_| {})
+        });
+        match PgWriter::new(down()).write(vec![job]) {
+            WriteOutcome::NotStarted(jobs, why) => {
+                assert_eq!(jobs.len(), 1, "every job back, to retry");
+                assert!(!why.is_empty());
+            }
+            WriteOutcome::Done(_) => panic!("nothing can be written"),
+        }
+        assert!(!ran.load(Ordering::SeqCst), "no job ran");
+    }
+
+    #[actix_rt::test]
+    async fn past_the_queue_limit_a_write_is_refused_as_unavailable() {
+        let persister = Persistence::new(PgWriter::new(down()), config(0)).start();
+        match persist(&persister, |_| Ok(1)).await {
+            Err(ApiError::Unavailable(m)) => assert!(m.contains("queue is full"), "{m}"),
+            other => panic!("expected a refusal, got {:?}", other.map(|_: i32| ())),
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_stopped_persistence_actor_answers_shutting_down() {
+        let arbiter = Arbiter::new();
+        let persister = Persistence::start_in_arbiter(&arbiter.handle(), |_| {
+            Persistence::new(PgWriter::new(down()), config(8))
+        });
+        arbiter.stop();
+        arbiter.join().expect("the actor's thread ends");
+        match persist(&persister, |_| Ok(1)).await {
+            Err(ApiError::Unavailable(m)) => assert!(m.contains("shutting down"), "{m}"),
+            other => panic!("expected a refusal, got {:?}", other.map(|_: i32| ())),
+        }
+    }
+}

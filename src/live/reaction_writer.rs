@@ -39,20 +39,7 @@ impl BatchWriter for ReactionWriter {
         };
         let stored = conn.transaction(|c| reactions::add_batch(c, &jobs));
         WriteOutcome::Done(match stored {
-            Ok(outcome) => outcome
-                .into_iter()
-                .map(|o| {
-                    o.map_err(|refusal| match refusal {
-                        Refusal::UnknownUser => ApiError::Unauthorized("invalid token"),
-                        Refusal::Revoked => ApiError::Unauthorized("token revoked; sign in again"),
-                        Refusal::Banned => ApiError::Banned,
-                        Refusal::UnknownTarget => ApiError::invalid(
-                            "target_id",
-                            "refers to something that does not exist",
-                        ),
-                    })
-                })
-                .collect(),
+            Ok(outcome) => outcome.into_iter().map(|o| o.map_err(refused)).collect(),
             // Nothing of the batch is stored: no caller may hear otherwise.
             Err(e) => jobs
                 .iter()
@@ -63,6 +50,18 @@ impl BatchWriter for ReactionWriter {
                 })
                 .collect(),
         })
+    }
+}
+
+/// What the caller hears for a reaction the batch refused.
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::UnknownUser => ApiError::Unauthorized("invalid token"),
+        Refusal::Revoked => ApiError::Unauthorized("token revoked; sign in again"),
+        Refusal::Banned => ApiError::Banned,
+        Refusal::UnknownTarget => {
+            ApiError::invalid("target_id", "refers to something that does not exist")
+        }
     }
 }
 
@@ -78,6 +77,86 @@ pub async fn store(
         )),
         Ok(Err(PersistError::Stopped)) | Err(_) => {
             Err(ApiError::Unavailable("the server is shutting down".into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use actix::{Actor, Arbiter};
+    use ringside_actors::persistence::PersistenceConfig;
+
+    use super::*;
+
+    fn config(queue_limit: usize) -> PersistenceConfig {
+        PersistenceConfig {
+            max_batch: 8,
+            flush_every: Duration::from_millis(1),
+            queue_limit,
+            max_backoff: Duration::from_millis(50),
+        }
+    }
+
+    fn reaction() -> Reaction {
+        Reaction {
+            user: 1,
+            token_version: None,
+            target_type: "event".into(),
+            target_id: 1,
+            reaction_type: "wow".into(),
+            session: None,
+        }
+    }
+
+    fn writer() -> ReactionWriter {
+        ReactionWriter::new(Db::unreachable(Duration::from_millis(20)))
+    }
+
+    #[test]
+    fn a_batch_that_cannot_reach_the_database_is_handed_back_whole() {
+        match writer().write(vec![reaction(), reaction()]) {
+            WriteOutcome::NotStarted(jobs, _) => assert_eq!(jobs.len(), 2),
+            WriteOutcome::Done(_) => panic!("nothing can be written"),
+        }
+    }
+
+    #[test]
+    fn each_refusal_is_what_the_client_hears_on_any_other_write() {
+        let cases = [
+            (Refusal::UnknownUser, "unauthorized"),
+            (Refusal::Revoked, "unauthorized"),
+            (Refusal::Banned, "banned"),
+            (Refusal::UnknownTarget, "bad_request"),
+        ];
+        for (refusal, code) in cases {
+            assert_eq!(refused(refusal).code(), code);
+        }
+        match refused(Refusal::UnknownTarget) {
+            ApiError::BadRequest { details, .. } => {
+                assert!(details.is_some_and(|d| d["target_id"].is_string()))
+            }
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[actix_rt::test]
+    async fn past_the_queue_limit_or_once_stopped_a_reaction_is_refused_as_unavailable() {
+        let full = Persistence::new(writer(), config(0)).start();
+        match store(&full, reaction()).await {
+            Err(ApiError::Unavailable(m)) => assert!(m.contains("queue is full"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let arbiter = Arbiter::new();
+        let stopped = Persistence::start_in_arbiter(&arbiter.handle(), |_| {
+            Persistence::new(writer(), config(8))
+        });
+        arbiter.stop();
+        arbiter.join().expect("the actor's thread ends");
+        match store(&stopped, reaction()).await {
+            Err(ApiError::Unavailable(m)) => assert!(m.contains("shutting down"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
         }
     }
 }

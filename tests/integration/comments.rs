@@ -405,3 +405,67 @@ async fn the_fan_out_budget_samples_but_loses_nothing() {
     );
     assert_eq!(reader_id, mine["user"].as_i64().expect("user"));
 }
+
+#[actix_rt::test]
+async fn a_comment_refers_only_to_its_events_fights_and_shown_comments_and_stops_when_it_ends() {
+    let app = TestApp::spawn().await;
+    let (admin, event, fights) = live_event(&app).await;
+    let other = another_live_event(&app, &admin).await;
+    let (fan, _) = app.register("fan@ringside.test").await;
+    let (replier, _) = app.register("replier@ringside.test").await;
+    let moderator = app.user_with_role("mod@ringside.test", "moderator").await;
+    let on_fight = |live_event: i64, content: &str| json!({ "live_event": live_event, "live_fight": fights[0], "content": content, "parent_comment": null });
+    let (status, ok) = app
+        .post(
+            "/api/live/comments/",
+            Some(&fan),
+            on_fight(event, "Red looks sharp"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
+    let wrong = app
+        .post(
+            "/api/live/comments/",
+            Some(&fan),
+            on_fight(other, "Blue is tiring"),
+        )
+        .await;
+    assert_error(&wrong, 400, "bad_request");
+    assert!(
+        wrong.1["error"]["details"]["live_fight"].is_string(),
+        "{}",
+        wrong.1
+    );
+
+    // A reply needs its parent shown.
+    let (_, parent) = comment(&app, &fan, event, "Borderline remark", None).await;
+    let parent = parent["id"].as_i64().expect("id");
+    let (status, _) = app
+        .post(
+            &format!("/api/moderation/comments/{parent}/hide/"),
+            Some(&moderator),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let reply = comment(&app, &replier, event, "Agreed", Some(parent)).await;
+    assert_error(&reply, 400, "bad_request");
+    assert!(
+        reply.1["error"]["details"]["parent_comment"].is_string(),
+        "{}",
+        reply.1
+    );
+
+    // An event that has ended takes no more comments.
+    let (status, _) = app
+        .post(
+            &format!("/api/live/events/{event}/end/"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let late = comment(&app, &replier, event, "Great night", None).await;
+    assert_error(&late, 409, "invalid_transition");
+    assert_eq!(app.count("live_comments"), 2, "nothing refused was stored");
+}

@@ -338,3 +338,61 @@ async fn fight_control_needs_a_live_event_and_a_moderator() {
     );
     assert_eq!(app.count("channel_messages"), 0, "nothing was published");
 }
+
+/// A division's rankings as the API lists them.
+async fn rankings(app: &TestApp, division: i64) -> Value {
+    let path = format!("/api/rankings/?division={division}");
+    app.get(&path, None).await.1["results"].clone()
+}
+
+/// A fighter's record as the catalog shows it: (wins, losses, draws, no contests).
+async fn record(app: &TestApp, fighter: i64) -> (i64, i64, i64, i64) {
+    let (_, f) = app.get(&format!("/api/fighters/{fighter}/"), None).await;
+    let n = |k: &str| f[k].as_i64().unwrap_or(0);
+    (n("wins"), n("losses"), n("draws"), n("no_contests"))
+}
+
+#[actix_rt::test]
+async fn a_draw_counts_for_both_and_a_no_contest_leaves_the_ratings_alone() {
+    let app = TestApp::spawn().await;
+    let draw = night(&app, true).await;
+    let before = (record(&app, draw.red).await, record(&app, draw.blue).await);
+    draw.ok(&app, "start/", json!({})).await;
+    for round in 1..=3 {
+        draw.ok(&app, "rounds/start/", json!({ "round": round }))
+            .await;
+        draw.ok(&app, "rounds/end/", json!({ "round": round }))
+            .await;
+    }
+    draw.ok(
+        &app,
+        "result/",
+        json!({ "winner": null, "method": "draw", "round": 3, "time": "5:00" }),
+    )
+    .await;
+    let plus_draw = |(w, l, d, nc): (i64, i64, i64, i64)| (w, l, d + 1, nc);
+    assert_eq!(record(&app, draw.red).await, plus_draw(before.0));
+    assert_eq!(record(&app, draw.blue).await, plus_draw(before.1));
+
+    // Another night (its own database: a card's names are unique).
+    let app = TestApp::spawn().await;
+    let nc = night(&app, true).await;
+    let before = (record(&app, nc.red).await, record(&app, nc.blue).await);
+    let ranked = rankings(&app, nc.division).await;
+    nc.ok(&app, "start/", json!({})).await;
+    nc.ok(&app, "rounds/start/", json!({ "round": 1 })).await;
+    nc.ok(
+        &app,
+        "result/",
+        json!({ "winner": null, "method": "no_contest", "round": 1, "time": "0:30" }),
+    )
+    .await;
+    let plus_nc = |(w, l, d, nc): (i64, i64, i64, i64)| (w, l, d, nc + 1);
+    assert_eq!(record(&app, nc.red).await, plus_nc(before.0));
+    assert_eq!(record(&app, nc.blue).await, plus_nc(before.1));
+    assert_eq!(
+        rankings(&app, nc.division).await,
+        ranked,
+        "no ratings or ranks moved"
+    );
+}

@@ -359,6 +359,10 @@ async fn update_input_is_validated_and_nothing_is_published() {
         (json!({ "update_type": "dance" }), "update_type"),
         (json!({ "title": "" }), "title"),
         (json!({ "data": [1] }), "data"),
+        (
+            json!({ "data": { "notes": "x".repeat(17 * 1024) } }),
+            "data",
+        ),
         (json!({ "round_number": 9 }), "round_number"),
         (json!({ "live_event": 999999 }), "live_event"),
         (json!({ "live_fight": fights[0] + 1000 }), "live_fight"),
@@ -759,4 +763,21 @@ async fn idle_rooms_are_let_go_and_come_back_on_demand() {
         (f["seq"].as_u64(), f["data"]["title"].as_str()),
         (Some(seq + 1), Some("live again"))
     );
+}
+
+#[actix_rt::test]
+async fn the_comment_streams_endpoint_without_an_upgrade_points_to_the_comment_list() {
+    let app = TestApp::spawn().await;
+    let (_, event, _) = live_event(&app).await;
+    let got = app.get(&format!("/api/live/comments/{event}/"), None).await;
+    assert_error(&got, 400, "bad_request");
+    assert!(
+        got.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&format!("/api/live/comments/?event={event}"))),
+        "{}",
+        got.1
+    );
+    let missing = app.get("/api/live/comments/999999/", None).await;
+    assert_error(&missing, 404, "not_found");
 }

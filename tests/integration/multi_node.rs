@@ -217,3 +217,30 @@ async fn comments_and_reaction_totals_reach_every_node() {
         }
     }
 }
+
+#[actix_rt::test]
+async fn an_emergency_broadcast_on_one_node_reaches_sessions_on_every_node() {
+    let redis = RedisServer::start();
+    let apps = nodes(&redis, 2).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let (admin, event, _) = live_event(a).await;
+    let (mut on_b, _) = watch(b, event, "").await;
+    let (status, cast) = a
+        .post(
+            "/api/admin/broadcast/",
+            Some(&admin),
+            serde_json::json!({ "title": "Evacuate hall B", "message": "Use the north exits." }),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 202, "{cast}");
+    let frame = on_b.next_durable().await;
+    assert_eq!(
+        (
+            frame["type"].as_str(),
+            frame["data"]["title"].as_str(),
+            frame.get("seq")
+        ),
+        (Some("broadcast"), Some("Evacuate hall B"), None),
+        "{frame}"
+    );
+}

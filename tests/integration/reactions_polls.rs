@@ -457,3 +457,112 @@ async fn follows_are_idempotent_and_checked() {
         .await;
     assert_error(&bad, 400, "bad_request");
 }
+
+/// The answer to a write op, past whatever else the channel sends.
+async fn ack_or_error(ws: &mut WsClient) -> Value {
+    loop {
+        let f = ws.next().await;
+        if matches!(f["type"].as_str(), Some("ack" | "error")) {
+            return f;
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn a_vote_over_websocket_is_acked_and_an_option_of_another_poll_is_refused() {
+    let app = TestApp::spawn().await;
+    let (admin, event, _) = live_event(&app).await;
+    let mut options = Vec::new();
+    let mut polls = Vec::new();
+    for question in ["Who wins?", "Which round?"] {
+        let (status, poll) = app
+            .post(
+                "/api/live/polls/",
+                Some(&admin),
+                json!({ "live_event": event, "live_fight": null, "question": question, "options": ["A", "B"] }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{poll}");
+        let id = poll["id"].as_i64().expect("id");
+        let (status, _) = app
+            .post(
+                &format!("/api/live/polls/{id}/open/"),
+                Some(&admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        polls.push(id);
+        options.push(poll["options"][0]["id"].as_i64().expect("option id"));
+    }
+    let (fan, _) = app.register("fan@ringside.test").await;
+    let mut ws = WsClient::open(&app, &format!("/api/live/events/{event}/?token={fan}")).await;
+    ws.send(json!({ "op": "vote", "poll": polls[0], "option": options[1], "ref": 1 }))
+        .await;
+    let refused = ack_or_error(&mut ws).await;
+    assert_eq!(
+        (
+            refused["type"].as_str(),
+            refused["code"].as_str(),
+            refused["ref"].as_i64()
+        ),
+        (Some("error"), Some("bad_request"), Some(1)),
+        "{refused}"
+    );
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("option")),
+        "{refused}"
+    );
+    ws.send(json!({ "op": "vote", "poll": polls[0], "option": options[0], "ref": 2 }))
+        .await;
+    let acked = ack_or_error(&mut ws).await;
+    assert_eq!(
+        (acked["type"].as_str(), acked["ref"].as_i64()),
+        (Some("ack"), Some(2)),
+        "{acked}"
+    );
+    assert_eq!(
+        acked["data"],
+        json!({ "poll": polls[0], "option": options[0] })
+    );
+    // Over REST, the same ballot is already counted.
+    let again = app
+        .post(
+            &format!("/api/live/polls/{}/vote/", polls[0]),
+            Some(&fan),
+            json!({ "option": options[0] }),
+        )
+        .await;
+    assert_error(&again, 409, "already_voted");
+}
+
+#[actix_rt::test]
+async fn a_reaction_to_something_that_does_not_exist_is_refused_naming_the_target() {
+    let app = TestApp::spawn().await;
+    let (_, event, _) = live_event(&app).await;
+    let (fan, _) = app.register("fan@ringside.test").await;
+    let missing = app
+        .post(
+            "/api/live/reactions/",
+            Some(&fan),
+            json!({ "target_type": "fight", "target_id": 999_999, "reaction_type": "wow" }),
+        )
+        .await;
+    assert_error(&missing, 400, "bad_request");
+    assert!(
+        missing.1["error"]["details"]["target_id"].is_string(),
+        "{}",
+        missing.1
+    );
+    let (status, _) = app
+        .post(
+            "/api/live/reactions/",
+            Some(&fan),
+            json!({ "target_type": "event", "target_id": event, "reaction_type": "wow" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "the next one is stored");
+    assert_eq!(app.count("reaction_events"), 1, "the refused one was not");
+}

@@ -497,3 +497,332 @@ async fn a_room_for_a_missing_channel_refuses_with_not_found() {
     assert_eq!(c.told().await, Told::NotSubscribed(news()));
     assert_eq!(room.send(Subscribers).await.expect("room"), 0);
 }
+
+#[actix_rt::test]
+async fn a_room_whose_store_is_down_refuses_joins_as_unavailable_until_it_loads() {
+    let store = store_with(2);
+    store.fail_snapshots(1);
+    let (room, _) = start_room(&news(), &store, room_config());
+    let mut c = client(1, None, 64);
+    room.send(join(&c.outbox, None)).await.expect("join");
+    assert_eq!(c.next().await["code"], "unavailable");
+    assert_eq!(c.told().await, Told::NotSubscribed(news()));
+    // The load is retried; a client that retries gets in once it has loaded.
+    let deadline = tokio::time::Instant::now() + crate::test_support::BOUND;
+    loop {
+        room.send(join(&c.outbox, None)).await.expect("join");
+        let answer = c.next().await;
+        if answer["type"] == "subscribed" {
+            assert_eq!(answer["seq"], 2);
+            break;
+        }
+        assert_eq!(answer["code"], "unavailable");
+        assert!(tokio::time::Instant::now() < deadline, "never loaded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn a_reload_that_fails_is_retried_and_subscribers_still_get_what_they_missed() {
+    let store = store_with(0);
+    let (room, _) = start_room(&news(), &store, room_config());
+    let mut c = client(1, None, 64);
+    room.send(join(&c.outbox, None)).await.expect("join");
+    assert_eq!(c.next().await["type"], "subscribed");
+    store.append(&news());
+    store.append(&news());
+    store.fail_snapshots(1);
+    room.do_send(Reload);
+    assert_eq!(c.seqs(2).await, vec![1, 2]);
+}
+
+#[actix_rt::test]
+async fn a_subscriber_whose_queue_is_full_at_join_is_kicked_and_not_kept() {
+    let store = store_with(0);
+    let (room, _) = start_room(&news(), &store, room_config());
+    let mut c = client(1, None, 1);
+    assert!(c.outbox.deliver(protocol::broadcast(&json!({}))));
+    room.send(join(&c.outbox, None)).await.expect("join");
+    assert_eq!(c.told().await, Told::Kick(close::TOO_SLOW));
+    assert_eq!(room.send(Subscribers).await.expect("room"), 0);
+}
+
+#[actix_rt::test]
+async fn after_a_reload_a_subscriber_up_to_the_limit_behind_is_replayed_and_further_resyncs() {
+    let store = store_with(0);
+    let config = RoomConfig {
+        resume_max_messages: 3,
+        ..room_config()
+    };
+    let (room, _) = start_room(&news(), &store, config);
+    let mut c = client(1, None, 64);
+    room.send(join(&c.outbox, None)).await.expect("join");
+    assert_eq!(c.next().await["type"], "subscribed");
+    for _ in 0..3 {
+        store.append(&news());
+    }
+    room.do_send(Reload);
+    assert_eq!(c.seqs(3).await, vec![1, 2, 3], "exactly the limit behind");
+    for _ in 0..2 {
+        store.append(&news());
+    }
+    room.do_send(Reload);
+    assert_eq!(
+        c.seqs(2).await,
+        vec![4, 5],
+        "behind by the difference, not the sum"
+    );
+    for _ in 0..4 {
+        store.append(&news());
+    }
+    room.do_send(Reload);
+    let resync = c.next().await;
+    assert_eq!(
+        (resync["type"].clone(), resync["reason"].clone()),
+        (json!("resync"), json!("too_far_behind"))
+    );
+    // It now stands at the head: live frames follow.
+    room.do_send(store.append(&news()));
+    assert_eq!(c.seqs(1).await, vec![10]);
+}
+
+#[actix_rt::test]
+async fn resuming_from_the_head_or_the_limit_replays_without_resync() {
+    let store = store_with(6);
+    let config = RoomConfig {
+        history: 10,
+        resume_max_messages: 3,
+        ..room_config()
+    };
+    let (room, _) = start_room(&news(), &store, config);
+    let mut at_head = client(1, None, 64);
+    room.send(join(&at_head.outbox, since("e1", 6)))
+        .await
+        .expect("join");
+    assert_eq!(at_head.next().await["type"], "subscribed");
+    let mut at_limit = client(2, None, 64);
+    room.send(join(&at_limit.outbox, since("e1", 3)))
+        .await
+        .expect("join");
+    assert_eq!(at_limit.next().await["type"], "subscribed");
+    assert_eq!(at_limit.seqs(3).await, vec![4, 5, 6]);
+    room.do_send(store.append(&news()));
+    assert_eq!(
+        at_head.seqs(1).await,
+        vec![7],
+        "nothing to replay, no resync"
+    );
+    assert_eq!(at_limit.seqs(1).await, vec![7]);
+}
+
+#[actix_rt::test]
+async fn a_frame_of_a_new_epoch_makes_the_room_reload_and_its_subscribers_resync() {
+    let store = store_with(2);
+    let (room, _) = start_room(&news(), &store, room_config());
+    let mut c = client(1, None, 64);
+    room.send(join(&c.outbox, None)).await.expect("join");
+    assert_eq!(c.next().await["seq"], 2);
+    store.reset_epoch(&news(), "e2");
+    room.do_send(store.append(&news()));
+    let resync = c.next().await;
+    assert_eq!(
+        (resync["type"].clone(), resync["reason"].clone()),
+        (json!("resync"), json!("history_gap"))
+    );
+    // The room follows the new epoch.
+    room.do_send(store.append(&news()));
+    assert_eq!(c.seqs(1).await, vec![2]);
+    let mut late = client(2, None, 64);
+    room.send(join(&late.outbox, None)).await.expect("join");
+    let subscribed = late.next().await;
+    assert_eq!(
+        (subscribed["epoch"].clone(), subscribed["seq"].clone()),
+        (json!("e2"), json!(2))
+    );
+}
+
+#[actix_rt::test]
+async fn a_gap_that_closes_by_itself_is_not_fetched() {
+    let store = store_with(0);
+    let (room, _) = start_room(&news(), &store, room_config());
+    let mut c = client(1, None, 64);
+    room.send(join(&c.outbox, None)).await.expect("join");
+    assert_eq!(c.next().await["type"], "subscribed");
+    let (one, two) = (store.append(&news()), store.append(&news()));
+    room.do_send(two);
+    room.do_send(one);
+    assert_eq!(c.seqs(2).await, vec![1, 2]);
+    // Seq 3 never arrives: only that gap is fetched.
+    let _lost = store.append(&news());
+    room.do_send(store.append(&news()));
+    assert_eq!(c.seqs(2).await, vec![3, 4]);
+    assert_eq!(store.replay_calls(), vec![(2, 3)]);
+}
+
+#[actix_rt::test]
+async fn a_subscriber_catching_up_that_falls_too_far_behind_is_dropped_with_4001() {
+    let store = store_with(5);
+    let config = RoomConfig {
+        history: 1,
+        catch_up_buffer: 2,
+        ..room_config()
+    };
+    let (room, _) = start_room(&news(), &store, config);
+    let mut c = client(1, None, 64);
+    store.hold_replays();
+    room.send(join(&c.outbox, since("e1", 0)))
+        .await
+        .expect("join");
+    assert_eq!(c.next().await["type"], "subscribed");
+    // Live frames wait while the replay is held: two fit, the third does not.
+    for _ in 0..3 {
+        room.do_send(store.append(&news()));
+    }
+    assert_eq!(c.told().await, Told::Kick(close::TOO_SLOW));
+    assert_eq!(room.send(Subscribers).await.expect("room"), 0);
+    store.release_replays();
+}
+
+#[actix_rt::test]
+async fn a_subscriber_catching_up_gets_the_live_frames_it_held_after_the_replay() {
+    let store = store_with(5);
+    let config = RoomConfig {
+        history: 1,
+        catch_up_buffer: 2,
+        ..room_config()
+    };
+    let (room, _) = start_room(&news(), &store, config);
+    let mut c = client(1, None, 64);
+    store.hold_replays();
+    room.send(join(&c.outbox, since("e1", 0)))
+        .await
+        .expect("join");
+    assert_eq!(c.next().await["type"], "subscribed");
+    for _ in 0..2 {
+        room.do_send(store.append(&news()));
+    }
+    // The mailbox is in order: once this is answered, both are held.
+    assert_eq!(room.send(Subscribers).await.expect("room"), 1);
+    store.release_replays();
+    assert_eq!(c.seqs(7).await, (1..=7).collect::<Vec<_>>());
+    assert!(c.told_nothing());
+}
+
+#[actix_rt::test]
+async fn hinted_frames_go_to_everyone_in_a_room_without_a_budget() {
+    let channel = Channel::Comments(1);
+    let store = FakeStore::new();
+    store.add_channel(&channel, "e1");
+    let (room, _) = start_room(&channel, &store, room_config());
+    let mut reader = client(1, Some(9), 64);
+    room.send(join(&reader.outbox, None)).await.expect("join");
+    assert_eq!(reader.next().await["type"], "subscribed");
+    for _ in 0..5 {
+        room.do_send(store.append_hinted(&channel, hint(5, None, false)));
+    }
+    assert_eq!(reader.seqs(5).await, vec![1, 2, 3, 4, 5]);
+}
+
+#[actix_rt::test]
+async fn a_peer_that_does_not_list_its_members_makes_presence_a_count_only() {
+    let store = store_with(0);
+    let (room, _) = start_room(&news(), &store, room_config());
+    let c = client(1, Some(7), 64);
+    room.send(join(&c.outbox, None)).await.expect("join");
+    room.send(PeerCount {
+        node: "n2".into(),
+        headcount: Headcount {
+            connections: 40,
+            members: 30,
+            users: None,
+        },
+    })
+    .await
+    .expect("room");
+    assert_eq!(
+        room.send(GetPresence).await.expect("room"),
+        Presence {
+            count: 31,
+            users: None,
+        }
+    );
+}
+
+#[actix_rt::test]
+async fn a_subscriber_that_leaves_during_its_replay_gets_nothing_more_and_others_carry_on() {
+    let store = store_with(5);
+    let config = RoomConfig {
+        history: 1,
+        ..room_config()
+    };
+    let (room, _) = start_room(&news(), &store, config);
+    let mut leaving = client(1, None, 64);
+    let mut staying = client(2, None, 64);
+    room.send(join(&staying.outbox, None)).await.expect("join");
+    assert_eq!(staying.next().await["type"], "subscribed");
+    store.hold_replays();
+    room.send(join(&leaving.outbox, since("e1", 0)))
+        .await
+        .expect("join");
+    assert_eq!(leaving.next().await["type"], "subscribed");
+    room.send(Leave { session: 1 }).await.expect("leave");
+    store.release_replays();
+    room.do_send(store.append(&news()));
+    assert_eq!(staying.seqs(1).await, vec![6]);
+    assert_eq!(room.send(Subscribers).await.expect("room"), 1);
+    // The replay's answer found nobody: nothing reached the one who left.
+    assert!(leaving.rx_is_empty(), "nothing after leaving");
+}
+
+#[actix_rt::test]
+async fn a_reload_that_finds_the_head_behind_a_subscriber_tells_it_to_resync() {
+    let store = store_with(3);
+    let (room, _) = start_room(&news(), &store, room_config());
+    let mut c = client(1, None, 64);
+    room.send(join(&c.outbox, None)).await.expect("join");
+    assert_eq!(c.next().await["seq"], 3);
+    // Same epoch, fewer frames: what the client has is no longer there.
+    store.truncate(&news(), 1);
+    room.do_send(Reload);
+    let resync = c.next().await;
+    assert_eq!(
+        (resync["type"].clone(), resync["reason"].clone()),
+        (json!("resync"), json!("history_gap"))
+    );
+    room.do_send(store.append(&news()));
+    assert_eq!(
+        c.seqs(1).await,
+        vec![2],
+        "it follows the store's head again"
+    );
+}
+
+#[actix_rt::test]
+async fn a_comment_rooms_burst_is_a_quarter_seconds_worth_of_its_budget() {
+    let channel = Channel::Comments(7);
+    let store = FakeStore::new();
+    store.add_channel(&channel, "e1");
+    let config = RoomConfig {
+        sample_per_second: Some(8),
+        ..room_config()
+    };
+    let (room, _) = start_room(&channel, &store, config);
+    let mut reader = client(1, Some(30), 64);
+    room.send(join(&reader.outbox, None)).await.expect("join");
+    assert_eq!(reader.next().await["type"], "subscribed");
+    // Eight a second: a burst of two, then the pace (one per 125 ms).
+    for _ in 0..3 {
+        room.do_send(store.append_hinted(&channel, hint(10, None, false)));
+    }
+    room.do_send(store.append(&channel));
+    assert_eq!(reader.seqs(2).await, vec![1, 2]);
+    let skipped = reader.next().await;
+    assert_eq!(
+        (skipped["type"].clone(), skipped["data"].clone()),
+        (
+            json!("skipped"),
+            json!({ "from_seq": 3, "to_seq": 3, "count": 1 })
+        )
+    );
+    assert_eq!(reader.seqs(1).await, vec![4]);
+}

@@ -166,4 +166,52 @@ mod tests {
             )
         );
     }
+
+    #[test]
+    fn every_method_is_in_words_and_an_unknown_one_as_it_is() {
+        let cases = [
+            ("ko_tko", "KO/TKO"),
+            ("submission", "submission"),
+            ("unanimous_decision", "unanimous decision"),
+            ("split_decision", "split decision"),
+            ("majority_decision", "majority decision"),
+            ("draw", "draw"),
+            ("dq", "disqualification"),
+            ("no_contest", "no contest"),
+            ("doctor_stoppage", "doctor_stoppage"),
+        ];
+        for (method, words) in cases {
+            assert_eq!(method_words(method), words);
+        }
+    }
+
+    #[test]
+    fn breaking_news_uses_the_description_when_there_is_one() {
+        assert_eq!(
+            breaking_news("Ana", "Weigh-ins done", ""),
+            (
+                "Breaking: Weigh-ins done".to_string(),
+                "Weigh-ins done".to_string()
+            )
+        );
+        assert_eq!(
+            breaking_news("Ana", "Title change", "the belt moves").1,
+            "Ana, the belt moves"
+        );
+        assert_eq!(
+            breaking_news("", "Title change", "the belt moves").1,
+            "the belt moves"
+        );
+    }
+
+    #[test]
+    fn a_reply_is_quoted_whole_up_to_140_characters_then_cut_short() {
+        let exactly = "é".repeat(140);
+        let (title, message) = reply("Ana", "Bo", &exactly);
+        assert_eq!(title, "Bo replied to you");
+        assert!(message.contains(&exactly), "{message}");
+        let (_, message) = reply("Ana", "Bo", &"é".repeat(141));
+        let quoted = format!("\u{201c}{}…\u{201d}", "é".repeat(139));
+        assert!(message.ends_with(&quoted), "{message}");
+    }
 }
