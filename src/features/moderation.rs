@@ -6,6 +6,7 @@
 
 use chrono::Utc;
 use diesel::{Connection, PgConnection};
+use ringside_actors::vocabulary::{ModerationAction, Vocabulary};
 use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -105,9 +106,9 @@ pub async fn decide(
         let comment =
             comments::find_for_update(conn, id).map_err(|e| named("comment")(e.into()))?;
         let (status, action) = match decision {
-            Decision::Hide => ("hidden", "hide_comment"),
-            Decision::Delete => ("deleted", "delete_comment"),
-            Decision::Restore => ("active", "restore_comment"),
+            Decision::Hide => ("hidden", ModerationAction::HideComment),
+            Decision::Delete => ("deleted", ModerationAction::DeleteComment),
+            Decision::Restore => ("active", ModerationAction::RestoreComment),
         };
         if comment.status == status {
             return Err(not_now(&format!("the comment is already {status}")));
@@ -119,7 +120,7 @@ pub async fn decide(
             conn,
             Action {
                 moderator: Some(moderator),
-                action,
+                action: action.as_str(),
                 target_type: "comment",
                 target_id: id,
                 live_event: Some(updated.live_event_id),
@@ -156,7 +157,7 @@ async fn on_user<T: Send + 'static>(
     state: &AppState,
     moderator: &User,
     target: i64,
-    action: &'static str,
+    action: ModerationAction,
     reason: String,
     act: impl FnOnce(&mut PgConnection, &str) -> Result<(T, Option<i64>, Value), ApiError>
         + Send
@@ -174,7 +175,7 @@ async fn on_user<T: Send + 'static>(
                     conn,
                     Action {
                         moderator: Some(moderator_id),
-                        action,
+                        action: action.as_str(),
                         target_type: "user",
                         target_id: target,
                         live_event,
@@ -199,7 +200,7 @@ pub async fn mute(
     let reason = reason(&body.reason)?;
     let until = Utc::now() + chrono::Duration::minutes(body.minutes);
     let by = moderator.id;
-    on_user(state, moderator, target, "mute_user", reason, move |conn, reason| {
+    on_user(state, moderator, target, ModerationAction::MuteUser, reason, move |conn, reason| {
         if let Some(event) = body.live_event {
             crate::db::live_events::find(conn, event).map_err(refers("live_event"))?;
         }
@@ -227,7 +228,7 @@ pub async fn unmute(
         state,
         moderator,
         target,
-        "unmute_user",
+        ModerationAction::UnmuteUser,
         reason,
         move |conn, _| {
             let lifted = moderation::unmute(conn, target, body.live_event)?;
@@ -255,7 +256,7 @@ pub async fn ban(
         state,
         moderator,
         target,
-        "ban_user",
+        ModerationAction::BanUser,
         reason,
         move |conn, reason| {
             if !moderation::ban(conn, target, by, reason)? {
@@ -281,7 +282,7 @@ pub async fn unban(
         state,
         moderator,
         target,
-        "unban_user",
+        ModerationAction::UnbanUser,
         reason,
         move |conn, reason| {
             if !moderation::unban(conn, target)? {
@@ -313,7 +314,7 @@ pub async fn slow_mode(
                     conn,
                     Action {
                         moderator: Some(moderator),
-                        action: "slow_mode",
+                        action: ModerationAction::SlowMode.as_str(),
                         target_type: "event",
                         target_id: event,
                         live_event: Some(event),
