@@ -294,6 +294,19 @@ impl From<ringside_actors::fight::FightError> for ApiError {
     }
 }
 
+/// The persistence actor refused a write before running it.
+impl From<ringside_actors::persistence::PersistError> for ApiError {
+    fn from(e: ringside_actors::persistence::PersistError) -> ApiError {
+        use ringside_actors::persistence::PersistError;
+        match e {
+            PersistError::Full => ApiError::Unavailable(
+                "storage is unavailable and the write queue is full; try again shortly".into(),
+            ),
+            PersistError::Stopped => ApiError::Unavailable("the server is shutting down".into()),
+        }
+    }
+}
+
 impl From<crate::db::pagination::BadLimit> for ApiError {
     fn from(e: crate::db::pagination::BadLimit) -> ApiError {
         ApiError::invalid("limit", e.to_string())

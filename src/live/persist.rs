@@ -91,12 +91,9 @@ pub async fn persist<T: Send + 'static>(
         Ok(Ok(())) => rx
             .await
             .unwrap_or_else(|_| Err(ApiError::Unavailable("the server is shutting down".into()))),
-        Ok(Err(PersistError::Full)) => Err(ApiError::Unavailable(
-            "storage is unavailable and the write queue is full; try again shortly".into(),
-        )),
-        Ok(Err(PersistError::Stopped)) | Err(_) => {
-            Err(ApiError::Unavailable("the server is shutting down".into()))
-        }
+        Ok(Err(refused)) => Err(refused.into()),
+        // The actor is gone: the server is stopping.
+        Err(_) => Err(PersistError::Stopped.into()),
     }
 }
 

@@ -72,12 +72,9 @@ pub async fn store(
 ) -> Result<Vec<Channel>, ApiError> {
     match writer.send(Write(reaction)).await {
         Ok(Ok(out)) => out,
-        Ok(Err(PersistError::Full)) => Err(ApiError::Unavailable(
-            "storage is unavailable and the write queue is full; try again shortly".into(),
-        )),
-        Ok(Err(PersistError::Stopped)) | Err(_) => {
-            Err(ApiError::Unavailable("the server is shutting down".into()))
-        }
+        Ok(Err(refused)) => Err(refused.into()),
+        // The actor is gone: the server is stopping.
+        Err(_) => Err(PersistError::Stopped.into()),
     }
 }
 
