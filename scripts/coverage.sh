@@ -14,27 +14,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # What the tests need, as scripts/test.sh installs it.
+source scripts/packages.sh
 missing=()
-compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null || missing+=(postgresql)
-pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev pkg-config)
-command -v redis-server >/dev/null || missing+=(redis-server)
-[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
-command -v promtool >/dev/null || missing+=(prometheus)
+need_test_packages
 # llvm-cov and llvm-profdata of the same LLVM as rustc (Debian's llvm-<major>).
 llvm_major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 if [ -z "${LLVM_COV:-}" ] && ! rustup component list --installed 2>/dev/null | grep -q llvm-tools; then
   [ -x "/usr/lib/llvm-$llvm_major/bin/llvm-cov" ] || missing+=("llvm-$llvm_major")
 fi
-if ((${#missing[@]})); then
-  if [ "$(id -u)" -eq 0 ]; then
-    echo "installing: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  else
-    echo "missing system packages: ${missing[*]} (Debian/Ubuntu: sudo apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
-fi
+install_missing
 if [ -z "${LLVM_COV:-}" ] && [ -x "/usr/lib/llvm-$llvm_major/bin/llvm-cov" ]; then
   export LLVM_COV="/usr/lib/llvm-$llvm_major/bin/llvm-cov"
   export LLVM_PROFDATA="/usr/lib/llvm-$llvm_major/bin/llvm-profdata"
