@@ -87,15 +87,12 @@ impl<R: MinRole + 'static> FromRequest for Auth<R> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let state = app_state(req);
-        let req = req.clone();
+    // A signed-in `MaybeAuth` that holds the role.
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let maybe = MaybeAuth::from_request(req, payload);
         Box::pin(async move {
-            let token = token?.ok_or(ApiError::Unauthorized("authentication required"))?;
-            let state = state?;
-            let user = user_for_token(&state, &token).await?;
-            crate::logging::note_user(&req, user.id);
+            let MaybeAuth(user) = maybe.await?;
+            let user = user.ok_or(ApiError::Unauthorized("authentication required"))?;
             if !user.role().includes(R::ROLE) {
                 return Err(ApiError::Forbidden(format!(
                     "this needs the {} role",
