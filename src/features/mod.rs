@@ -3,18 +3,23 @@
 //! it publishes. The edges (HTTP handlers, WebSocket ops, the CLI) only parse
 //! and call these; `db/` only runs queries; `validate` and `error` sit below
 //! them all. Writes go through the persistence actor ([`publishing`]) and are
-//! answered after their commit.
+//! answered after their commit. A read whose only rule is the role in its
+//! handler's signature calls its `db/` query from the handler.
 //!
-//! - `fight_control`: what each change publishes; a result's records,
-//!   ratings and rankings.
-//! - `live_events`: start, end, cancel (the status machine, the live limit).
+//! - `fight_control`: the fight's changes (start, rounds, stats, scores,
+//!   result), what each publishes; a result's records, ratings and rankings.
+//! - `live_events`: creation, start, end, cancel (the status machine, the
+//!   live limit).
 //! - `live_updates`: posting, review (approve/reject), listing by role.
-//! - `notifications`: templates, the triggers and whom they reach, admin
-//!   sends and the emergency broadcast.
+//! - `notifications`: templates, the triggers and whom they reach, the
+//!   user's inbox, devices and preferences (`inbox`), admin sends and the
+//!   emergency broadcast (`admin`).
 //! - `comments`: posting (filter, mutes, slow mode, rate limits), reports.
-//! - `reactions`, `polls`: reactions and votes (their batched writer and
-//!   coalesced totals are live machinery, in `live/`).
-//! - `moderation`: the queue, decisions on comments, mutes, bans, slow mode.
+//! - `reactions`, `polls`: reactions, polls' life (drafts, open, close) and
+//!   votes (the batched writer and coalesced totals are live machinery, in
+//!   `live/`).
+//! - `moderation`: decisions on comments, mutes, bans, slow mode.
+//! - `presence`: who is on a channel, as the caller may see it.
 //! - `follows`: follows and the activity log clients report to.
 
 pub mod comments;
