@@ -31,6 +31,13 @@ pub enum ApiError {
     /// A request that clashes with the current state; `code` says how.
     #[error("{message}")]
     Conflict { code: ConflictCode, message: String },
+    /// A conflict with what the client needs to see of the state.
+    #[error("{message}")]
+    ConflictWith {
+        code: ConflictCode,
+        message: String,
+        details: Value,
+    },
     #[error("{0}")]
     TooLarge(String),
     #[error("expected Content-Type: application/json")]
@@ -66,10 +73,14 @@ pub enum ConflictCode {
     LastAdmin,
     AlreadyVoted,
     PollNotOpen,
+    FightInProgress,
+    OfficialsMissing,
+    CardsIncomplete,
+    ContradictsScorecards,
 }
 
 impl ConflictCode {
-    pub const ALL: [ConflictCode; 7] = [
+    pub const ALL: [ConflictCode; 11] = [
         ConflictCode::AlreadyExists,
         ConflictCode::InUse,
         ConflictCode::InvalidTransition,
@@ -77,6 +88,10 @@ impl ConflictCode {
         ConflictCode::LastAdmin,
         ConflictCode::AlreadyVoted,
         ConflictCode::PollNotOpen,
+        ConflictCode::FightInProgress,
+        ConflictCode::OfficialsMissing,
+        ConflictCode::CardsIncomplete,
+        ConflictCode::ContradictsScorecards,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +103,10 @@ impl ConflictCode {
             ConflictCode::LastAdmin => "last_admin",
             ConflictCode::AlreadyVoted => "already_voted",
             ConflictCode::PollNotOpen => "poll_not_open",
+            ConflictCode::FightInProgress => "fight_in_progress",
+            ConflictCode::OfficialsMissing => "officials_missing",
+            ConflictCode::CardsIncomplete => "cards_incomplete",
+            ConflictCode::ContradictsScorecards => "contradicts_scorecards",
         }
     }
 }
@@ -168,6 +187,7 @@ impl ApiError {
                 retry_after_ms,
             } => json!({ "retry_after_ms": retry_after_ms, "slow_mode_seconds": seconds }),
             ApiError::Muted { until } => json!({ "until": until }),
+            ApiError::ConflictWith { details, .. } => details.clone(),
             _ => Value::Null,
         }
     }
@@ -187,7 +207,7 @@ impl ApiError {
             ApiError::Banned => "banned",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::Conflict { code, .. } => code.as_str(),
+            ApiError::Conflict { code, .. } | ApiError::ConflictWith { code, .. } => code.as_str(),
             ApiError::TooLarge(_) => "too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RequestTimeout => "request_timeout",
@@ -209,7 +229,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) | ApiError::Banned => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::ConflictWith { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -281,14 +301,38 @@ impl ApiError {
     }
 }
 
-/// The fight's state machine refuses a change: a bad value, or not now.
+/// The fight's rules refuse a change: a bad value (400), or not now (409,
+/// with what the cards give or lack when that is why).
 impl From<ringside_actors::fight::FightError> for ApiError {
     fn from(e: ringside_actors::fight::FightError) -> ApiError {
+        use ringside_actors::fight::FightError as F;
+        let message = e.to_string();
+        let conflict = |code| ApiError::Conflict {
+            code,
+            message: message.clone(),
+        };
         match e {
-            ringside_actors::fight::FightError::Invalid(m) => ApiError::bad_request(m),
-            ringside_actors::fight::FightError::WrongState(m) => ApiError::Conflict {
-                code: crate::error::ConflictCode::InvalidTransition,
-                message: m,
+            F::Invalid { field, message } => ApiError::invalid(field, message),
+            F::WrongState(_) => conflict(ConflictCode::InvalidTransition),
+            F::OfficialsMissing => conflict(ConflictCode::OfficialsMissing),
+            F::FightInProgress(fight) => ApiError::ConflictWith {
+                code: ConflictCode::FightInProgress,
+                message,
+                details: json!({ "live_fight": fight }),
+            },
+            F::AlreadyScored { .. } => conflict(ConflictCode::AlreadyExists),
+            F::CardsIncomplete(missing) => ApiError::ConflictWith {
+                code: ConflictCode::CardsIncomplete,
+                message,
+                details: json!({ "missing": missing
+                    .iter()
+                    .map(|(judge, round)| json!({ "judge": judge, "round": round }))
+                    .collect::<Vec<_>>() }),
+            },
+            F::ContradictsScorecards(verdict) => ApiError::ConflictWith {
+                code: ConflictCode::ContradictsScorecards,
+                message,
+                details: json!({ "cards_give": verdict }),
             },
         }
     }

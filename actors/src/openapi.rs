@@ -41,7 +41,10 @@ openapi_schemas! {
     vocabulary::ReactionType => "ReactionType", "What a reaction is.";
     vocabulary::ReactionTarget => "ReactionTargetType", "What a reaction is on: `update` (a verified live update), `comment` (a shown comment), `fight` (a live fight) or `event` (a live event).";
     vocabulary::UpdateType => "UpdateType", "What a live update reports.";
-    vocabulary::ResultMethod => "ResultMethod", "How a fight ended.";
+    vocabulary::ResultMethod => "ResultMethod", "How a fight ended, as the Unified Rules name it: finishes (`ko`, `tko`, `submission`, `technical_submission`), decisions and draws on the cards (`unanimous_decision`, `split_decision`, `majority_decision`, `unanimous_draw`, `split_draw`, `majority_draw`, and after an accidental-foul stoppage `technical_decision`, `technical_draw`), `dq` and `no_contest`.";
+    vocabulary::Stoppage => "Stoppage", "Who stopped a fight won by TKO.";
+    vocabulary::FightStatus => "FightStatus", "A live fight's status: upcoming -> in_progress -> completed, and cancelled from upcoming.";
+    vocabulary::TransitionKind => "TransitionKind", "What a timeline entry records.";
     vocabulary::CommentStatus => "CommentStatus", "A comment's status: `active` (shown), `held` (caught by the content filter under `MODERATION_FILTER_ACTION=hold`, waiting for a moderator), `hidden` (by a moderator, or by reports), `deleted` (by a moderator; the row is kept). Only `active` comments are shown.";
     vocabulary::PollStatus => "PollStatus", "A poll's status: draft -> open -> closed. Votes are taken only while `open`.";
     vocabulary::ModerationAction => "ModerationActionType", "What a moderator (or the system) did. `unmute_user`, `unban_user` and `dismiss_report` are reserved: no operation records them yet.";

@@ -17,6 +17,7 @@ pub enum Outcome {
     RedWins,
     BlueWins,
     Draw,
+    NoContest,
 }
 
 /// New ratings for (red, blue) after their fight.
@@ -35,6 +36,7 @@ pub fn rate(red: Rating, blue: Rating, outcome: Outcome) -> (Rating, Rating) {
         Outcome::RedWins => Outcomes::WIN,
         Outcome::BlueWins => Outcomes::LOSS,
         Outcome::Draw => Outcomes::DRAW,
+        Outcome::NoContest => return (red, blue),
     };
     let (r, b) = glicko2(&to(red), &to(blue), &outcome, &Glicko2Config::new());
     (from(r), from(b))

@@ -75,11 +75,31 @@ vocabulary! {
         Knockdown = "knockdown", SubmissionAttempt = "submission_attempt", Result = "result",
         News = "news",
     }
-    /// How a fight ended (the official result).
+    /// How a fight ended (the official result), as the Unified Rules name it.
     ResultMethod ("result method") {
-        KoTko = "ko_tko", Submission = "submission", UnanimousDecision = "unanimous_decision",
-        SplitDecision = "split_decision", MajorityDecision = "majority_decision", Draw = "draw",
-        Dq = "dq", NoContest = "no_contest",
+        Ko = "ko", Tko = "tko", Submission = "submission",
+        TechnicalSubmission = "technical_submission", UnanimousDecision = "unanimous_decision",
+        SplitDecision = "split_decision", MajorityDecision = "majority_decision",
+        UnanimousDraw = "unanimous_draw", SplitDraw = "split_draw", MajorityDraw = "majority_draw",
+        TechnicalDecision = "technical_decision", TechnicalDraw = "technical_draw", Dq = "dq",
+        NoContest = "no_contest",
+    }
+    /// Who stopped a fight won by TKO.
+    Stoppage ("stoppage") {
+        Referee = "referee", Doctor = "doctor", Corner = "corner",
+    }
+    /// A live fight's state (DESIGN §9).
+    FightStatus ("fight status") {
+        Upcoming = "upcoming", InProgress = "in_progress", Completed = "completed",
+        Cancelled = "cancelled",
+    }
+    /// What a fight's timeline records: one word per transition.
+    TransitionKind ("transition") {
+        OfficialsAssigned = "officials_assigned", FightStarted = "fight_started",
+        RoundStarted = "round_started", RoundPaused = "round_paused",
+        RoundResumed = "round_resumed", ClockSet = "clock_set", RoundEnded = "round_ended",
+        Foul = "foul", Score = "score", Stats = "stats", Result = "result",
+        ResultAmended = "result_amended", FightCancelled = "fight_cancelled",
     }
     /// A live comment's state.
     CommentStatus ("comment status") {

@@ -102,7 +102,7 @@ pub async fn prepare_live_event(client: &mut HttpClient) -> Result<i64, String> 
                 "/api/fights/",
                 Some(&json!({"event": event, "red_fighter": fighters[0],
                     "blue_fighter": fighters[1], "division": division,
-                    "scheduled_rounds": 3, "card_order": 1, "is_title_fight": false})),
+                    "scheduled_rounds": 5, "card_order": 1, "is_title_fight": false})),
             )
             .await,
         201,

@@ -1,34 +1,47 @@
 //! The queries fight control runs: locking a live fight with what its rules
-//! need, and storing each change (state, stats, scores, the result, records,
-//! ratings, ranks). The rules and what is published are in
-//! `features/fight_control.rs`.
+//! need, storing each transition in the timeline with the state it leads
+//! to, and reading the timeline back. The rules are in
+//! `ringside_actors::fight`; what is published in `features/fight_control.rs`.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use ringside_actors::fight::{FightResult, FightState, Winner};
+use ringside_actors::fight::{Bout, OfficialResult, Transition};
 use ringside_actors::ranking::Rating;
-use ringside_actors::scoring::{self, RoundScore};
+use ringside_actors::vocabulary::{FightStatus, Vocabulary};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::models::{Fight, LiveFight};
-use super::schema::{fighters, fights, judge_scores, live_events, live_fights, rankings};
+use super::schema::{fight_timeline, fighters, fights, live_events, live_fights, rankings};
 
 /// A live fight locked for change, with what its rules need.
 pub struct Locked {
     pub live: LiveFight,
     pub fight: Fight,
     pub event_status: String,
+    /// The event's `settings.open_scoring`: the cards are shown live.
+    pub open_scoring: bool,
 }
 
 impl Locked {
-    pub fn state(&self) -> FightState {
-        FightState {
-            status: self.live.status.clone(),
-            current_round: self.live.current_round,
-            round_running: self.live.round_start_time.is_some(),
-            scheduled_rounds: self.fight.scheduled_rounds,
-        }
+    /// The fight's rules state as stored (a fresh one before anything happened).
+    pub fn bout(&self) -> QueryResult<Bout> {
+        bout_of(&self.live, &self.fight)
     }
+}
+
+/// The stored rules state of a live fight.
+pub fn bout_of(live: &LiveFight, fight: &Fight) -> QueryResult<Bout> {
+    if live.bout.as_object().is_some_and(|m| m.is_empty()) {
+        return Ok(Bout::new(fight.scheduled_rounds));
+    }
+    serde_json::from_value(live.bout.clone())
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+/// Whether an event's settings open the judges' cards to everyone live.
+pub fn open_scoring(settings: &Value) -> bool {
+    settings["open_scoring"].as_bool().unwrap_or(false)
 }
 
 pub fn lock(conn: &mut PgConnection, live_fight: i64) -> QueryResult<Locked> {
@@ -41,129 +54,164 @@ pub fn lock(conn: &mut PgConnection, live_fight: i64) -> QueryResult<Locked> {
         .find(live.fight_id)
         .select(Fight::as_select())
         .first(conn)?;
-    let event_status = live_events::table
+    let (event_status, settings): (String, Value) = live_events::table
         .find(live.live_event_id)
-        .select(live_events::status)
+        .select((live_events::status, live_events::settings))
         .first(conn)?;
     Ok(Locked {
         live,
         fight,
         event_status,
+        open_scoring: open_scoring(&settings),
     })
 }
 
-pub fn start(conn: &mut PgConnection, locked: &Locked) -> QueryResult<()> {
-    diesel::update(live_fights::table.find(locked.live.id))
-        .set((
-            live_fights::status.eq("live"),
-            live_fights::started_at.eq(Utc::now()),
-        ))
-        .execute(conn)?;
-    diesel::update(live_events::table.find(locked.live.live_event_id))
-        .set(live_events::current_fight_id.eq(locked.live.id))
-        .execute(conn)?;
-    Ok(())
+/// Another fight of the event that is in progress, if any.
+pub fn other_in_progress(conn: &mut PgConnection, locked: &Locked) -> QueryResult<Option<i64>> {
+    live_fights::table
+        .filter(live_fights::live_event_id.eq(locked.live.live_event_id))
+        .filter(live_fights::status.eq(FightStatus::InProgress.as_str()))
+        .filter(live_fights::id.ne(locked.live.id))
+        .select(live_fights::id)
+        .first(conn)
+        .optional()
 }
 
-pub fn set_round(conn: &mut PgConnection, locked: &Locked, next: &FightState) -> QueryResult<()> {
-    let round_start = if next.round_running {
-        Some(Utc::now())
-    } else {
-        None
-    };
-    diesel::update(live_fights::table.find(locked.live.id))
-        .set((
-            live_fights::current_round.eq(next.current_round),
-            live_fights::round_start_time.eq(round_start),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// One entry of a fight's timeline.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = fight_timeline)]
+pub struct Entry {
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(skip)]
+    pub live_fight_id: i64,
+    pub n: i32,
+    pub kind: String,
+    pub data: Value,
+    #[serde(rename = "by")]
+    pub by_user: Option<i64>,
+    pub seq: Option<i64>,
+    pub at: DateTime<Utc>,
 }
 
-pub fn set_stats(conn: &mut PgConnection, locked: &Locked, stats: &Value) -> QueryResult<()> {
-    diesel::update(live_fights::table.find(locked.live.id))
-        .set(live_fights::live_stats.eq(stats))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Stores one judge's round (once: the unique key refuses a second) and
-/// recomputes the fight's scorecards.
-pub fn add_score(
+/// Stores a transition and the state it leads to: the timeline entry, the
+/// live fight (state, status, round), and what else it changes (the
+/// event's current fight, the fight's official result).
+pub fn record(
     conn: &mut PgConnection,
     locked: &Locked,
-    score: &RoundScore,
+    bout: &Bout,
+    t: &Transition,
     by: i64,
-) -> QueryResult<()> {
-    diesel::insert_into(judge_scores::table)
+    at: DateTime<Utc>,
+) -> QueryResult<Entry> {
+    let id = locked.live.id;
+    let n: Option<i32> = fight_timeline::table
+        .filter(fight_timeline::live_fight_id.eq(id))
+        .select(diesel::dsl::max(fight_timeline::n))
+        .first(conn)?;
+    let entry: Entry = diesel::insert_into(fight_timeline::table)
         .values((
-            judge_scores::live_fight_id.eq(locked.live.id),
-            judge_scores::judge.eq(&score.judge),
-            judge_scores::round.eq(score.round),
-            judge_scores::red.eq(score.red),
-            judge_scores::blue.eq(score.blue),
-            judge_scores::entered_by.eq(by),
+            fight_timeline::live_fight_id.eq(id),
+            fight_timeline::n.eq(n.unwrap_or(0) + 1),
+            fight_timeline::kind.eq(t.kind().as_str()),
+            fight_timeline::data.eq(t.data()),
+            fight_timeline::by_user.eq(by),
+            fight_timeline::at.eq(at),
+        ))
+        .returning(Entry::as_returning())
+        .get_result(conn)?;
+    let state = serde_json::to_value(bout)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    diesel::update(live_fights::table.find(id))
+        .set((
+            live_fights::bout.eq(state),
+            live_fights::status.eq(bout.status.as_str()),
+            live_fights::current_round.eq(bout.round),
         ))
         .execute(conn)?;
-    let rows: Vec<(String, i32, i32, i32)> = judge_scores::table
-        .filter(judge_scores::live_fight_id.eq(locked.live.id))
-        .order((judge_scores::judge, judge_scores::round))
-        .select((
-            judge_scores::judge,
-            judge_scores::round,
-            judge_scores::red,
-            judge_scores::blue,
-        ))
-        .load(conn)?;
-    let scores: Vec<RoundScore> = rows
-        .into_iter()
-        .map(|(judge, round, red, blue)| RoundScore {
-            judge,
-            round,
-            red,
-            blue,
-        })
-        .collect();
-    diesel::update(live_fights::table.find(locked.live.id))
-        .set(live_fights::judge_scores.eq(scoring::scorecards(&scores)))
-        .execute(conn)?;
-    Ok(())
+    match t {
+        Transition::FightStarted {} => {
+            diesel::update(live_fights::table.find(id))
+                .set(live_fights::started_at.eq(at))
+                .execute(conn)?;
+            diesel::update(live_events::table.find(locked.live.live_event_id))
+                .set(live_events::current_fight_id.eq(id))
+                .execute(conn)?;
+        }
+        Transition::Result(result) => {
+            store_result(conn, locked, result)?;
+            diesel::update(live_fights::table.find(id))
+                .set(live_fights::ended_at.eq(at))
+                .execute(conn)?;
+            diesel::update(
+                live_events::table
+                    .find(locked.live.live_event_id)
+                    .filter(live_events::current_fight_id.eq(id)),
+            )
+            .set(live_events::current_fight_id.eq(None::<i64>))
+            .execute(conn)?;
+        }
+        Transition::ResultAmended { after, .. } => store_result(conn, locked, after)?,
+        _ => {}
+    }
+    Ok(entry)
 }
 
-/// Stores the official result on the fight, completes the live fight and
-/// clears it as the event's current fight.
-pub fn store_result(
+/// The official result on the fight itself.
+fn store_result(
     conn: &mut PgConnection,
     locked: &Locked,
-    result: &FightResult,
+    result: &OfficialResult,
 ) -> QueryResult<()> {
-    let winner = result.winner.map(|w| match w {
-        Winner::Red => "red",
-        Winner::Blue => "blue",
+    let details = serde_json::json!({
+        "technique": result.technique,
+        "stoppage": result.stoppage,
+        "foul": result.foul,
+        "reason": result.reason,
+        "cards": result.cards,
     });
     diesel::update(fights::table.find(locked.fight.id))
         .set((
-            fights::winner_corner.eq(winner),
-            fights::result_method.eq(&result.method),
+            fights::winner_corner.eq(result.winner.map(|w| w.as_str())),
+            fights::result_method.eq(result.method.as_str()),
             fights::result_round.eq(result.round),
             fights::result_time.eq(&result.time),
+            fights::result_details.eq(details),
         ))
         .execute(conn)?;
-    diesel::update(live_fights::table.find(locked.live.id))
-        .set((
-            live_fights::status.eq("completed"),
-            live_fights::round_start_time.eq(None::<chrono::DateTime<Utc>>),
-            live_fights::ended_at.eq(Utc::now()),
-        ))
-        .execute(conn)?;
-    diesel::update(
-        live_events::table
-            .find(locked.live.live_event_id)
-            .filter(live_events::current_fight_id.eq(locked.live.id)),
-    )
-    .set(live_events::current_fight_id.eq(None::<i64>))
-    .execute(conn)?;
     Ok(())
+}
+
+/// Its position on `fight:{id}`, once published.
+pub fn set_seq(conn: &mut PgConnection, entry: &Entry, seq: i64) -> QueryResult<()> {
+    diesel::update(fight_timeline::table.find(entry.id))
+        .set(fight_timeline::seq.eq(seq))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A fight's timeline after entry `after`, in order; the last `limit` when
+/// `latest`.
+pub fn timeline(
+    conn: &mut PgConnection,
+    live_fight: i64,
+    after: i32,
+    limit: i64,
+    latest: bool,
+) -> QueryResult<Vec<Entry>> {
+    let q = fight_timeline::table
+        .filter(fight_timeline::live_fight_id.eq(live_fight))
+        .filter(fight_timeline::n.gt(after))
+        .select(Entry::as_select())
+        .limit(limit);
+    if latest {
+        let mut rows: Vec<Entry> = q.order(fight_timeline::n.desc()).load(conn)?;
+        rows.reverse();
+        Ok(rows)
+    } else {
+        q.order(fight_timeline::n.asc()).load(conn)
+    }
 }
 
 /// One more win, loss, draw or no contest on a fighter's record.

@@ -92,6 +92,8 @@ pub struct CardEntry {
     pub fight: Fight,
     pub red_name: String,
     pub blue_name: String,
+    /// The event's `settings.open_scoring`: the cards are shown live.
+    pub open_scoring: bool,
 }
 
 /// The card of a live event, in card order.
@@ -114,6 +116,7 @@ fn card_entries(
     let (red, blue) = diesel::alias!(fighters as red, fighters as blue);
     let mut q = live_fights::table
         .inner_join(fights::table)
+        .inner_join(live_events::table)
         .inner_join(red.on(red.field(fighters::id).eq(fights::red_fighter_id)))
         .inner_join(blue.on(blue.field(fighters::id).eq(fights::blue_fighter_id)))
         .order((fights::card_order, fights::id))
@@ -122,6 +125,7 @@ fn card_entries(
             Fight::as_select(),
             red.field(fighters::name),
             blue.field(fighters::name),
+            live_events::settings,
         ))
         .into_boxed();
     if let Some(id) = live_event {
@@ -130,14 +134,15 @@ fn card_entries(
     if let Some(id) = live_fight {
         q = q.filter(live_fights::id.eq(id));
     }
-    let rows: Vec<(LiveFight, Fight, String, String)> = q.load(conn)?;
+    let rows: Vec<(LiveFight, Fight, String, String, serde_json::Value)> = q.load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(live, fight, red_name, blue_name)| CardEntry {
+        .map(|(live, fight, red_name, blue_name, settings)| CardEntry {
             live,
             fight,
             red_name,
             blue_name,
+            open_scoring: super::fight_control::open_scoring(&settings),
         })
         .collect())
 }

@@ -140,6 +140,9 @@ pub struct Fight {
     pub result_time: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The result's details: `technique`, `stoppage`, `foul`, `reason` and, for a result on the cards, each judge's total (`cards`). `{}` until a result.
+    #[schema(value_type = Object)]
+    pub result_details: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -207,12 +210,12 @@ pub struct LiveFight {
     pub fight_id: i64,
     pub status: String,
     pub current_round: i32,
-    pub round_start_time: Option<DateTime<Utc>>,
-    pub live_stats: serde_json::Value,
-    pub judge_scores: serde_json::Value,
     pub viewer_count: i32,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The rules state (`ringside_actors::fight::Bout`); `{}` before anything happened.
+    #[serde(skip)]
+    pub bout: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]

@@ -728,3 +728,20 @@ pub fn recipients(conn: &mut PgConnection, a: Audience<'_>) -> QueryResult<Vec<(
         .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.id, r.display_name)).collect())
 }
+
+/// The users told about a fight by a notification of this type (a
+/// correction goes to them).
+pub fn told_of_fight(
+    conn: &mut PgConnection,
+    notification_type: &str,
+    fight: i64,
+) -> QueryResult<Vec<i64>> {
+    use super::schema::push_notifications as n;
+    let rows: Vec<Option<i64>> = n::table
+        .filter(n::notification_type.eq(notification_type))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("data->>'fight' = ").bind::<diesel::sql_types::Text, _>(fight.to_string()))
+        .select(n::recipient_id)
+        .distinct()
+        .load(conn)?;
+    Ok(rows.into_iter().flatten().collect())
+}

@@ -117,6 +117,20 @@ diesel::table! {
         result_time -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        result_details -> Jsonb,
+    }
+}
+
+diesel::table! {
+    fight_timeline (id) {
+        id -> Int8,
+        live_fight_id -> Int8,
+        n -> Int4,
+        kind -> Text,
+        data -> Jsonb,
+        by_user -> Nullable<Int8>,
+        seq -> Nullable<Int8>,
+        at -> Timestamptz,
     }
 }
 
@@ -127,19 +141,6 @@ diesel::table! {
         target_type -> Text,
         target_id -> Int8,
         notify -> Bool,
-        created_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    judge_scores (id) {
-        id -> Int8,
-        live_fight_id -> Int8,
-        judge -> Text,
-        round -> Int4,
-        red -> Int4,
-        blue -> Int4,
-        entered_by -> Nullable<Int8>,
         created_at -> Timestamptz,
     }
 }
@@ -192,14 +193,12 @@ diesel::table! {
         fight_id -> Int8,
         status -> Text,
         current_round -> Int4,
-        round_start_time -> Nullable<Timestamptz>,
-        live_stats -> Jsonb,
-        judge_scores -> Jsonb,
         viewer_count -> Int4,
         started_at -> Nullable<Timestamptz>,
         ended_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        bout -> Jsonb,
     }
 }
 
@@ -448,7 +447,7 @@ diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(notification_deliveries -> push_notifications (notification_id));
 diesel::joinable!(notification_deliveries -> devices (device_id));
 diesel::joinable!(push_notifications -> notification_campaigns (campaign_id));
-diesel::joinable!(judge_scores -> live_fights (live_fight_id));
+diesel::joinable!(fight_timeline -> live_fights (live_fight_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     articles,
@@ -459,9 +458,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     divisions,
     events,
     fighters,
+    fight_timeline,
     fights,
     follows,
-    judge_scores,
     live_comments,
     live_events,
     live_fights,

@@ -1,21 +1,24 @@
 //! Channel states as clients see them: the REST detail answers and the
 //! `snapshot` of `subscribed` frames are the same JSON, built here.
 
+use chrono::Utc;
 use diesel::prelude::*;
+use ringside_actors::fight::Transition;
 use serde_json::{json, Value};
 
 use super::live_events::{self, CardEntry};
 use super::{catalog, schema};
 
 /// One fight on the card.
-pub fn card_entry_json(e: &CardEntry) -> Value {
-    json!({
+pub fn card_entry_json(e: &CardEntry) -> QueryResult<Value> {
+    let bout = super::fight_control::bout_of(&e.live, &e.fight)?;
+    let view = bout.view(Utc::now(), bout.cards_open(e.open_scoring));
+    Ok(json!({
         "id": e.live.id,
         "live_event": e.live.live_event_id,
         "fight": e.fight.id,
         "status": e.live.status,
         "current_round": e.live.current_round,
-        "round_start_time": e.live.round_start_time,
         "scheduled_rounds": e.fight.scheduled_rounds,
         "card_order": e.fight.card_order,
         "is_title_fight": e.fight.is_title_fight,
@@ -23,18 +26,38 @@ pub fn card_entry_json(e: &CardEntry) -> Value {
         "red_fighter": { "id": e.fight.red_fighter_id, "name": e.red_name },
         "blue_fighter": { "id": e.fight.blue_fighter_id, "name": e.blue_name },
         "viewer_count": e.live.viewer_count,
-        "live_stats": e.live.live_stats,
-        "judge_scores": e.live.judge_scores,
-        "result": e.fight.result_method.as_ref().map(|method| json!({
-            "winner": e.fight.winner_corner,
-            "method": method,
-            "round": e.fight.result_round,
-            "time": e.fight.result_time,
-        })),
+        "officials": view.officials,
+        "clock": view.clock,
+        "stats": view.stats,
+        "fouls": view.fouls,
+        "scorecards": view.scorecards,
+        "scores_in": view.scores_in,
+        "projected": view.projected,
+        "result": view.result,
         "started_at": e.live.started_at,
         "ended_at": e.live.ended_at,
+    }))
+}
+
+/// A timeline entry as everyone sees it: a judge's numbers hidden while
+/// the cards are.
+pub fn timeline_entry_json(entry: &super::fight_control::Entry, cards_open: bool) -> Value {
+    let data = Transition::from_stored(&entry.kind, &entry.data)
+        .map(|t| t.public_data(cards_open))
+        .unwrap_or_else(|| entry.data.clone());
+    json!({
+        "n": entry.n,
+        "seq": entry.seq,
+        "kind": entry.kind,
+        "data": data,
+        "by": entry.by_user,
+        "at": entry.at,
     })
 }
+
+/// How many timeline entries a fight snapshot carries (the rest are at
+/// `GET /api/live/fights/{id}/timeline/`).
+pub const RECENT_TIMELINE: i64 = 20;
 
 /// `event:{id}` and `GET /api/live/events/{id}/`: the live event, its event and its card.
 pub fn event(conn: &mut PgConnection, id: i64) -> QueryResult<Value> {
@@ -49,7 +72,7 @@ pub fn event(conn: &mut PgConnection, id: i64) -> QueryResult<Value> {
         "venue": event.venue,
         "scheduled_start": event.scheduled_start,
     });
-    body["fights"] = Value::Array(card.iter().map(card_entry_json).collect());
+    body["fights"] = Value::Array(card.iter().map(card_entry_json).collect::<QueryResult<_>>()?);
     // Ephemeral state a subscriber would otherwise wait for: reaction
     // totals and the tallies of open polls.
     body["reactions"] = json!(super::reactions::totals(conn, "event", id)?);
@@ -64,8 +87,17 @@ pub fn event(conn: &mut PgConnection, id: i64) -> QueryResult<Value> {
 
 /// `fight:{id}` and `GET /api/live/fights/{id}/`.
 pub fn fight(conn: &mut PgConnection, id: i64) -> QueryResult<Value> {
-    let mut body = card_entry_json(&live_events::card_entry(conn, id)?);
+    let entry = live_events::card_entry(conn, id)?;
+    let mut body = card_entry_json(&entry)?;
     body["reactions"] = json!(super::reactions::totals(conn, "fight", id)?);
+    // The cards are open exactly when the snapshot shows them.
+    let open = body["scorecards"].is_array();
+    body["timeline"] = Value::Array(
+        super::fight_control::timeline(conn, id, 0, RECENT_TIMELINE, true)?
+            .iter()
+            .map(|e| timeline_entry_json(e, open))
+            .collect(),
+    );
     Ok(body)
 }
 

@@ -1,42 +1,43 @@
-//! Fight control for moderators and admins: start the fight, run its
-//! rounds, enter stats and judges' scores, record the result. The fight's
-//! own state machine is `ringside_actors::fight`; this module locks the
-//! fight, applies a change, stores it and decides what it publishes (`fight_state` on the
-//! fight's and the event's channels, `event_state`), and what an official
-//! result moves: both fighters' records, their ratings (Glicko-2) and their
-//! divisions' rankings, each move published as `ranking`.
+//! Fight control: the one home of running a fight (DESIGN §9). The rules
+//! are `ringside_actors::fight` (a pure state machine); this module locks
+//! the fight, asks the rules, stores the transition in the fight's timeline
+//! with the state it leads to, and decides what it publishes and moves:
+//!
+//! - every transition: `fight_state` on `fight:{id}` and `event:{eid}`
+//!   carrying the transition, its timeline entry numbered with that `seq`;
+//! - the live updates the engine knows of (`fight_start`, `round_start`,
+//!   `round_end`, `knockdown`, `submission_attempt`, `result`), written by
+//!   the transitions themselves, verified;
+//! - a start: `event_state` (the current fight);
+//! - a result: records, ratings and rankings (`features::rankings`), the
+//!   followers' notifications, `event_state`;
+//! - an amendment: the old result reversed and the new one applied, a
+//!   correction to everyone who was told.
 
+use chrono::Utc;
 use diesel::PgConnection;
-use ringside_actors::fight::{self, FightError, FightResult, FightState, Winner};
-use ringside_actors::ranking::{self, Outcome};
-use ringside_actors::scoring::{self, RoundScore};
-use ringside_actors::Channel;
+use ringside_actors::fight::result::{kind, Kind};
+use ringside_actors::fight::{Command, OfficialResult, ResultInput, Transition, Winner};
+use ringside_actors::ranking::Outcome;
+use ringside_actors::scoring::Score;
+use ringside_actors::vocabulary::{ResultMethod, UpdateType, Vocabulary};
+use ringside_actors::{Channel, Role};
 use serde::Deserialize;
-use serde_json::json;
-use serde_json::{Map, Value};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use super::publishing;
 use crate::db::channels::{self, Published};
-use crate::db::fight_control::{self as db, Locked, RankMove, RecordColumn};
+use crate::db::fight_control::{self as db, Entry, Locked};
+use crate::db::live_updates::{self, NewUpdate};
+use crate::db::models::User;
+use crate::db::notifications::PushTargets;
 use crate::db::snapshots;
-use crate::error::{named, ApiError};
+use crate::error::{named, ApiError, ConflictCode};
 use crate::state::AppState;
-use crate::validate;
-use diesel::QueryResult;
-
-/// `fight_state` on the fight's channel and the event's, with both snapshots.
-pub fn publish_state(conn: &mut PgConnection, locked: &Locked) -> QueryResult<Vec<Published>> {
-    let (id, event) = (locked.live.id, locked.live.live_event_id);
-    let fight = snapshots::fight(conn, id)?;
-    let mut on_fight = channels::append(conn, &Channel::Fight(id), "fight_state", &fight)?;
-    on_fight.snapshot = Some(fight.clone());
-    let mut on_event = channels::append(conn, &Channel::Event(event), "fight_state", &fight)?;
-    on_event.snapshot = Some(snapshots::event(conn, event)?);
-    Ok(vec![on_fight, on_event])
-}
 
 /// `event_state` on the event's channel: status and current fight.
-pub fn publish_event_state(conn: &mut PgConnection, event: i64) -> QueryResult<Published> {
+pub fn publish_event_state(conn: &mut PgConnection, event: i64) -> diesel::QueryResult<Published> {
     let snapshot = snapshots::event(conn, event)?;
     let data = json!({
         "id": event,
@@ -50,150 +51,442 @@ pub fn publish_event_state(conn: &mut PgConnection, event: i64) -> QueryResult<P
     Ok(published)
 }
 
-/// Records the official result: the fight, both fighters' records, their
-/// ratings and their divisions' rankings. Returns the ranking messages and
-/// the rank changes.
-pub fn finish(
-    conn: &mut PgConnection,
-    locked: &Locked,
-    result: &FightResult,
-) -> QueryResult<(Vec<Published>, Vec<RankMove>)> {
-    db::store_result(conn, locked, result)?;
-    let (red, blue) = (locked.fight.red_fighter_id, locked.fight.blue_fighter_id);
-    let outcome = match (result.method.as_str(), result.winner) {
-        ("no_contest", _) => None,
-        (_, Some(Winner::Red)) => Some(Outcome::RedWins),
-        (_, Some(Winner::Blue)) => Some(Outcome::BlueWins),
-        (_, None) => Some(Outcome::Draw),
-    };
-    record(conn, red, blue, outcome)?;
-    match outcome {
-        Some(outcome) => rerank(conn, red, blue, outcome),
-        None => Ok((Vec::new(), Vec::new())),
-    }
-}
-
-fn record(
-    conn: &mut PgConnection,
-    red: i64,
-    blue: i64,
-    outcome: Option<Outcome>,
-) -> QueryResult<()> {
-    use RecordColumn::*;
-    let (r, b) = match outcome {
-        None => (NoContests, NoContests),
-        Some(Outcome::Draw) => (Draws, Draws),
-        Some(Outcome::RedWins) => (Wins, Losses),
-        Some(Outcome::BlueWins) => (Losses, Wins),
-    };
-    db::bump_record(conn, red, r)?;
-    db::bump_record(conn, blue, b)
-}
-
-fn rerank(
-    conn: &mut PgConnection,
-    red: i64,
-    blue: i64,
-    outcome: Outcome,
-) -> QueryResult<(Vec<Published>, Vec<RankMove>)> {
-    let (Some((red_div, red_rating)), Some((blue_div, blue_rating))) =
-        (db::rating_of(conn, red)?, db::rating_of(conn, blue)?)
-    else {
-        return Ok((Vec::new(), Vec::new()));
-    };
-    let (new_red, new_blue) = ranking::rate(red_rating, blue_rating, outcome);
-    db::set_rating(conn, red_div, red, &new_red)?;
-    db::set_rating(conn, blue_div, blue, &new_blue)?;
-    let mut divisions = vec![red_div];
-    if blue_div != red_div {
-        divisions.push(blue_div);
-    }
-    let mut out = Vec::new();
-    let mut changed = Vec::new();
-    for division in divisions {
-        let entries = db::ranking_entries(conn, division)?;
-        let mut moves = Vec::new();
-        for (fighter, old, new) in ranking::reorder(&entries) {
-            if old != new {
-                db::set_rank(conn, division, fighter, new)?;
-                changed.push(RankMove {
-                    fighter,
-                    division,
-                    old_rank: old,
-                    new_rank: new,
-                });
-            }
-            if old != new || fighter == red || fighter == blue {
-                let rating = entries.iter().find(|e| e.0 == fighter).map(|e| e.1);
-                moves.push(json!({ "fighter": fighter, "old_rank": old, "new_rank": new, "rating": rating }));
-            }
-        }
-        let data = json!({ "division": division, "moves": moves });
-        out.push(channels::append(
-            conn,
-            &Channel::Rankings,
-            "ranking",
-            &data,
-        )?);
-        let mut on_division =
-            channels::append(conn, &Channel::Division(division), "ranking", &data)?;
-        on_division.snapshot = Some(snapshots::division(conn, division)?);
-        out.push(on_division);
-    }
-    Ok((out, changed))
-}
-
-/// Locks the fight, applies `change`, publishes the new state, answers with it.
+/// Locks the fight, asks the rules for the transition `build` describes,
+/// stores and publishes it with what it moves; answers the fight snapshot.
 async fn control(
     state: &AppState,
+    by: i64,
     id: i64,
-    change: impl FnOnce(&mut diesel::PgConnection, &Locked, FightState) -> Result<Vec<Published>, ApiError>
-        + Send
-        + 'static,
+    build: impl FnOnce(&mut PgConnection, &Locked) -> Result<Command, ApiError> + Send + 'static,
 ) -> Result<Value, ApiError> {
+    let push = state.push.targets().clone();
     publishing(state, move |conn| {
         let locked = db::lock(conn, id).map_err(|e| named("live fight")(e.into()))?;
-        let mut published = change(conn, &locked, locked.state())?;
-        published.extend(publish_state(conn, &locked)?);
+        let mut bout = locked.bout()?;
+        let command = build(conn, &locked)?;
+        let now = Utc::now();
+        let transition = bout.decide(command, now)?;
+        bout.apply(&transition, now);
+        let entry = db::record(conn, &locked, &bout, &transition, by, now)?;
+        let mut published = publish_transition(conn, &locked, &bout, entry)?;
+        published.extend(consequences(conn, &locked, &transition, by, &push)?);
         Ok((snapshots::fight(conn, id)?, published))
     })
     .await
 }
 
-/// Starts a fight of a live event.
-pub async fn start(state: &AppState, id: i64) -> Result<Value, ApiError> {
-    control(state, id, |conn, locked, fight| {
-        if locked.event_status != "live" {
-            return Err(ApiError::Conflict {
-                code: crate::error::ConflictCode::InvalidTransition,
-                message: format!("the live event is {}; start it first", locked.event_status),
-            });
+/// `fight_state` with the transition, on the fight's channel (whose `seq`
+/// numbers the timeline entry) and the event's.
+fn publish_transition(
+    conn: &mut PgConnection,
+    locked: &Locked,
+    bout: &ringside_actors::fight::Bout,
+    mut entry: Entry,
+) -> Result<Vec<Published>, ApiError> {
+    let (id, event) = (locked.live.id, locked.live.live_event_id);
+    let card = crate::db::live_events::card_entry(conn, id)?;
+    let mut data = snapshots::card_entry_json(&card)?;
+    let open = bout.cards_open(locked.open_scoring);
+    let position = channels::next_position(conn, &Channel::Fight(id))?;
+    entry.seq = Some(position.1 as i64);
+    db::set_seq(conn, &entry, position.1 as i64)?;
+    data["transition"] = snapshots::timeline_entry_json(&entry, open);
+    let mut on_fight = channels::store(
+        conn,
+        &Channel::Fight(id),
+        position.0,
+        position.1,
+        "fight_state",
+        &data,
+    )?;
+    on_fight.snapshot = Some(snapshots::fight(conn, id)?);
+    let mut on_event = channels::append(conn, &Channel::Event(event), "fight_state", &data)?;
+    on_event.snapshot = Some(snapshots::event(conn, event)?);
+    Ok(vec![on_fight, on_event])
+}
+
+/// What a transition moves beyond the fight itself.
+fn consequences(
+    conn: &mut PgConnection,
+    locked: &Locked,
+    t: &Transition,
+    by: i64,
+    push: &PushTargets,
+) -> Result<Vec<Published>, ApiError> {
+    let event = locked.live.live_event_id;
+    let mut out = Vec::new();
+    for (update_type, title, description, round, data) in generated_updates(locked, t) {
+        let mut update = live_updates::insert(
+            conn,
+            &NewUpdate {
+                live_event_id: event,
+                live_fight_id: Some(locked.live.id),
+                update_type: update_type.as_str().into(),
+                title,
+                description,
+                round_number: round,
+                data,
+                is_breaking: false,
+                media_asset_id: None,
+                is_verified: true,
+                created_by: Some(by),
+            },
+        )?;
+        out.extend(live_updates::publish(conn, &mut update)?);
+    }
+    match t {
+        Transition::FightStarted {} | Transition::FightCancelled { .. } => {
+            out.push(publish_event_state(conn, event)?);
         }
-        fight.start()?;
-        db::start(conn, locked)?;
-        Ok(vec![publish_event_state(conn, locked.live.live_event_id)?])
+        Transition::Result(result) => {
+            let fight = crate::db::catalog::find_fight(conn, locked.fight.id)?;
+            let applied = super::rankings::apply_result(conn, &fight, outcome(result))?;
+            out.extend(applied.published.iter().cloned());
+            let title_won = applied.title.is_some();
+            out.extend(
+                super::notifications::on_fight_result(conn, &fight, result, title_won, push)?
+                    .published,
+            );
+            out.extend(
+                super::notifications::on_ranking_moves(conn, &applied.to_notify(), push)?
+                    .published,
+            );
+            out.push(publish_event_state(conn, event)?);
+        }
+        Transition::ResultAmended {
+            before,
+            after,
+            reason,
+        } => {
+            let fight = crate::db::catalog::find_fight(conn, locked.fight.id)?;
+            let reversed =
+                super::rankings::reverse_result(conn, &fight, outcome(before), reason)?;
+            out.extend(reversed.published.iter().cloned());
+            let applied = super::rankings::apply_result(conn, &fight, outcome(after))?;
+            out.extend(applied.published.iter().cloned());
+            out.extend(
+                super::notifications::on_result_amended(conn, &fight, before, after, push)?
+                    .published,
+            );
+            out.push(publish_event_state(conn, event)?);
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+/// How a result counts for records and ratings.
+fn outcome(result: &OfficialResult) -> Outcome {
+    match (result.method, result.winner) {
+        (ResultMethod::NoContest, _) => Outcome::NoContest,
+        (_, Some(Winner::Red)) => Outcome::RedWins,
+        (_, Some(Winner::Blue)) => Outcome::BlueWins,
+        (_, None) => Outcome::Draw,
+    }
+}
+
+type Generated = (UpdateType, String, String, Option<i32>, Value);
+
+/// The live updates a transition writes: what the engine knows, no
+/// reporter types it.
+fn generated_updates(locked: &Locked, t: &Transition) -> Vec<Generated> {
+    let entry = |update_type, title: String, description: String, round: Option<i32>, data: Value| {
+        let mut data = data;
+        data["generated"] = json!(true);
+        (update_type, title, description, round, data)
+    };
+    match t {
+        Transition::FightStarted {} => vec![entry(
+            UpdateType::FightStart,
+            "The fight is under way".into(),
+            String::new(),
+            None,
+            json!({}),
+        )],
+        Transition::RoundStarted { round } => vec![entry(
+            UpdateType::RoundStart,
+            format!("Round {round}"),
+            String::new(),
+            Some(*round),
+            json!({}),
+        )],
+        Transition::RoundEnded {
+            round,
+            elapsed_ms,
+            early,
+            reason,
+        } => vec![entry(
+            UpdateType::RoundEnd,
+            if *early {
+                format!(
+                    "Round {round} stopped at {}",
+                    ringside_actors::fight::clock_text(*elapsed_ms)
+                )
+            } else {
+                format!("End of round {round}")
+            },
+            reason.clone().unwrap_or_default(),
+            Some(*round),
+            json!({ "early": early, "elapsed_ms": elapsed_ms }),
+        )],
+        Transition::Stats {
+            round,
+            corner,
+            before,
+            after,
+            ..
+        } => {
+            let mut out = Vec::new();
+            for _ in before.knockdowns..after.knockdowns {
+                out.push(entry(
+                    UpdateType::Knockdown,
+                    format!("Knockdown by {}", corner_name(locked, *corner)),
+                    String::new(),
+                    Some(*round),
+                    json!({ "corner": corner }),
+                ));
+            }
+            for _ in before.submission_attempts..after.submission_attempts {
+                out.push(entry(
+                    UpdateType::SubmissionAttempt,
+                    format!("Submission attempt by {}", corner_name(locked, *corner)),
+                    String::new(),
+                    Some(*round),
+                    json!({ "corner": corner }),
+                ));
+            }
+            out
+        }
+        Transition::Result(result) => vec![entry(
+            UpdateType::Result,
+            result_headline(locked, result),
+            String::new(),
+            Some(result.round),
+            json!({ "result": result }),
+        )],
+        Transition::ResultAmended {
+            before,
+            after,
+            reason,
+        } => vec![entry(
+            UpdateType::Result,
+            format!("Result amended: {}", result_headline(locked, after)),
+            reason.clone(),
+            Some(after.round),
+            json!({ "result": after, "amended_from": before, "correction": true }),
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// "red corner" / "blue corner": the names are in the snapshot beside it.
+fn corner_name(_locked: &Locked, corner: Winner) -> String {
+    format!("the {} corner", corner.as_str())
+}
+
+fn result_headline(_locked: &Locked, result: &OfficialResult) -> String {
+    let how = super::notifications::templates::result_words(result);
+    match result.winner {
+        Some(w) => format!("The {} corner wins by {how}", w.as_str()),
+        None => format!("The fight ends in a {how}"),
+    }
+}
+
+// ---- the commands -----------------------------------------------------------
+
+/// The body of `POST …/officials/`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = OfficialsRequest)]
+pub struct OfficialsInput {
+    /// The referee's name.
+    #[schema(min_length = 1, max_length = 100)]
+    pub referee: String,
+    /// Exactly three different judges.
+    #[schema(min_items = 3, max_items = 3)]
+    pub judges: Vec<String>,
+}
+
+pub async fn officials(
+    state: &AppState,
+    by: i64,
+    id: i64,
+    body: OfficialsInput,
+) -> Result<Value, ApiError> {
+    control(state, by, id, move |_, _| {
+        Ok(Command::AssignOfficials {
+            referee: body.referee,
+            judges: body.judges,
+        })
     })
     .await
 }
 
-/// The body of `POST …/rounds/start/` and `…/rounds/end/`.
+/// Starts a fight of a live event: one at a time per event.
+pub async fn start(state: &AppState, by: i64, id: i64) -> Result<Value, ApiError> {
+    control(state, by, id, |conn, locked| {
+        if locked.event_status != "live" {
+            return Err(ApiError::Conflict {
+                code: ConflictCode::InvalidTransition,
+                message: format!("the live event is {}; start it first", locked.event_status),
+            });
+        }
+        Ok(Command::Start {
+            other_in_progress: db::other_in_progress(conn, locked)?,
+        })
+    })
+    .await
+}
+
+/// The body of `POST …/rounds/start/`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(as = RoundRequest)]
 pub struct RoundInput {
-    /// The round to start or end.
+    /// The round to start: the next one.
     pub round: i32,
 }
 
-/// Starts or ends a round (`step` is the state machine's move).
-pub async fn change_round(
+pub async fn start_round(
     state: &AppState,
+    by: i64,
     id: i64,
-    round: i32,
-    step: fn(&FightState, i32) -> Result<FightState, FightError>,
+    body: RoundInput,
 ) -> Result<Value, ApiError> {
-    control(state, id, move |conn, locked, fight| {
-        db::set_round(conn, locked, &step(&fight, round)?)?;
-        Ok(Vec::new())
+    control(state, by, id, move |_, _| {
+        Ok(Command::StartRound { round: body.round })
+    })
+    .await
+}
+
+/// The body of `POST …/rounds/end/`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = RoundEndRequest)]
+pub struct EndRoundInput {
+    /// The round on.
+    pub round: i32,
+    /// `M:SS`: when the round was stopped, if before the horn (then `reason` too). Absent: the horn, 5:00.
+    #[serde(default)]
+    pub time: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub reason: Option<String>,
+}
+
+pub async fn end_round(
+    state: &AppState,
+    by: i64,
+    id: i64,
+    body: EndRoundInput,
+) -> Result<Value, ApiError> {
+    control(state, by, id, move |_, _| {
+        Ok(Command::EndRound {
+            round: body.round,
+            time: body.time,
+            reason: body.reason,
+        })
+    })
+    .await
+}
+
+/// The body of `POST …/rounds/pause/` and `…/result/amend/`'s reason.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = ReasonRequest)]
+pub struct ReasonInput {
+    #[schema(min_length = 1, max_length = 200)]
+    pub reason: String,
+}
+
+pub async fn pause(state: &AppState, by: i64, id: i64, body: ReasonInput) -> Result<Value, ApiError> {
+    control(state, by, id, move |_, _| {
+        Ok(Command::Pause {
+            reason: body.reason,
+        })
+    })
+    .await
+}
+
+pub async fn resume(state: &AppState, by: i64, id: i64) -> Result<Value, ApiError> {
+    control(state, by, id, |_, _| Ok(Command::Resume)).await
+}
+
+/// The body of `POST …/rounds/clock/`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = ClockRequest)]
+pub struct ClockInput {
+    /// What the arena's clock reads, `M:SS` into the round.
+    pub elapsed: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub reason: String,
+}
+
+pub async fn set_clock(
+    state: &AppState,
+    by: i64,
+    id: i64,
+    body: ClockInput,
+) -> Result<Value, ApiError> {
+    let elapsed_s = ringside_actors::fight::result::parse_time(&body.elapsed)
+        .map_err(|_| ApiError::invalid("elapsed", "must be M:SS from 0:00 to 5:00"))?;
+    control(state, by, id, move |_, _| {
+        Ok(Command::SetClock {
+            elapsed_s,
+            reason: body.reason,
+        })
+    })
+    .await
+}
+
+/// The body of `POST …/fouls/`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = FoulRequest)]
+pub struct FoulInput {
+    /// The corner that fouled.
+    pub corner: Winner,
+    /// The round on (or just over).
+    pub round: i32,
+    /// What it was: "eye poke", "groin strike", "fence grab".
+    #[schema(min_length = 1, max_length = 100)]
+    pub foul: String,
+    /// Points taken from that corner on every card for the round.
+    #[schema(minimum = 0, maximum = 2)]
+    pub points: i32,
+    pub intentional: bool,
+}
+
+pub async fn foul(state: &AppState, by: i64, id: i64, body: FoulInput) -> Result<Value, ApiError> {
+    control(state, by, id, move |_, _| {
+        Ok(Command::Foul {
+            corner: body.corner,
+            round: body.round,
+            foul: body.foul,
+            points: body.points,
+            intentional: body.intentional,
+        })
+    })
+    .await
+}
+
+/// The body of `POST …/scores/`: one judge's score for one round.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = JudgeScoreRequest, description = r#"One assigned judge's score of one finished round, 10-point must before deductions: 10-10, 10-9, 10-8 or 10-7, either way."#)]
+pub struct ScoreInput {
+    /// One of the fight's three judges (matched without regard to case or spacing).
+    #[schema(min_length = 1, max_length = 100)]
+    pub judge: String,
+    pub round: i32,
+    #[schema(minimum = 7, maximum = 10)]
+    pub red: i32,
+    #[schema(minimum = 7, maximum = 10)]
+    pub blue: i32,
+}
+
+pub async fn score(state: &AppState, by: i64, id: i64, body: ScoreInput) -> Result<Value, ApiError> {
+    control(state, by, id, move |_, _| {
+        Ok(Command::Score(Score {
+            judge: body.judge,
+            round: body.round,
+            red: body.red,
+            blue: body.blue,
+        }))
     })
     .await
 }
@@ -203,94 +496,137 @@ pub async fn change_round(
 pub struct StatsInput {
     pub corner: Winner,
     pub round: i32,
+    /// Why, for a correction (a counter lowered, or after the result).
+    #[serde(default)]
+    pub reason: Option<String>,
     #[serde(flatten)]
-    pub counters: Map<String, Value>,
+    pub counters: BTreeMap<String, Value>,
 }
 
-/// Sets a corner's counters for a round (merged into what is there).
-pub async fn stats(state: &AppState, id: i64, body: StatsInput) -> Result<Value, ApiError> {
-    let StatsInput {
-        corner,
-        round,
-        counters,
-    } = body;
-    let counters = fight::check_stats(&counters)?;
-    if counters.is_empty() {
-        return Err(ApiError::bad_request("no stats given"));
+pub async fn stats(state: &AppState, by: i64, id: i64, body: StatsInput) -> Result<Value, ApiError> {
+    let mut counters = BTreeMap::new();
+    for (name, value) in body.counters {
+        let n = value.as_u64().ok_or_else(|| {
+            ApiError::invalid("stats", format!("{name} must be a whole number from 0"))
+        })?;
+        counters.insert(name, n);
     }
-    control(state, id, move |conn, locked, fight| {
-        fight.check_stats_round(round)?;
-        let merged = fight::merge_stats(&locked.live.live_stats, round, corner, counters);
-        db::set_stats(conn, locked, &merged)?;
-        Ok(Vec::new())
+    control(state, by, id, move |_, _| {
+        Ok(Command::Stats {
+            round: body.round,
+            corner: body.corner,
+            counters,
+            reason: body.reason,
+        })
     })
     .await
 }
 
-/// The body of `POST …/scores/`: one judge's score for one round.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[schema(as = JudgeScoreRequest, description = r#"One judge's score of one round, 10-point must: 10-10, 10-9, 10-8 or 10-7, either way."#)]
-pub struct ScoreInput {
-    /// The judge's name (trimmed).
-    #[schema(min_length = 1, max_length = 100)]
-    pub judge: String,
-    /// A round that is over.
-    pub round: i32,
-    #[schema(minimum = 7, maximum = 10)]
-    pub red: i32,
-    #[schema(minimum = 7, maximum = 10)]
-    pub blue: i32,
-}
-
-/// Records a judge's round score (once per judge and round); `by` entered it.
-pub async fn score(
+/// Records the official result: the fight ends; records, ratings and
+/// rankings move; followers are told; all in one transaction.
+pub async fn result(
     state: &AppState,
     by: i64,
     id: i64,
-    body: ScoreInput,
+    body: ResultInput,
 ) -> Result<Value, ApiError> {
-    let judge = validate::line("judge", &body.judge, 1, 100)?;
-    scoring::check_round_score(body.red, body.blue)
-        .map_err(|e| ApiError::invalid("red", e.to_string()))?;
-    let score = RoundScore {
-        judge,
-        round: body.round,
-        red: body.red,
-        blue: body.blue,
-    };
-    control(state, id, move |conn, locked, fight| {
-        fight.check_score_round(score.round)?;
-        db::add_score(conn, locked, &score, by).map_err(|e| match ApiError::from(e) {
-            ApiError::Conflict { .. } => ApiError::Conflict {
-                code: crate::error::ConflictCode::AlreadyExists,
-                message: format!("{} has already scored round {}", score.judge, score.round),
-            },
-            other => other,
-        })?;
-        Ok(Vec::new())
+    control(state, by, id, move |_, _| Ok(Command::Result(body))).await
+}
+
+/// The body of `POST …/result/amend/`: the corrected result and why.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = AmendRequest)]
+pub struct AmendInput {
+    #[serde(flatten)]
+    pub result: ResultInput,
+    /// Why (kept in the timeline and told to everyone who heard the result).
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// Corrects or overturns a result (admin): the old one is reversed.
+pub async fn amend(state: &AppState, by: i64, id: i64, body: AmendInput) -> Result<Value, ApiError> {
+    control(state, by, id, move |_, _| {
+        Ok(Command::Amend {
+            result: body.result,
+            reason: body.reason,
+        })
     })
     .await
 }
 
-/// Records the official result: the fight ends, records, ratings and
-/// rankings move, and followers are notified, all in one transaction.
-pub async fn result(state: &AppState, id: i64, result: FightResult) -> Result<Value, ApiError> {
-    validate::line("method", &result.method, 1, 50)?;
-    validate::line("time", &result.time, 1, 10)?;
-    let push = state.push.targets().clone();
-    control(state, id, move |conn, locked, fight| {
-        fight.finish(&result)?;
-        let (mut published, moves) = finish(conn, locked, &result)?;
-        published.push(publish_event_state(conn, locked.live.live_event_id)?);
-        // Followers hear it in the same transaction: stored, then live.
-        let finished = crate::db::catalog::find_fight(conn, locked.fight.id)?;
-        published.extend(
-            crate::features::notifications::on_fight_result(conn, &finished, &push)?.published,
-        );
-        published.extend(
-            crate::features::notifications::on_ranking_moves(conn, &moves, &push)?.published,
-        );
-        Ok(published)
+/// Cancels a fight that has not started.
+pub async fn cancel(state: &AppState, by: i64, id: i64, body: ReasonInput) -> Result<Value, ApiError> {
+    control(state, by, id, move |_, _| {
+        Ok(Command::Cancel {
+            reason: body.reason,
+        })
     })
     .await
+}
+
+// ---- the reads --------------------------------------------------------------
+
+fn is_staff(viewer: Option<&User>) -> bool {
+    viewer.is_some_and(|u| u.role().includes(Role::Moderator))
+}
+
+/// Every transition of a fight in order (after entry `after`); judges'
+/// numbers hidden from the public while the cards are.
+pub async fn timeline(
+    state: &AppState,
+    viewer: Option<User>,
+    id: i64,
+    after: i32,
+) -> Result<Value, ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            let card = crate::db::live_events::card_entry(conn, id)
+                .map_err(|e| named("live fight")(e.into()))?;
+            let bout = db::bout_of(&card.live, &card.fight)?;
+            let open = is_staff(viewer.as_ref()) || bout.cards_open(card.open_scoring);
+            let rows = db::timeline(conn, id, after, 10_000, false)?;
+            Ok(json!({
+                "live_fight": id,
+                "results": rows.iter().map(|e| snapshots::timeline_entry_json(e, open)).collect::<Vec<_>>(),
+            }))
+        })
+        .await
+}
+
+/// Each judge's card, round by round, deductions applied, with totals:
+/// staff at once, everyone else when the cards are open.
+pub async fn scorecards(state: &AppState, viewer: Option<User>, id: i64) -> Result<Value, ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            let card = crate::db::live_events::card_entry(conn, id)
+                .map_err(|e| named("live fight")(e.into()))?;
+            let bout = db::bout_of(&card.live, &card.fight)?;
+            if !is_staff(viewer.as_ref()) && !bout.cards_open(card.open_scoring) {
+                return Err(ApiError::Forbidden(
+                    "the judges' cards are read with the result (this event does not open scoring)"
+                        .into(),
+                ));
+            }
+            let view = bout.view(Utc::now(), true);
+            let projected = (bout.status == ringside_actors::vocabulary::FightStatus::InProgress)
+                .then_some(view.projected)
+                .flatten();
+            Ok(json!({
+                "live_fight": id,
+                "judges": bout.officials.as_ref().map(|o| o.judges.clone()).unwrap_or_default(),
+                "cards": view.scorecards,
+                "fouls": view.fouls,
+                "projected": projected,
+                "result": view.result,
+            }))
+        })
+        .await
+}
+
+/// Whether a result is on the cards (its notification shows them).
+pub fn on_the_cards(result: &OfficialResult) -> bool {
+    matches!(kind(result.method), Kind::Decision | Kind::Technical)
 }

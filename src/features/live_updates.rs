@@ -4,7 +4,7 @@
 //! channel (and the fight's, and `news` when breaking), then delivered.
 //! This module owns those rules; `http/live_updates.rs` only parses.
 
-use ringside_actors::vocabulary::UpdateType;
+use ringside_actors::vocabulary::{UpdateType, Vocabulary};
 use ringside_actors::Role;
 
 use super::publishing;
@@ -35,6 +35,16 @@ fn publish(
 
 fn check(new: &mut NewUpdate) -> Result<(), ApiError> {
     validate::one_of::<UpdateType>("update_type", &new.update_type)?;
+    // What fight control knows, it writes itself (features/fight_control.rs).
+    if new.update_type != UpdateType::News.as_str() {
+        return Err(ApiError::invalid(
+            "update_type",
+            format!(
+                "{} updates are written by fight control as the fight happens; post news",
+                new.update_type
+            ),
+        ));
+    }
     new.title = validate::text("title", &new.title, 1, 200)?;
     new.description = validate::text("description", &new.description, 0, 5000)?;
     validate::range("round_number", new.round_number, 1, 5)?;

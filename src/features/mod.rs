@@ -31,6 +31,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod polls;
 pub mod presence;
+pub mod rankings;
 pub mod reactions;
 
 pub(crate) use crate::error::refers;

@@ -551,7 +551,21 @@ async fn delete_event(
 
 // ---- fights ----------------------------------------------------------------
 
-fn check_fight(input: &FightInput, creating: bool) -> Result<(), ApiError> {
+fn check_fight(input: &mut FightInput, creating: bool) -> Result<(), ApiError> {
+    // Unified Rules: three rounds, five for a title fight or a main event.
+    let five_needed = input.is_title_fight == Some(true) || input.card_order == Some(1);
+    if creating && input.scheduled_rounds.is_none() {
+        input.scheduled_rounds = Some(if five_needed { 5 } else { 3 });
+    }
+    if input.scheduled_rounds.is_some_and(|r| r != 3 && r != 5) {
+        return Err(ApiError::invalid("scheduled_rounds", "must be 3 or 5"));
+    }
+    if five_needed && input.scheduled_rounds.is_some_and(|r| r != 5) {
+        return Err(ApiError::invalid(
+            "scheduled_rounds",
+            "a title fight or a main event (card_order 1) is 5 rounds",
+        ));
+    }
     if creating {
         validate::required("event", &input.event_id)?;
         validate::required("red_fighter", &input.red_fighter_id)?;
@@ -565,7 +579,6 @@ fn check_fight(input: &FightInput, creating: bool) -> Result<(), ApiError> {
             "must differ from red_fighter",
         ));
     }
-    validate::range("scheduled_rounds", input.scheduled_rounds, 1, 5)?;
     validate::range("card_order", input.card_order, 1, 100)
 }
 
@@ -610,7 +623,7 @@ async fn list_fights(
     request_body(content = crate::http::openapi::schemas::FightCreate, example = json!({"event": 1, "red_fighter": 3, "blue_fighter": 7, "division": 1, "scheduled_rounds": 5, "card_order": 1, "is_title_fight": true})),
     responses(
         (status = 201, description = r#"The created fight."#, body = crate::db::models::Fight),
-        (status = 400, description = r#"`bad_request`: malformed body, a field missing or invalid (`scheduled_rounds` from 1 to 5, `card_order` from 1 to 100, `blue_fighter` must differ from `red_fighter`), or `event`, `red_fighter`, `blue_fighter` or `division` refers to something that does not exist."#),
+        (status = 400, description = r#"`bad_request`: malformed body, a field missing or invalid (`scheduled_rounds` 3 or 5, and 5 for a title fight or a main event (`card_order` 1), which it defaults to; `card_order` from 1 to 100, `blue_fighter` must differ from `red_fighter`), or `event`, `red_fighter`, `blue_fighter` or `division` refers to something that does not exist."#),
         (status = 409, description = r#"`already_exists`: another fight already has this `card_order` on this event."#),
     )
 )]
@@ -619,8 +632,8 @@ async fn create_fight(
     state: web::Data<AppState>,
     body: web::Json<FightInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.into_inner();
-    check_fight(&input, true)?;
+    let mut input = body.into_inner();
+    check_fight(&mut input, true)?;
     let row = query(&state.db, move |c| catalog::insert_fight(c, &input))
         .await
         .map_err(card_order_taken)?;
@@ -674,7 +687,7 @@ async fn get_fight(
     request_body(content = crate::db::catalog::FightInput, example = json!({"card_order": 2})),
     responses(
         (status = 200, description = r#"The fight after the update."#, body = crate::db::models::Fight),
-        (status = 400, description = r#"`bad_request`: malformed body, an invalid field (`scheduled_rounds` from 1 to 5, `card_order` from 1 to 100, `blue_fighter` must differ from `red_fighter` after the update), `event` sent (a fight cannot move to another event), or a reference to something that does not exist."#),
+        (status = 400, description = r#"`bad_request`: malformed body, an invalid field (`scheduled_rounds` 3 or 5, and 5 for a title fight or a main event (`card_order` 1), which it defaults to; `card_order` from 1 to 100, `blue_fighter` must differ from `red_fighter` after the update), `event` sent (a fight cannot move to another event), or a reference to something that does not exist."#),
         (status = 404, description = r#"`not_found`: fight not found (or `id` is not an integer)."#),
         (status = 409, description = r#"`invalid_transition`: this fight has started and can no longer be changed; `already_exists`: another fight already has this `card_order` on this event."#),
     )
@@ -685,8 +698,8 @@ async fn update_fight(
     id: web::Path<i64>,
     body: web::Json<FightInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, input) = (id.into_inner(), body.into_inner());
-    check_fight(&input, false)?;
+    let (id, mut input) = (id.into_inner(), body.into_inner());
+    check_fight(&mut input, false)?;
     if input.event_id.is_some() {
         return Err(ApiError::invalid(
             "event",

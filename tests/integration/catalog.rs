@@ -15,7 +15,7 @@ async fn admin_builds_a_card_and_anyone_reads_it() {
     assert_eq!(results.len(), 3);
     assert_eq!(results[0]["event"], event);
     assert_eq!(results[0]["is_title_fight"], true);
-    assert_eq!(results[0]["scheduled_rounds"], 3);
+    assert_eq!(results[0]["scheduled_rounds"], 5, "a title main event");
     assert_eq!(list["next_cursor"], serde_json::Value::Null);
 
     let (status, fight) = app.get(&format!("/api/fights/{}/", fights[1]), None).await;

@@ -402,7 +402,7 @@ pub async fn build_card(app: &TestApp, token: &str, fights: usize) -> (i64, Vec<
                 t,
                 json!({
                     "event": event["id"], "red_fighter": corners[0], "blue_fighter": corners[1],
-                    "division": division["id"], "scheduled_rounds": 3, "card_order": i + 1,
+                    "division": division["id"], "scheduled_rounds": if i == 0 { 5 } else { 3 }, "card_order": i + 1,
                     "is_title_fight": i == 0
                 }),
             )

@@ -11,6 +11,7 @@ pub mod inbox;
 pub mod templates;
 
 use diesel::{PgConnection, QueryResult};
+use ringside_actors::fight::{OfficialResult, Winner};
 use serde_json::{json, Value};
 
 use crate::db::catalog;
@@ -108,44 +109,22 @@ fn fire(
     notifications::send(conn, &campaign, personal, push)
 }
 
-/// After an official result: followers of either fighter or the event, and
-/// everyone else whose preferences ask for results (unless they follow
-/// only what they follow).
+/// An official result: followers of either fighter or of the event, and
+/// everyone who wants results, unless their preferences turn results off.
+/// The text says the method and its details, the round and time (the cards
+/// for a decision) and a title changing hands.
 pub fn on_fight_result(
     conn: &mut PgConnection,
     fight: &Fight,
+    result: &OfficialResult,
+    title_won: bool,
     push: &PushTargets,
 ) -> QueryResult<Sent> {
-    let (Some(method), Some(round), Some(time)) = (
-        fight.result_method.as_deref(),
-        fight.result_round,
-        fight.result_time.as_deref(),
-    ) else {
-        return Ok(Sent::default());
-    };
-    let names = catalog::fighter_names(conn, &[fight.red_fighter_id, fight.blue_fighter_id])?;
-    let name_of = |id: i64| {
-        names
-            .iter()
-            .find(|(f, _)| *f == id)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default()
-    };
-    let (red, blue) = (
-        name_of(fight.red_fighter_id),
-        name_of(fight.blue_fighter_id),
-    );
-    let winner = match fight.winner_corner.as_deref() {
-        Some("red") => red.clone(),
-        Some("blue") => blue.clone(),
-        _ => String::new(),
-    };
-    let event = crate::db::catalog::find_event(conn, fight.event_id)?;
-    let outcome = match fight.winner_corner.as_deref() {
+    let told = Told::of(conn, fight, result, title_won)?;
+    let template = match result.winner {
         Some(_) => Template::FightResult,
         None => Template::FightResultNoWinner,
     };
-    let method_words = templates::method_words(method);
     fire(
         conn,
         "fight_result",
@@ -156,31 +135,136 @@ pub fn on_fight_result(
             ..Reach::default()
         },
         format!("/fights/{}", fight.id),
-        json!({
-            "fight": fight.id, "event": fight.event_id, "winner": fight.winner_corner,
-            "method": method, "round": round, "time": time,
-        }),
+        told.data(result, None),
         push,
-        |user| {
-            outcome.render(&templates::Fields {
-                user,
-                red: &red,
-                blue: &blue,
-                winner: &winner,
-                method: &method_words,
-                round,
-                time,
-                event: &event.name,
-            })
-        },
+        |user| template.render(&told.fields(user, "")),
     )
+}
+
+/// A result amended or overturned: a correction to everyone who was told
+/// the result (and still takes results).
+pub fn on_result_amended(
+    conn: &mut PgConnection,
+    fight: &Fight,
+    before: &OfficialResult,
+    after: &OfficialResult,
+    push: &PushTargets,
+) -> QueryResult<Sent> {
+    let users = crate::db::notifications::told_of_fight(conn, "fight_result", fight.id)?;
+    if users.is_empty() {
+        return Ok(Sent::default());
+    }
+    let told = Told::of(conn, fight, after, false)?;
+    let reason = after.reason.clone().unwrap_or_default();
+    let template = match after.winner {
+        Some(_) => Template::Amended,
+        None => Template::AmendedNoWinner,
+    };
+    fire(
+        conn,
+        "fight_result",
+        Reach {
+            users: Some(users),
+            fighters: vec![fight.red_fighter_id, fight.blue_fighter_id],
+            events: vec![fight.event_id],
+            everyone: true,
+        },
+        format!("/fights/{}", fight.id),
+        told.data(after, Some(before)),
+        push,
+        |user| template.render(&told.fields(user, &reason)),
+    )
+}
+
+/// What a result notification says, worked out once for every recipient.
+struct Told {
+    red: String,
+    blue: String,
+    winner: String,
+    method: &'static str,
+    how: String,
+    when: String,
+    event: String,
+    title: String,
+    fight: i64,
+    event_id: i64,
+}
+
+impl Told {
+    fn of(
+        conn: &mut PgConnection,
+        fight: &Fight,
+        result: &OfficialResult,
+        title_won: bool,
+    ) -> QueryResult<Told> {
+        let names = catalog::fighter_names(conn, &[fight.red_fighter_id, fight.blue_fighter_id])?;
+        let name_of = |id: i64| {
+            names
+                .iter()
+                .find(|(f, _)| *f == id)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default()
+        };
+        let (red, blue) = (
+            name_of(fight.red_fighter_id),
+            name_of(fight.blue_fighter_id),
+        );
+        let winner = match result.winner {
+            Some(Winner::Red) => red.clone(),
+            Some(Winner::Blue) => blue.clone(),
+            None => String::new(),
+        };
+        let title = if title_won {
+            let division = catalog::find_division(conn, fight.division_id)?.name;
+            format!(" and is the new {division} champion")
+        } else {
+            String::new()
+        };
+        Ok(Told {
+            red,
+            blue,
+            winner,
+            method: templates::method_words(result.method),
+            how: templates::result_words(result),
+            when: templates::result_when(result, fight.scheduled_rounds),
+            event: catalog::find_event(conn, fight.event_id)?.name,
+            title,
+            fight: fight.id,
+            event_id: fight.event_id,
+        })
+    }
+
+    fn fields<'a>(&'a self, user: &'a str, reason: &'a str) -> templates::Fields<'a> {
+        templates::Fields {
+            user,
+            red: &self.red,
+            blue: &self.blue,
+            winner: &self.winner,
+            method: self.method,
+            how: &self.how,
+            when: &self.when,
+            event: &self.event,
+            title: &self.title,
+            reason,
+        }
+    }
+
+    fn data(&self, result: &OfficialResult, amended_from: Option<&OfficialResult>) -> Value {
+        json!({
+            "fight": self.fight, "event": self.event_id, "winner": result.winner,
+            "method": result.method, "round": result.round, "time": result.time,
+            "technique": result.technique, "stoppage": result.stoppage, "foul": result.foul,
+            "cards": result.cards, "title_won": !self.title.is_empty(),
+            "amended_from": amended_from, "reason": amended_from.and(result.reason.as_ref()),
+        })
+    }
 }
 
 /// After a result moved rankings: followers of each fighter whose rank
 /// changed, unless their preferences turn ranking changes off.
 pub fn on_ranking_moves(
     conn: &mut PgConnection,
-    moves: &[RankMove],
+    moves: &[&RankMove],
     push: &PushTargets,
 ) -> QueryResult<Sent> {
     let mut sent = Sent::default();

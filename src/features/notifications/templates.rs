@@ -2,16 +2,26 @@
 //! are named in braces (`{user}`, `{red}`, …); a field a template does not
 //! use is ignored.
 
+use ringside_actors::fight::{OfficialResult, Winner};
+use ringside_actors::vocabulary::{ResultMethod, Stoppage};
+
 /// The values a template may use.
 pub struct Fields<'a> {
     pub user: &'a str,
     pub red: &'a str,
     pub blue: &'a str,
     pub winner: &'a str,
+    /// The method in words ("split decision").
     pub method: &'a str,
-    pub round: i32,
-    pub time: &'a str,
+    /// The method with its details ("split decision (29-28, 28-29, 29-28)").
+    pub how: &'a str,
+    /// " in round 2 (3:12)", or nothing for a decision.
+    pub when: &'a str,
     pub event: &'a str,
+    /// " and is the new Lightweight champion", or nothing.
+    pub title: &'a str,
+    /// An amendment's reason.
+    pub reason: &'a str,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +29,10 @@ pub enum Template {
     FightResult,
     /// A draw or a no contest.
     FightResultNoWinner,
+    /// A correction of a result already told, with a winner now.
+    Amended,
+    /// A correction to a draw or a no contest.
+    AmendedNoWinner,
 }
 
 impl Template {
@@ -26,11 +40,19 @@ impl Template {
         match self {
             Template::FightResult => (
                 "{winner} wins by {method}",
-                "{user}, {winner} beat {loser} by {method} in round {round} ({time}) at {event}.",
+                "{user}, {winner} beat {loser} by {how}{when} at {event}{title}.",
             ),
             Template::FightResultNoWinner => (
                 "{red} vs {blue}: {method}",
-                "{user}, {red} vs {blue} ended in a {method} in round {round} ({time}) at {event}.",
+                "{user}, {red} vs {blue} ended in a {how}{when} at {event}.",
+            ),
+            Template::Amended => (
+                "Result amended: {winner} wins by {method}",
+                "{user}, the result of {red} vs {blue} at {event} is now a win for {winner} by {how}{when}: {reason}.",
+            ),
+            Template::AmendedNoWinner => (
+                "Result amended: {red} vs {blue}, {method}",
+                "{user}, the result of {red} vs {blue} at {event} is now a {how}{when}: {reason}.",
             ),
         }
     }
@@ -51,9 +73,78 @@ fn fill(template: &str, f: &Fields<'_>) -> String {
         .replace("{red}", f.red)
         .replace("{blue}", f.blue)
         .replace("{method}", f.method)
-        .replace("{round}", &f.round.to_string())
-        .replace("{time}", f.time)
+        .replace("{how}", f.how)
+        .replace("{when}", f.when)
         .replace("{event}", f.event)
+        .replace("{title}", f.title)
+        .replace("{reason}", f.reason)
+}
+
+/// The method as people say it: "KO", "split decision".
+pub fn method_words(method: ResultMethod) -> &'static str {
+    use ResultMethod::*;
+    match method {
+        Ko => "KO",
+        Tko => "TKO",
+        Submission => "submission",
+        TechnicalSubmission => "technical submission",
+        UnanimousDecision => "unanimous decision",
+        SplitDecision => "split decision",
+        MajorityDecision => "majority decision",
+        UnanimousDraw => "unanimous draw",
+        SplitDraw => "split draw",
+        MajorityDraw => "majority draw",
+        TechnicalDecision => "technical decision",
+        TechnicalDraw => "technical draw",
+        Dq => "disqualification",
+        NoContest => "no contest",
+    }
+}
+
+/// The method with what a fan wants to know of it: the technique, who
+/// stopped it, the foul, or the cards (the winner's score first).
+pub fn result_words(result: &OfficialResult) -> String {
+    let method = method_words(result.method);
+    let detail = if let Some(cards) = &result.cards {
+        Some(
+            cards
+                .iter()
+                .map(|c| match result.winner {
+                    Some(Winner::Blue) => format!("{}-{}", c.blue, c.red),
+                    _ => format!("{}-{}", c.red, c.blue),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    } else if let Some(t) = &result.technique {
+        Some(t.clone())
+    } else if let Some(s) = result.stoppage {
+        match s {
+            Stoppage::Referee => None,
+            Stoppage::Doctor => Some("doctor stoppage".into()),
+            Stoppage::Corner => Some("corner stoppage".into()),
+        }
+    } else if let Some(f) = &result.foul {
+        Some(f.clone())
+    } else {
+        result.reason.clone()
+    };
+    match detail {
+        Some(d) => format!("{method} ({d})"),
+        None => method.to_string(),
+    }
+}
+
+/// " in round 2 (3:12)"; nothing for a decision that went the distance.
+pub fn result_when(result: &OfficialResult, scheduled_rounds: i32) -> String {
+    let distance = result.on_the_cards()
+        && result.round == scheduled_rounds
+        && result.time == "5:00";
+    if distance {
+        String::new()
+    } else {
+        format!(" in round {} ({})", result.round, result.time)
+    }
 }
 
 /// A ranking move: (title, message).
@@ -114,75 +205,108 @@ pub fn personalise(text: &str, user: &str) -> String {
     text.replace("{user}", user)
 }
 
-/// `ko_tko` → "KO/TKO", as people say it.
-pub fn method_words(method: &str) -> String {
-    match method {
-        "ko_tko" => "KO/TKO",
-        "submission" => "submission",
-        "unanimous_decision" => "unanimous decision",
-        "split_decision" => "split decision",
-        "majority_decision" => "majority decision",
-        "draw" => "draw",
-        "dq" => "disqualification",
-        "no_contest" => "no contest",
-        other => other,
-    }
-    .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fields<'a>(winner: &'a str, method: &'a str) -> Fields<'a> {
+    fn result(method: ResultMethod, winner: Option<Winner>) -> OfficialResult {
+        OfficialResult {
+            method,
+            winner,
+            round: 2,
+            time: "3:14".into(),
+            technique: None,
+            stoppage: None,
+            foul: None,
+            reason: None,
+            cards: None,
+        }
+    }
+
+    fn fields<'a>(winner: &'a str, method: &'a str, how: &'a str, when: &'a str, title: &'a str) -> Fields<'a> {
         Fields {
             user: "Ana",
             red: "Red Fighter",
             blue: "Blue Fighter",
             winner,
             method,
-            round: 2,
-            time: "3:14",
+            how,
+            when,
             event: "Fight Night",
+            title,
+            reason: "a scoring error",
         }
     }
 
     #[test]
-    fn results_are_written_once_and_filled_per_user() {
-        let (title, message) = Template::FightResult.render(&fields("Blue Fighter", "KO/TKO"));
-        assert_eq!(title, "Blue Fighter wins by KO/TKO");
+    fn results_say_the_method_its_details_the_round_and_the_title() {
+        let mut sub = result(ResultMethod::Submission, Some(Winner::Blue));
+        sub.technique = Some("rear-naked choke".into());
+        let how = result_words(&sub);
+        let when = result_when(&sub, 3);
+        let (title, message) = Template::FightResult.render(&fields(
+            "Blue Fighter",
+            method_words(sub.method),
+            &how,
+            &when,
+            " and is the new Lightweight champion",
+        ));
+        assert_eq!(title, "Blue Fighter wins by submission");
         assert_eq!(
             message,
-            "Ana, Blue Fighter beat Red Fighter by KO/TKO in round 2 (3:14) at Fight Night."
+            "Ana, Blue Fighter beat Red Fighter by submission (rear-naked choke) in round 2 (3:14) at Fight Night and is the new Lightweight champion."
         );
-        let (title, _) = Template::FightResultNoWinner.render(&fields("", "draw"));
-        assert_eq!(title, "Red Fighter vs Blue Fighter: draw");
-        assert_eq!(method_words("split_decision"), "split decision");
+        let mut split = result(ResultMethod::SplitDecision, Some(Winner::Blue));
+        split.round = 3;
+        split.time = "5:00".into();
+        split.cards = Some(
+            [(28, 29), (29, 28), (28, 29)]
+                .iter()
+                .map(|(r, b)| ringside_actors::scoring::CardTotal { judge: "J".into(), red: *r, blue: *b })
+                .collect(),
+        );
+        assert_eq!(result_words(&split), "split decision (29-28, 28-29, 29-28)");
+        assert_eq!(result_when(&split, 3), "", "a decision that went the distance has no time");
+        let mut tko = result(ResultMethod::Tko, Some(Winner::Red));
+        tko.stoppage = Some(Stoppage::Doctor);
+        assert_eq!(result_words(&tko), "TKO (doctor stoppage)");
+        tko.stoppage = Some(Stoppage::Referee);
+        assert_eq!(result_words(&tko), "TKO");
+        let mut nc = result(ResultMethod::NoContest, None);
+        nc.foul = Some("accidental eye poke".into());
+        let (title, message) = Template::FightResultNoWinner.render(&fields(
+            "",
+            method_words(nc.method),
+            &result_words(&nc),
+            &result_when(&nc, 3),
+            "",
+        ));
+        assert_eq!(title, "Red Fighter vs Blue Fighter: no contest");
         assert_eq!(
-            ranking_change("Ana", "Blue Fighter", "Lightweight", 2, 1),
-            (
-                "Blue Fighter moves up to #1".to_string(),
-                "Ana, Blue Fighter moved from #2 to #1 in the Lightweight rankings.".to_string()
-            )
+            message,
+            "Ana, Red Fighter vs Blue Fighter ended in a no contest (accidental eye poke) in round 2 (3:14) at Fight Night."
+        );
+        let (_, amended) = Template::AmendedNoWinner.render(&fields(
+            "",
+            "no contest",
+            "no contest (failed drug test)",
+            " in round 2 (3:14)",
+            "",
+        ));
+        assert_eq!(
+            amended,
+            "Ana, the result of Red Fighter vs Blue Fighter at Fight Night is now a no contest (failed drug test) in round 2 (3:14): a scoring error."
         );
     }
 
     #[test]
-    fn every_method_is_in_words_and_an_unknown_one_as_it_is() {
-        let cases = [
-            ("ko_tko", "KO/TKO"),
-            ("submission", "submission"),
-            ("unanimous_decision", "unanimous decision"),
-            ("split_decision", "split decision"),
-            ("majority_decision", "majority decision"),
-            ("draw", "draw"),
-            ("dq", "disqualification"),
-            ("no_contest", "no contest"),
-            ("doctor_stoppage", "doctor_stoppage"),
-        ];
-        for (method, words) in cases {
-            assert_eq!(method_words(method), words);
+    fn every_method_is_in_words() {
+        use ringside_actors::vocabulary::Vocabulary;
+        for method in ResultMethod::ALL {
+            let words = method_words(*method);
+            assert!(!words.contains('_'), "{method}: {words}");
         }
+        assert_eq!(method_words(ResultMethod::Dq), "disqualification");
     }
 
     #[test]

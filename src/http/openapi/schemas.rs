@@ -219,13 +219,11 @@ pub struct LiveFight {
     pub live_event: i64,
     /// The fight's id.
     pub fight: i64,
-    pub status: ringside_actors::EventStatus,
+    pub status: ringside_actors::vocabulary::FightStatus,
     /// 0 before the first round.
     #[schema(minimum = 0, maximum = 5)]
     pub current_round: i32,
-    /// Set while a round runs; clients count the clock from it.
-    #[schema(required = true)]
-    pub round_start_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// 3, or 5 for title fights and main events.
     #[schema(minimum = 1, maximum = 5)]
     pub scheduled_rounds: i32,
     #[schema(minimum = 1)]
@@ -237,126 +235,79 @@ pub struct LiveFight {
     pub blue_fighter: crate::http::openapi::schemas::CornerFighter,
     #[schema(minimum = 0)]
     pub viewer_count: i64,
-    pub live_stats: crate::http::openapi::schemas::LiveStats,
-    pub judge_scores: crate::http::openapi::schemas::JudgeScores,
+    /// The referee and the three judges, once assigned.
+    #[schema(required = true)]
+    pub officials: Option<ringside_actors::fight::Officials>,
+    pub clock: ringside_actors::fight::view::Clock,
+    pub stats: ringside_actors::fight::view::Stats,
+    /// Every foul, with the points it took.
+    pub fouls: Vec<ringside_actors::fight::Foul>,
+    /// Each judge's card with deductions; null while hidden (the event's `settings.open_scoring` off and no result yet). Staff read them at `GET /api/live/fights/{id}/scorecards/`.
+    #[schema(required = true)]
+    pub scorecards: Option<Vec<ringside_actors::scoring::Card>>,
+    /// How many judges' rounds are in.
+    #[schema(minimum = 0)]
+    pub scores_in: i64,
+    /// What the cards of the rounds every judge has scored give now; only while in progress with the cards visible, never after a result.
+    #[schema(required = true)]
+    pub projected: Option<ringside_actors::scoring::Verdict>,
     /// Set once a result is recorded.
     #[schema(required = true)]
-    pub result: Option<crate::http::openapi::schemas::LiveFightResult>,
+    pub result: Option<ringside_actors::fight::OfficialResult>,
     #[schema(required = true)]
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
     #[schema(required = true)]
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// The fight's reaction totals (target `fight`). Only in `GET /api/live/fights/{id}/` and the `snapshot` of a `fight:` subscription, not in a card entry of a live event snapshot nor in fight control's answers.
+    /// The fight's reaction totals (target `fight`). Only in `GET /api/live/fights/{id}/` and the `snapshot` of a `fight:` subscription.
     #[schema(required = false)]
     pub reactions: crate::http::openapi::schemas::ReactionCounts,
-}
-
-/// A fight's stats: `{}` until the first stats are entered, then the counters per round and corner and their totals.
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({"rounds": {"1": {"red": {"strikes_landed": 12, "strikes_attempted": 30, "knockdowns": 1}}}, "totals": {"red": {"strikes_landed": 12, "strikes_attempted": 30, "knockdowns": 1}, "blue": {}}}))]
-pub struct LiveStats {
-    /// Keyed by round number (`"1"` to `"5"`).
+    /// The last 20 entries of the fight's timeline (all at `GET /api/live/fights/{id}/timeline/`). Only in `GET /api/live/fights/{id}/` and the `snapshot` of a `fight:` subscription.
     #[schema(required = false)]
-    pub rounds: std::collections::BTreeMap<String, LiveStatsRoundsEntry>,
-    /// Each counter summed over the rounds, per corner.
-    #[schema(required = false, inline)]
-    pub totals: LiveStatsTotals,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LiveStatsRoundsEntry {
+    pub timeline: Vec<crate::http::openapi::schemas::TimelineEntry>,
+    /// The transition this `fight_state` frame reports (its timeline entry). Only in `fight_state` frames and fight control's answers do not carry it.
     #[schema(required = false)]
-    pub red: crate::http::openapi::schemas::StatCounters,
-    #[schema(required = false)]
-    pub blue: crate::http::openapi::schemas::StatCounters,
+    pub transition: crate::http::openapi::schemas::TimelineEntry,
 }
 
-/// One corner's counters (any subset of these names).
+/// One transition of a fight, as its timeline keeps it.
 #[derive(Serialize, ToSchema)]
-pub struct StatCounters {
-    #[schema(minimum = 0, required = false)]
-    pub strikes_landed: i64,
-    #[schema(minimum = 0, required = false)]
-    pub strikes_attempted: i64,
-    #[schema(minimum = 0, required = false)]
-    pub significant_strikes_landed: i64,
-    #[schema(minimum = 0, required = false)]
-    pub significant_strikes_attempted: i64,
-    #[schema(minimum = 0, required = false)]
-    pub takedowns_landed: i64,
-    #[schema(minimum = 0, required = false)]
-    pub takedowns_attempted: i64,
-    #[schema(minimum = 0, required = false)]
-    pub knockdowns: i64,
-    #[schema(minimum = 0, required = false)]
-    pub submission_attempts: i64,
-    /// Seconds of control.
-    #[schema(minimum = 0, required = false)]
-    pub control_time_s: i64,
-}
-
-/// Each counter summed over the rounds, per corner.
-#[derive(Serialize, ToSchema)]
-pub struct LiveStatsTotals {
-    pub red: crate::http::openapi::schemas::StatCounters,
-    pub blue: crate::http::openapi::schemas::StatCounters,
-}
-
-/// A fight's scorecards: `{}` until the first score is entered.
-#[derive(Serialize, ToSchema)]
-pub struct JudgeScores {
-    /// Sorted by judge name.
-    #[schema(required = false)]
-    pub judges: Vec<crate::http::openapi::schemas::JudgeCard>,
-    pub projected: Option<crate::http::openapi::schemas::ProjectedDecision>,
-}
-
-/// One judge's running totals.
-#[derive(Serialize, ToSchema)]
-pub struct JudgeCard {
-    pub judge: String,
-    /// Red's points so far.
-    #[schema(minimum = 0)]
-    pub red: i64,
-    /// Blue's points so far.
-    #[schema(minimum = 0)]
-    pub blue: i64,
+pub struct TimelineEntry {
+    /// 1, 2, 3… per fight.
     #[schema(minimum = 1)]
-    pub rounds_scored: i64,
-    /// Null when level.
+    pub n: i64,
+    /// Its position on `fight:{id}`.
     #[schema(required = true)]
-    pub leader: Option<ringside_actors::fight::Winner>,
+    pub seq: Option<i64>,
+    pub kind: ringside_actors::vocabulary::TransitionKind,
+    /// The transition's fields (a judge's numbers left out while the cards are hidden).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// Who entered it (user id).
+    #[schema(required = true)]
+    pub by: Option<i64>,
+    /// Server time.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The decision the cards give now: a corner ahead on more than half of the cards wins it (unanimous when every card has it ahead, majority when the others are level, split otherwise); anything else is a draw.
+/// `GET /api/live/fights/{id}/timeline/`.
 #[derive(Serialize, ToSchema)]
-pub struct ProjectedDecision {
-    /// Null for a draw.
-    #[schema(required = true)]
-    pub winner: Option<ringside_actors::fight::Winner>,
-    pub method: ringside_actors::vocabulary::ResultMethod,
-    /// Cards with red ahead.
-    #[schema(minimum = 0)]
-    pub red_cards: i64,
-    /// Cards with blue ahead.
-    #[schema(minimum = 0)]
-    pub blue_cards: i64,
-    /// Level cards.
-    #[schema(minimum = 0)]
-    pub even_cards: i64,
+pub struct FightTimeline {
+    pub live_fight: i64,
+    pub results: Vec<crate::http::openapi::schemas::TimelineEntry>,
 }
 
-/// A fight's official result, as the snapshot shows it.
+/// `GET /api/live/fights/{id}/scorecards/`.
 #[derive(Serialize, ToSchema)]
-pub struct LiveFightResult {
-    /// Null for a draw or a no contest.
+pub struct Scorecards {
+    pub live_fight: i64,
+    pub judges: Vec<String>,
     #[schema(required = true)]
-    pub winner: Option<ringside_actors::fight::Winner>,
-    pub method: ringside_actors::vocabulary::ResultMethod,
-    #[schema(minimum = 1, maximum = 5)]
-    pub round: i32,
-    /// Time into the round, M:SS.
-    pub time: String,
+    pub cards: Option<Vec<ringside_actors::scoring::Card>>,
+    pub fouls: Vec<ringside_actors::fight::Foul>,
+    #[schema(required = true)]
+    pub projected: Option<ringside_actors::scoring::Verdict>,
+    #[schema(required = true)]
+    pub result: Option<ringside_actors::fight::OfficialResult>,
 }
 
 /// Reactions per type; every type is present.
@@ -424,12 +375,15 @@ pub struct PollOption {
     pub votes: i64,
 }
 
-/// One corner's counters for one round, next to `corner` and `round`. At least one counter; every other field must be a stat name. Landed counts cannot exceed the matching attempted counts sent with them.
+/// One corner's counters for one round, next to `corner` and `round`. At least one counter; every other field must be a stat name. The counters after the change must be possible (landed at most attempted, significant at most all strikes, both corners' control time within the round's clock).
 #[derive(Serialize, ToSchema)]
 pub struct FightStatsRequest {
     pub corner: ringside_actors::fight::Winner,
     /// A round that has begun (1 to `current_round`).
     pub round: i64,
+    /// Why: needed to lower a counter, or after the result (a correction).
+    #[schema(required = false, max_length = 200)]
+    pub reason: String,
     #[schema(minimum = 0, maximum = 10000, required = false)]
     pub strikes_landed: i32,
     #[schema(minimum = 0, maximum = 10000, required = false)]
