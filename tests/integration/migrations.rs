@@ -66,7 +66,7 @@ fn migrations_run_up_down_and_up_again() {
         "channel_sequences",
         "channel_messages",
         "follows",
-        "judge_scores",
+        "fight_timeline",
         "user_sanctions",
     ] {
         assert!(
@@ -136,15 +136,20 @@ fn constraints_refuse_what_must_never_happen() {
     );
     // A reply must be in its parent's event.
     refused(&mut conn, "INSERT INTO live_comments (live_event_id, user_id, content, parent_comment_id) VALUES (2, 1, 'reply', 1)");
-    // 10-point must: one side scores 10; a judge scores a round once.
-    diesel::sql_query("INSERT INTO live_fights (live_event_id, fight_id) VALUES (1, 1)")
+    // A timeline numbers its entries once; one fight of an event in progress.
+    diesel::sql_query("INSERT INTO live_fights (live_event_id, fight_id, status) VALUES (1, 1, 'in_progress')")
         .execute(&mut conn)
         .expect("live fight");
-    refused(&mut conn, "INSERT INTO judge_scores (live_fight_id, judge, round, red, blue) VALUES (1, 'J1', 1, 9, 9)");
-    diesel::sql_query("INSERT INTO judge_scores (live_fight_id, judge, round, red, blue) VALUES (1, 'J1', 1, 10, 9)")
+    diesel::sql_query("INSERT INTO fight_timeline (live_fight_id, n, kind, data) VALUES (1, 1, 'fight_started', '{}')")
         .execute(&mut conn)
-        .expect("valid score");
-    refused(&mut conn, "INSERT INTO judge_scores (live_fight_id, judge, round, red, blue) VALUES (1, 'J1', 1, 10, 8)");
+        .expect("an entry");
+    refused(&mut conn, "INSERT INTO fight_timeline (live_fight_id, n, kind, data) VALUES (1, 1, 'score', '{}')");
+    refused(&mut conn, "INSERT INTO fight_timeline (live_fight_id, n, kind, data) VALUES (1, 2, 'headbutt', '{}')");
+    diesel::sql_query("INSERT INTO fights (event_id, red_fighter_id, blue_fighter_id, division_id, card_order) VALUES (1, 1, 2, 1, 3)")
+        .execute(&mut conn)
+        .expect("another fight on the card");
+    refused(&mut conn, "INSERT INTO live_fights (live_event_id, fight_id, status) VALUES (1, (SELECT max(id) FROM fights), 'in_progress')");
+    refused(&mut conn, "INSERT INTO fights (event_id, red_fighter_id, blue_fighter_id, division_id, card_order, result_method) VALUES (1, 1, 2, 1, 9, 'ko_tko')");
 }
 
 #[derive(diesel::QueryableByName)]
@@ -192,7 +197,8 @@ fn check_constraints_list_exactly_the_rust_vocabularies() {
         ("media_assets", "kind", MediaKind::words()),
         ("articles", "status", ArticleStatus::words()),
         ("live_events", "status", EventStatus::words()),
-        ("live_fights", "status", EventStatus::words()),
+        ("live_fights", "status", FightStatus::words()),
+        ("fight_timeline", "kind", TransitionKind::words()),
         ("live_updates", "update_type", UpdateType::words()),
         ("live_comments", "status", CommentStatus::words()),
         ("comment_reports", "status", ReportStatus::words()),

@@ -191,11 +191,19 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
     let subscribed = inbox.next_durable().await;
     assert_eq!(subscribed["snapshot"]["unread"], 0);
     for (path, body) in [
+        (
+            "officials/",
+            json!({ "referee": "Herb Dean", "judges": ["A", "B", "C"] }),
+        ),
         ("start/", json!({})),
         ("rounds/start/", json!({ "round": 1 })),
         (
+            "rounds/clock/",
+            json!({ "elapsed": "2:41", "reason": "the arena clock" }),
+        ),
+        (
             "result/",
-            json!({ "winner": "blue", "method": "ko_tko", "round": 1, "time": "2:41" }),
+            json!({ "winner": "blue", "method": "ko", "round": 1, "time": "2:41" }),
         ),
     ] {
         let (status, b) = app
@@ -212,12 +220,12 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
     let live = inbox.next_durable().await;
     assert_eq!(live["type"], "notification", "{live}");
     assert_eq!(live["data"]["notification_type"], "fight_result");
-    assert_eq!(live["data"]["title"], "Blue Fighter 0 wins by KO/TKO");
+    assert_eq!(live["data"]["title"], "Blue Fighter 0 wins by KO");
     assert!(
         live["data"]["message"]
             .as_str()
             .is_some_and(|m| m
-                .starts_with("Fan, Blue Fighter 0 beat Red Fighter 0 by KO/TKO in round 1 (2:41)")),
+                .starts_with("Fan, Blue Fighter 0 beat Red Fighter 0 by KO in round 1 (2:41)")),
         "{live}"
     );
     // The winner moved up the division: his followers hear that too.

@@ -440,11 +440,12 @@ impl Bout {
             Command::Start { other_in_progress } => self.start(other_in_progress),
             Command::StartRound { round } => self.start_round(round),
             Command::Pause { reason } => {
+                let reason = text("reason", &reason, 200)?;
                 self.require(&[Phase::Running], "pause a round that is running")?;
                 Ok(Transition::RoundPaused {
                     round: self.round,
                     elapsed_ms: self.elapsed_at(now),
-                    reason: text("reason", &reason, 200)?,
+                    reason,
                 })
             }
             Command::Resume => {
@@ -455,15 +456,16 @@ impl Bout {
                 })
             }
             Command::SetClock { elapsed_s, reason } => {
-                self.require(&[Phase::Running, Phase::Paused], "set the clock of a round")?;
                 if !(0..=ROUND_LENGTH_S).contains(&elapsed_s) {
                     return Err(invalid("elapsed", "must be from 0:00 to 5:00"));
                 }
+                let reason = text("reason", &reason, 200)?;
+                self.require(&[Phase::Running, Phase::Paused], "set the clock of a round")?;
                 Ok(Transition::ClockSet {
                     round: self.round,
                     elapsed_ms: elapsed_s * 1000,
                     was_ms: self.elapsed_at(now),
-                    reason: text("reason", &reason, 200)?,
+                    reason,
                 })
             }
             Command::EndRound {
@@ -486,18 +488,20 @@ impl Bout {
                 reason,
             } => self.stats(round, corner, &counters, reason, now),
             Command::Result(input) => {
+                result::check_shape(&input)?;
                 self.require_in_progress()?;
                 Ok(Transition::Result(result::finish(self, input, now)?))
             }
             Command::Amend { result, reason } => {
-                let before = match (&self.status, &self.result) {
-                    (FightStatus::Completed, Some(before)) => before.clone(),
-                    _ => return Err(wrong("only a completed fight's result can be amended")),
-                };
                 let reason = text("reason", &reason, 500)?;
                 let mut result = result;
                 // The amendment's reason is the result's when it gives none.
                 result.reason.get_or_insert_with(|| reason.clone());
+                result::check_shape(&result)?;
+                let before = match (&self.status, &self.result) {
+                    (FightStatus::Completed, Some(before)) => before.clone(),
+                    _ => return Err(wrong("only a completed fight's result can be amended")),
+                };
                 let after = result::amend(self, result)?;
                 let same = OfficialResult {
                     reason: before.reason.clone(),
@@ -513,15 +517,14 @@ impl Bout {
                 })
             }
             Command::Cancel { reason } => {
+                let reason = text("reason", &reason, 500)?;
                 if self.status != FightStatus::Upcoming {
                     return Err(wrong(format!(
                         "the fight is {}; a fight that started ends with a result (no contest)",
                         self.status
                     )));
                 }
-                Ok(Transition::FightCancelled {
-                    reason: text("reason", &reason, 500)?,
-                })
+                Ok(Transition::FightCancelled { reason })
             }
         }
     }
@@ -641,9 +644,6 @@ impl Bout {
     }
 
     fn assign(&self, referee: String, judges: Vec<String>) -> Result<Transition, FightError> {
-        if self.status != FightStatus::Upcoming {
-            return Err(wrong("officials are assigned before the fight starts"));
-        }
         let referee = text("referee", &referee, 100)?;
         if judges.len() != JUDGES {
             return Err(invalid("judges", "exactly three judges"));
@@ -660,6 +660,9 @@ impl Bout {
         }
         if keys.contains(&name_key(&referee)) {
             return Err(invalid("referee", "the referee cannot also judge"));
+        }
+        if self.status != FightStatus::Upcoming {
+            return Err(wrong("officials are assigned before the fight starts"));
         }
         Ok(Transition::OfficialsAssigned(Officials { referee, judges }))
     }
@@ -706,6 +709,10 @@ impl Bout {
         reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Transition, FightError> {
+        if let Some(t) = &time {
+            result::parse_time(t)?;
+        }
+        let reason = reason.map(|r| text("reason", &r, 200)).transpose()?;
         self.require(&[Phase::Running, Phase::Paused], "end a round")?;
         if round != self.round {
             return Err(wrong(format!("round {} is the one on", self.round)));
@@ -729,8 +736,8 @@ impl Bout {
             }
         };
         let early = elapsed_ms < ROUND_MS;
-        let reason = match (&reason, early) {
-            (Some(r), _) => Some(text("reason", r, 200)?),
+        let reason = match (reason, early) {
+            (Some(r), _) => Some(r),
             (None, true) => {
                 return Err(invalid(
                     "reason",
@@ -755,6 +762,10 @@ impl Bout {
         points: i32,
         intentional: bool,
     ) -> Result<Transition, FightError> {
+        let foul = text("foul", &foul, 100)?;
+        if !(0..=2).contains(&points) {
+            return Err(invalid("points", "a foul takes 0, 1 or 2 points"));
+        }
         self.require(
             &[
                 Phase::Running,
@@ -770,22 +781,20 @@ impl Bout {
                 self.round
             )));
         }
-        if !(0..=2).contains(&points) {
-            return Err(invalid("points", "a foul takes 0, 1 or 2 points"));
-        }
         Ok(Transition::Foul(Foul {
             corner,
             round,
-            foul: text("foul", &foul, 100)?,
+            foul,
             points,
             intentional,
         }))
     }
 
     fn score(&self, score: Score) -> Result<Transition, FightError> {
-        self.require_in_progress()?;
+        text("judge", &score.judge, 100)?;
         scoring::check_round_score(score.red, score.blue)
             .map_err(|e| invalid("red", e.to_string()))?;
+        self.require_in_progress()?;
         let officials = self.officials.as_ref().ok_or(FightError::OfficialsMissing)?;
         let judge = officials.judge(&score.judge).ok_or_else(|| {
             invalid(
@@ -824,6 +833,8 @@ impl Bout {
         now: DateTime<Utc>,
     ) -> Result<Transition, FightError> {
         let reason = reason.map(|r| text("reason", &r, 200)).transpose()?;
+        // The counters' names and sizes first: a bad value is bad in any state.
+        stats::merge(&Counters::default(), counters)?;
         match self.status {
             FightStatus::InProgress => {}
             FightStatus::Completed if reason.is_some() => {}

@@ -151,6 +151,14 @@ struct Shape {
     reason: Option<String>,
 }
 
+/// Whether a result's fields can be right at all, whatever the fight's state.
+pub fn check_shape(input: &ResultInput) -> Result<(), FightError> {
+    if let Some(t) = &input.time {
+        parse_time(t)?;
+    }
+    shape(input).map(|_| ())
+}
+
 fn shape(input: &ResultInput) -> Result<Shape, FightError> {
     let method = ResultMethod::parse(&input.method)
         .ok_or_else(|| invalid("method", ResultMethod::expected()))?;
