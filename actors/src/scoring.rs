@@ -75,7 +75,10 @@ pub fn cards(judges: &[String], scores: &[Score], fouls: &[Foul], last: i32) -> 
                 .iter()
                 .filter(|s| &s.judge == judge && s.round <= last)
                 .map(|s| {
-                    let (dr, db) = (deducted(Winner::Red, s.round), deducted(Winner::Blue, s.round));
+                    let (dr, db) = (
+                        deducted(Winner::Red, s.round),
+                        deducted(Winner::Blue, s.round),
+                    );
                     CardRound {
                         round: s.round,
                         scored_red: s.red,
@@ -304,7 +307,10 @@ mod tests {
     fn technical_verdicts_and_what_is_missing() {
         let scores = [s("A", 1, 10, 9), s("B", 1, 10, 9), s("C", 1, 9, 10)];
         let v = verdict(&cards(&judges(), &scores, &[], 1), true);
-        assert_eq!((v.method, v.winner), (ResultMethod::TechnicalDecision, Some(Winner::Red)));
+        assert_eq!(
+            (v.method, v.winner),
+            (ResultMethod::TechnicalDecision, Some(Winner::Red))
+        );
         let even = [s("A", 1, 10, 9), s("B", 1, 9, 10), s("C", 1, 10, 10)];
         let v = verdict(&cards(&judges(), &even, &[], 1), true);
         assert_eq!((v.method, v.winner), (ResultMethod::TechnicalDraw, None));

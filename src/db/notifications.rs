@@ -739,7 +739,10 @@ pub fn told_of_fight(
     use super::schema::push_notifications as n;
     let rows: Vec<Option<i64>> = n::table
         .filter(n::notification_type.eq(notification_type))
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("data->>'fight' = ").bind::<diesel::sql_types::Text, _>(fight.to_string()))
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("data->>'fight' = ")
+                .bind::<diesel::sql_types::Text, _>(fight.to_string()),
+        )
         .select(n::recipient_id)
         .distinct()
         .load(conn)?;

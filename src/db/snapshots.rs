@@ -72,7 +72,11 @@ pub fn event(conn: &mut PgConnection, id: i64) -> QueryResult<Value> {
         "venue": event.venue,
         "scheduled_start": event.scheduled_start,
     });
-    body["fights"] = Value::Array(card.iter().map(card_entry_json).collect::<QueryResult<_>>()?);
+    body["fights"] = Value::Array(
+        card.iter()
+            .map(card_entry_json)
+            .collect::<QueryResult<_>>()?,
+    );
     // Ephemeral state a subscriber would otherwise wait for: reaction
     // totals and the tallies of open polls.
     body["reactions"] = json!(super::reactions::totals(conn, "event", id)?);

@@ -148,8 +148,7 @@ fn consequences(
                     .published,
             );
             out.extend(
-                super::notifications::on_ranking_moves(conn, &applied.to_notify(), push)?
-                    .published,
+                super::notifications::on_ranking_moves(conn, &applied.to_notify(), push)?.published,
             );
             out.push(publish_event_state(conn, event)?);
         }
@@ -159,8 +158,7 @@ fn consequences(
             reason,
         } => {
             let fight = crate::db::catalog::find_fight(conn, locked.fight.id)?;
-            let reversed =
-                super::rankings::reverse_result(conn, &fight, outcome(before), reason)?;
+            let reversed = super::rankings::reverse_result(conn, &fight, outcome(before), reason)?;
             out.extend(reversed.published.iter().cloned());
             let applied = super::rankings::apply_result(conn, &fight, outcome(after))?;
             out.extend(applied.published.iter().cloned());
@@ -190,11 +188,12 @@ type Generated = (UpdateType, String, String, Option<i32>, Value);
 /// The live updates a transition writes: what the engine knows, no
 /// reporter types it.
 fn generated_updates(locked: &Locked, t: &Transition) -> Vec<Generated> {
-    let entry = |update_type, title: String, description: String, round: Option<i32>, data: Value| {
-        let mut data = data;
-        data["generated"] = json!(true);
-        (update_type, title, description, round, data)
-    };
+    let entry =
+        |update_type, title: String, description: String, round: Option<i32>, data: Value| {
+            let mut data = data;
+            data["generated"] = json!(true);
+            (update_type, title, description, round, data)
+        };
     match t {
         Transition::FightStarted {} => vec![entry(
             UpdateType::FightStart,
@@ -395,7 +394,12 @@ pub struct ReasonInput {
     pub reason: String,
 }
 
-pub async fn pause(state: &AppState, by: i64, id: i64, body: ReasonInput) -> Result<Value, ApiError> {
+pub async fn pause(
+    state: &AppState,
+    by: i64,
+    id: i64,
+    body: ReasonInput,
+) -> Result<Value, ApiError> {
     control(state, by, id, move |_, _| {
         Ok(Command::Pause {
             reason: body.reason,
@@ -479,7 +483,12 @@ pub struct ScoreInput {
     pub blue: i32,
 }
 
-pub async fn score(state: &AppState, by: i64, id: i64, body: ScoreInput) -> Result<Value, ApiError> {
+pub async fn score(
+    state: &AppState,
+    by: i64,
+    id: i64,
+    body: ScoreInput,
+) -> Result<Value, ApiError> {
     control(state, by, id, move |_, _| {
         Ok(Command::Score(Score {
             judge: body.judge,
@@ -503,7 +512,12 @@ pub struct StatsInput {
     pub counters: BTreeMap<String, Value>,
 }
 
-pub async fn stats(state: &AppState, by: i64, id: i64, body: StatsInput) -> Result<Value, ApiError> {
+pub async fn stats(
+    state: &AppState,
+    by: i64,
+    id: i64,
+    body: StatsInput,
+) -> Result<Value, ApiError> {
     let mut counters = BTreeMap::new();
     for (name, value) in body.counters {
         let n = value.as_u64().ok_or_else(|| {
@@ -545,7 +559,12 @@ pub struct AmendInput {
 }
 
 /// Corrects or overturns a result (admin): the old one is reversed.
-pub async fn amend(state: &AppState, by: i64, id: i64, body: AmendInput) -> Result<Value, ApiError> {
+pub async fn amend(
+    state: &AppState,
+    by: i64,
+    id: i64,
+    body: AmendInput,
+) -> Result<Value, ApiError> {
     control(state, by, id, move |_, _| {
         Ok(Command::Amend {
             result: body.result,
@@ -556,7 +575,12 @@ pub async fn amend(state: &AppState, by: i64, id: i64, body: AmendInput) -> Resu
 }
 
 /// Cancels a fight that has not started.
-pub async fn cancel(state: &AppState, by: i64, id: i64, body: ReasonInput) -> Result<Value, ApiError> {
+pub async fn cancel(
+    state: &AppState,
+    by: i64,
+    id: i64,
+    body: ReasonInput,
+) -> Result<Value, ApiError> {
     control(state, by, id, move |_, _| {
         Ok(Command::Cancel {
             reason: body.reason,
@@ -597,7 +621,11 @@ pub async fn timeline(
 
 /// Each judge's card, round by round, deductions applied, with totals:
 /// staff at once, everyone else when the cards are open.
-pub async fn scorecards(state: &AppState, viewer: Option<User>, id: i64) -> Result<Value, ApiError> {
+pub async fn scorecards(
+    state: &AppState,
+    viewer: Option<User>,
+    id: i64,
+) -> Result<Value, ApiError> {
     state
         .db
         .run(move |conn| {

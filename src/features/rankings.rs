@@ -21,7 +21,11 @@ impl Applied {
     }
 }
 
-pub fn apply_result(conn: &mut PgConnection, fight: &Fight, outcome: Outcome) -> QueryResult<Applied> {
+pub fn apply_result(
+    conn: &mut PgConnection,
+    fight: &Fight,
+    outcome: Outcome,
+) -> QueryResult<Applied> {
     use RecordColumn::*;
     let (r, b) = match outcome {
         Outcome::NoContest => (NoContests, NoContests),
@@ -31,9 +35,22 @@ pub fn apply_result(conn: &mut PgConnection, fight: &Fight, outcome: Outcome) ->
     };
     db::bump_record(conn, fight.red_fighter_id, r)?;
     db::bump_record(conn, fight.blue_fighter_id, b)?;
-    Ok(Applied { published: Vec::new(), moves: Vec::new(), title: None })
+    Ok(Applied {
+        published: Vec::new(),
+        moves: Vec::new(),
+        title: None,
+    })
 }
 
-pub fn reverse_result(_: &mut PgConnection, _: &Fight, _: Outcome, _: &str) -> QueryResult<Applied> {
-    Ok(Applied { published: Vec::new(), moves: Vec::new(), title: None })
+pub fn reverse_result(
+    _: &mut PgConnection,
+    _: &Fight,
+    _: Outcome,
+    _: &str,
+) -> QueryResult<Applied> {
+    Ok(Applied {
+        published: Vec::new(),
+        moves: Vec::new(),
+        title: None,
+    })
 }

@@ -53,7 +53,8 @@ async fn officials(
     id: web::Path<i64>,
     body: web::Json<OfficialsInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::officials(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::officials(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -100,7 +101,8 @@ async fn start_round(
     id: web::Path<i64>,
     body: web::Json<RoundInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::start_round(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::start_round(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -125,7 +127,8 @@ async fn pause(
     id: web::Path<i64>,
     body: web::Json<ReasonInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::pause(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::pause(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -172,7 +175,8 @@ async fn set_clock(
     id: web::Path<i64>,
     body: web::Json<ClockInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::set_clock(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::set_clock(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -197,7 +201,8 @@ async fn end_round(
     id: web::Path<i64>,
     body: web::Json<EndRoundInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::end_round(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::end_round(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -222,7 +227,8 @@ async fn foul(
     id: web::Path<i64>,
     body: web::Json<FoulInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::foul(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::foul(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -247,7 +253,8 @@ async fn stats(
     id: web::Path<i64>,
     body: web::Json<StatsInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::stats(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::stats(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -272,7 +279,8 @@ async fn scores(
     id: web::Path<i64>,
     body: web::Json<ScoreInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::score(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::score(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -297,7 +305,8 @@ async fn result(
     id: web::Path<i64>,
     body: web::Json<ringside_actors::fight::ResultInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::result(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::result(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -322,7 +331,8 @@ async fn amend(
     id: web::Path<i64>,
     body: web::Json<AmendInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::amend(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::amend(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -347,7 +357,8 @@ async fn cancel(
     id: web::Path<i64>,
     body: web::Json<ReasonInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::cancel(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::cancel(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
 }
 
 /// `?after=` for the timeline.

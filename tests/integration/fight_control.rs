@@ -97,8 +97,19 @@ impl Night {
         self.as_user(&self.admin, f, what, body).await
     }
 
-    async fn as_user(&self, token: &str, f: &Fight, what: &str, body: Value) -> (StatusCode, Value) {
-        self.api.post(&format!("/api/live/fights/{}/{what}", f.id), Some(token), body)
+    async fn as_user(
+        &self,
+        token: &str,
+        f: &Fight,
+        what: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        self.api
+            .post(
+                &format!("/api/live/fights/{}/{what}", f.id),
+                Some(token),
+                body,
+            )
             .await
     }
 
@@ -119,8 +130,10 @@ impl Night {
 
     /// Runs round `round` of `f` to the horn.
     pub async fn full_round(&self, f: &Fight, round: i32) {
-        self.ok_on(f, "rounds/start/", json!({ "round": round })).await;
-        self.ok_on(f, "rounds/end/", json!({ "round": round })).await;
+        self.ok_on(f, "rounds/start/", json!({ "round": round }))
+            .await;
+        self.ok_on(f, "rounds/end/", json!({ "round": round }))
+            .await;
     }
 
     /// Sets the round's clock to the arena's `elapsed` (`M:SS`).
@@ -193,7 +206,14 @@ async fn a_three_fight_card_from_first_bell_to_the_last_decision() {
     let mut watch = WsClient::open(&app, &format!("/api/live/events/{}/", n.event)).await;
     assert_eq!(watch.next_durable().await["type"], "subscribed");
     let mut records = Vec::new();
-    for f in [opener.red, opener.blue, co_main.red, co_main.blue, main.red, main.blue] {
+    for f in [
+        opener.red,
+        opener.blue,
+        co_main.red,
+        co_main.blue,
+        main.red,
+        main.blue,
+    ] {
         records.push(record(&app, f).await);
     }
 
@@ -204,7 +224,8 @@ async fn a_three_fight_card_from_first_bell_to_the_last_decision() {
         409,
         "fight_in_progress",
     );
-    n.ok_on(opener, "rounds/start/", json!({ "round": 1 })).await;
+    n.ok_on(opener, "rounds/start/", json!({ "round": 1 }))
+        .await;
     n.clock(opener, "2:30").await;
     n.ok_on(
         opener,
@@ -221,8 +242,13 @@ async fn a_three_fight_card_from_first_bell_to_the_last_decision() {
         )
         .await;
     assert_eq!(ko["status"], "completed");
+    assert_eq!(ko["division"], opener.division);
     assert_eq!(
-        (ko["result"]["method"].as_str(), ko["result"]["round"].as_i64(), ko["result"]["time"].as_str()),
+        (
+            ko["result"]["method"].as_str(),
+            ko["result"]["round"].as_i64(),
+            ko["result"]["time"].as_str()
+        ),
         (Some("ko"), Some(1), Some("2:41"))
     );
     assert!(ko["projected"].is_null());
@@ -230,7 +256,8 @@ async fn a_three_fight_card_from_first_bell_to_the_last_decision() {
     // The co-main: a rear-naked choke in round 2 at 3:12.
     n.ok_on(co_main, "start/", json!({})).await;
     n.full_round(co_main, 1).await;
-    n.ok_on(co_main, "rounds/start/", json!({ "round": 2 })).await;
+    n.ok_on(co_main, "rounds/start/", json!({ "round": 2 }))
+        .await;
     n.clock(co_main, "3:00").await;
     n.ok_on(
         co_main,
@@ -252,9 +279,11 @@ async fn a_three_fight_card_from_first_bell_to_the_last_decision() {
     // split decision the deduction decides.
     n.ok_on(main, "start/", json!({})).await;
     for round in 1..=5 {
-        n.ok_on(main, "rounds/start/", json!({ "round": round })).await;
+        n.ok_on(main, "rounds/start/", json!({ "round": round }))
+            .await;
         if round == 2 {
-            n.ok_on(main, "rounds/pause/", json!({ "reason": "groin strike" })).await;
+            n.ok_on(main, "rounds/pause/", json!({ "reason": "groin strike" }))
+                .await;
             n.ok_on(
                 main,
                 "fouls/",
@@ -263,57 +292,107 @@ async fn a_three_fight_card_from_first_bell_to_the_last_decision() {
             .await;
             n.ok_on(main, "rounds/resume/", json!({})).await;
         }
-        n.ok_on(main, "rounds/end/", json!({ "round": round })).await;
+        n.ok_on(main, "rounds/end/", json!({ "round": round }))
+            .await;
     }
     n.cards(
         main,
         &[
-            &[(10, 9), (9, 10), (10, 9), (9, 10), (10, 9)],  // 48-47, 48-46 after
-            &[(9, 10), (9, 10), (9, 10), (9, 10), (10, 9)],  // 46-49, 46-48 after
+            &[(10, 9), (9, 10), (10, 9), (9, 10), (10, 9)], // 48-47, 48-46 after
+            &[(9, 10), (9, 10), (9, 10), (9, 10), (10, 9)], // 46-49, 46-48 after
             &[(10, 9), (10, 10), (9, 10), (10, 9), (9, 10)], // 48-48, 48-47 after
         ],
     )
     .await;
     let (status, refused) = n
-        .act_on(main, "result/", json!({ "method": "split_draw", "winner": null }))
+        .act_on(
+            main,
+            "result/",
+            json!({ "method": "split_draw", "winner": null }),
+        )
         .await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("contradicts_scorecards")));
-    assert_eq!(refused["error"]["details"]["cards_give"]["method"], "split_decision");
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("contradicts_scorecards"))
+    );
+    assert_eq!(
+        refused["error"]["details"]["cards_give"]["method"],
+        "split_decision"
+    );
     let decision = n
-        .ok_on(main, "result/", json!({ "method": "split_decision", "winner": "red" }))
+        .ok_on(
+            main,
+            "result/",
+            json!({ "method": "split_decision", "winner": "red" }),
+        )
         .await;
     let totals: Vec<(i64, i64)> = decision["result"]["cards"]
         .as_array()
         .expect("cards")
         .iter()
-        .map(|c| (c["red"].as_i64().unwrap_or(0), c["blue"].as_i64().unwrap_or(0)))
+        .map(|c| {
+            (
+                c["red"].as_i64().unwrap_or(0),
+                c["blue"].as_i64().unwrap_or(0),
+            )
+        })
         .collect();
     assert_eq!(totals, vec![(48, 46), (46, 48), (48, 47)]);
-    assert_eq!((decision["result"]["round"].as_i64(), decision["result"]["time"].as_str()), (Some(5), Some("5:00")));
+    assert_eq!(
+        (
+            decision["result"]["round"].as_i64(),
+            decision["result"]["time"].as_str()
+        ),
+        (Some(5), Some("5:00"))
+    );
     let card = &decision["scorecards"][0]["rounds"][1];
     assert_eq!(
-        (card["scored_blue"].as_i64(), card["deducted_blue"].as_i64(), card["blue"].as_i64()),
+        (
+            card["scored_blue"].as_i64(),
+            card["deducted_blue"].as_i64(),
+            card["blue"].as_i64()
+        ),
         (Some(10), Some(1), Some(9)),
         "the deduction is on every card for its round"
     );
 
     // Records: each winner one win more, each loser one loss more.
-    let corners = [opener.red, opener.blue, co_main.red, co_main.blue, main.red, main.blue];
+    let corners = [
+        opener.red,
+        opener.blue,
+        co_main.red,
+        co_main.blue,
+        main.red,
+        main.blue,
+    ];
     let won = [false, true, true, false, true, false];
     for ((fighter, before), won) in corners.iter().zip(&records).zip(won) {
         let (w, l, d, nc) = before;
-        let expected = if won { (w + 1, *l, *d, *nc) } else { (*w, l + 1, *d, *nc) };
+        let expected = if won {
+            (w + 1, *l, *d, *nc)
+        } else {
+            (*w, l + 1, *d, *nc)
+        };
         assert_eq!(record(&app, *fighter).await, expected, "fighter {fighter}");
     }
 
     // The timeline: every transition, numbered, with its seq on the fight channel.
-    let (_, timeline) = app.get(&format!("/api/live/fights/{}/timeline/", main.id), None).await;
+    let (_, timeline) = app
+        .get(&format!("/api/live/fights/{}/timeline/", main.id), None)
+        .await;
     let entries = timeline["results"].as_array().expect("entries");
     let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
-    assert_eq!(&kinds[..3], ["officials_assigned", "fight_started", "round_started"]);
+    assert_eq!(
+        &kinds[..3],
+        ["officials_assigned", "fight_started", "round_started"]
+    );
     assert_eq!(kinds.iter().filter(|k| **k == "score").count(), 15);
     assert_eq!(kinds.iter().filter(|k| **k == "round_ended").count(), 5);
-    assert!(kinds.contains(&"foul") && kinds.contains(&"round_paused") && kinds.contains(&"round_resumed"));
+    assert!(
+        kinds.contains(&"foul")
+            && kinds.contains(&"round_paused")
+            && kinds.contains(&"round_resumed")
+    );
     assert_eq!(kinds.last(), Some(&"result"));
     for (i, e) in entries.iter().enumerate() {
         assert_eq!(e["n"].as_u64(), Some(i as u64 + 1));
@@ -328,14 +407,26 @@ async fn a_three_fight_card_from_first_bell_to_the_last_decision() {
     );
 
     // The updates the engine wrote, verified and numbered on the event.
-    let (_, updates) = app.get(&format!("/api/live/updates/?event={}&limit=100", n.event), None).await;
+    let (_, updates) = app
+        .get(
+            &format!("/api/live/updates/?event={}&limit=100", n.event),
+            None,
+        )
+        .await;
     let types: Vec<&str> = updates["results"]
         .as_array()
         .expect("updates")
         .iter()
         .filter_map(|u| u["update_type"].as_str())
         .collect();
-    for t in ["fight_start", "round_start", "round_end", "knockdown", "submission_attempt", "result"] {
+    for t in [
+        "fight_start",
+        "round_start",
+        "round_end",
+        "knockdown",
+        "submission_attempt",
+        "result",
+    ] {
         assert!(types.contains(&t), "{t} in {types:?}");
     }
     assert_eq!(types.iter().filter(|t| **t == "result").count(), 3);
@@ -351,11 +442,15 @@ async fn a_three_fight_card_from_first_bell_to_the_last_decision() {
         .filter_map(|m| m["message"].as_str().map(String::from))
         .collect();
     assert!(
-        messages.iter().any(|m| m.contains("by KO in round 1 (2:41) at Fight Night")),
+        messages
+            .iter()
+            .any(|m| m.contains("by KO in round 1 (2:41) at Fight Night")),
         "{messages:?}"
     );
     assert!(
-        messages.iter().any(|m| m.contains("by split decision (48-46, 46-48, 48-47) at Fight Night")),
+        messages
+            .iter()
+            .any(|m| m.contains("by split decision (48-46, 46-48, 48-47) at Fight Night")),
         "{messages:?}"
     );
 
@@ -392,13 +487,26 @@ async fn finding_1_a_decision_the_cards_do_not_give_is_refused_and_changes_nothi
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["code"], "contradicts_scorecards");
     let give = &body["error"]["details"]["cards_give"];
-    assert_eq!((give["method"].as_str(), give["winner"].as_str()), (Some("split_draw"), None));
-    let totals: Vec<Value> = give["cards"].as_array().expect("cards").iter().map(|c| json!([c["red"], c["blue"]])).collect();
-    assert_eq!(totals, vec![json!([29, 28]), json!([28, 29]), json!([28, 28])]);
+    assert_eq!(
+        (give["method"].as_str(), give["winner"].as_str()),
+        (Some("split_draw"), None)
+    );
+    let totals: Vec<Value> = give["cards"]
+        .as_array()
+        .expect("cards")
+        .iter()
+        .map(|c| json!([c["red"], c["blue"]]))
+        .collect();
+    assert_eq!(
+        totals,
+        vec![json!([29, 28]), json!([28, 29]), json!([28, 28])]
+    );
     assert_eq!(record(&app, f.red).await, red_before, "no win was recorded");
     let (_, snapshot) = app.get(&format!("/api/live/fights/{}/", f.id), None).await;
     assert_eq!(snapshot["status"], "in_progress");
-    let draw = n.ok("result/", json!({"winner": null, "method": "split_draw"})).await;
+    let draw = n
+        .ok("result/", json!({"winner": null, "method": "split_draw"}))
+        .await;
     assert_eq!(draw["result"]["method"], "split_draw");
     assert_eq!(record(&app, f.red).await.2, red_before.2 + 1, "a draw");
 }
@@ -419,11 +527,24 @@ async fn finding_2_no_decision_before_the_last_horn_or_without_the_cards() {
     }
     n.ok("rounds/end/", json!({ "round": 3 })).await;
     let (status, body) = n
-        .act("result/", json!({"winner":"red","method":"unanimous_decision"}))
+        .act(
+            "result/",
+            json!({"winner":"red","method":"unanimous_decision"}),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("cards_incomplete")));
-    assert_eq!(body["error"]["details"]["missing"].as_array().map(Vec::len), Some(9));
-    assert_eq!(app.count("push_notifications"), 0, "nobody was told anything");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("cards_incomplete"))
+    );
+    assert_eq!(
+        body["error"]["details"]["missing"].as_array().map(Vec::len),
+        Some(9)
+    );
+    assert_eq!(
+        app.count("push_notifications"),
+        0,
+        "nobody was told anything"
+    );
 }
 
 #[actix_rt::test]
@@ -431,16 +552,38 @@ async fn finding_3_no_finish_before_the_first_bell_or_after_the_clock() {
     let app = TestApp::spawn().await;
     let n = three_rounder(&app).await;
     let ko = json!({"winner":"red","method":"ko","round":1,"time":"0:20"});
-    assert_error(&n.act("result/", ko.clone()).await, 409, "invalid_transition");
-    let (_, snapshot) = app.get(&format!("/api/live/fights/{}/", n.fights[0].id), None).await;
-    assert_eq!((snapshot["current_round"].as_i64(), snapshot["result"].is_null()), (Some(0), true));
+    assert_error(
+        &n.act("result/", ko.clone()).await,
+        409,
+        "invalid_transition",
+    );
+    let (_, snapshot) = app
+        .get(&format!("/api/live/fights/{}/", n.fights[0].id), None)
+        .await;
+    assert_eq!(
+        (
+            snapshot["current_round"].as_i64(),
+            snapshot["result"].is_null()
+        ),
+        (Some(0), true)
+    );
     n.ok("rounds/start/", json!({ "round": 1 })).await;
     let (status, body) = n.act("result/", ko.clone()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "the clock has not reached 0:20: {body}");
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the clock has not reached 0:20: {body}"
+    );
     assert!(body["error"]["details"]["time"].is_string());
     n.clock(&n.fights[0], "0:20").await;
     let done = n.ok("result/", ko).await;
-    assert_eq!((done["current_round"].as_i64(), done["clock"]["elapsed_s"].as_f64()), (Some(1), Some(20.0)));
+    assert_eq!(
+        (
+            done["current_round"].as_i64(),
+            done["clock"]["elapsed_s"].as_f64()
+        ),
+        (Some(1), Some(20.0))
+    );
 }
 
 #[actix_rt::test]
@@ -450,9 +593,17 @@ async fn finding_4_no_scores_after_the_result() {
     n.full_round(&n.fights[0], 1).await;
     n.ok("rounds/start/", json!({ "round": 2 })).await;
     n.clock(&n.fights[0], "1:00").await;
-    n.ok("result/", json!({"winner":"blue","method":"tko","stoppage":"referee","round":2,"time":"1:00"})).await;
+    n.ok(
+        "result/",
+        json!({"winner":"blue","method":"tko","stoppage":"referee","round":2,"time":"1:00"}),
+    )
+    .await;
     assert_error(
-        &n.act("scores/", json!({ "judge": JUDGES[0], "round": 1, "red": 10, "blue": 9 })).await,
+        &n.act(
+            "scores/",
+            json!({ "judge": JUDGES[0], "round": 1, "red": 10, "blue": 9 }),
+        )
+        .await,
         409,
         "invalid_transition",
     );
@@ -464,26 +615,44 @@ async fn finding_5_only_the_three_assigned_judges_score() {
     let n = three_rounder(&app).await;
     n.full_round(&n.fights[0], 1).await;
     let (status, body) = n
-        .act("scores/", json!({ "judge": "Any Text", "round": 1, "red": 10, "blue": 9 }))
+        .act(
+            "scores/",
+            json!({ "judge": "Any Text", "round": 1, "red": 10, "blue": 9 }),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["error"]["details"]["judge"].is_string());
-    n.ok("scores/", json!({ "judge": "sal d'amato", "round": 1, "red": 10, "blue": 9 })).await;
+    n.ok(
+        "scores/",
+        json!({ "judge": "sal d'amato", "round": 1, "red": 10, "blue": 9 }),
+    )
+    .await;
     assert_error(
-        &n.act("scores/", json!({ "judge": "SAL D'AMATO ", "round": 1, "red": 10, "blue": 8 })).await,
+        &n.act(
+            "scores/",
+            json!({ "judge": "SAL D'AMATO ", "round": 1, "red": 10, "blue": 8 }),
+        )
+        .await,
         409,
         "already_exists",
     );
     let admin = n.admin.clone();
     let (_, cards) = app
-        .get(&format!("/api/live/fights/{}/scorecards/", n.fights[0].id), Some(&admin))
+        .get(
+            &format!("/api/live/fights/{}/scorecards/", n.fights[0].id),
+            Some(&admin),
+        )
         .await;
     let cards = cards["cards"].as_array().expect("cards");
     assert_eq!(cards.len(), 3, "three cards, never six");
     assert_eq!(cards[0]["judge"], "Sal D'Amato");
     // Officials are set before the fight, exactly three different judges.
     assert_error(
-        &n.act("officials/", json!({ "referee": "R", "judges": ["A", "B", "C"] })).await,
+        &n.act(
+            "officials/",
+            json!({ "referee": "R", "judges": ["A", "B", "C"] }),
+        )
+        .await,
         409,
         "invalid_transition",
     );
@@ -495,25 +664,48 @@ async fn finding_6_one_fight_of_an_event_in_progress_and_officials_first() {
     let n = night(&app, 2, json!({})).await;
     n.ok_on(&n.fights[1], "start/", json!({})).await;
     let (status, body) = n.act_on(&n.fights[0], "start/", json!({})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("fight_in_progress")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("fight_in_progress"))
+    );
     assert_eq!(body["error"]["details"]["live_fight"], n.fights[1].id);
     for bad in [
         json!({ "referee": "R", "judges": ["A", "B"] }),
         json!({ "referee": "R", "judges": ["A", "b", "B"] }),
         json!({ "referee": "A", "judges": ["A", "B", "C"] }),
     ] {
-        assert_error(&n.act_on(&n.fights[0], "officials/", bad).await, 400, "bad_request");
+        assert_error(
+            &n.act_on(&n.fights[0], "officials/", bad).await,
+            400,
+            "bad_request",
+        );
     }
     // A fight without officials does not start (another night: names on a card are unique).
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let (event_id, _) = build_card(&app, &admin, 1).await;
-    let (_, live) = app.post("/api/live/events/", Some(&admin), json!({ "event": event_id })).await;
+    let (_, live) = app
+        .post(
+            "/api/live/events/",
+            Some(&admin),
+            json!({ "event": event_id }),
+        )
+        .await;
     let live_id = live["id"].as_i64().expect("id");
-    app.post(&format!("/api/live/events/{live_id}/start/"), Some(&admin), json!({})).await;
+    app.post(
+        &format!("/api/live/events/{live_id}/start/"),
+        Some(&admin),
+        json!({}),
+    )
+    .await;
     let fight = live["fights"][0]["id"].as_i64().expect("fight");
     assert_error(
-        &app.post(&format!("/api/live/fights/{fight}/start/"), Some(&admin), json!({})).await,
+        &app.post(
+            &format!("/api/live/fights/{fight}/start/"),
+            Some(&admin),
+            json!({}),
+        )
+        .await,
         409,
         "officials_missing",
     );
@@ -525,7 +717,11 @@ async fn finding_7_stats_must_be_possible_and_corrections_say_why() {
     let n = three_rounder(&app).await;
     n.ok("rounds/start/", json!({ "round": 1 })).await;
     n.clock(&n.fights[0], "1:40").await;
-    n.ok("stats/", json!({ "corner": "red", "round": 1, "strikes_attempted": 20 })).await;
+    n.ok(
+        "stats/",
+        json!({ "corner": "red", "round": 1, "strikes_attempted": 20 }),
+    )
+    .await;
     for bad in [
         json!({ "corner": "red", "round": 1, "strikes_landed": 50 }),
         json!({ "corner": "red", "round": 1, "strikes_landed": 10, "strikes_attempted": 10, "significant_strikes_landed": 30, "significant_strikes_attempted": 30 }),
@@ -535,24 +731,53 @@ async fn finding_7_stats_must_be_possible_and_corrections_say_why() {
     ] {
         assert_error(&n.act("stats/", bad).await, 400, "bad_request");
     }
-    n.ok("stats/", json!({ "corner": "red", "round": 1, "control_time_s": 95 })).await;
+    n.ok(
+        "stats/",
+        json!({ "corner": "red", "round": 1, "control_time_s": 95 }),
+    )
+    .await;
     assert_error(
-        &n.act("stats/", json!({ "corner": "blue", "round": 1, "control_time_s": 10 })).await,
+        &n.act(
+            "stats/",
+            json!({ "corner": "blue", "round": 1, "control_time_s": 10 }),
+        )
+        .await,
         400,
         "bad_request",
     );
-    let (status, body) = n.act("stats/", json!({ "corner": "red", "round": 1, "strikes_attempted": 25 })).await;
-    assert_eq!(status, StatusCode::OK, "a count going up is live entry: {body}");
-    let (status, body) = n.act("stats/", json!({ "corner": "red", "round": 1, "control_time_s": 60 })).await;
+    let (status, body) = n
+        .act(
+            "stats/",
+            json!({ "corner": "red", "round": 1, "strikes_attempted": 25 }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a count going up is live entry: {body}"
+    );
+    let (status, body) = n
+        .act(
+            "stats/",
+            json!({ "corner": "red", "round": 1, "control_time_s": 60 }),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["error"]["details"]["reason"].is_string(), "{body}");
     let fixed = n
         .ok("stats/", json!({ "corner": "red", "round": 1, "control_time_s": 60, "reason": "the clock operator counted a scramble" }))
         .await;
     assert_eq!(fixed["stats"]["rounds"]["1"]["red"]["control_time_s"], 60);
-    let entry = fixed["timeline"].as_array().and_then(|t| t.last()).cloned().unwrap_or_default();
+    let entry = fixed["timeline"]
+        .as_array()
+        .and_then(|t| t.last())
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(entry["kind"], "stats");
-    assert_eq!(entry["data"]["reason"], "the clock operator counted a scramble");
+    assert_eq!(
+        entry["data"]["reason"],
+        "the clock operator counted a scramble"
+    );
     assert_eq!(entry["data"]["before"]["control_time_s"], 95);
     assert!(entry["by"].is_i64(), "who entered it");
 }
@@ -565,15 +790,33 @@ async fn finding_8_every_method_with_its_details_and_the_accidental_foul_rules()
     n.ok("rounds/start/", json!({ "round": 1 })).await;
     n.clock(&n.fights[0], "4:10").await;
     for (bad, field) in [
-        (json!({"winner":"red","method":"tko","round":1,"time":"4:00"}), "stoppage"),
-        (json!({"winner":"red","method":"technical_submission","round":1,"time":"4:00"}), "technique"),
-        (json!({"winner":"red","method":"ko","technique":"jab","round":1,"time":"4:00"}), "technique"),
-        (json!({"winner":null,"method":"draw","round":1,"time":"4:00"}), "method"),
-        (json!({"winner":"red","method":"dq","round":1,"time":"4:00"}), "foul"),
+        (
+            json!({"winner":"red","method":"tko","round":1,"time":"4:00"}),
+            "stoppage",
+        ),
+        (
+            json!({"winner":"red","method":"technical_submission","round":1,"time":"4:00"}),
+            "technique",
+        ),
+        (
+            json!({"winner":"red","method":"ko","technique":"jab","round":1,"time":"4:00"}),
+            "technique",
+        ),
+        (
+            json!({"winner":null,"method":"draw","round":1,"time":"4:00"}),
+            "method",
+        ),
+        (
+            json!({"winner":"red","method":"dq","round":1,"time":"4:00"}),
+            "foul",
+        ),
     ] {
         let (status, body) = n.act("result/", bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(body["error"]["details"][field].is_string(), "{field}: {body}");
+        assert!(
+            body["error"]["details"][field].is_string(),
+            "{field}: {body}"
+        );
     }
     let done = n
         .ok("result/", json!({"winner":"red","method":"technical_submission","technique":"arm-triangle choke","round":1,"time":"4:00"}))
@@ -587,11 +830,38 @@ async fn finding_8_every_method_with_its_details_and_the_accidental_foul_rules()
     n.full_round(f, 1).await;
     n.ok("rounds/start/", json!({ "round": 2 })).await;
     n.clock(f, "2:30").await;
-    n.ok("fouls/", json!({"corner":"red","round":2,"foul":"eye poke","points":0,"intentional":false})).await;
-    n.ok("rounds/end/", json!({"round": 2, "time": "2:30", "reason": "blue cannot continue"})).await;
-    assert_error(&n.act("result/", json!({"winner":"red","method":"technical_decision"})).await, 409, "invalid_transition");
-    let nc = n.ok("result/", json!({"winner":null,"method":"no_contest","foul":"accidental eye poke"})).await;
-    assert_eq!((nc["result"]["round"].as_i64(), nc["result"]["time"].as_str()), (Some(2), Some("2:30")));
+    n.ok(
+        "fouls/",
+        json!({"corner":"red","round":2,"foul":"eye poke","points":0,"intentional":false}),
+    )
+    .await;
+    n.ok(
+        "rounds/end/",
+        json!({"round": 2, "time": "2:30", "reason": "blue cannot continue"}),
+    )
+    .await;
+    assert_error(
+        &n.act(
+            "result/",
+            json!({"winner":"red","method":"technical_decision"}),
+        )
+        .await,
+        409,
+        "invalid_transition",
+    );
+    let nc = n
+        .ok(
+            "result/",
+            json!({"winner":null,"method":"no_contest","foul":"accidental eye poke"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            nc["result"]["round"].as_i64(),
+            nc["result"]["time"].as_str()
+        ),
+        (Some(2), Some("2:30"))
+    );
 
     // In round 3 it goes to the cards, the stopped round scored.
     let app = TestApp::spawn().await;
@@ -602,15 +872,42 @@ async fn finding_8_every_method_with_its_details_and_the_accidental_foul_rules()
     n.ok("rounds/start/", json!({ "round": 3 })).await;
     n.clock(f, "1:40").await;
     n.ok("fouls/", json!({"corner":"blue","round":3,"foul":"knee to the groin","points":0,"intentional":false})).await;
-    n.ok("rounds/end/", json!({"round": 3, "time": "1:40", "reason": "red cannot continue"})).await;
+    n.ok(
+        "rounds/end/",
+        json!({"round": 3, "time": "1:40", "reason": "red cannot continue"}),
+    )
+    .await;
     assert_error(
-        &n.act("result/", json!({"winner":null,"method":"no_contest","foul":"accidental knee to the groin"})).await,
+        &n.act(
+            "result/",
+            json!({"winner":null,"method":"no_contest","foul":"accidental knee to the groin"}),
+        )
+        .await,
         409,
         "invalid_transition",
     );
-    n.cards(f, &[&[(10, 9), (10, 9), (10, 9)], &[(10, 9), (9, 10), (10, 9)], &[(9, 10), (9, 10), (10, 9)]]).await;
-    let td = n.ok("result/", json!({"winner":"red","method":"technical_decision"})).await;
-    assert_eq!((td["result"]["round"].as_i64(), td["result"]["time"].as_str()), (Some(3), Some("1:40")));
+    n.cards(
+        f,
+        &[
+            &[(10, 9), (10, 9), (10, 9)],
+            &[(10, 9), (9, 10), (10, 9)],
+            &[(9, 10), (9, 10), (10, 9)],
+        ],
+    )
+    .await;
+    let td = n
+        .ok(
+            "result/",
+            json!({"winner":"red","method":"technical_decision"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            td["result"]["round"].as_i64(),
+            td["result"]["time"].as_str()
+        ),
+        (Some(3), Some("1:40"))
+    );
     assert_eq!(td["result"]["cards"].as_array().map(Vec::len), Some(3));
 }
 
@@ -626,25 +923,62 @@ async fn finding_9_the_public_sees_no_cards_live_and_no_projection_after_a_finis
     let frame = until_transition(&mut fan, "score").await;
     assert!(frame["data"]["scorecards"].is_null(), "{frame}");
     assert!(frame["data"]["projected"].is_null());
-    assert!(frame["data"]["transition"]["data"]["red"].is_null(), "a judge's numbers stay hidden");
+    assert!(
+        frame["data"]["transition"]["data"]["red"].is_null(),
+        "a judge's numbers stay hidden"
+    );
     assert_eq!(frame["data"]["transition"]["data"]["judge"], JUDGES[0]);
     let (_, public) = app.get(&format!("/api/live/fights/{}/", f.id), None).await;
     assert!(public["scorecards"].is_null() && public["projected"].is_null());
-    assert_error(&app.get(&format!("/api/live/fights/{}/scorecards/", f.id), None).await, 403, "forbidden");
+    assert_error(
+        &app.get(&format!("/api/live/fights/{}/scorecards/", f.id), None)
+            .await,
+        403,
+        "forbidden",
+    );
     let (status, staff) = app
-        .get(&format!("/api/live/fights/{}/scorecards/", f.id), Some(&n.admin))
+        .get(
+            &format!("/api/live/fights/{}/scorecards/", f.id),
+            Some(&n.admin),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(staff["projected"]["method"], "split_decision", "staff see the cards at once");
-    let (_, timeline) = app.get(&format!("/api/live/fights/{}/timeline/", f.id), None).await;
-    assert!(timeline["results"].as_array().expect("entries").iter().filter(|e| e["kind"] == "score").all(|e| e["data"]["red"].is_null()));
+    assert_eq!(
+        staff["projected"]["method"], "split_decision",
+        "staff see the cards at once"
+    );
+    let (_, timeline) = app
+        .get(&format!("/api/live/fights/{}/timeline/", f.id), None)
+        .await;
+    assert!(timeline["results"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["kind"] == "score")
+        .all(|e| e["data"]["red"].is_null()));
 
     n.ok("rounds/start/", json!({ "round": 2 })).await;
     n.clock(f, "0:30").await;
-    let ko = n.ok("result/", json!({"winner":"blue","method":"ko","round":2,"time":"0:30"})).await;
-    assert!(ko["projected"].is_null(), "no projected decision after a KO: {ko}");
-    assert_eq!(ko["scorecards"].as_array().map(Vec::len), Some(3), "the cards are read with the result");
-    assert_error(&app.get("/api/live/fights/999999/scorecards/", None).await, 404, "not_found");
+    let ko = n
+        .ok(
+            "result/",
+            json!({"winner":"blue","method":"ko","round":2,"time":"0:30"}),
+        )
+        .await;
+    assert!(
+        ko["projected"].is_null(),
+        "no projected decision after a KO: {ko}"
+    );
+    assert_eq!(
+        ko["scorecards"].as_array().map(Vec::len),
+        Some(3),
+        "the cards are read with the result"
+    );
+    assert_error(
+        &app.get("/api/live/fights/999999/scorecards/", None).await,
+        404,
+        "not_found",
+    );
 
     // With open scoring the cards are everyone's, live.
     let app = TestApp::spawn().await;
@@ -652,8 +986,11 @@ async fn finding_9_the_public_sees_no_cards_live_and_no_projection_after_a_finis
     n.fights.remove(0);
     n.ok("start/", json!({})).await;
     n.full_round(&n.fights[0], 1).await;
-    n.cards(&n.fights[0], &[&[(10, 9)], &[(10, 9)], &[(10, 9)]]).await;
-    let (_, open) = app.get(&format!("/api/live/fights/{}/", n.fights[0].id), None).await;
+    n.cards(&n.fights[0], &[&[(10, 9)], &[(10, 9)], &[(10, 9)]])
+        .await;
+    let (_, open) = app
+        .get(&format!("/api/live/fights/{}/", n.fights[0].id), None)
+        .await;
     assert_eq!(open["projected"]["method"], "unanimous_decision");
     assert_eq!(open["scorecards"][2]["red"], 10);
 }
@@ -664,23 +1001,57 @@ async fn the_clock_pauses_resumes_and_is_given_at_the_servers_time() {
     let n = three_rounder(&app).await;
     let f = &n.fights[0];
     let started = n.ok("rounds/start/", json!({ "round": 1 })).await;
-    assert_eq!((started["clock"]["running"].as_bool(), started["clock"]["round_length_s"].as_i64()), (Some(true), Some(300)));
+    assert_eq!(
+        (
+            started["clock"]["running"].as_bool(),
+            started["clock"]["round_length_s"].as_i64()
+        ),
+        (Some(true), Some(300))
+    );
     n.clock(f, "1:30").await;
-    let paused = n.ok("rounds/pause/", json!({ "reason": "doctor checks a cut" })).await;
+    let paused = n
+        .ok("rounds/pause/", json!({ "reason": "doctor checks a cut" }))
+        .await;
     let clock = &paused["clock"];
-    assert_eq!((clock["running"].as_bool(), clock["paused"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(
+        (clock["running"].as_bool(), clock["paused"].as_bool()),
+        (Some(false), Some(true))
+    );
     assert_eq!(clock["pause_reason"], "doctor checks a cut");
     let stood = clock["elapsed_s"].as_f64().expect("elapsed");
     assert!((90.0..91.0).contains(&stood), "{clock}");
     let (_, later) = app.get(&format!("/api/live/fights/{}/", f.id), None).await;
-    assert_eq!(later["clock"]["elapsed_s"].as_f64(), Some(stood), "a paused clock stands");
+    assert_eq!(
+        later["clock"]["elapsed_s"].as_f64(),
+        Some(stood),
+        "a paused clock stands"
+    );
     assert!(later["clock"]["server_time"].is_string());
-    assert_error(&n.act("rounds/pause/", json!({ "reason": "again" })).await, 409, "invalid_transition");
+    assert_error(
+        &n.act("rounds/pause/", json!({ "reason": "again" })).await,
+        409,
+        "invalid_transition",
+    );
     n.ok("rounds/resume/", json!({})).await;
     let ended = n.ok("rounds/end/", json!({ "round": 1 })).await;
-    assert_eq!((ended["clock"]["between_rounds"].as_bool(), ended["clock"]["elapsed_s"].as_f64()), (Some(true), Some(300.0)));
-    assert_error(&n.act("rounds/start/", json!({ "round": 3 })).await, 409, "invalid_transition");
-    assert_error(&n.act("rounds/clock/", json!({ "elapsed": "6:00", "reason": "x" })).await, 400, "bad_request");
+    assert_eq!(
+        (
+            ended["clock"]["between_rounds"].as_bool(),
+            ended["clock"]["elapsed_s"].as_f64()
+        ),
+        (Some(true), Some(300.0))
+    );
+    assert_error(
+        &n.act("rounds/start/", json!({ "round": 3 })).await,
+        409,
+        "invalid_transition",
+    );
+    assert_error(
+        &n.act("rounds/clock/", json!({ "elapsed": "6:00", "reason": "x" }))
+            .await,
+        400,
+        "bad_request",
+    );
 }
 
 #[actix_rt::test]
@@ -689,39 +1060,98 @@ async fn an_overturned_result_reverses_the_records_and_tells_those_who_were_told
     let n = three_rounder(&app).await;
     let f = &n.fights[0];
     let (fan, _) = app.register("fan@example.com").await;
-    app.post("/api/follows/", Some(&fan), json!({ "target_type": "fighter", "target_id": f.red })).await;
+    app.post(
+        "/api/follows/",
+        Some(&fan),
+        json!({ "target_type": "fighter", "target_id": f.red }),
+    )
+    .await;
     let (red0, blue0) = (record(&app, f.red).await, record(&app, f.blue).await);
     n.ok("rounds/start/", json!({ "round": 1 })).await;
     n.clock(f, "2:41").await;
-    n.ok("result/", json!({"winner":"red","method":"ko","round":1,"time":"2:41"})).await;
+    n.ok(
+        "result/",
+        json!({"winner":"red","method":"ko","round":1,"time":"2:41"}),
+    )
+    .await;
     assert_eq!(record(&app, f.red).await.0, red0.0 + 1);
     let moderator = app.user_with_role("mod@example.com", "moderator").await;
-    let overturn = json!({"method":"no_contest","winner":null,"reason":"the winner failed a drug test"});
+    let overturn =
+        json!({"method":"no_contest","winner":null,"reason":"the winner failed a drug test"});
     assert_error(
-        &app.post(&format!("/api/live/fights/{}/result/amend/", f.id), Some(&moderator), overturn.clone()).await,
+        &app.post(
+            &format!("/api/live/fights/{}/result/amend/", f.id),
+            Some(&moderator),
+            overturn.clone(),
+        )
+        .await,
         403,
         "forbidden",
     );
-    assert_error(&n.act("result/amend/", json!({"method":"no_contest","winner":null})).await, 400, "bad_request");
+    assert_error(
+        &n.act(
+            "result/amend/",
+            json!({"method":"no_contest","winner":null}),
+        )
+        .await,
+        400,
+        "bad_request",
+    );
     let mut watch = WsClient::open(&app, &format!("/api/live/fights/{}/", f.id)).await;
     assert_eq!(watch.next_durable().await["type"], "subscribed");
     let amended = n.ok("result/amend/", overturn.clone()).await;
     assert_eq!(amended["result"]["method"], "no_contest");
     assert_eq!(amended["result"]["reason"], "the winner failed a drug test");
-    assert_error(&n.act("result/amend/", overturn).await, 409, "invalid_transition");
+    assert_error(
+        &n.act("result/amend/", overturn).await,
+        409,
+        "invalid_transition",
+    );
     let (w, l, d, nc) = record(&app, f.red).await;
-    assert_eq!((w, l, d, nc), (red0.0, red0.1, red0.2, red0.3 + 1), "the win became a no contest");
+    assert_eq!(
+        (w, l, d, nc),
+        (red0.0, red0.1, red0.2, red0.3 + 1),
+        "the win became a no contest"
+    );
     let (w, l, d, nc) = record(&app, f.blue).await;
-    assert_eq!((w, l, d, nc), (blue0.0, blue0.1, blue0.2, blue0.3 + 1), "the loss became a no contest");
+    assert_eq!(
+        (w, l, d, nc),
+        (blue0.0, blue0.1, blue0.2, blue0.3 + 1),
+        "the loss became a no contest"
+    );
     let frame = until_transition(&mut watch, "result_amended").await;
     assert!(frame["seq"].is_u64(), "the correction is numbered");
-    assert_eq!(frame["data"]["transition"]["data"]["before"]["method"], "ko");
+    assert_eq!(
+        frame["data"]["transition"]["data"]["before"]["method"],
+        "ko"
+    );
     let (_, fight) = app.get(&format!("/api/fights/{}/", f.fight), None).await;
-    assert_eq!((fight["result_method"].as_str(), fight["winner_corner"].as_str()), (Some("no_contest"), None));
+    assert_eq!(
+        (
+            fight["result_method"].as_str(),
+            fight["winner_corner"].as_str()
+        ),
+        (Some("no_contest"), None)
+    );
     let (_, inbox) = app.get("/api/notifications/", Some(&fan)).await;
-    let messages: Vec<&str> = inbox["results"].as_array().expect("inbox").iter().filter_map(|m| m["message"].as_str()).collect();
-    assert!(messages.iter().any(|m| m.contains("is now a no contest (the winner failed a drug test)")), "{messages:?}");
-    assert!(messages.iter().any(|m| m.contains("by KO in round 1 (2:41)")), "{messages:?}");
+    let messages: Vec<&str> = inbox["results"]
+        .as_array()
+        .expect("inbox")
+        .iter()
+        .filter_map(|m| m["message"].as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("is now a no contest (the winner failed a drug test)")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("by KO in round 1 (2:41)")),
+        "{messages:?}"
+    );
 }
 
 #[actix_rt::test]
@@ -739,9 +1169,20 @@ async fn reporters_post_news_and_the_engine_writes_the_rest() {
     assert!(body["error"]["details"]["update_type"].is_string());
     n.ok("rounds/start/", json!({ "round": 1 })).await;
     n.clock(&n.fights[0], "1:00").await;
-    n.ok("stats/", json!({ "corner": "blue", "round": 1, "knockdowns": 2 })).await;
-    let (_, updates) = app.get(&format!("/api/live/updates/?event={}", n.event), None).await;
-    let knockdowns = updates["results"].as_array().expect("updates").iter().filter(|u| u["update_type"] == "knockdown").count();
+    n.ok(
+        "stats/",
+        json!({ "corner": "blue", "round": 1, "knockdowns": 2 }),
+    )
+    .await;
+    let (_, updates) = app
+        .get(&format!("/api/live/updates/?event={}", n.event), None)
+        .await;
+    let knockdowns = updates["results"]
+        .as_array()
+        .expect("updates")
+        .iter()
+        .filter(|u| u["update_type"] == "knockdown")
+        .count();
     assert_eq!(knockdowns, 2, "one update per knockdown added");
 }
 
@@ -750,18 +1191,52 @@ async fn fight_control_needs_a_live_event_and_a_moderator() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let (event_id, _) = build_card(&app, &admin, 1).await;
-    let (_, live) = app.post("/api/live/events/", Some(&admin), json!({ "event": event_id })).await;
+    let (_, live) = app
+        .post(
+            "/api/live/events/",
+            Some(&admin),
+            json!({ "event": event_id }),
+        )
+        .await;
     let fight = live["fights"][0]["id"].as_i64().expect("fight");
     let path = |what: &str| format!("/api/live/fights/{fight}/{what}");
-    app.post(&path("officials/"), Some(&admin), json!({ "referee": "R", "judges": JUDGES })).await;
+    app.post(
+        &path("officials/"),
+        Some(&admin),
+        json!({ "referee": "R", "judges": JUDGES }),
+    )
+    .await;
     let before = app.count("channel_messages");
-    assert_error(&app.post(&path("start/"), Some(&admin), json!({})).await, 409, "invalid_transition");
+    assert_error(
+        &app.post(&path("start/"), Some(&admin), json!({})).await,
+        409,
+        "invalid_transition",
+    );
     let reporter = app.user_with_role("reporter@example.com", "reporter").await;
-    assert_error(&app.post(&path("start/"), Some(&reporter), json!({})).await, 403, "forbidden");
-    assert_error(&app.post("/api/live/fights/999999/start/", Some(&admin), json!({})).await, 404, "not_found");
-    assert_eq!(app.count("channel_messages"), before, "nothing was published");
+    assert_error(
+        &app.post(&path("start/"), Some(&reporter), json!({})).await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &app.post("/api/live/fights/999999/start/", Some(&admin), json!({}))
+            .await,
+        404,
+        "not_found",
+    );
+    assert_eq!(
+        app.count("channel_messages"),
+        before,
+        "nothing was published"
+    );
     // A fight not begun can be cancelled; a begun one ends with a result.
-    let cancelled = app.post(&path("cancel/"), Some(&admin), json!({ "reason": "injury in camp" })).await;
+    let cancelled = app
+        .post(
+            &path("cancel/"),
+            Some(&admin),
+            json!({ "reason": "injury in camp" }),
+        )
+        .await;
     assert_eq!(cancelled.0, StatusCode::OK, "{}", cancelled.1);
     assert_eq!(cancelled.1["status"], "cancelled");
 }

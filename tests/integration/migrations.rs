@@ -137,14 +137,22 @@ fn constraints_refuse_what_must_never_happen() {
     // A reply must be in its parent's event.
     refused(&mut conn, "INSERT INTO live_comments (live_event_id, user_id, content, parent_comment_id) VALUES (2, 1, 'reply', 1)");
     // A timeline numbers its entries once; one fight of an event in progress.
-    diesel::sql_query("INSERT INTO live_fights (live_event_id, fight_id, status) VALUES (1, 1, 'in_progress')")
-        .execute(&mut conn)
-        .expect("live fight");
+    diesel::sql_query(
+        "INSERT INTO live_fights (live_event_id, fight_id, status) VALUES (1, 1, 'in_progress')",
+    )
+    .execute(&mut conn)
+    .expect("live fight");
     diesel::sql_query("INSERT INTO fight_timeline (live_fight_id, n, kind, data) VALUES (1, 1, 'fight_started', '{}')")
         .execute(&mut conn)
         .expect("an entry");
-    refused(&mut conn, "INSERT INTO fight_timeline (live_fight_id, n, kind, data) VALUES (1, 1, 'score', '{}')");
-    refused(&mut conn, "INSERT INTO fight_timeline (live_fight_id, n, kind, data) VALUES (1, 2, 'headbutt', '{}')");
+    refused(
+        &mut conn,
+        "INSERT INTO fight_timeline (live_fight_id, n, kind, data) VALUES (1, 1, 'score', '{}')",
+    );
+    refused(
+        &mut conn,
+        "INSERT INTO fight_timeline (live_fight_id, n, kind, data) VALUES (1, 2, 'headbutt', '{}')",
+    );
     diesel::sql_query("INSERT INTO fights (event_id, red_fighter_id, blue_fighter_id, division_id, card_order) VALUES (1, 1, 2, 1, 3)")
         .execute(&mut conn)
         .expect("another fight on the card");

@@ -222,10 +222,9 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
     assert_eq!(live["data"]["notification_type"], "fight_result");
     assert_eq!(live["data"]["title"], "Blue Fighter 0 wins by KO");
     assert!(
-        live["data"]["message"]
-            .as_str()
-            .is_some_and(|m| m
-                .starts_with("Fan, Blue Fighter 0 beat Red Fighter 0 by KO in round 1 (2:41)")),
+        live["data"]["message"].as_str().is_some_and(
+            |m| m.starts_with("Fan, Blue Fighter 0 beat Red Fighter 0 by KO in round 1 (2:41)")
+        ),
         "{live}"
     );
     // The winner moved up the division: his followers hear that too.

@@ -26,9 +26,9 @@
 
 pub mod result;
 pub mod stats;
-pub mod view;
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 use std::collections::BTreeMap;
 
@@ -589,7 +589,10 @@ impl Bout {
                 after,
                 ..
             } => {
-                self.stats.entry(*round).or_default().insert(*corner, *after);
+                self.stats
+                    .entry(*round)
+                    .or_default()
+                    .insert(*corner, *after);
             }
             Transition::Result(result) => {
                 if matches!(self.phase, Phase::Running | Phase::Paused) {
@@ -795,7 +798,10 @@ impl Bout {
         scoring::check_round_score(score.red, score.blue)
             .map_err(|e| invalid("red", e.to_string()))?;
         self.require_in_progress()?;
-        let officials = self.officials.as_ref().ok_or(FightError::OfficialsMissing)?;
+        let officials = self
+            .officials
+            .as_ref()
+            .ok_or(FightError::OfficialsMissing)?;
         let judge = officials.judge(&score.judge).ok_or_else(|| {
             invalid(
                 "judge",
@@ -839,9 +845,7 @@ impl Bout {
             FightStatus::InProgress => {}
             FightStatus::Completed if reason.is_some() => {}
             FightStatus::Completed => {
-                return Err(wrong(
-                    "the result is in: a stats correction needs a reason",
-                ))
+                return Err(wrong("the result is in: a stats correction needs a reason"))
             }
             other => return Err(wrong(format!("the fight is {other}"))),
         }

@@ -37,10 +37,7 @@ pub struct ResultInput {
     pub round: Option<i32>,
     /// `M:SS` into the round, no later than its clock. A decision's is 5:00 (may be left out).
     #[serde(default)]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = r#"^[0-5]?[0-9]:[0-5][0-9]$"#)
-    )]
+    #[cfg_attr(feature = "openapi", schema(pattern = r#"^[0-5]?[0-9]:[0-5][0-9]$"#))]
     pub time: Option<String>,
     /// The submission (`submission`, `technical_submission`): "rear-naked choke".
     #[serde(default)]
@@ -190,7 +187,10 @@ fn shape(input: &ResultInput) -> Result<Shape, FightError> {
         (None, true) => {
             return Err(invalid(
                 "stoppage",
-                format!("a tko says who stopped it: {}", Stoppage::words().join(", ")),
+                format!(
+                    "a tko says who stopped it: {}",
+                    Stoppage::words().join(", ")
+                ),
             ))
         }
         (Some(_), false) => return Err(invalid("stoppage", "only a tko has one")),
@@ -464,10 +464,7 @@ pub fn amend(bout: &Bout, input: ResultInput) -> Result<OfficialResult, FightErr
             if seconds > length_of(bout, round) {
                 return Err(invalid(
                     "time",
-                    format!(
-                        "round {round} lasted {}",
-                        time_text(length_of(bout, round))
-                    ),
+                    format!("round {round} lasted {}", time_text(length_of(bout, round))),
                 ));
             }
             Ok(shape.recorded(round, seconds, None))

@@ -75,7 +75,10 @@ pub fn merge(current: &Counters, sent: &BTreeMap<String, u64>) -> Result<Counter
         let slot = out.slot(name).ok_or_else(|| {
             invalid(
                 "stats",
-                format!("unknown counter {name}; the counters are {}", FIELDS.join(", ")),
+                format!(
+                    "unknown counter {name}; the counters are {}",
+                    FIELDS.join(", ")
+                ),
             )
         })?;
         if *value > MAX {

@@ -9,7 +9,9 @@ use super::*;
 use crate::vocabulary::{ResultMethod, Stoppage};
 
 fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 1, 20, 0, 0).single().expect("time")
+    Utc.with_ymd_and_hms(2026, 12, 1, 20, 0, 0)
+        .single()
+        .expect("time")
 }
 
 /// A fight driven through `decide` and `apply`, with its own clock.
@@ -26,7 +28,11 @@ impl Night {
         };
         n.ok(Command::AssignOfficials {
             referee: "Herb Dean".into(),
-            judges: vec!["Sal D'Amato".into(), "Derek Cleary".into(), "Chris Lee".into()],
+            judges: vec![
+                "Sal D'Amato".into(),
+                "Derek Cleary".into(),
+                "Chris Lee".into(),
+            ],
         });
         n.ok(Command::Start {
             other_in_progress: None,
@@ -59,7 +65,13 @@ impl Night {
         });
     }
 
-    fn score(&mut self, judge: &str, round: i32, red: i32, blue: i32) -> Result<Transition, FightError> {
+    fn score(
+        &mut self,
+        judge: &str,
+        round: i32,
+        red: i32,
+        blue: i32,
+    ) -> Result<Transition, FightError> {
         self.try_(Command::Score(Score {
             judge: judge.into(),
             round,
@@ -87,7 +99,12 @@ impl Night {
     }
 }
 
-fn result(method: &str, winner: Option<Winner>, round: Option<i32>, time: Option<&str>) -> ResultInput {
+fn result(
+    method: &str,
+    winner: Option<Winner>,
+    round: Option<i32>,
+    time: Option<&str>,
+) -> ResultInput {
     ResultInput {
         method: method.into(),
         winner,
@@ -145,24 +162,56 @@ fn finding_2_no_decision_before_the_fight_is_over() {
     n.round(1);
     n.round(2);
     n.ok(Command::StartRound { round: 3 });
-    let early = n.try_(Command::Result(result("unanimous_decision", RED, Some(3), Some("5:00"))));
+    let early = n.try_(Command::Result(result(
+        "unanimous_decision",
+        RED,
+        Some(3),
+        Some("5:00"),
+    )));
     assert!(conflict(early).contains("after the last round"));
-    let at_213 = n.try_(Command::Result(result("majority_decision", RED, Some(3), Some("2:13"))));
+    let at_213 = n.try_(Command::Result(result(
+        "majority_decision",
+        RED,
+        Some(3),
+        Some("2:13"),
+    )));
     assert!(conflict(at_213).contains("after the last round"));
     // Over, but a card is missing.
     n.wait(300);
-    n.ok(Command::EndRound { round: 3, time: None, reason: None });
+    n.ok(Command::EndRound {
+        round: 3,
+        time: None,
+        reason: None,
+    });
     n.card("Sal D'Amato", &[(10, 9), (10, 9), (10, 9)]);
     n.card("Derek Cleary", &[(10, 9), (10, 9), (10, 9)]);
-    match n.try_(Command::Result(result("unanimous_decision", RED, None, None))) {
+    match n.try_(Command::Result(result(
+        "unanimous_decision",
+        RED,
+        None,
+        None,
+    ))) {
         Err(FightError::CardsIncomplete(missing)) => assert_eq!(missing.len(), 3),
         other => panic!("{other:?}"),
     }
     n.card("Chris Lee", &[(10, 9), (10, 9), (10, 9)]);
     // A decision's time is the horn.
-    let wrong_time = n.try_(Command::Result(result("unanimous_decision", RED, Some(3), Some("2:13"))));
-    assert!(matches!(wrong_time, Err(FightError::Invalid { field: "time", .. })));
-    n.ok(Command::Result(result("unanimous_decision", RED, None, None)));
+    let wrong_time = n.try_(Command::Result(result(
+        "unanimous_decision",
+        RED,
+        Some(3),
+        Some("2:13"),
+    )));
+    assert!(matches!(
+        wrong_time,
+        Err(FightError::Invalid { field: "time", .. })
+    ));
+    n.ok(Command::Result(result(
+        "unanimous_decision",
+        RED,
+        None,
+        None,
+    )));
 }
 
 #[test]
@@ -172,11 +221,18 @@ fn finding_3_no_finish_before_the_first_bell_or_later_than_the_clock() {
     n.ok(Command::StartRound { round: 1 });
     n.wait(15);
     let late = n.try_(ko(1, "0:20"));
-    assert!(matches!(late, Err(FightError::Invalid { field: "time", .. })), "{late:?}");
+    assert!(
+        matches!(late, Err(FightError::Invalid { field: "time", .. })),
+        "{late:?}"
+    );
     n.wait(10);
     assert!(n.try_(ko(2, "0:20")).is_err(), "round 2 is not on");
     n.ok(ko(1, "0:20"));
-    assert_eq!(n.bout.rounds.get(&1), Some(&20_000), "round 1 ended at the KO");
+    assert_eq!(
+        n.bout.rounds.get(&1),
+        Some(&20_000),
+        "round 1 ended at the KO"
+    );
     assert_eq!(n.bout.phase, Phase::Over);
 }
 
@@ -198,9 +254,22 @@ fn finding_5_only_the_assigned_judges_score_and_each_once() {
         n.score("Somebody Else", 1, 10, 9),
         Err(FightError::Invalid { field: "judge", .. })
     ));
-    let t = n.score("  sal   d'AMATO ", 1, 10, 9).expect("a case variant is the same judge");
-    assert_eq!(t, Transition::Score(Score { judge: "Sal D'Amato".into(), round: 1, red: 10, blue: 9 }));
-    assert!(matches!(n.score("SAL D'AMATO", 1, 10, 8), Err(FightError::AlreadyScored { .. })));
+    let t = n
+        .score("  sal   d'AMATO ", 1, 10, 9)
+        .expect("a case variant is the same judge");
+    assert_eq!(
+        t,
+        Transition::Score(Score {
+            judge: "Sal D'Amato".into(),
+            round: 1,
+            red: 10,
+            blue: 9
+        })
+    );
+    assert!(matches!(
+        n.score("SAL D'AMATO", 1, 10, 8),
+        Err(FightError::AlreadyScored { .. })
+    ));
     assert!(conflict(n.score("Chris Lee", 2, 10, 9)).contains("not over"));
     assert_eq!(n.bout.cards(1).len(), 3, "three cards, never six");
 }
@@ -209,7 +278,12 @@ fn finding_5_only_the_assigned_judges_score_and_each_once() {
 fn finding_6_one_fight_in_progress_per_event_and_officials_first() {
     let mut bout = Bout::new(3);
     assert_eq!(
-        bout.decide(Command::Start { other_in_progress: None }, t0()),
+        bout.decide(
+            Command::Start {
+                other_in_progress: None
+            },
+            t0()
+        ),
         Err(FightError::OfficialsMissing)
     );
     let t = bout
@@ -223,10 +297,22 @@ fn finding_6_one_fight_in_progress_per_event_and_officials_first() {
         .expect("officials");
     bout.apply(&t, t0());
     assert_eq!(
-        bout.decide(Command::Start { other_in_progress: Some(7) }, t0()),
+        bout.decide(
+            Command::Start {
+                other_in_progress: Some(7)
+            },
+            t0()
+        ),
         Err(FightError::FightInProgress(7))
     );
-    assert!(bout.decide(Command::Start { other_in_progress: None }, t0()).is_ok());
+    assert!(bout
+        .decide(
+            Command::Start {
+                other_in_progress: None
+            },
+            t0()
+        )
+        .is_ok());
 }
 
 #[test]
@@ -242,20 +328,42 @@ fn finding_7_stats_must_be_possible() {
     };
     n.ok(stats(&[("strikes_attempted", 20)], Winner::Red));
     // Landed 50 of 20 attempted, in a second post.
-    assert!(n.try_(stats(&[("strikes_landed", 50)], Winner::Red)).is_err());
+    assert!(n
+        .try_(stats(&[("strikes_landed", 50)], Winner::Red))
+        .is_err());
     // 30 significant of 10 total.
     n.ok(stats(&[("strikes_landed", 10)], Winner::Red));
-    let r = n.try_(stats(&[("significant_strikes_landed", 30), ("significant_strikes_attempted", 30)], Winner::Red));
-    assert!(matches!(&r, Err(FightError::Invalid { message, .. }) if message.contains("cannot exceed")), "{r:?}");
+    let r = n.try_(stats(
+        &[
+            ("significant_strikes_landed", 30),
+            ("significant_strikes_attempted", 30),
+        ],
+        Winner::Red,
+    ));
+    assert!(
+        matches!(&r, Err(FightError::Invalid { message, .. }) if message.contains("cannot exceed")),
+        "{r:?}"
+    );
     // 95 s + 300 s of control in a round whose clock reads 1:40.
     n.ok(stats(&[("control_time_s", 95)], Winner::Red));
-    assert!(n.try_(stats(&[("control_time_s", 300)], Winner::Blue)).is_err());
-    assert!(n.try_(stats(&[("control_time_s", 6)], Winner::Blue)).is_err());
+    assert!(n
+        .try_(stats(&[("control_time_s", 300)], Winner::Blue))
+        .is_err());
+    assert!(n
+        .try_(stats(&[("control_time_s", 6)], Winner::Blue))
+        .is_err());
     n.ok(stats(&[("control_time_s", 5)], Winner::Blue));
     assert!(n.try_(stats(&[("elbows", 1)], Winner::Blue)).is_err());
-    assert!(n.try_(stats(&[("knockdowns", 10_001)], Winner::Blue)).is_err());
+    assert!(n
+        .try_(stats(&[("knockdowns", 10_001)], Winner::Blue))
+        .is_err());
     // Round 2 has not started.
-    let r2 = Command::Stats { round: 2, corner: Winner::Red, counters: BTreeMap::from([("knockdowns".into(), 1)]), reason: None };
+    let r2 = Command::Stats {
+        round: 2,
+        corner: Winner::Red,
+        counters: BTreeMap::from([("knockdowns".into(), 1)]),
+        reason: None,
+    };
     assert!(conflict(n.try_(r2)).contains("has not started"));
     assert_eq!(n.bout.counters(1, Winner::Red).strikes_landed, 10);
 }
@@ -272,9 +380,23 @@ fn a_correction_lowers_a_counter_only_with_a_reason() {
         reason: reason.map(String::from),
     };
     n.ok(set(2, None));
-    assert!(matches!(n.try_(set(1, None)), Err(FightError::Invalid { field: "reason", .. })));
+    assert!(matches!(
+        n.try_(set(1, None)),
+        Err(FightError::Invalid {
+            field: "reason",
+            ..
+        })
+    ));
     let t = n.ok(set(1, Some("the second was a slip")));
-    let Transition::Stats { before, after, reason, .. } = t else { panic!() };
+    let Transition::Stats {
+        before,
+        after,
+        reason,
+        ..
+    } = t
+    else {
+        panic!()
+    };
     assert_eq!((before.knockdowns, after.knockdowns), (2, 1));
     assert_eq!(reason.as_deref(), Some("the second was a slip"));
 }
@@ -287,7 +409,11 @@ fn finding_8_deductions_and_every_method_with_its_details() {
     n.wait(120);
     n.foul(Winner::Red, 1, true);
     n.wait(180);
-    n.ok(Command::EndRound { round: 1, time: None, reason: None });
+    n.ok(Command::EndRound {
+        round: 1,
+        time: None,
+        reason: None,
+    });
     n.card("Sal D'Amato", &[(10, 9)]);
     let card = &n.bout.cards(1)[0];
     assert_eq!((card.red, card.blue), (9, 9));
@@ -295,24 +421,53 @@ fn finding_8_deductions_and_every_method_with_its_details() {
     n.ok(Command::StartRound { round: 2 });
     n.wait(200);
     let mut sub = result("submission", BLUE, Some(2), Some("3:12"));
-    assert!(matches!(n.try_(Command::Result(sub.clone())), Err(FightError::Invalid { field: "technique", .. })));
+    assert!(matches!(
+        n.try_(Command::Result(sub.clone())),
+        Err(FightError::Invalid {
+            field: "technique",
+            ..
+        })
+    ));
     let mut tko = result("tko", RED, Some(2), Some("3:12"));
-    assert!(matches!(n.try_(Command::Result(tko.clone())), Err(FightError::Invalid { field: "stoppage", .. })));
+    assert!(matches!(
+        n.try_(Command::Result(tko.clone())),
+        Err(FightError::Invalid {
+            field: "stoppage",
+            ..
+        })
+    ));
     tko.stoppage = Some(Stoppage::Doctor);
     tko.technique = Some("arm triangle".into());
-    assert!(matches!(n.try_(Command::Result(tko)), Err(FightError::Invalid { field: "technique", .. })));
+    assert!(matches!(
+        n.try_(Command::Result(tko)),
+        Err(FightError::Invalid {
+            field: "technique",
+            ..
+        })
+    ));
     assert!(matches!(
         n.try_(Command::Result(result("split_draw", RED, None, None))),
-        Err(FightError::Invalid { field: "winner", .. })
+        Err(FightError::Invalid {
+            field: "winner",
+            ..
+        })
     ));
     assert!(matches!(
         n.try_(Command::Result(result("draw", None, None, None))),
-        Err(FightError::Invalid { field: "method", .. })
+        Err(FightError::Invalid {
+            field: "method",
+            ..
+        })
     ));
     sub.technique = Some("rear-naked choke".into());
-    let Transition::Result(r) = n.ok(Command::Result(sub)) else { panic!() };
+    let Transition::Result(r) = n.ok(Command::Result(sub)) else {
+        panic!()
+    };
     assert_eq!(r.technique.as_deref(), Some("rear-naked choke"));
-    assert_eq!((r.method, r.round, r.time.as_str()), (ResultMethod::Submission, 2, "3:12"));
+    assert_eq!(
+        (r.method, r.round, r.time.as_str()),
+        (ResultMethod::Submission, 2, "3:12")
+    );
 }
 
 #[test]
@@ -321,8 +476,13 @@ fn a_doctor_stoppage_between_rounds_is_a_tko_at_the_end_of_the_round() {
     n.round(1);
     let mut input = result("tko", BLUE, None, None);
     input.stoppage = Some(Stoppage::Doctor);
-    let Transition::Result(r) = n.ok(Command::Result(input)) else { panic!() };
-    assert_eq!((r.round, r.time.as_str(), r.stoppage), (1, "5:00", Some(Stoppage::Doctor)));
+    let Transition::Result(r) = n.ok(Command::Result(input)) else {
+        panic!()
+    };
+    assert_eq!(
+        (r.round, r.time.as_str(), r.stoppage),
+        (1, "5:00", Some(Stoppage::Doctor))
+    );
     // The referee stops fights in the round, not on the stool.
     let mut n = Night::new(3);
     n.round(1);
@@ -342,8 +502,13 @@ fn a_dq_needs_three_fouls_or_an_intentional_one() {
     n.foul(Winner::Red, 1, false);
     assert!(conflict(n.try_(Command::Result(dq.clone()))).contains("three fouls"));
     n.foul(Winner::Red, 1, false);
-    let Transition::Result(r) = n.ok(Command::Result(dq)) else { panic!() };
-    assert_eq!((r.winner, r.foul.as_deref()), (BLUE, Some("repeated groin strikes")));
+    let Transition::Result(r) = n.ok(Command::Result(dq)) else {
+        panic!()
+    };
+    assert_eq!(
+        (r.winner, r.foul.as_deref()),
+        (BLUE, Some("repeated groin strikes"))
+    );
     let mut n = Night::new(3);
     n.ok(Command::StartRound { round: 1 });
     n.wait(30);
@@ -360,14 +525,27 @@ fn an_accidental_foul_before_the_threshold_is_a_no_contest() {
     n.ok(Command::StartRound { round: 2 });
     n.wait(150);
     n.foul(Winner::Red, 0, false);
-    n.ok(Command::Pause { reason: "eye poke: recovery time".into() });
-    n.ok(Command::EndRound { round: 2, time: Some("2:30".into()), reason: Some("blue cannot continue".into()) });
+    n.ok(Command::Pause {
+        reason: "eye poke: recovery time".into(),
+    });
+    n.ok(Command::EndRound {
+        round: 2,
+        time: Some("2:30".into()),
+        reason: Some("blue cannot continue".into()),
+    });
     assert_eq!(n.bout.phase, Phase::Stopped);
-    let td = n.try_(Command::Result(result("technical_decision", BLUE, None, None)));
+    let td = n.try_(Command::Result(result(
+        "technical_decision",
+        BLUE,
+        None,
+        None,
+    )));
     assert!(conflict(td).contains("before the end of round 2 is a no contest"));
     let mut nc = result("no_contest", None, None, None);
     nc.foul = Some("accidental eye poke".into());
-    let Transition::Result(r) = n.ok(Command::Result(nc)) else { panic!() };
+    let Transition::Result(r) = n.ok(Command::Result(nc)) else {
+        panic!()
+    };
     assert_eq!((r.round, r.time.as_str()), (2, "2:30"));
 }
 
@@ -380,14 +558,35 @@ fn an_accidental_foul_after_the_threshold_goes_to_the_cards_with_the_round_score
     n.wait(100);
     n.foul(Winner::Blue, 0, false);
     // Not later than the clock, and a stoppage needs a reason.
-    assert!(n.try_(Command::EndRound { round: 3, time: Some("1:50".into()), reason: Some("x".into()) }).is_err());
-    assert!(n.try_(Command::EndRound { round: 3, time: Some("1:40".into()), reason: None }).is_err());
-    n.ok(Command::EndRound { round: 3, time: Some("1:40".into()), reason: Some("red cannot continue".into()) });
+    assert!(n
+        .try_(Command::EndRound {
+            round: 3,
+            time: Some("1:50".into()),
+            reason: Some("x".into())
+        })
+        .is_err());
+    assert!(n
+        .try_(Command::EndRound {
+            round: 3,
+            time: Some("1:40".into()),
+            reason: None
+        })
+        .is_err());
+    n.ok(Command::EndRound {
+        round: 3,
+        time: Some("1:40".into()),
+        reason: Some("red cannot continue".into()),
+    });
     let mut nc = result("no_contest", None, None, None);
     nc.foul = Some("accidental knee to the groin".into());
     assert!(conflict(n.try_(Command::Result(nc))).contains("goes to the cards"));
     assert!(matches!(
-        n.try_(Command::Result(result("technical_decision", RED, None, None))),
+        n.try_(Command::Result(result(
+            "technical_decision",
+            RED,
+            None,
+            None
+        ))),
         Err(FightError::CardsIncomplete(_))
     ));
     n.card("Sal D'Amato", &[(10, 9), (9, 10), (10, 9)]);
@@ -395,10 +594,18 @@ fn an_accidental_foul_after_the_threshold_goes_to_the_cards_with_the_round_score
     n.card("Chris Lee", &[(9, 10), (9, 10), (10, 9)]);
     // 29-28 red, 29-29, 28-29 blue: a technical draw.
     assert!(matches!(
-        n.try_(Command::Result(result("technical_decision", RED, None, None))),
+        n.try_(Command::Result(result(
+            "technical_decision",
+            RED,
+            None,
+            None
+        ))),
         Err(FightError::ContradictsScorecards(_))
     ));
-    let Transition::Result(r) = n.ok(Command::Result(result("technical_draw", None, None, None))) else { panic!() };
+    let Transition::Result(r) = n.ok(Command::Result(result("technical_draw", None, None, None)))
+    else {
+        panic!()
+    };
     assert_eq!((r.round, r.time.as_str()), (3, "1:40"));
     // Five rounds: the threshold is round 3.
     let mut n = Night::new(5);
@@ -407,8 +614,17 @@ fn an_accidental_foul_after_the_threshold_goes_to_the_cards_with_the_round_score
     n.ok(Command::StartRound { round: 3 });
     n.wait(10);
     n.foul(Winner::Blue, 0, false);
-    n.ok(Command::EndRound { round: 3, time: Some("0:10".into()), reason: Some("cut".into()) });
-    let td = n.try_(Command::Result(result("technical_decision", RED, None, None)));
+    n.ok(Command::EndRound {
+        round: 3,
+        time: Some("0:10".into()),
+        reason: Some("cut".into()),
+    });
+    let td = n.try_(Command::Result(result(
+        "technical_decision",
+        RED,
+        None,
+        None,
+    )));
     assert!(conflict(td).contains("round 3"));
 }
 
@@ -418,18 +634,30 @@ fn finding_9_the_clock_pauses_resumes_and_rests() {
     n.ok(Command::StartRound { round: 1 });
     n.wait(90);
     assert_eq!(n.bout.elapsed_at(n.now), 90_000);
-    n.ok(Command::Pause { reason: "doctor check".into() });
+    n.ok(Command::Pause {
+        reason: "doctor check".into(),
+    });
     n.wait(120);
     assert_eq!(n.bout.elapsed_at(n.now), 90_000, "a paused clock stands");
-    assert!(conflict(n.try_(Command::Pause { reason: "again".into() })).contains("pause"));
+    assert!(conflict(n.try_(Command::Pause {
+        reason: "again".into()
+    }))
+    .contains("pause"));
     n.ok(Command::Resume);
     n.wait(30);
     assert_eq!(n.bout.elapsed_at(n.now), 120_000);
-    n.ok(Command::SetClock { elapsed_s: 125, reason: "the arena clock reads 2:05".into() });
+    n.ok(Command::SetClock {
+        elapsed_s: 125,
+        reason: "the arena clock reads 2:05".into(),
+    });
     assert_eq!(n.bout.elapsed_at(n.now), 125_000);
     n.wait(1000);
     assert_eq!(n.bout.elapsed_at(n.now), 300_000, "never past the round");
-    n.ok(Command::EndRound { round: 1, time: None, reason: None });
+    n.ok(Command::EndRound {
+        round: 1,
+        time: None,
+        reason: None,
+    });
     assert_eq!(n.bout.phase, Phase::BetweenRounds);
     assert!(conflict(n.try_(Command::StartRound { round: 3 })).contains("next round is 2"));
 }
@@ -462,7 +690,16 @@ fn officials_are_three_different_judges_and_a_referee() {
     assert!(assign("", &["A", "B", "C"]).is_err());
     assert!(assign("R", &["A", "B", "C"]).is_ok());
     let started = Night::new(3);
-    assert!(started.bout.decide(Command::AssignOfficials { referee: "R".into(), judges: vec!["A".into(), "B".into(), "C".into()] }, t0()).is_err());
+    assert!(started
+        .bout
+        .decide(
+            Command::AssignOfficials {
+                referee: "R".into(),
+                judges: vec!["A".into(), "B".into(), "C".into()]
+            },
+            t0()
+        )
+        .is_err());
 }
 
 #[test]
@@ -472,28 +709,65 @@ fn amendments_need_a_completed_fight_a_reason_and_a_possible_result() {
     n.wait(161);
     n.ok(ko(1, "2:41"));
     let amend = |method: &str, winner, time: Option<&str>| Command::Amend {
-        result: ResultInput { reason: None, ..result(method, winner, None, time) },
+        result: ResultInput {
+            reason: None,
+            ..result(method, winner, None, time)
+        },
         reason: "failed drug test".into(),
     };
-    assert!(n.try_(amend("ko", RED, Some("2:41"))).is_err(), "the same result");
-    assert!(n.try_(amend("ko", BLUE, Some("2:42"))).is_err(), "round 1 lasted 2:41");
-    assert!(n.try_(amend("unanimous_decision", BLUE, None)).is_err(), "not the distance");
-    let Transition::ResultAmended { before, after, reason } = n.ok(amend("no_contest", None, None)) else { panic!() };
-    assert_eq!((before.method, after.method), (ResultMethod::Ko, ResultMethod::NoContest));
+    assert!(
+        n.try_(amend("ko", RED, Some("2:41"))).is_err(),
+        "the same result"
+    );
+    assert!(
+        n.try_(amend("ko", BLUE, Some("2:42"))).is_err(),
+        "round 1 lasted 2:41"
+    );
+    assert!(
+        n.try_(amend("unanimous_decision", BLUE, None)).is_err(),
+        "not the distance"
+    );
+    let Transition::ResultAmended {
+        before,
+        after,
+        reason,
+    } = n.ok(amend("no_contest", None, None))
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (before.method, after.method),
+        (ResultMethod::Ko, ResultMethod::NoContest)
+    );
     assert_eq!((after.round, after.time.as_str()), (1, "2:41"));
     assert_eq!(after.reason.as_deref(), Some("failed drug test"));
     assert_eq!(reason, "failed drug test");
-    assert_eq!(n.bout.result.as_ref().map(|r| r.method), Some(ResultMethod::NoContest));
+    assert_eq!(
+        n.bout.result.as_ref().map(|r| r.method),
+        Some(ResultMethod::NoContest)
+    );
     let upcoming = Bout::new(3);
-    assert!(upcoming.decide(amend("no_contest", None, None), t0()).is_err());
+    assert!(upcoming
+        .decide(amend("no_contest", None, None), t0())
+        .is_err());
 }
 
 #[test]
 fn a_started_fight_is_not_cancelled() {
     let bout = Bout::new(3);
-    assert!(bout.decide(Command::Cancel { reason: "injury in camp".into() }, t0()).is_ok());
+    assert!(bout
+        .decide(
+            Command::Cancel {
+                reason: "injury in camp".into()
+            },
+            t0()
+        )
+        .is_ok());
     let n = Night::new(3);
-    assert!(n.bout.decide(Command::Cancel { reason: "x".into() }, t0()).is_err());
+    assert!(n
+        .bout
+        .decide(Command::Cancel { reason: "x".into() }, t0())
+        .is_err());
 }
 
 #[test]
@@ -502,8 +776,13 @@ fn the_timeline_folds_back_into_the_state_and_hides_judges_numbers() {
     let mut timeline: Vec<(Transition, DateTime<Utc>)> = Vec::new();
     let mut bout = Bout::new(3);
     for c in [
-        Command::AssignOfficials { referee: "R".into(), judges: vec!["A".into(), "B".into(), "C".into()] },
-        Command::Start { other_in_progress: None },
+        Command::AssignOfficials {
+            referee: "R".into(),
+            judges: vec!["A".into(), "B".into(), "C".into()],
+        },
+        Command::Start {
+            other_in_progress: None,
+        },
         Command::StartRound { round: 1 },
     ] {
         let t = bout.decide(c, n.now).expect("ok");
@@ -512,8 +791,17 @@ fn the_timeline_folds_back_into_the_state_and_hides_judges_numbers() {
     }
     n.now += Duration::seconds(300);
     for c in [
-        Command::EndRound { round: 1, time: None, reason: None },
-        Command::Score(Score { judge: "a".into(), round: 1, red: 10, blue: 9 }),
+        Command::EndRound {
+            round: 1,
+            time: None,
+            reason: None,
+        },
+        Command::Score(Score {
+            judge: "a".into(),
+            round: 1,
+            red: 10,
+            blue: 9,
+        }),
     ] {
         let t = bout.decide(c, n.now).expect("ok");
         bout.apply(&t, n.now);
@@ -521,16 +809,27 @@ fn the_timeline_folds_back_into_the_state_and_hides_judges_numbers() {
     }
     let stored: Vec<(Transition, DateTime<Utc>)> = timeline
         .iter()
-        .map(|(t, at)| (Transition::from_stored(t.kind().as_str(), &t.data()).expect("round trip"), *at))
+        .map(|(t, at)| {
+            (
+                Transition::from_stored(t.kind().as_str(), &t.data()).expect("round trip"),
+                *at,
+            )
+        })
         .collect();
     let folded = Bout::fold(3, stored.iter().map(|(t, at)| (t, *at)));
     assert_eq!(folded, bout);
     let score = &timeline[4].0;
-    assert_eq!(score.public_data(false), serde_json::json!({ "judge": "A", "round": 1 }));
+    assert_eq!(
+        score.public_data(false),
+        serde_json::json!({ "judge": "A", "round": 1 })
+    );
     assert_eq!(score.public_data(true)["red"], 10);
     // And the whole state survives a trip through JSON.
     let json = serde_json::to_value(&bout).expect("serializes");
-    assert_eq!(serde_json::from_value::<Bout>(json).expect("deserializes"), bout);
+    assert_eq!(
+        serde_json::from_value::<Bout>(json).expect("deserializes"),
+        bout
+    );
 }
 
 #[test]
@@ -543,7 +842,10 @@ fn transition_kinds_are_the_vocabulary() {
     ];
     for t in samples {
         let json = serde_json::to_value(&t).expect("json");
-        assert_eq!(TransitionKind::parse(json["kind"].as_str().expect("kind")), Some(t.kind()));
+        assert_eq!(
+            TransitionKind::parse(json["kind"].as_str().expect("kind")),
+            Some(t.kind())
+        );
     }
 }
 
@@ -555,17 +857,30 @@ fn finding_9_cards_hidden_unless_open_and_no_projection_after_a_finish() {
     n.card("Derek Cleary", &[(10, 9)]);
     n.card("Chris Lee", &[(9, 10)]);
     let public = n.bout.view(n.now, n.bout.cards_open(false));
-    assert_eq!((public.scorecards.is_none(), public.projected.is_none()), (true, true));
+    assert_eq!(
+        (public.scorecards.is_none(), public.projected.is_none()),
+        (true, true)
+    );
     assert_eq!(public.scores_in, 3, "the count shows, the numbers do not");
     let open = n.bout.view(n.now, n.bout.cards_open(true));
     let projected = open.projected.expect("projected while in progress");
-    assert_eq!((projected.method, projected.winner), (ResultMethod::SplitDecision, RED));
+    assert_eq!(
+        (projected.method, projected.winner),
+        (ResultMethod::SplitDecision, RED)
+    );
     n.ok(Command::StartRound { round: 2 });
     n.wait(30);
     n.ok(ko(2, "0:30"));
     let after = n.bout.view(n.now, n.bout.cards_open(false));
-    assert!(after.projected.is_none(), "no projected decision after a KO");
-    assert_eq!(after.scorecards.map(|c| c.len()), Some(3), "the cards are read with the result");
+    assert!(
+        after.projected.is_none(),
+        "no projected decision after a KO"
+    );
+    assert_eq!(
+        after.scorecards.map(|c| c.len()),
+        Some(3),
+        "the cards are read with the result"
+    );
     assert_eq!(after.result.map(|r| r.method), Some(ResultMethod::Ko));
 }
 
@@ -575,11 +890,26 @@ fn the_clock_is_given_at_the_servers_time() {
     n.ok(Command::StartRound { round: 1 });
     n.wait(42);
     let clock = n.bout.view(n.now, false).clock;
-    assert_eq!((clock.round, clock.elapsed_s, clock.running, clock.between_rounds), (1, 42.0, true, false));
+    assert_eq!(
+        (
+            clock.round,
+            clock.elapsed_s,
+            clock.running,
+            clock.between_rounds
+        ),
+        (1, 42.0, true, false)
+    );
     assert_eq!(clock.server_time, n.now);
     n.wait(258);
-    n.ok(Command::EndRound { round: 1, time: None, reason: None });
+    n.ok(Command::EndRound {
+        round: 1,
+        time: None,
+        reason: None,
+    });
     n.wait(20);
     let clock = n.bout.view(n.now, false).clock;
-    assert_eq!((clock.running, clock.between_rounds, clock.rest_elapsed_s), (false, true, Some(20.0)));
+    assert_eq!(
+        (clock.running, clock.between_rounds, clock.rest_elapsed_s),
+        (false, true, Some(20.0))
+    );
 }

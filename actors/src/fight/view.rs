@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Bout, Counters, Foul, Officials, OfficialResult, Phase, Winner, REST_S, ROUND_LENGTH_S};
+use super::{
+    Bout, Counters, Foul, OfficialResult, Officials, Phase, Winner, REST_S, ROUND_LENGTH_S,
+};
 use crate::scoring::{self, Card, Verdict};
 use crate::vocabulary::FightStatus;
 

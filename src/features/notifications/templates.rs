@@ -137,9 +137,8 @@ pub fn result_words(result: &OfficialResult) -> String {
 
 /// " in round 2 (3:12)"; nothing for a decision that went the distance.
 pub fn result_when(result: &OfficialResult, scheduled_rounds: i32) -> String {
-    let distance = result.on_the_cards()
-        && result.round == scheduled_rounds
-        && result.time == "5:00";
+    let distance =
+        result.on_the_cards() && result.round == scheduled_rounds && result.time == "5:00";
     if distance {
         String::new()
     } else {
@@ -223,7 +222,13 @@ mod tests {
         }
     }
 
-    fn fields<'a>(winner: &'a str, method: &'a str, how: &'a str, when: &'a str, title: &'a str) -> Fields<'a> {
+    fn fields<'a>(
+        winner: &'a str,
+        method: &'a str,
+        how: &'a str,
+        when: &'a str,
+        title: &'a str,
+    ) -> Fields<'a> {
         Fields {
             user: "Ana",
             red: "Red Fighter",
@@ -262,11 +267,19 @@ mod tests {
         split.cards = Some(
             [(28, 29), (29, 28), (28, 29)]
                 .iter()
-                .map(|(r, b)| ringside_actors::scoring::CardTotal { judge: "J".into(), red: *r, blue: *b })
+                .map(|(r, b)| ringside_actors::scoring::CardTotal {
+                    judge: "J".into(),
+                    red: *r,
+                    blue: *b,
+                })
                 .collect(),
         );
         assert_eq!(result_words(&split), "split decision (29-28, 28-29, 29-28)");
-        assert_eq!(result_when(&split, 3), "", "a decision that went the distance has no time");
+        assert_eq!(
+            result_when(&split, 3),
+            "",
+            "a decision that went the distance has no time"
+        );
         let mut tko = result(ResultMethod::Tko, Some(Winner::Red));
         tko.stoppage = Some(Stoppage::Doctor);
         assert_eq!(result_words(&tko), "TKO (doctor stoppage)");
