@@ -264,7 +264,7 @@ pub struct LiveFight {
     /// The last 20 entries of the fight's timeline (all at `GET /api/live/fights/{id}/timeline/`). Only in `GET /api/live/fights/{id}/` and the `snapshot` of a `fight:` subscription.
     #[schema(required = false)]
     pub timeline: Vec<crate::http::openapi::schemas::TimelineEntry>,
-    /// The transition this `fight_state` frame reports (its timeline entry). Only in `fight_state` frames and fight control's answers do not carry it.
+    /// The transition this `fight_state` frame reports (its timeline entry). Only in `fight_state` frames.
     #[schema(required = false)]
     pub transition: crate::http::openapi::schemas::TimelineEntry,
 }
