@@ -69,14 +69,19 @@ async fn control(
         bout.apply(&transition, now);
         let entry = db::record(conn, &locked, &bout, &transition, by, now)?;
         let mut published = publish_transition(conn, &locked, &bout, entry)?;
+        let snapshot = published
+            .first()
+            .and_then(|p| p.snapshot.clone())
+            .unwrap_or_default();
         published.extend(consequences(conn, &locked, &transition, by, &push)?);
-        Ok((snapshots::fight(conn, id)?, published))
+        Ok((snapshot, published))
     })
     .await
 }
 
 /// `fight_state` with the transition, on the fight's channel (whose `seq`
-/// numbers the timeline entry) and the event's.
+/// numbers the timeline entry; first, with the fight's snapshot) and the
+/// event's.
 fn publish_transition(
     conn: &mut PgConnection,
     locked: &Locked,
