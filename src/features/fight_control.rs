@@ -2,13 +2,11 @@
 //! rounds, enter stats and judges' scores, record the result. The fight's
 //! own state machine is `ringside_actors::fight`; this module locks the
 //! fight, applies a change, stores it and decides what it publishes (`fight_state` on the
-//! fight's and the event's channels, `event_state`), and what an official
-//! result moves: both fighters' records, their ratings (Glicko-2) and their
-//! divisions' rankings, each move published as `ranking`.
+//! fight's and the event's channels, `event_state`); what an official
+//! result moves (records, ratings, ranks, the champion) is `rankings`'.
 
 use diesel::PgConnection;
 use ringside_actors::fight::{self, FightError, FightResult, FightState, Winner};
-use ringside_actors::ranking::{self, Outcome};
 use ringside_actors::scoring::{self, RoundScore};
 use ringside_actors::Channel;
 use serde::Deserialize;
@@ -16,8 +14,9 @@ use serde_json::json;
 use serde_json::{Map, Value};
 
 use super::publishing;
+use super::rankings::{self, Outcome};
 use crate::db::channels::{self, Published};
-use crate::db::fight_control::{self as db, Locked, RankMove, RecordColumn};
+use crate::db::fight_control::{self as db, Locked};
 use crate::db::snapshots;
 use crate::error::{named, ApiError};
 use crate::state::AppState;
@@ -50,97 +49,21 @@ pub fn publish_event_state(conn: &mut PgConnection, event: i64) -> QueryResult<P
     Ok(published)
 }
 
-/// Records the official result: the fight, both fighters' records, their
-/// ratings and their divisions' rankings. Returns the ranking messages and
-/// the rank changes.
+/// Records the official result on the fight; what it moves (records,
+/// ratings, ranks, the champion) is `rankings::apply_result`'s.
 pub fn finish(
     conn: &mut PgConnection,
     locked: &Locked,
     result: &FightResult,
-) -> QueryResult<(Vec<Published>, Vec<RankMove>)> {
+) -> QueryResult<rankings::Applied> {
     db::store_result(conn, locked, result)?;
-    let (red, blue) = (locked.fight.red_fighter_id, locked.fight.blue_fighter_id);
     let outcome = match (result.method.as_str(), result.winner) {
-        ("no_contest", _) => None,
-        (_, Some(Winner::Red)) => Some(Outcome::RedWins),
-        (_, Some(Winner::Blue)) => Some(Outcome::BlueWins),
-        (_, None) => Some(Outcome::Draw),
+        ("no_contest", _) => Outcome::NoContest,
+        (_, Some(Winner::Red)) => Outcome::RedWins,
+        (_, Some(Winner::Blue)) => Outcome::BlueWins,
+        (_, None) => Outcome::Draw,
     };
-    record(conn, red, blue, outcome)?;
-    match outcome {
-        Some(outcome) => rerank(conn, red, blue, outcome),
-        None => Ok((Vec::new(), Vec::new())),
-    }
-}
-
-fn record(
-    conn: &mut PgConnection,
-    red: i64,
-    blue: i64,
-    outcome: Option<Outcome>,
-) -> QueryResult<()> {
-    use RecordColumn::*;
-    let (r, b) = match outcome {
-        None => (NoContests, NoContests),
-        Some(Outcome::Draw) => (Draws, Draws),
-        Some(Outcome::RedWins) => (Wins, Losses),
-        Some(Outcome::BlueWins) => (Losses, Wins),
-    };
-    db::bump_record(conn, red, r)?;
-    db::bump_record(conn, blue, b)
-}
-
-fn rerank(
-    conn: &mut PgConnection,
-    red: i64,
-    blue: i64,
-    outcome: Outcome,
-) -> QueryResult<(Vec<Published>, Vec<RankMove>)> {
-    let (Some((red_div, red_rating)), Some((blue_div, blue_rating))) =
-        (db::rating_of(conn, red)?, db::rating_of(conn, blue)?)
-    else {
-        return Ok((Vec::new(), Vec::new()));
-    };
-    let (new_red, new_blue) = ranking::rate(red_rating, blue_rating, outcome);
-    db::set_rating(conn, red_div, red, &new_red)?;
-    db::set_rating(conn, blue_div, blue, &new_blue)?;
-    let mut divisions = vec![red_div];
-    if blue_div != red_div {
-        divisions.push(blue_div);
-    }
-    let mut out = Vec::new();
-    let mut changed = Vec::new();
-    for division in divisions {
-        let entries = db::ranking_entries(conn, division)?;
-        let mut moves = Vec::new();
-        for (fighter, old, new) in ranking::reorder(&entries) {
-            if old != new {
-                db::set_rank(conn, division, fighter, new)?;
-                changed.push(RankMove {
-                    fighter,
-                    division,
-                    old_rank: old,
-                    new_rank: new,
-                });
-            }
-            if old != new || fighter == red || fighter == blue {
-                let rating = entries.iter().find(|e| e.0 == fighter).map(|e| e.1);
-                moves.push(json!({ "fighter": fighter, "old_rank": old, "new_rank": new, "rating": rating }));
-            }
-        }
-        let data = json!({ "division": division, "moves": moves });
-        out.push(channels::append(
-            conn,
-            &Channel::Rankings,
-            "ranking",
-            &data,
-        )?);
-        let mut on_division =
-            channels::append(conn, &Channel::Division(division), "ranking", &data)?;
-        on_division.snapshot = Some(snapshots::division(conn, division)?);
-        out.push(on_division);
-    }
-    Ok((out, changed))
+    rankings::apply_result(conn, &locked.fight, outcome)
 }
 
 /// Locks the fight, applies `change`, publishes the new state, answers with it.
@@ -280,7 +203,8 @@ pub async fn result(state: &AppState, id: i64, result: FightResult) -> Result<Va
     let push = state.push.targets().clone();
     control(state, id, move |conn, locked, fight| {
         fight.finish(&result)?;
-        let (mut published, moves) = finish(conn, locked, &result)?;
+        let mut applied = finish(conn, locked, &result)?;
+        let mut published = std::mem::take(&mut applied.published);
         published.push(publish_event_state(conn, locked.live.live_event_id)?);
         // Followers hear it in the same transaction: stored, then live.
         let finished = crate::db::catalog::find_fight(conn, locked.fight.id)?;
@@ -288,7 +212,8 @@ pub async fn result(state: &AppState, id: i64, result: FightResult) -> Result<Va
             crate::features::notifications::on_fight_result(conn, &finished, &push)?.published,
         );
         published.extend(
-            crate::features::notifications::on_ranking_moves(conn, &moves, &push)?.published,
+            crate::features::notifications::on_ranking_moves(conn, &applied.to_notify(), &push)?
+                .published,
         );
         Ok(published)
     })
