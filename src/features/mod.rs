@@ -27,6 +27,7 @@
 //! - `follows`: follows and the activity log clients report to.
 
 pub mod comments;
+pub mod demo;
 pub mod fight_control;
 pub mod follows;
 pub mod live_events;
