@@ -198,8 +198,7 @@ pub fn reversed(current: Rating, before: Rating, after: Rating, latest: bool) ->
     Rating {
         rating: current.rating - (after.rating - before.rating),
         deviation: (current.deviation - (after.deviation - before.deviation)).clamp(30.0, 350.0),
-        volatility: (current.volatility - (after.volatility - before.volatility))
-            .clamp(0.01, 0.2),
+        volatility: (current.volatility - (after.volatility - before.volatility)).clamp(0.01, 0.2),
     }
 }
 

@@ -114,4 +114,3 @@ pub fn division(conn: &mut PgConnection, division: i64) -> QueryResult<Value> {
         .collect();
     Ok(json!({ "division": d, "champion": champion, "results": results }))
 }
-

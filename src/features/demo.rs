@@ -9,7 +9,7 @@
 use diesel::{Connection, PgConnection};
 
 use super::rankings::{self, ImportRow};
-use crate::db::demo::{self, CardFight, DIVISIONS, DEMO_EVENT};
+use crate::db::demo::{self, CardFight, DEMO_EVENT, DIVISIONS};
 use crate::db::rankings as ranking_db;
 use crate::error::ApiError;
 
@@ -19,14 +19,52 @@ const FIRST: [&str; 24] = [
     "Elias", "Farid", "Hugo", "Niko",
 ];
 const LAST: [&str; 24] = [
-    "Varga", "Orimura", "Mendes", "Callahan", "Temirov", "Bell", "Costa", "Okafor", "Whitaker",
-    "Mbatha", "Ferreira", "Lindqvist", "Kowalczyk", "Gaudet", "Idris", "Zabala", "Novak",
-    "Santos", "Petrosyan", "Ramirez", "Brandt", "Haddad", "Lemaire", "Rautio",
+    "Varga",
+    "Orimura",
+    "Mendes",
+    "Callahan",
+    "Temirov",
+    "Bell",
+    "Costa",
+    "Okafor",
+    "Whitaker",
+    "Mbatha",
+    "Ferreira",
+    "Lindqvist",
+    "Kowalczyk",
+    "Gaudet",
+    "Idris",
+    "Zabala",
+    "Novak",
+    "Santos",
+    "Petrosyan",
+    "Ramirez",
+    "Brandt",
+    "Haddad",
+    "Lemaire",
+    "Rautio",
 ];
 const NICKNAMES: [&str; 20] = [
-    "The Viper", "Silent Storm", "Hurricane", "The Hammer", "The Glacier", "Showtime", "Carioca",
-    "The Architect", "Ice", "Clockwork", "Stone Hands", "The Reaper", "The Oak", "Le Mur",
-    "Nightshift", "El Martillo", "The Wolf", "Dynamite", "The Professor", "Lights Out",
+    "The Viper",
+    "Silent Storm",
+    "Hurricane",
+    "The Hammer",
+    "The Glacier",
+    "Showtime",
+    "Carioca",
+    "The Architect",
+    "Ice",
+    "Clockwork",
+    "Stone Hands",
+    "The Reaper",
+    "The Oak",
+    "Le Mur",
+    "Nightshift",
+    "El Martillo",
+    "The Wolf",
+    "Dynamite",
+    "The Professor",
+    "Lights Out",
 ];
 
 /// Fighters per division: the champion and 15 contenders.
@@ -87,7 +125,13 @@ fn seed(conn: &mut PgConnection) -> Result<String, ApiError> {
     ];
     let mut card: Vec<CardFight> = Vec::new();
     for (d, red, blue, rounds, title) in matchups {
-        card.push((id(conn, d, red)?, id(conn, d, blue)?, divisions[d], rounds, title));
+        card.push((
+            id(conn, d, red)?,
+            id(conn, d, blue)?,
+            divisions[d],
+            rounds,
+            title,
+        ));
     }
     let (event, live) = demo::card(conn, &card)?;
     Ok(format!(

@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection, QueryResult};
-use ringside_actors::ranking::{self, Rating, Standing};
 pub use ringside_actors::ranking::Outcome;
+use ringside_actors::ranking::{self, Rating, Standing};
 use ringside_actors::vocabulary::RankingCause;
 use ringside_actors::Channel;
 use serde_json::{json, Value};
@@ -94,6 +94,10 @@ struct Actor {
     title_from: Option<(Option<i64>, Option<DateTime<Utc>>)>,
 }
 
+/// A move about to be written: (fighter, cause, reason, fight, the actor
+/// if his rating was set).
+type Pending<'a> = (i64, RankingCause, String, Option<i64>, Option<&'a Actor>);
+
 /// Reasons are stored with a bound (500 characters).
 fn bounded(text: String) -> String {
     if text.chars().count() <= 500 {
@@ -144,9 +148,8 @@ fn settle(
             rank: e.rank,
         })
         .collect();
-    let placed: HashMap<i64, Option<i32>> = ranking::ranks(&standings, champion)
-        .into_iter()
-        .collect();
+    let placed: HashMap<i64, Option<i32>> =
+        ranking::ranks(&standings, champion).into_iter().collect();
     let by_fighter: HashMap<i64, &db::Entry> = entries.iter().map(|e| (e.fighter_id, e)).collect();
     let ids: Vec<i64> = entries.iter().map(|e| e.fighter_id).collect();
     let names = names(conn, &ids)?;
@@ -161,18 +164,12 @@ fn settle(
     let after_of = |f: i64| placed.get(&f).copied().flatten();
     let above = |a: Option<i32>, b: Option<i32>| matches!((a, b), (Some(a), Some(b)) if a < b);
     let now = Utc::now();
-    let mut moves: Vec<(i64, RankingCause, String, Option<i64>, bool, Option<&Actor>)> = Vec::new();
+    // (fighter, cause, reason, fight, the actor if his rating was set)
+    let mut moves: Vec<Pending> = Vec::new();
     let actor_ids: HashSet<i64> = actors.iter().map(|a| a.fighter).collect();
     for a in &actors {
         if by_fighter.contains_key(&a.fighter) {
-            moves.push((
-                a.fighter,
-                a.cause,
-                a.reason.clone(),
-                a.fight,
-                true,
-                Some(a),
-            ));
+            moves.push((a.fighter, a.cause, a.reason.clone(), a.fight, Some(a)));
         }
     }
     let mut shifted: Vec<&db::Entry> = entries
@@ -202,7 +199,10 @@ fn settle(
         let reason = match cause_of {
             Some(a) if down => format!(
                 "passed by {} after {}",
-                names.get(&a.fighter).map(String::as_str).unwrap_or("a fighter"),
+                names
+                    .get(&a.fighter)
+                    .map(String::as_str)
+                    .unwrap_or("a fighter"),
                 a.summary
             ),
             Some(a) => format!("moved up as {}", a.summary),
@@ -213,12 +213,12 @@ fn settle(
             RankingCause::Passed,
             reason,
             cause_of.and_then(|a| a.fight),
-            false,
             None,
         ));
     }
     let mut division_frames = Vec::new();
-    for (fighter, cause, reason, fight, rated, actor) in moves {
+    for (fighter, cause, reason, fight, actor) in moves {
+        let rated = actor.is_some();
         let Some(e) = by_fighter.get(&fighter) else {
             continue;
         };
@@ -277,8 +277,12 @@ fn settle(
             at: now,
         };
         let data = frame(&m, names.get(&fighter).map(String::as_str));
-        out.published
-            .push(channels::append(conn, &Channel::Rankings, "ranking", &data)?);
+        out.published.push(channels::append(
+            conn,
+            &Channel::Rankings,
+            "ranking",
+            &data,
+        )?);
         division_frames.push(channels::append(
             conn,
             &Channel::Division(division),
@@ -426,8 +430,8 @@ pub fn fighter_changed(
         enter(conn, &mut out, home, after, reason)?;
         return Ok(out);
     }
-    let record_changed = (before.wins, before.losses, before.draws)
-        != (after.wins, after.losses, after.draws);
+    let record_changed =
+        (before.wins, before.losses, before.draws) != (after.wins, after.losses, after.draws);
     if record_changed && !db::rated_by_results(conn, after.id, home)? {
         let (champion, _) = db::lock_division(conn, home)?;
         let ratings_before = ratings(conn, home)?;
@@ -723,7 +727,12 @@ pub fn reverse_result(
             db::set_rating(conn, division, me, &restored)?;
         }
         if row.title_won && champion == Some(me) {
-            db::set_champion(conn, division, row.champion_before, row.champion_since_before)?;
+            db::set_champion(
+                conn,
+                division,
+                row.champion_before,
+                row.champion_since_before,
+            )?;
             champion_after = row.champion_before;
             out.title = Some(TitleChange {
                 division,
@@ -880,7 +889,9 @@ pub fn parse_csv(text: &str) -> Result<Vec<ImportRow>, ApiError> {
         .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
         .filter(|(_, l)| !l.trim().is_empty());
     let Some((header_line, header)) = lines.next() else {
-        return Err(ApiError::bad_request("the file is empty: it needs a header line"));
+        return Err(ApiError::bad_request(
+            "the file is empty: it needs a header line",
+        ));
     };
     let header: Vec<String> = split_csv(header.trim_start_matches('\u{feff}'))
         .map_err(|e| line_error(header_line, e))?
@@ -1035,7 +1046,11 @@ pub fn import_rows(conn: &mut PgConnection, rows: &[ImportRow]) -> Result<Applie
         }
         let mut divisions = Vec::new();
         for name in &order {
-            let first = rows.iter().find(|r| r.division == *name).map(|r| r.line).unwrap_or(0);
+            let first = rows
+                .iter()
+                .find(|r| r.division == *name)
+                .map(|r| r.line)
+                .unwrap_or(0);
             match db::division_named(conn, name)? {
                 Some(id) => divisions.push((id, *name)),
                 None => {
@@ -1123,7 +1138,10 @@ fn import_division(
         .filter_map(|(f, _)| entries.iter().find(|e| e.fighter_id == f))
         .map(|e| (e.fighter_id, e.rating()))
         .collect();
-    let floor = rated.last().map(|r| r.rating).unwrap_or(ranking::NEWCOMER.rating);
+    let floor = rated
+        .last()
+        .map(|r| r.rating)
+        .unwrap_or(ranking::NEWCOMER.rating);
     let current: Vec<Rating> = unlisted.iter().map(|(_, r)| *r).collect();
     for ((fighter, was), now) in unlisted.iter().zip(ranking::below(floor, &current)) {
         if now != *was {

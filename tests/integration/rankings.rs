@@ -108,7 +108,11 @@ async fn night(app: &TestApp, admin: &str, fights: &[(i64, i64, i64, bool)]) -> 
     assert_eq!(status, StatusCode::CREATED, "{live}");
     let id = live["id"].as_i64().expect("live id");
     let (status, started) = app
-        .post(&format!("/api/live/events/{id}/start/"), Some(admin), json!({}))
+        .post(
+            &format!("/api/live/events/{id}/start/"),
+            Some(admin),
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{started}");
     let mut card: Vec<(i64, i64)> = live["fights"]
@@ -147,7 +151,7 @@ async fn order(app: &TestApp, division: i64) -> Vec<i64> {
         .collect()
 }
 
-fn entry<'a>(body: &'a Value, fighter: i64) -> &'a Value {
+fn entry(body: &Value, fighter: i64) -> &Value {
     body["results"]
         .as_array()
         .and_then(|r| r.iter().find(|e| e["fighter"] == fighter))
@@ -221,9 +225,14 @@ async fn a_beaten_number_one_stays_ahead_of_those_who_did_not_fight() {
     let won = history(&app, challenger).await;
     let last = won.last().expect("a move");
     assert_eq!(last["cause"], "fight");
-    assert_eq!((last["rank_before"].as_i64(), last["rank_after"].as_i64()), (Some(2), None));
+    assert_eq!(
+        (last["rank_before"].as_i64(), last["rank_after"].as_i64()),
+        (Some(2), None)
+    );
     assert!(
-        last["reason"].as_str().is_some_and(|r| r.contains("won the vacant title")),
+        last["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("won the vacant title")),
         "{last}"
     );
 }
@@ -255,7 +264,12 @@ async fn newcomers_start_from_their_record_and_are_placed_at_once() {
     let shifted = history(&app, rookie).await;
     let passed = shifted.last().expect("moves");
     assert_eq!(passed["cause"], "passed");
-    assert!(passed["reason"].as_str().is_some_and(|r| r.contains("Proven")), "{passed}");
+    assert!(
+        passed["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("Proven")),
+        "{passed}"
+    );
 
     // A corrected record places him at once, not at the next result.
     let (status, _) = app
@@ -290,9 +304,16 @@ async fn ranks_always_agree_with_ratings() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let fw = division(&app, &admin, "Featherweight").await;
-    for (i, record) in [(3, 1, 0), (15, 2, 1), (0, 0, 0), (8, 8, 0), (22, 4, 0), (1, 6, 0)]
-        .into_iter()
-        .enumerate()
+    for (i, record) in [
+        (3, 1, 0),
+        (15, 2, 1),
+        (0, 0, 0),
+        (8, 8, 0),
+        (22, 4, 0),
+        (1, 6, 0),
+    ]
+    .into_iter()
+    .enumerate()
     {
         fighter(&app, &admin, &format!("Fighter {i}"), fw, record).await;
     }
@@ -334,7 +355,10 @@ async fn a_draw_between_newcomers_moves_no_one_else_and_tells_no_one_else() {
     assert_eq!(after.len(), 5);
     let body = table(&app, lw).await;
     for id in &proven {
-        assert!(entry(&body, *id)["previous_rank"].is_null(), "never moved: {body}");
+        assert!(
+            entry(&body, *id)["previous_rank"].is_null(),
+            "never moved: {body}"
+        );
     }
     assert_eq!(ranking_notices(&app, &fan).await, Vec::<Value>::new());
     let third_moves = history(&app, third).await;
@@ -371,7 +395,12 @@ async fn a_fight_moves_the_ratings_of_the_fights_division_only() {
     let moves = history(&app, visitor).await;
     let causes: Vec<(&str, i64)> = moves
         .iter()
-        .map(|m| (m["cause"].as_str().unwrap_or(""), m["division"].as_i64().unwrap_or(0)))
+        .map(|m| {
+            (
+                m["cause"].as_str().unwrap_or(""),
+                m["division"].as_i64().unwrap_or(0),
+            )
+        })
         .collect();
     assert_eq!(
         causes,
@@ -397,7 +426,9 @@ async fn a_move_is_explained_live_and_only_the_mover_s_followers_hear_of_it() {
     let top_fan = follow(&app, "top@ringside.test", top).await;
 
     let fights = night(&app, &admin, &[(upset, top, hw, false)]).await;
-    let (_, detail) = app.get(&format!("/api/live/fights/{}/", fights[0]), None).await;
+    let (_, detail) = app
+        .get(&format!("/api/live/fights/{}/", fights[0]), None)
+        .await;
     let fight_id = detail["fight"].as_i64().expect("fight");
     let mut watch = WsClient::open(&app, &format!("/api/live/fights/{}/", fights[0])).await;
     watch.next_durable().await;
@@ -410,7 +441,11 @@ async fn a_move_is_explained_live_and_only_the_mover_s_followers_hear_of_it() {
             // The room adds its presence to every snapshot.
             let mut snapshot = f["snapshot"].clone();
             snapshot.as_object_mut().map(|s| s.remove("presence"));
-            assert_eq!(snapshot, table(&app, hw).await, "the snapshot is the REST table");
+            assert_eq!(
+                snapshot,
+                table(&app, hw).await,
+                "the snapshot is the REST table"
+            );
             break;
         }
     }
@@ -430,18 +465,39 @@ async fn a_move_is_explained_live_and_only_the_mover_s_followers_hear_of_it() {
         .iter()
         .find(|f| f["fighter"] == third)
         .unwrap_or_else(|| panic!("#3 was passed: {frames:?}"));
-    for field in ["at", "fight", "rank_before", "rank_after", "rating_before", "rating_after", "reason", "division", "cause"] {
+    for field in [
+        "at",
+        "fight",
+        "rank_before",
+        "rank_after",
+        "rating_before",
+        "rating_after",
+        "reason",
+        "division",
+        "cause",
+    ] {
         assert!(passed.get(field).is_some(), "{field} in {passed}");
     }
     assert_eq!(passed["cause"], "passed");
-    assert_eq!((passed["rank_before"].as_i64(), passed["rank_after"].as_i64()), (Some(3), Some(4)));
+    assert_eq!(
+        (
+            passed["rank_before"].as_i64(),
+            passed["rank_after"].as_i64()
+        ),
+        (Some(3), Some(4))
+    );
     assert_eq!(passed["rating_before"], passed["rating_after"]);
     assert_eq!(passed["fight"], fight_id);
     assert!(
-        passed["reason"].as_str().is_some_and(|r| r.contains("passed by Upset after Upset beat Top Dog")),
+        passed["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("passed by Upset after Upset beat Top Dog")),
         "{passed}"
     );
-    let mover = frames.iter().find(|f| f["fighter"] == upset).expect("the winner's move");
+    let mover = frames
+        .iter()
+        .find(|f| f["fighter"] == upset)
+        .expect("the winner's move");
     assert_eq!(mover["cause"], "fight");
     assert!(mover["rating_after"].as_f64() > mover["rating_before"].as_f64());
 
@@ -449,7 +505,13 @@ async fn a_move_is_explained_live_and_only_the_mover_s_followers_hear_of_it() {
     let moves = history(&app, upset).await;
     let fought = moves.last().expect("moves");
     assert_eq!(fought["fight"], fight_id);
-    assert_eq!((fought["rank_before"].as_i64(), fought["rank_after"].as_i64()), (Some(4), Some(3)));
+    assert_eq!(
+        (
+            fought["rank_before"].as_i64(),
+            fought["rank_after"].as_i64()
+        ),
+        (Some(4), Some(3))
+    );
     assert_eq!(fought["reason"], "after beating Top Dog");
 
     // Only the followers of the fighter who fought and moved are told.
@@ -460,10 +522,22 @@ async fn a_move_is_explained_live_and_only_the_mover_s_followers_hear_of_it() {
         message.contains("Upset moved from #4 to #3 in the Heavyweight rankings after beating Top Dog (rating 1500 → "),
         "{message}"
     );
-    assert_eq!(ranking_notices(&app, &third_fan).await, Vec::<Value>::new(), "passed: not pushed");
-    assert_eq!(ranking_notices(&app, &top_fan).await, Vec::<Value>::new(), "fought, still #1");
+    assert_eq!(
+        ranking_notices(&app, &third_fan).await,
+        Vec::<Value>::new(),
+        "passed: not pushed"
+    );
+    assert_eq!(
+        ranking_notices(&app, &top_fan).await,
+        Vec::<Value>::new(),
+        "fought, still #1"
+    );
 
-    assert_error(&app.get("/api/rankings/history/", None).await, 400, "bad_request");
+    assert_error(
+        &app.get("/api/rankings/history/", None).await,
+        400,
+        "bad_request",
+    );
     assert_error(
         &app.get("/api/rankings/history/?fighter=999999", None).await,
         404,
@@ -494,7 +568,10 @@ async fn an_import_sets_champion_and_order_and_a_bad_line_changes_nothing() {
     let (_, champ_row) = app.get(&format!("/api/fighters/{champ}/"), None).await;
     assert_eq!(champ_row["name"], "Champ");
     assert_eq!(champ_row["nickname"], "The Boss, Himself");
-    assert_eq!((champ_row["wins"].as_i64(), champ_row["losses"].as_i64()), (Some(15), Some(4)));
+    assert_eq!(
+        (champ_row["wins"].as_i64(), champ_row["losses"].as_i64()),
+        (Some(15), Some(4))
+    );
     let names: Vec<String> = body["results"]
         .as_array()
         .expect("results")
@@ -506,7 +583,11 @@ async fn an_import_sets_champion_and_order_and_a_bad_line_changes_nothing() {
         ["Number One", "Number Two", "Existing", "Unlisted Star"],
         "the imported order, whatever the records; the unlisted below"
     );
-    assert_eq!(entry(&body, existing)["rank"], 3, "found by name, not created");
+    assert_eq!(
+        entry(&body, existing)["rank"],
+        3,
+        "found by name, not created"
+    );
     assert!(rating(&body, unlisted) < rating(&body, existing));
     assert!(body["champion"]["rating"].as_f64() > Some(rating(&body, existing)));
     let imported = history(&app, existing).await;
@@ -515,23 +596,62 @@ async fn an_import_sets_champion_and_order_and_a_bad_line_changes_nothing() {
     let moves_before = app.count("ranking_history");
     let fighters_before = app.count("fighters");
     for (bad, line, says) in [
-        ("division,rank,fighter\nFlyweight,1,Nobody\n", 2, "does not exist"),
-        ("division,rank,fighter\nLightweight,1,A\nLightweight,x,B\n", 3, "rank"),
-        ("division,rank,fighter\nLightweight,1,A\nLightweight,1,B\n", 3, "twice"),
-        ("division,rank,fighter\nLightweight,1,A\nLightweight,3,B\n", 3, "gap"),
-        ("division,rank,fighter\nLightweight,C,A\nLightweight,0,B\n", 3, "champion"),
+        (
+            "division,rank,fighter\nFlyweight,1,Nobody\n",
+            2,
+            "does not exist",
+        ),
+        (
+            "division,rank,fighter\nLightweight,1,A\nLightweight,x,B\n",
+            3,
+            "rank",
+        ),
+        (
+            "division,rank,fighter\nLightweight,1,A\nLightweight,1,B\n",
+            3,
+            "twice",
+        ),
+        (
+            "division,rank,fighter\nLightweight,1,A\nLightweight,3,B\n",
+            3,
+            "gap",
+        ),
+        (
+            "division,rank,fighter\nLightweight,C,A\nLightweight,0,B\n",
+            3,
+            "champion",
+        ),
         ("division,fighter\nLightweight,A\n", 1, "rank"),
-        ("division,rank,fighter,height\nLightweight,1,A,180\n", 1, "unknown column"),
-        ("division,rank,fighter\nLightweight,1,A\nLightweight,2,\"B\n", 3, "quoted"),
-        ("division,rank,fighter,wins\nLightweight,1,A,-3\n", 2, "wins"),
+        (
+            "division,rank,fighter,height\nLightweight,1,A,180\n",
+            1,
+            "unknown column",
+        ),
+        (
+            "division,rank,fighter\nLightweight,1,A\nLightweight,2,\"B\n",
+            3,
+            "quoted",
+        ),
+        (
+            "division,rank,fighter,wins\nLightweight,1,A,-3\n",
+            2,
+            "wins",
+        ),
         ("division,rank,fighter\nLightweight,1\n", 2, "fields"),
-        ("division,rank,fighter\nLightweight,1,A\nLightweight,2,A\n", 3, "twice"),
+        (
+            "division,rank,fighter\nLightweight,1,A\nLightweight,2,A\n",
+            3,
+            "twice",
+        ),
     ] {
         let err = ringside::features::rankings::import_csv(&mut conn, bad)
             .err()
             .unwrap_or_else(|| panic!("refused: {bad}"));
         let message = err.to_string();
-        assert!(message.starts_with(&format!("line {line}:")), "{bad}: {message}");
+        assert!(
+            message.starts_with(&format!("line {line}:")),
+            "{bad}: {message}"
+        );
         assert!(message.contains(says), "{bad}: {message}");
     }
     // An unknown division after a good one: the whole file changes nothing.
@@ -539,8 +659,7 @@ async fn an_import_sets_champion_and_order_and_a_bad_line_changes_nothing() {
         &mut conn,
         "division,rank,fighter\nLightweight,C,Brand New\nFlyweight,1,Nobody\n",
     )
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert!(err.to_string().starts_with("line 3:"), "{err}");
     assert_eq!(table(&app, lw).await, body, "nothing changed");
     assert_eq!(app.count("ranking_history"), moves_before);
@@ -571,10 +690,19 @@ async fn pound_for_pound_lists_the_best_fifteen_across_divisions() {
     assert_eq!(results[0]["fighter"], lw_champ, "{body}");
     assert_eq!(results[0]["rank"], 1);
     assert_eq!(results[0]["division"], lw);
-    assert!(results.iter().any(|r| r["fighter"] == ww_champ), "champions included");
-    let ratings: Vec<f64> = results.iter().map(|r| r["rating"].as_f64().expect("rating")).collect();
+    assert!(
+        results.iter().any(|r| r["fighter"] == ww_champ),
+        "champions included"
+    );
+    let ratings: Vec<f64> = results
+        .iter()
+        .map(|r| r["rating"].as_f64().expect("rating"))
+        .collect();
     assert!(ratings.windows(2).all(|w| w[0] >= w[1]));
-    let mut ids: Vec<i64> = results.iter().map(|r| r["fighter"].as_i64().expect("id")).collect();
+    let mut ids: Vec<i64> = results
+        .iter()
+        .map(|r| r["fighter"].as_i64().expect("id"))
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 15, "each fighter once");
@@ -614,7 +742,9 @@ async fn the_title_changes_hands_only_through_a_title_fight() {
     assert_eq!(body["champion"]["since"], since);
     let kept = history(&app, holder).await;
     assert!(
-        kept.last().and_then(|m| m["reason"].as_str()).is_some_and(|r| r.contains("keeps the title")),
+        kept.last()
+            .and_then(|m| m["reason"].as_str())
+            .is_some_and(|r| r.contains("keeps the title")),
         "{kept:?}"
     );
     // A draw in a title fight leaves him champion.
@@ -625,12 +755,19 @@ async fn the_title_changes_hands_only_through_a_title_fight() {
     let body = table(&app, mw).await;
     assert_eq!(body["champion"]["fighter"], contender, "{body}");
     assert_ne!(body["champion"]["since"], since);
-    let ranks: Vec<i64> = body["results"].as_array().expect("results").iter().map(|r| r["fighter"].as_i64().unwrap_or(0)).collect();
+    let ranks: Vec<i64> = body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["fighter"].as_i64().unwrap_or(0))
+        .collect();
     assert!(ranks.contains(&holder) && ranks.contains(&other), "{body}");
     let won = history(&app, contender).await;
     let last = won.last().expect("moves");
     assert!(
-        last["reason"].as_str().is_some_and(|r| r.contains("won the title from Holder")),
+        last["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("won the title from Holder")),
         "{last}"
     );
     assert_eq!(last["rank_after"], Value::Null);
@@ -659,9 +796,12 @@ async fn reversing_a_result_restores_records_ratings_ranks_and_champion() {
     decide(&app, &admin, fights[0], Some("red"), "ko_tko").await;
     assert_eq!(table(&app, lw).await["champion"]["fighter"], challenger);
 
-    let (_, detail) = app.get(&format!("/api/live/fights/{}/", fights[0]), None).await;
-    let fight = ringside::db::catalog::find_fight(&mut conn, detail["fight"].as_i64().expect("fight"))
-        .expect("fight");
+    let (_, detail) = app
+        .get(&format!("/api/live/fights/{}/", fights[0]), None)
+        .await;
+    let fight =
+        ringside::db::catalog::find_fight(&mut conn, detail["fight"].as_i64().expect("fight"))
+            .expect("fight");
     let applied = conn
         .transaction(|c| {
             ringside::features::rankings::reverse_result(
@@ -687,15 +827,24 @@ async fn reversing_a_result_restores_records_ratings_ranks_and_champion() {
         t["division"]["updated_at"] = Value::Null;
         t
     };
-    assert_eq!(strip(&after), strip(&before), "ratings, ranks and champion restored");
+    assert_eq!(
+        strip(&after),
+        strip(&before),
+        "ratings, ranks and champion restored"
+    );
     let moves = history(&app, challenger).await;
     let amended = moves.last().expect("moves");
     assert_eq!(amended["cause"], "amended");
     assert!(
-        amended["reason"].as_str().is_some_and(|r| r.contains("overturned: the knockout came after the bell")),
+        amended["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("overturned: the knockout came after the bell")),
         "{amended}"
     );
     assert_eq!(amended["rank_after"], 1);
     let to_notify: Vec<i64> = applied.to_notify().iter().map(|m| m.fighter).collect();
-    assert!(to_notify.contains(&challenger) && to_notify.contains(&holder), "{to_notify:?}");
+    assert!(
+        to_notify.contains(&challenger) && to_notify.contains(&holder),
+        "{to_notify:?}"
+    );
 }

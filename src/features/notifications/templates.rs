@@ -205,10 +205,7 @@ mod tests {
                     .to_string()
             )
         );
-        let crowned = RankMove {
-            after: None,
-            ..up
-        };
+        let crowned = RankMove { after: None, ..up };
         assert_eq!(
             ranking_change("", "Blue Fighter", "Lightweight", crowned).0,
             "Blue Fighter is the Lightweight champion"
