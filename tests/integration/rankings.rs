@@ -329,6 +329,24 @@ async fn ranks_always_agree_with_ratings() {
         ratings.windows(2).all(|w| w[0] >= w[1]),
         "listed ranks follow ratings: {body}"
     );
+    let names: Vec<&str> = body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["fighter_name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Fighter 4",
+            "Fighter 1",
+            "Fighter 0",
+            "Fighter 3",
+            "Fighter 2",
+            "Fighter 5"
+        ],
+        "by rating from the record (22-4, 15-2-1, 3-1, 8-8, 0-0, 1-6), not by creation"
+    );
 }
 
 #[actix_rt::test]
