@@ -1,5 +1,5 @@
 //! The `ringside` command: serve (the default), migrate, user create,
-//! user set-password, seed-demo.
+//! user set-password, seed-demo, rankings import.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,6 +37,20 @@ enum Command {
     /// Load a realistic fight card (divisions, fighters, rankings, an event
     /// with its fights and live coverage) to have something to watch.
     SeedDemo,
+    /// Manage rankings.
+    Rankings {
+        #[command(subcommand)]
+        command: RankingsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RankingsCommand {
+    /// Import rankings from a CSV file with a header: `division,rank,fighter`
+    /// required, `nickname,wins,losses,draws` optional; `rank` is `C` (or
+    /// `0`) for the champion, else 1…N. Sets each listed division's champion
+    /// and order; a bad line changes nothing.
+    Import { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -96,10 +110,14 @@ pub fn main() -> ExitCode {
             command: UserCommand::SetPassword { email },
         } => set_password(&config, &email),
         Command::SeedDemo => bootstrap::open_database(&config).and_then(|database| {
-            let summary = crate::db::demo::run(&database.db)?;
+            let summary = crate::features::demo::run(&database.db)
+                .map_err(|e| StartError::Other(e.to_string()))?;
             println!("{summary}");
             Ok(())
         }),
+        Command::Rankings {
+            command: RankingsCommand::Import { file },
+        } => import_rankings(&config, &file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,6 +127,28 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn import_rankings(config: &Config, file: &std::path::Path) -> Result<(), StartError> {
+    let text = std::fs::read_to_string(file).map_err(|source| StartError::Io {
+        context: format!("reading {}", file.display()),
+        source,
+    })?;
+    let database = bootstrap::open_database(config)?;
+    let mut conn = database.db.conn()?;
+    let applied = crate::features::rankings::import_csv(&mut conn, &text)
+        .map_err(|e| StartError::Other(format!("{}: {e}", file.display())))?;
+    let imported = applied
+        .moves
+        .iter()
+        .filter(|m| m.cause == ringside_actors::vocabulary::RankingCause::Imported)
+        .count();
+    println!(
+        "imported {}: {imported} fighters placed, {} moves in all",
+        file.display(),
+        applied.moves.len()
+    );
+    Ok(())
 }
 
 fn serve(config: Config) -> Result<(), StartError> {

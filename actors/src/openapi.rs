@@ -54,5 +54,6 @@ openapi_schemas! {
     vocabulary::NotificationType => "NotificationType", "`fight_result`, `ranking_change`, `event_start` and `breaking_news` come from the triggers (see the `notifications` tag); admins' sends may use any type but `emergency`; `emergency` is only the broadcast's (`POST /api/admin/broadcast/`).";
     vocabulary::DeliveryStatus => "DeliveryStatus", "Push delivery: `pending` (queued), `sending`, `sent` (every device accepted it), `partial` (some did), `failed` (none did) or `skipped` (no device to push to: none active, push off, quiet hours, or no provider for its platforms).";
     vocabulary::Platform => "Platform", "A device's push platform.";
+    vocabulary::RankingCause => "RankingCause", "Why a ranking moved: `entered` (a fighter was placed from his record: created, record corrected, moved division, or first fight in a division), `imported` (an imported ranking), `fight` (his own result), `passed` (another fighter's move shifted him), `amended` (his result was reversed).";
     vocabulary::CampaignSource => "CampaignSource", "What fired a campaign: a trigger, `POST /api/notifications/send/` or `POST /api/admin/broadcast/`.";
 }

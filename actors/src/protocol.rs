@@ -345,7 +345,7 @@ impl FrameType {
             FrameType::Comment => ("comment", Durable, "A new comment on the event's comment stream."),
             FrameType::CommentRemoved => ("comment_removed", Durable, "A comment was hidden or deleted by a moderator."),
             FrameType::Poll => ("poll", Durable, "A poll opened or closed (durable: with `seq`), or its tally changed (coalesced: no `seq`)."),
-            FrameType::Ranking => ("ranking", Durable, "A ranking moved (on `rankings` and `rankings:{division}`)."),
+            FrameType::Ranking => ("ranking", Durable, "A fighter's rank or rating moved (on `rankings` and `rankings:{division}`), one frame per fighter: the ranking history row's fields `at`, `fight`, `cause`, `rank_before`, `rank_after`, `rating_before`, `rating_after`, `reason`, with `fighter`, `fighter_name` and `division`."),
             FrameType::Notification => ("notification", Durable, "An in-app notification for this user (on `user:{id}`)."),
             FrameType::Skipped => ("skipped", Durable, "Comments the room left out under its fan-out budget: the seq range they held, so the sequence stays gap-free."),
             FrameType::Viewers => ("viewers", Ephemeral, "The channel's viewer count."),

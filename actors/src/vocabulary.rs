@@ -167,6 +167,11 @@ vocabulary! {
     MediaKind ("media kind") {
         Image = "image", Video = "video", Audio = "audio",
     }
+    /// Why a fighter's rank or rating moved (a ranking history row).
+    RankingCause ("ranking cause") {
+        Entered = "entered", Imported = "imported", Fight = "fight", Passed = "passed",
+        Amended = "amended",
+    }
     /// An article's state.
     ArticleStatus ("article status") {
         Draft = "draft", Published = "published", Archived = "archived",

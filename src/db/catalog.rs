@@ -1,14 +1,15 @@
-//! Queries on the sport's catalog: divisions, fighters, events, fights and
-//! rankings. Inputs deserialize straight from the API's bodies (foreign keys
-//! under the API's names); the HTTP layer validates them first.
+//! Queries on the sport's catalog: divisions, fighters, events and fights
+//! (a fighter's ranking entries are `db/rankings.rs`'s). Inputs
+//! deserialize straight from the API's bodies (foreign keys under the
+//! API's names); the HTTP layer validates them first.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use super::models::{Division, Event, Fight, Fighter, Ranking};
+use super::models::{Division, Event, Fight, Fighter};
 use super::pagination::PageParams;
-use super::schema::{divisions, events, fighters, fights, live_events, live_fights, rankings};
+use super::schema::{divisions, events, fighters, fights, live_events, live_fights};
 
 /// `Some(None)` clears a nullable field, `None` leaves it alone.
 pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -42,7 +43,7 @@ pub struct FighterInput {
     #[schema(min_length = 1, max_length = 100)]
     pub nickname: Option<Option<String>>,
     #[serde(rename = "division")]
-    /// Division id; must exist. Moving division moves the ranking entry.
+    /// Division id; must exist. Moving division places the fighter in the new division's ranking.
     pub division_id: Option<i64>,
     #[schema(minimum = 0, maximum = 1000)]
     pub wins: Option<i32>,
@@ -187,81 +188,27 @@ pub fn delete_division(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
     diesel::delete(divisions::table.find(id)).execute(conn)
 }
 
-/// A new fighter also enters their division's ranking, at the bottom.
+/// A new fighter (the feature places him in his division's ranking).
 pub fn insert_fighter(conn: &mut PgConnection, input: &FighterInput) -> QueryResult<Fighter> {
-    conn.transaction(|conn| {
-        let fighter: Fighter = diesel::insert_into(fighters::table)
-            .values(input)
-            .returning(Fighter::as_returning())
-            .get_result(conn)?;
-        enter_ranking(conn, fighter.division_id, fighter.id)?;
-        Ok(fighter)
-    })
+    diesel::insert_into(fighters::table)
+        .values(input)
+        .returning(Fighter::as_returning())
+        .get_result(conn)
 }
 
-/// Moving division moves the fighter's ranking entry with them.
 pub fn update_fighter(
     conn: &mut PgConnection,
     id: i64,
     input: &FighterInput,
 ) -> QueryResult<Fighter> {
-    conn.transaction(|conn| {
-        let before = find_fighter(conn, id)?;
-        let fighter: Fighter = diesel::update(fighters::table.find(id))
-            .set(input)
-            .returning(Fighter::as_returning())
-            .get_result(conn)?;
-        if fighter.division_id != before.division_id {
-            leave_ranking(conn, before.division_id, id)?;
-            enter_ranking(conn, fighter.division_id, id)?;
-        }
-        Ok(fighter)
-    })
+    diesel::update(fighters::table.find(id))
+        .set(input)
+        .returning(Fighter::as_returning())
+        .get_result(conn)
 }
 
 pub fn delete_fighter(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
-    conn.transaction(|conn| {
-        let fighter = find_fighter(conn, id)?;
-        leave_ranking(conn, fighter.division_id, id)?;
-        diesel::delete(fighters::table.find(id)).execute(conn)
-    })
-}
-
-fn enter_ranking(conn: &mut PgConnection, division: i64, fighter: i64) -> QueryResult<()> {
-    let last: Option<i32> = rankings::table
-        .filter(rankings::division_id.eq(division))
-        .select(diesel::dsl::max(rankings::rank))
-        .first(conn)?;
-    diesel::insert_into(rankings::table)
-        .values((
-            rankings::division_id.eq(division),
-            rankings::fighter_id.eq(fighter),
-            rankings::rank.eq(last.unwrap_or(0) + 1),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Removes the entry and closes the gap below it (rank uniqueness is deferred).
-fn leave_ranking(conn: &mut PgConnection, division: i64, fighter: i64) -> QueryResult<()> {
-    let rank: Option<i32> = diesel::delete(
-        rankings::table
-            .filter(rankings::division_id.eq(division))
-            .filter(rankings::fighter_id.eq(fighter)),
-    )
-    .returning(rankings::rank)
-    .get_result(conn)
-    .optional()?;
-    if let Some(rank) = rank {
-        diesel::update(
-            rankings::table
-                .filter(rankings::division_id.eq(division))
-                .filter(rankings::rank.gt(rank)),
-        )
-        .set(rankings::rank.eq(rankings::rank - 1))
-        .execute(conn)?;
-    }
-    Ok(())
+    diesel::delete(fighters::table.find(id)).execute(conn)
 }
 
 pub fn insert_event(conn: &mut PgConnection, input: &EventInput) -> QueryResult<Event> {
@@ -336,15 +283,6 @@ pub fn live_fight_status(conn: &mut PgConnection, fight: i64) -> QueryResult<Opt
 
 pub fn delete_fight(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
     diesel::delete(fights::table.find(id)).execute(conn)
-}
-
-pub fn rankings_of(conn: &mut PgConnection, division: i64) -> QueryResult<Vec<(Ranking, String)>> {
-    rankings::table
-        .inner_join(fighters::table)
-        .filter(rankings::division_id.eq(division))
-        .order(rankings::rank)
-        .select((Ranking::as_select(), fighters::name))
-        .load(conn)
 }
 
 /// The names of `ids`, by id.

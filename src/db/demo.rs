@@ -1,18 +1,17 @@
-//! `ringside seed-demo`: a realistic fight card so a newcomer has something to
-//! watch — six divisions, their fighters (entered into the rankings), an event
-//! with six fights and its live coverage, ready to start. Fictional names.
-//! Running it again changes nothing.
+//! `ringside seed-demo`'s queries: the demo's divisions, and its event with
+//! the card and live coverage. What fighters and rankings it loads, and the
+//! card's match-ups, are `features/demo.rs`'s.
 
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 
-use super::catalog::{self, DivisionInput, EventInput, FightInput, FighterInput};
+use super::catalog::{self, DivisionInput, EventInput, FightInput};
 use super::live_events::{self, NewLiveEvent};
-use super::schema::events;
+use super::schema::{divisions, events};
 
 pub const DEMO_EVENT: &str = "Ringside 1: Night of Champions";
 
-const DIVISIONS: [(&str, f64); 6] = [
+pub const DIVISIONS: [(&str, f64); 6] = [
     ("Bantamweight", 135.0),
     ("Featherweight", 145.0),
     ("Lightweight", 155.0),
@@ -21,55 +20,22 @@ const DIVISIONS: [(&str, f64); 6] = [
     ("Heavyweight", 265.0),
 ];
 
-/// (division index, name, nickname, wins, losses, draws)
-const FIGHTERS: [(usize, &str, &str, i32, i32, i32); 16] = [
-    (0, "Mateo Varga", "The Viper", 17, 3, 0),
-    (0, "Kenji Orimura", "Silent Storm", 15, 4, 1),
-    (1, "Dario Mendes", "Hurricane", 22, 5, 0),
-    (1, "Liam Callahan", "The Hammer", 19, 6, 0),
-    (2, "Ruslan Temirov", "The Glacier", 25, 1, 0),
-    (2, "Marcus Bell", "Showtime", 21, 4, 0),
-    (2, "Andre Costa", "Carioca", 18, 5, 1),
-    (3, "Tyrone Okafor", "The Architect", 20, 3, 0),
-    (3, "Sean Whitaker", "Ice", 23, 6, 0),
-    (4, "Israel Mbatha", "Clockwork", 24, 2, 0),
-    (4, "Paulo Ferreira", "Stone Hands", 11, 2, 0),
-    (4, "Robert Lindqvist", "The Reaper", 27, 8, 0),
-    (5, "Jonas Kowalczyk", "The Oak", 26, 1, 0),
-    (5, "Cyril Gaudet", "Le Mur", 13, 3, 0),
-    (3, "Kamal Idris", "Nightshift", 16, 2, 0),
-    (1, "Iker Zabala", "El Martillo", 16, 0, 0),
-];
-
-/// (red fighter index, blue fighter index, division index, rounds, card order, title)
-const CARD: [(usize, usize, usize, i32, i32, bool); 6] = [
-    (12, 13, 5, 5, 1, true),
-    (4, 5, 2, 5, 2, true),
-    (9, 11, 4, 3, 3, false),
-    (7, 8, 3, 3, 4, false),
-    (2, 15, 1, 3, 5, false),
-    (0, 1, 0, 3, 6, false),
-];
-
-pub fn run(db: &crate::db::Db) -> Result<String, crate::db::DbError> {
-    let mut conn = db.conn()?;
-    Ok(conn.transaction(|c| seed(c))?)
-}
-
-fn seed(conn: &mut PgConnection) -> QueryResult<String> {
-    let existing: Option<i64> = events::table
+/// The demo event, if it is loaded.
+pub fn existing_event(conn: &mut PgConnection) -> QueryResult<Option<i64>> {
+    events::table
         .filter(events::name.eq(DEMO_EVENT))
         .select(events::id)
         .first(conn)
-        .optional()?;
-    if let Some(id) = existing {
-        return Ok(format!("the demo card is already loaded (event {id})"));
-    }
-    let mut division_ids = Vec::new();
+        .optional()
+}
+
+/// The demo's divisions (created if missing), in [`DIVISIONS`] order.
+pub fn divisions(conn: &mut PgConnection) -> QueryResult<Vec<i64>> {
+    let mut ids = Vec::new();
     for (name, limit) in DIVISIONS {
-        let existing = crate::db::schema::divisions::table
-            .filter(crate::db::schema::divisions::name.eq(name))
-            .select(crate::db::schema::divisions::id)
+        let existing = divisions::table
+            .filter(divisions::name.eq(name))
+            .select(divisions::id)
             .first::<i64>(conn)
             .optional()?;
         let id = match existing {
@@ -85,25 +51,17 @@ fn seed(conn: &mut PgConnection) -> QueryResult<String> {
                 .id
             }
         };
-        division_ids.push(id);
+        ids.push(id);
     }
-    let mut fighter_ids = Vec::new();
-    for (division, name, nickname, wins, losses, draws) in FIGHTERS {
-        let fighter = catalog::insert_fighter(
-            conn,
-            &FighterInput {
-                name: Some(name.into()),
-                nickname: Some(Some(nickname.into())),
-                division_id: Some(division_ids[division]),
-                wins: Some(wins),
-                losses: Some(losses),
-                draws: Some(draws),
-                no_contests: Some(0),
-                country: None,
-            },
-        )?;
-        fighter_ids.push(fighter.id);
-    }
+    Ok(ids)
+}
+
+/// A fight of the card: (red, blue, division, rounds, card order, title fight).
+pub type CardFight = (i64, i64, i64, i32, bool);
+
+/// The event, its card in order (1 is the main event) and its live
+/// coverage; answers (event, live event).
+pub fn card(conn: &mut PgConnection, fights: &[CardFight]) -> QueryResult<(i64, i64)> {
     let event = catalog::insert_event(
         conn,
         &EventInput {
@@ -112,16 +70,16 @@ fn seed(conn: &mut PgConnection) -> QueryResult<String> {
             scheduled_start: Some(Utc::now() + Duration::hours(2)),
         },
     )?;
-    for (red, blue, division, rounds, order, title) in CARD {
+    for (order, &(red, blue, division, rounds, title)) in fights.iter().enumerate() {
         catalog::insert_fight(
             conn,
             &FightInput {
                 event_id: Some(event.id),
-                red_fighter_id: Some(fighter_ids[red]),
-                blue_fighter_id: Some(fighter_ids[blue]),
-                division_id: Some(division_ids[division]),
+                red_fighter_id: Some(red),
+                blue_fighter_id: Some(blue),
+                division_id: Some(division),
                 scheduled_rounds: Some(rounds),
-                card_order: Some(order),
+                card_order: Some(order as i32 + 1),
                 is_title_fight: Some(title),
             },
         )?;
@@ -135,12 +93,13 @@ fn seed(conn: &mut PgConnection) -> QueryResult<String> {
             settings: None,
         },
     )?;
-    Ok(format!(
-        "loaded the demo card: event {} \"{DEMO_EVENT}\" with {} fights; live event {} is ready \
-         (POST /api/live/events/{}/start/ as admin)",
-        event.id,
-        CARD.len(),
-        live.id,
-        live.id
-    ))
+    Ok((event.id, live.id))
+}
+
+/// The live fights of a live event, in card order.
+pub fn live_fights(conn: &mut PgConnection, live_event: i64) -> QueryResult<Vec<i64>> {
+    Ok(live_events::card(conn, live_event)?
+        .into_iter()
+        .map(|e| e.live.id)
+        .collect())
 }

@@ -6,13 +6,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use ringside_actors::fight::{Bout, OfficialResult, Transition};
-use ringside_actors::ranking::Rating;
 use ringside_actors::vocabulary::{FightStatus, Vocabulary};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::models::{Fight, LiveFight};
-use super::schema::{fight_timeline, fighters, fights, live_events, live_fights, rankings};
+use super::schema::{fight_timeline, fights, live_events, live_fights};
 
 /// A live fight locked for change, with what its rules need.
 pub struct Locked {
@@ -102,7 +101,7 @@ pub fn record(
     locked: &Locked,
     bout: &Bout,
     t: &Transition,
-    by: i64,
+    by: Option<i64>,
     at: DateTime<Utc>,
 ) -> QueryResult<Entry> {
     let id = locked.live.id;
@@ -212,112 +211,4 @@ pub fn timeline(
     } else {
         q.order(fight_timeline::n.asc()).load(conn)
     }
-}
-
-/// One more win, loss, draw or no contest on a fighter's record.
-#[derive(Debug, Clone, Copy)]
-pub enum RecordColumn {
-    Wins,
-    Losses,
-    Draws,
-    NoContests,
-}
-
-pub fn bump_record(conn: &mut PgConnection, fighter: i64, column: RecordColumn) -> QueryResult<()> {
-    let column = match column {
-        RecordColumn::Wins => "wins",
-        RecordColumn::Losses => "losses",
-        RecordColumn::Draws => "draws",
-        RecordColumn::NoContests => "no_contests",
-    };
-    diesel::sql_query(format!(
-        "UPDATE fighters SET {column} = {column} + 1 WHERE id = $1"
-    ))
-    .bind::<diesel::sql_types::BigInt, _>(fighter)
-    .execute(conn)?;
-    Ok(())
-}
-
-/// A fighter's ranking row in his own division: (division, rating).
-pub fn rating_of(conn: &mut PgConnection, fighter: i64) -> QueryResult<Option<(i64, Rating)>> {
-    rankings::table
-        .inner_join(fighters::table)
-        .filter(rankings::fighter_id.eq(fighter))
-        .filter(rankings::division_id.eq(fighters::division_id))
-        .select((
-            rankings::division_id,
-            rankings::rating,
-            rankings::rating_deviation,
-            rankings::volatility,
-        ))
-        .first::<(i64, f64, f64, f64)>(conn)
-        .optional()
-        .map(|row| {
-            row.map(|(d, rating, deviation, volatility)| {
-                (
-                    d,
-                    Rating {
-                        rating,
-                        deviation,
-                        volatility,
-                    },
-                )
-            })
-        })
-}
-
-pub fn set_rating(
-    conn: &mut PgConnection,
-    division: i64,
-    fighter: i64,
-    r: &Rating,
-) -> QueryResult<()> {
-    diesel::update(
-        rankings::table
-            .filter(rankings::division_id.eq(division))
-            .filter(rankings::fighter_id.eq(fighter)),
-    )
-    .set((
-        rankings::rating.eq(r.rating),
-        rankings::rating_deviation.eq(r.deviation),
-        rankings::volatility.eq(r.volatility),
-    ))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// A division's ranking: (fighter, rating, rank).
-pub fn ranking_entries(
-    conn: &mut PgConnection,
-    division: i64,
-) -> QueryResult<Vec<(i64, f64, i32)>> {
-    rankings::table
-        .filter(rankings::division_id.eq(division))
-        .select((rankings::fighter_id, rankings::rating, rankings::rank))
-        .load(conn)
-}
-
-pub fn set_rank(
-    conn: &mut PgConnection,
-    division: i64,
-    fighter: i64,
-    rank: i32,
-) -> QueryResult<()> {
-    diesel::update(
-        rankings::table
-            .filter(rankings::division_id.eq(division))
-            .filter(rankings::fighter_id.eq(fighter)),
-    )
-    .set(rankings::rank.eq(rank))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// A fighter whose rank changed after a result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RankMove {
-    pub fighter: i64,
-    pub division: i64,
-    pub old_rank: i32,
-    pub new_rank: i32,
 }

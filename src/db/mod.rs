@@ -33,6 +33,7 @@ pub mod notifications;
 pub mod pagination;
 pub mod polls;
 pub mod push_outbox;
+pub mod rankings;
 pub mod reactions;
 pub mod schema;
 pub mod snapshots;

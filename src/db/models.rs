@@ -145,19 +145,6 @@ pub struct Fight {
     pub result_details: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[diesel(table_name = rankings)]
-pub struct Ranking {
-    #[serde(rename = "division")]
-    pub division_id: i64,
-    #[serde(rename = "fighter")]
-    pub fighter_id: i64,
-    pub rank: i32,
-    pub rating: f64,
-    pub rating_deviation: f64,
-    pub updated_at: DateTime<Utc>,
-}
-
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = live_events)]
 #[schema(description = r#"A live event's summary row (as listed)."#)]

@@ -18,7 +18,7 @@ use super::schema::{
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = push_notifications)]
 #[schema(
-    description = r#"One notification. A `fight_result` has `action_url` `/fights/{fight}` and `data` `{fight, event, winner, method, round, time}` (the catalog fight and event ids, the winning corner or null, the result method as in `ResultMethod`, the round and the time into it); an `event_start` `/live/events/{live_event}` and `{live_event, event}`; a `ranking_change` `/rankings/?division={division}` and `{fighter, division, old_rank, new_rank}`; a `breaking_news` `/live/events/{live_event}` and `{live_event, update, event}`; a sent one the sender's `action_url` and `data`."#
+    description = r#"One notification. A `fight_result` has `action_url` `/fights/{fight}` and `data` `{fight, event, winner, method, round, time}` (the catalog fight and event ids, the winning corner or null, the result method as in `ResultMethod`, the round and the time into it); an `event_start` `/live/events/{live_event}` and `{live_event, event}`; a `ranking_change` `/rankings/?division={division}` and `{fighter, division, fight, cause, rank_before, rank_after, rating_before, rating_after, reason}` (a null rank: the champion); a `breaking_news` `/live/events/{live_event}` and `{live_event, update, event}`; a sent one the sender's `action_url` and `data`."#
 )]
 pub struct Notification {
     pub id: i64,

@@ -71,6 +71,8 @@ diesel::table! {
         weight_limit_lbs -> Float8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        champion_id -> Nullable<Int8>,
+        champion_since -> Nullable<Timestamptz>,
     }
 }
 
@@ -359,11 +361,35 @@ diesel::table! {
         id -> Int8,
         division_id -> Int8,
         fighter_id -> Int8,
-        rank -> Int4,
+        rank -> Nullable<Int4>,
         rating -> Float8,
         rating_deviation -> Float8,
         volatility -> Float8,
         updated_at -> Timestamptz,
+        previous_rank -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    ranking_history (id) {
+        id -> Int8,
+        fighter_id -> Int8,
+        division_id -> Int8,
+        fight_id -> Nullable<Int8>,
+        cause -> Text,
+        rank_before -> Nullable<Int4>,
+        rank_after -> Nullable<Int4>,
+        rating_before -> Nullable<Float8>,
+        rating_after -> Float8,
+        deviation_before -> Nullable<Float8>,
+        deviation_after -> Float8,
+        volatility_before -> Nullable<Float8>,
+        volatility_after -> Float8,
+        reason -> Text,
+        title_won -> Bool,
+        champion_before -> Nullable<Int8>,
+        champion_since_before -> Nullable<Timestamptz>,
+        at -> Timestamptz,
     }
 }
 
@@ -474,6 +500,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     poll_votes,
     polls,
     push_notifications,
+    ranking_history,
     rankings,
     reaction_events,
     reaction_totals,

@@ -122,12 +122,31 @@ pub fn user(conn: &mut PgConnection, user: i64) -> QueryResult<Value> {
     Ok(json!({ "user": user, "unread": unread }))
 }
 
-/// `rankings:{division}`: the division's ranking.
+/// How many contenders a division's table lists (DESIGN §10: 1–15).
+pub const CONTENDERS: i64 = 15;
+
+/// `rankings:{division}` and `GET /api/rankings/?division=`: the division,
+/// its champion (or null) and its top contenders.
 pub fn division(conn: &mut PgConnection, division: i64) -> QueryResult<Value> {
     let d = catalog::find_division(conn, division)?;
-    let table: Vec<Value> = catalog::rankings_of(conn, division)?
+    let table = super::rankings::table(conn, division, CONTENDERS)?;
+    let champion = table.champion.map(|(fighter, name, since, rating)| {
+        json!({ "fighter": fighter, "fighter_name": name, "since": since, "rating": rating })
+    });
+    let results: Vec<Value> = table
+        .contenders
         .into_iter()
-        .map(|(r, name)| json!({ "fighter": r.fighter_id, "fighter_name": name, "rank": r.rank, "rating": r.rating }))
+        .map(|(e, name, updated_at)| {
+            json!({
+                "fighter": e.fighter_id,
+                "fighter_name": name,
+                "rank": e.rank,
+                "rating": e.rating,
+                "rating_deviation": e.rating_deviation,
+                "previous_rank": e.previous_rank,
+                "updated_at": updated_at,
+            })
+        })
         .collect();
-    Ok(json!({ "division": d, "results": table }))
+    Ok(json!({ "division": d, "champion": champion, "results": results }))
 }

@@ -60,23 +60,32 @@ async fn control(
     build: impl FnOnce(&mut PgConnection, &Locked) -> Result<Command, ApiError> + Send + 'static,
 ) -> Result<Value, ApiError> {
     let push = state.push.targets().clone();
-    publishing(state, move |conn| {
-        let locked = db::lock(conn, id).map_err(|e| named("live fight")(e.into()))?;
-        let mut bout = locked.bout()?;
-        let command = build(conn, &locked)?;
-        let now = Utc::now();
-        let transition = bout.decide(command, now)?;
-        bout.apply(&transition, now);
-        let entry = db::record(conn, &locked, &bout, &transition, by, now)?;
-        let mut published = publish_transition(conn, &locked, &bout, entry)?;
-        let snapshot = published
-            .first()
-            .and_then(|p| p.snapshot.clone())
-            .unwrap_or_default();
-        published.extend(consequences(conn, &locked, &transition, by, &push)?);
-        Ok((snapshot, published))
-    })
-    .await
+    publishing(state, move |conn| change(conn, Some(by), id, build, &push)).await
+}
+
+/// One change of a fight in the caller's transaction (`by`: who, if a user):
+/// the snapshot after it and what it published.
+pub fn change(
+    conn: &mut PgConnection,
+    by: Option<i64>,
+    id: i64,
+    build: impl FnOnce(&mut PgConnection, &Locked) -> Result<Command, ApiError>,
+    push: &PushTargets,
+) -> Result<(Value, Vec<Published>), ApiError> {
+    let locked = db::lock(conn, id).map_err(|e| named("live fight")(e.into()))?;
+    let mut bout = locked.bout()?;
+    let command = build(conn, &locked)?;
+    let now = Utc::now();
+    let transition = bout.decide(command, now)?;
+    bout.apply(&transition, now);
+    let entry = db::record(conn, &locked, &bout, &transition, by, now)?;
+    let mut published = publish_transition(conn, &locked, &bout, entry)?;
+    let snapshot = published
+        .first()
+        .and_then(|p| p.snapshot.clone())
+        .unwrap_or_default();
+    published.extend(consequences(conn, &locked, &transition, by, push)?);
+    Ok((snapshot, published))
 }
 
 /// `fight_state` with the transition, on the fight's channel (whose `seq`
@@ -115,7 +124,7 @@ fn consequences(
     conn: &mut PgConnection,
     locked: &Locked,
     t: &Transition,
-    by: i64,
+    by: Option<i64>,
     push: &PushTargets,
 ) -> Result<Vec<Published>, ApiError> {
     let event = locked.live.live_event_id;
@@ -134,7 +143,7 @@ fn consequences(
                 is_breaking: false,
                 media_asset_id: None,
                 is_verified: true,
-                created_by: Some(by),
+                created_by: by,
             },
         )?;
         out.extend(live_updates::publish(conn, &mut update)?);
@@ -147,7 +156,15 @@ fn consequences(
             let fight = crate::db::catalog::find_fight(conn, locked.fight.id)?;
             let applied = super::rankings::apply_result(conn, &fight, outcome(result))?;
             out.extend(applied.published.iter().cloned());
-            let title_won = applied.title.is_some();
+            let winner = match result.winner {
+                Some(Winner::Red) => Some(fight.red_fighter_id),
+                Some(Winner::Blue) => Some(fight.blue_fighter_id),
+                None => None,
+            };
+            let title_won = applied
+                .title
+                .as_ref()
+                .is_some_and(|t| t.champion.is_some() && t.champion == winner);
             out.extend(
                 super::notifications::on_fight_result(conn, &fight, result, title_won, push)?
                     .published,

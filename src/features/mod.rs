@@ -7,7 +7,11 @@
 //! handler's signature calls its `db/` query from the handler.
 //!
 //! - `fight_control`: the fight's changes (start, rounds, stats, scores,
-//!   result), what each publishes; a result's records, ratings and rankings.
+//!   result), what each publishes.
+//! - `rankings`: what a result moves (records, ratings, ranks, the
+//!   champion), fighters entering and leaving rankings, imports,
+//!   pound-for-pound, and the history that explains each move.
+//! - `demo`: the demo card (`ringside seed-demo`).
 //! - `live_events`: creation, start, end, cancel (the status machine, the
 //!   live limit).
 //! - `live_updates`: posting, review (approve/reject), listing by role.
@@ -23,6 +27,7 @@
 //! - `follows`: follows and the activity log clients report to.
 
 pub mod comments;
+pub mod demo;
 pub mod fight_control;
 pub mod follows;
 pub mod live_events;

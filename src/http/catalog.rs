@@ -1,15 +1,16 @@
 //! The catalog behind a fight card: divisions, fighters, events and fights
-//! (read by anyone, written by admins), and division rankings.
+//! (read by anyone, written by admins). Fighters' writes go through
+//! `features::rankings`, which places them in their division's ranking.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::extract::{Admin, Auth};
 use super::{created, named, query, resource};
 use crate::db::catalog::{self, DivisionInput, EventInput, FightInput, FighterInput};
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;
+use crate::features::rankings;
 use crate::state::AppState;
 use crate::validate;
 
@@ -49,8 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .get(get_fight)
             .patch(update_fight)
             .delete(delete_fight),
-    )
-    .service(resource("/api/rankings/").get(rankings));
+    );
 }
 
 fn ok(body: impl serde::Serialize) -> HttpResponse {
@@ -287,7 +287,7 @@ async fn list_fighters(
     tags = ["fighters"],
     operation_id = "createFighter",
     summary = r#"Create a fighter"#,
-    description = r#"Creates the fighter and enters them at the bottom of their division's ranking. Requires role: `admin`."#,
+    description = r#"Creates the fighter and places them in their division's ranking by the rating their record gives (a `ranking` move with cause `entered`). Requires role: `admin`."#,
     security(("bearerAuth" = ["admin"])),
     request_body(content = crate::http::openapi::schemas::FighterCreate, example = json!({"name": "Ana Ruiz", "nickname": "The Hammer", "division": 1, "wins": 12, "losses": 2, "country": "Mexico"})),
     responses(
@@ -302,7 +302,7 @@ async fn create_fighter(
 ) -> Result<HttpResponse, ApiError> {
     let mut input = body.into_inner();
     check_fighter(&mut input, true)?;
-    let row = query(&state.db, move |c| catalog::insert_fighter(c, &input)).await?;
+    let row = rankings::create_fighter(&state, input).await?;
     Ok(created(row))
 }
 
@@ -335,7 +335,7 @@ async fn get_fighter(
     tags = ["fighters"],
     operation_id = "updateFighter",
     summary = r#"Update a fighter"#,
-    description = r#"Partial update: only the fields sent change; `nickname` and `country` can be cleared with `null`. Moving a fighter to another division moves their ranking entry to the bottom of the new division. Requires role: `admin`."#,
+    description = r#"Partial update: only the fields sent change; `nickname` and `country` can be cleared with `null`. Moving a fighter to another division takes them out of the old division's ranking and places them in the new one by the rating their record gives (unless they already have an entry there); correcting the record of a fighter that no result or import has rated yet re-places them. Requires role: `admin`."#,
     security(("bearerAuth" = ["admin"])),
     request_body(content = crate::db::catalog::FighterInput, example = json!({"wins": 13, "nickname": null})),
     responses(
@@ -352,14 +352,11 @@ async fn update_fighter(
 ) -> Result<HttpResponse, ApiError> {
     let (id, mut input) = (id.into_inner(), body.into_inner());
     check_fighter(&mut input, false)?;
-    let row = query(&state.db, move |c| {
-        if fighter_is_empty(&input) {
-            catalog::find_fighter(c, id)
-        } else {
-            catalog::update_fighter(c, id, &input)
-        }
-    })
-    .await
+    let row = if fighter_is_empty(&input) {
+        query(&state.db, move |c| catalog::find_fighter(c, id)).await
+    } else {
+        rankings::update_fighter(&state, id, input).await
+    }
     .map_err(named("fighter"))?;
     Ok(ok(row))
 }
@@ -370,7 +367,7 @@ async fn update_fighter(
     tags = ["fighters"],
     operation_id = "deleteFighter",
     summary = r#"Delete a fighter"#,
-    description = r#"Deletes the fighter and closes the gap in their division's ranking. A fighter on a fight card is kept. Requires role: `admin`."#,
+    description = r#"Deletes the fighter; those ranked below them move up (a champion's title becomes vacant). A fighter on a fight card is kept. Requires role: `admin`."#,
     security(("bearerAuth" = ["admin"])),
     responses(
         (status = 204, description = r#"Deleted."#),
@@ -384,7 +381,7 @@ async fn delete_fighter(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let n = query(&state.db, move |c| catalog::delete_fighter(c, id))
+    let n = rankings::delete_fighter(&state, id)
         .await
         .map_err(named("fighter"))?;
     Ok(no_content(n))
@@ -778,53 +775,4 @@ async fn delete_fight(
         Some(0) => Err(ApiError::not_found("fight")),
         Some(n) => Ok(no_content(n)),
     }
-}
-
-// ---- rankings --------------------------------------------------------------
-
-#[utoipa::path(
-    get,
-    path = "/api/rankings/",
-    tags = ["rankings"],
-    operation_id = "getRankings",
-    summary = r#"A division's ranking table"#,
-    description = r#"The division and its fighters in rank order (1 is the top). Not paginated. Public."#,
-    params(
-        ("division" = i64, Query, description = r#"The division (id) whose ranking to return."#),
-    ),
-    responses(
-        (status = 200, description = r#"The ranking table."#, body = crate::http::openapi::schemas::RankingTable),
-        (status = 400, description = r#"`bad_request`: `division` missing (`details`: `{"division": "is required"}`) or not an integer."#),
-        (status = 404, description = r#"`not_found`: division not found."#),
-    )
-)]
-async fn rankings(
-    state: web::Data<AppState>,
-    filter: web::Query<ParentFilter>,
-) -> Result<HttpResponse, ApiError> {
-    let division = filter
-        .division
-        .ok_or_else(|| ApiError::invalid("division", "is required"))?;
-    let (division_row, rows) = query(&state.db, move |c| {
-        Ok((
-            catalog::find_division(c, division)?,
-            catalog::rankings_of(c, division)?,
-        ))
-    })
-    .await
-    .map_err(named("division"))?;
-    let results: Vec<_> = rows
-        .into_iter()
-        .map(|(r, name)| {
-            json!({
-                "fighter": r.fighter_id,
-                "fighter_name": name,
-                "rank": r.rank,
-                "rating": r.rating,
-                "rating_deviation": r.rating_deviation,
-                "updated_at": r.updated_at,
-            })
-        })
-        .collect();
-    Ok(ok(json!({ "division": division_row, "results": results })))
 }

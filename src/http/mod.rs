@@ -20,6 +20,7 @@ mod ops;
 mod optional_json;
 mod polls;
 mod presence;
+mod rankings;
 mod reactions;
 pub mod request_log;
 pub mod socket;
@@ -57,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(auth::routes)
     .configure(users::routes)
     .configure(catalog::routes)
+    .configure(rankings::routes)
     .configure(live_events::routes)
     .configure(live_updates::routes)
     .configure(fight_control::routes)

@@ -230,12 +230,31 @@ fn cli_creates_users_and_seeds_a_demo_card() {
         ranked: i64,
         #[diesel(sql_type = diesel::sql_types::Text)]
         role: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        officiated: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        divisions: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        champions: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        full_divisions: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        rounds: String,
     }
     let mut conn = PgConnection::establish(&url).expect("connect");
     let counts: Counts = diesel::sql_query(
         "SELECT (SELECT count(*) FROM fights) AS fights, (SELECT count(*) FROM live_fights) AS live_fights,
                 (SELECT count(*) FROM rankings) AS ranked,
-                (SELECT role FROM users WHERE email = 'mod@example.com') AS role",
+                (SELECT role FROM users WHERE email = 'mod@example.com') AS role,
+                (SELECT count(*) FROM live_fights
+                  WHERE jsonb_array_length(bout->'officials'->'judges') = 3
+                    AND bout->'officials'->>'referee' IS NOT NULL) AS officiated,
+                (SELECT count(*) FROM divisions) AS divisions,
+                (SELECT count(*) FROM divisions WHERE champion_id IS NOT NULL) AS champions,
+                (SELECT count(*) FROM (SELECT division_id FROM rankings WHERE rank BETWEEN 1 AND 15
+                  GROUP BY division_id HAVING count(*) = 15) d) AS full_divisions,
+                (SELECT string_agg(scheduled_rounds::text || CASE WHEN is_title_fight THEN 't' ELSE '' END,
+                  ',' ORDER BY card_order) FROM fights) AS rounds",
     )
     .get_result(&mut conn)
     .expect("counts");
@@ -245,5 +264,19 @@ fn cli_creates_users_and_seeds_a_demo_card() {
         "covered live, fight by fight"
     );
     assert!(counts.ranked >= 10, "fighters are ranked");
+    assert_eq!(
+        counts.officiated, counts.live_fights,
+        "every fight has its officials"
+    );
+    assert_eq!(
+        (counts.champions, counts.full_divisions),
+        (counts.divisions, counts.divisions),
+        "a champion and 15 contenders in every division"
+    );
+    assert!(
+        counts.rounds.starts_with("5t,5t,3,"),
+        "a five-round title main event and co-main, three-round prelims: {}",
+        counts.rounds
+    );
     assert_eq!(counts.role, "moderator");
 }

@@ -24,4 +24,5 @@ mod notifications;
 mod ops;
 mod proxy;
 mod push;
+mod rankings;
 mod reactions_polls;

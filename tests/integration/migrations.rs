@@ -68,6 +68,7 @@ fn migrations_run_up_down_and_up_again() {
         "follows",
         "fight_timeline",
         "user_sanctions",
+        "ranking_history",
     ] {
         assert!(
             after_up.contains(&table.to_string()),
@@ -238,6 +239,7 @@ fn check_constraints_list_exactly_the_rust_vocabularies() {
         ("notification_deliveries", "status", OutboxStatus::words()),
         ("notification_deliveries", "platform", Platform::words()),
         ("notification_campaigns", "source", CampaignSource::words()),
+        ("ranking_history", "cause", RankingCause::words()),
     ];
     let mut conn = PgConnection::establish(&harness::fresh_database()).expect("connect");
     let checks = diesel::sql_query(

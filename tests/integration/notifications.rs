@@ -163,6 +163,17 @@ async fn a_fight_result_reaches_followers_live_and_waits_for_the_others() {
         .get(&format!("/api/fights/{}/", detail["fight"]), None)
         .await;
     let event = catalog_fight["event"].as_i64().expect("event");
+    // Not for the (vacant) title: the winner passes the loser instead of
+    // leaving the contenders as champion.
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &format!("/api/fights/{}/", detail["fight"]),
+            Some(&admin),
+            Some(json!({ "is_title_fight": false })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
 
     let (online, _) = app.register("online@ringside.test").await;
     let (offline, _) = app.register("offline@ringside.test").await;

@@ -15,9 +15,9 @@ use ringside_actors::fight::{OfficialResult, Winner};
 use serde_json::{json, Value};
 
 use crate::db::catalog;
-use crate::db::fight_control::RankMove;
 use crate::db::models::{Fight, LiveUpdate};
 use crate::db::notifications::{self, NewCampaign, Personal, PushTargets, Sent};
+use crate::features::rankings::Move;
 use templates::Template;
 
 /// The preference switch a notification type obeys (`system` obeys none).
@@ -260,11 +260,12 @@ impl Told {
     }
 }
 
-/// After a result moved rankings: followers of each fighter whose rank
-/// changed, unless their preferences turn ranking changes off.
+/// After a result moved rankings: followers of each fighter who fought and
+/// whose rank changed (the caller passes `Applied::to_notify`), unless
+/// their preferences turn ranking changes off. The text says the move and why.
 pub fn on_ranking_moves(
     conn: &mut PgConnection,
-    moves: &[&RankMove],
+    moves: &[&Move],
     push: &PushTargets,
 ) -> QueryResult<Sent> {
     let mut sent = Sent::default();
@@ -280,11 +281,27 @@ pub fn on_ranking_moves(
             },
             format!("/rankings/?division={}", m.division),
             json!({
-                "fighter": m.fighter, "division": m.division,
-                "old_rank": m.old_rank, "new_rank": m.new_rank,
+                "fighter": m.fighter, "division": m.division, "fight": m.fight,
+                "cause": m.cause,
+                "rank_before": m.rank_before, "rank_after": m.rank_after,
+                "rating_before": m.rating_before, "rating_after": m.rating_after,
+                "reason": m.reason,
             }),
             push,
-            |user| templates::ranking_change(user, &fighter, &division, m.old_rank, m.new_rank),
+            |user| {
+                templates::ranking_change(
+                    user,
+                    &fighter,
+                    &division,
+                    templates::RankMove {
+                        before: m.rank_before,
+                        after: m.rank_after,
+                        rating_before: m.rating_before,
+                        rating_after: m.rating_after,
+                        reason: &m.reason,
+                    },
+                )
+            },
         )?);
     }
     Ok(sent)

@@ -146,19 +146,50 @@ pub fn result_when(result: &OfficialResult, scheduled_rounds: i32) -> String {
     }
 }
 
+/// A rank as a fan reads it: `#3`, or `champion` for the champion (who
+/// has no rank).
+pub fn rank_words(rank: Option<i32>) -> String {
+    match rank {
+        Some(n) => format!("#{n}"),
+        None => "champion".into(),
+    }
+}
+
+/// What a ranking move says: ranks and ratings before and after, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct RankMove<'a> {
+    pub before: Option<i32>,
+    pub after: Option<i32>,
+    pub rating_before: Option<f64>,
+    pub rating_after: f64,
+    /// "after beating Y" and the like.
+    pub reason: &'a str,
+}
+
 /// A ranking move: (title, message).
-pub fn ranking_change(
-    user: &str,
-    fighter: &str,
-    division: &str,
-    old_rank: i32,
-    new_rank: i32,
-) -> (String, String) {
-    let direction = if new_rank < old_rank { "up" } else { "down" };
+pub fn ranking_change(user: &str, fighter: &str, division: &str, m: RankMove) -> (String, String) {
+    let title = match (m.before, m.after) {
+        (_, None) => format!("{fighter} is the {division} champion"),
+        (None, Some(n)) => format!("{fighter} is now #{n}"),
+        (Some(a), Some(b)) if b < a => format!("{fighter} moves up to #{b}"),
+        (_, Some(b)) => format!("{fighter} moves down to #{b}"),
+    };
+    let rating = match m.rating_before {
+        Some(r) => format!("rating {r:.0} → {:.0}", m.rating_after),
+        None => format!("rating {:.0}", m.rating_after),
+    };
+    let greeting = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}, ")
+    };
     (
-        format!("{fighter} moves {direction} to #{new_rank}"),
+        title,
         format!(
-            "{user}, {fighter} moved from #{old_rank} to #{new_rank} in the {division} rankings."
+            "{greeting}{fighter} moved from {} to {} in the {division} rankings {} ({rating}).",
+            rank_words(m.before),
+            rank_words(m.after),
+            m.reason
         ),
     )
 }
@@ -309,6 +340,27 @@ mod tests {
         assert_eq!(
             amended,
             "Ana, the result of Red Fighter vs Blue Fighter at Fight Night is now a no contest (failed drug test) in round 2 (3:14): a scoring error."
+        );
+        let up = RankMove {
+            before: Some(4),
+            after: Some(2),
+            rating_before: Some(1702.4),
+            rating_after: 1731.0,
+            reason: "after beating Red Fighter",
+        };
+        assert_eq!(
+            ranking_change("Ana", "Blue Fighter", "Lightweight", up),
+            (
+                "Blue Fighter moves up to #2".to_string(),
+                "Ana, Blue Fighter moved from #4 to #2 in the Lightweight rankings after beating \
+                 Red Fighter (rating 1702 → 1731)."
+                    .to_string()
+            )
+        );
+        let crowned = RankMove { after: None, ..up };
+        assert_eq!(
+            ranking_change("", "Blue Fighter", "Lightweight", crowned).0,
+            "Blue Fighter is the Lightweight champion"
         );
     }
 

@@ -173,26 +173,72 @@ pub struct FightCreate {
     pub is_title_fight: bool,
 }
 
+/// A contender in a division's table.
 #[derive(Serialize, ToSchema)]
 pub struct RankingEntry {
     /// Fighter id.
     pub fighter: i64,
     pub fighter_name: String,
-    /// 1 is the top.
+    /// 1 is the top contender (the champion is not one).
     #[schema(minimum = 1)]
     pub rank: i64,
-    /// Glicko-2 rating (starts at 1500).
+    /// Glicko-2 rating (a 0-0 fighter starts at 1500; a record or an
+    /// imported place starts higher or lower).
     pub rating: f64,
-    /// Glicko-2 rating deviation (starts at 350).
+    /// Glicko-2 rating deviation (350 for a 0-0 fighter; smaller with more fights).
     pub rating_deviation: f64,
+    /// The rank held before the last change (null: champion, or newly ranked).
+    #[schema(minimum = 1, required = true)]
+    pub previous_rank: Option<i64>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// A division's ranking: the division and its entries in rank order.
+/// A division's champion.
+#[derive(Serialize, ToSchema)]
+pub struct Champion {
+    /// Fighter id.
+    pub fighter: i64,
+    pub fighter_name: String,
+    /// When he won (or was given) the title.
+    #[schema(required = true)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub rating: f64,
+}
+
+/// A division's ranking: the division, its champion (null: vacant) and
+/// its top 15 contenders in rank order.
 #[derive(Serialize, ToSchema)]
 pub struct RankingTable {
     pub division: crate::db::models::Division,
+    #[schema(required = true)]
+    pub champion: Option<crate::http::openapi::schemas::Champion>,
     pub results: Vec<crate::http::openapi::schemas::RankingEntry>,
+}
+
+/// A place on the pound-for-pound list.
+#[derive(Serialize, ToSchema)]
+pub struct PoundForPoundEntry {
+    /// Fighter id.
+    pub fighter: i64,
+    pub fighter_name: String,
+    #[schema(minimum = 1, maximum = 15)]
+    pub rank: i64,
+    /// The division (id) of his best entry.
+    pub division: i64,
+    pub rating: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PoundForPound {
+    pub results: Vec<crate::http::openapi::schemas::PoundForPoundEntry>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RankingHistoryPage {
+    pub results: Vec<crate::db::rankings::HistoryRow>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
 }
 
 /// The event a live event covers, as the snapshot embeds it.
