@@ -314,32 +314,13 @@ fn result_headline(_locked: &Locked, result: &OfficialResult) -> String {
 }
 
 // ---- the commands -----------------------------------------------------------
+//
+// Each body converts into the rules' `Command`; `run` applies it. Starting
+// a fight is its own function: it needs the event and the other fights.
 
-/// The body of `POST …/officials/`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[schema(as = OfficialsRequest)]
-pub struct OfficialsInput {
-    /// The referee's name.
-    #[schema(min_length = 1, max_length = 100)]
-    pub referee: String,
-    /// Exactly three different judges.
-    #[schema(min_items = 3, max_items = 3)]
-    pub judges: Vec<String>,
-}
-
-pub async fn officials(
-    state: &AppState,
-    by: i64,
-    id: i64,
-    body: OfficialsInput,
-) -> Result<Value, ApiError> {
-    control(state, by, id, move |_, _| {
-        Ok(Command::AssignOfficials {
-            referee: body.referee,
-            judges: body.judges,
-        })
-    })
-    .await
+/// Applies a command to a fight (`by`: the staff member).
+pub async fn run(state: &AppState, by: i64, id: i64, command: Command) -> Result<Value, ApiError> {
+    control(state, by, id, move |_, _| Ok(command)).await
 }
 
 /// Starts a fight of a live event: one at a time per event.
@@ -358,6 +339,27 @@ pub async fn start(state: &AppState, by: i64, id: i64) -> Result<Value, ApiError
     .await
 }
 
+/// The body of `POST …/officials/`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = OfficialsRequest)]
+pub struct OfficialsInput {
+    /// The referee's name.
+    #[schema(min_length = 1, max_length = 100)]
+    pub referee: String,
+    /// Exactly three different judges.
+    #[schema(min_items = 3, max_items = 3)]
+    pub judges: Vec<String>,
+}
+
+impl From<OfficialsInput> for Command {
+    fn from(b: OfficialsInput) -> Command {
+        Command::AssignOfficials {
+            referee: b.referee,
+            judges: b.judges,
+        }
+    }
+}
+
 /// The body of `POST …/rounds/start/`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(as = RoundRequest)]
@@ -366,16 +368,10 @@ pub struct RoundInput {
     pub round: i32,
 }
 
-pub async fn start_round(
-    state: &AppState,
-    by: i64,
-    id: i64,
-    body: RoundInput,
-) -> Result<Value, ApiError> {
-    control(state, by, id, move |_, _| {
-        Ok(Command::StartRound { round: body.round })
-    })
-    .await
+impl From<RoundInput> for Command {
+    fn from(b: RoundInput) -> Command {
+        Command::StartRound { round: b.round }
+    }
 }
 
 /// The body of `POST …/rounds/end/`.
@@ -392,46 +388,22 @@ pub struct EndRoundInput {
     pub reason: Option<String>,
 }
 
-pub async fn end_round(
-    state: &AppState,
-    by: i64,
-    id: i64,
-    body: EndRoundInput,
-) -> Result<Value, ApiError> {
-    control(state, by, id, move |_, _| {
-        Ok(Command::EndRound {
-            round: body.round,
-            time: body.time,
-            reason: body.reason,
-        })
-    })
-    .await
+impl From<EndRoundInput> for Command {
+    fn from(b: EndRoundInput) -> Command {
+        Command::EndRound {
+            round: b.round,
+            time: b.time,
+            reason: b.reason,
+        }
+    }
 }
 
-/// The body of `POST …/rounds/pause/` and `…/result/amend/`'s reason.
+/// The body of `POST …/rounds/pause/` and `…/cancel/`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(as = ReasonRequest)]
 pub struct ReasonInput {
     #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
-}
-
-pub async fn pause(
-    state: &AppState,
-    by: i64,
-    id: i64,
-    body: ReasonInput,
-) -> Result<Value, ApiError> {
-    control(state, by, id, move |_, _| {
-        Ok(Command::Pause {
-            reason: body.reason,
-        })
-    })
-    .await
-}
-
-pub async fn resume(state: &AppState, by: i64, id: i64) -> Result<Value, ApiError> {
-    control(state, by, id, |_, _| Ok(Command::Resume)).await
 }
 
 /// The body of `POST …/rounds/clock/`.
@@ -444,21 +416,16 @@ pub struct ClockInput {
     pub reason: String,
 }
 
-pub async fn set_clock(
-    state: &AppState,
-    by: i64,
-    id: i64,
-    body: ClockInput,
-) -> Result<Value, ApiError> {
-    let elapsed_s = ringside_actors::fight::result::parse_time(&body.elapsed)
-        .map_err(|_| ApiError::invalid("elapsed", "must be M:SS from 0:00 to 5:00"))?;
-    control(state, by, id, move |_, _| {
+impl TryFrom<ClockInput> for Command {
+    type Error = ApiError;
+    fn try_from(b: ClockInput) -> Result<Command, ApiError> {
+        let elapsed_s = ringside_actors::fight::result::parse_time(&b.elapsed)
+            .map_err(|_| ApiError::invalid("elapsed", "must be M:SS from 0:00 to 5:00"))?;
         Ok(Command::SetClock {
             elapsed_s,
-            reason: body.reason,
+            reason: b.reason,
         })
-    })
-    .await
+    }
 }
 
 /// The body of `POST …/fouls/`.
@@ -478,17 +445,16 @@ pub struct FoulInput {
     pub intentional: bool,
 }
 
-pub async fn foul(state: &AppState, by: i64, id: i64, body: FoulInput) -> Result<Value, ApiError> {
-    control(state, by, id, move |_, _| {
-        Ok(Command::Foul {
-            corner: body.corner,
-            round: body.round,
-            foul: body.foul,
-            points: body.points,
-            intentional: body.intentional,
-        })
-    })
-    .await
+impl From<FoulInput> for Command {
+    fn from(b: FoulInput) -> Command {
+        Command::Foul {
+            corner: b.corner,
+            round: b.round,
+            foul: b.foul,
+            points: b.points,
+            intentional: b.intentional,
+        }
+    }
 }
 
 /// The body of `POST …/scores/`: one judge's score for one round.
@@ -505,21 +471,15 @@ pub struct ScoreInput {
     pub blue: i32,
 }
 
-pub async fn score(
-    state: &AppState,
-    by: i64,
-    id: i64,
-    body: ScoreInput,
-) -> Result<Value, ApiError> {
-    control(state, by, id, move |_, _| {
-        Ok(Command::Score(Score {
-            judge: body.judge,
-            round: body.round,
-            red: body.red,
-            blue: body.blue,
-        }))
-    })
-    .await
+impl From<ScoreInput> for Command {
+    fn from(b: ScoreInput) -> Command {
+        Command::Score(Score {
+            judge: b.judge,
+            round: b.round,
+            red: b.red,
+            blue: b.blue,
+        })
+    }
 }
 
 /// The body of `POST …/stats/`: one corner's counters for one round.
@@ -534,39 +494,23 @@ pub struct StatsInput {
     pub counters: BTreeMap<String, Value>,
 }
 
-pub async fn stats(
-    state: &AppState,
-    by: i64,
-    id: i64,
-    body: StatsInput,
-) -> Result<Value, ApiError> {
-    let mut counters = BTreeMap::new();
-    for (name, value) in body.counters {
-        let n = value.as_u64().ok_or_else(|| {
-            ApiError::invalid("stats", format!("{name} must be a whole number from 0"))
-        })?;
-        counters.insert(name, n);
-    }
-    control(state, by, id, move |_, _| {
+impl TryFrom<StatsInput> for Command {
+    type Error = ApiError;
+    fn try_from(b: StatsInput) -> Result<Command, ApiError> {
+        let mut counters = BTreeMap::new();
+        for (name, value) in b.counters {
+            let n = value.as_u64().ok_or_else(|| {
+                ApiError::invalid("stats", format!("{name} must be a whole number from 0"))
+            })?;
+            counters.insert(name, n);
+        }
         Ok(Command::Stats {
-            round: body.round,
-            corner: body.corner,
+            round: b.round,
+            corner: b.corner,
             counters,
-            reason: body.reason,
+            reason: b.reason,
         })
-    })
-    .await
-}
-
-/// Records the official result: the fight ends; records, ratings and
-/// rankings move; followers are told; all in one transaction.
-pub async fn result(
-    state: &AppState,
-    by: i64,
-    id: i64,
-    body: ResultInput,
-) -> Result<Value, ApiError> {
-    control(state, by, id, move |_, _| Ok(Command::Result(body))).await
+    }
 }
 
 /// The body of `POST …/result/amend/`: the corrected result and why.
@@ -580,35 +524,13 @@ pub struct AmendInput {
     pub reason: String,
 }
 
-/// Corrects or overturns a result (admin): the old one is reversed.
-pub async fn amend(
-    state: &AppState,
-    by: i64,
-    id: i64,
-    body: AmendInput,
-) -> Result<Value, ApiError> {
-    control(state, by, id, move |_, _| {
-        Ok(Command::Amend {
-            result: body.result,
-            reason: body.reason,
-        })
-    })
-    .await
-}
-
-/// Cancels a fight that has not started.
-pub async fn cancel(
-    state: &AppState,
-    by: i64,
-    id: i64,
-    body: ReasonInput,
-) -> Result<Value, ApiError> {
-    control(state, by, id, move |_, _| {
-        Ok(Command::Cancel {
-            reason: body.reason,
-        })
-    })
-    .await
+impl From<AmendInput> for Command {
+    fn from(b: AmendInput) -> Command {
+        Command::Amend {
+            result: b.result,
+            reason: b.reason,
+        }
+    }
 }
 
 // ---- the reads --------------------------------------------------------------

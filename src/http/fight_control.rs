@@ -12,6 +12,7 @@ use crate::features::fight_control::{
     RoundInput, ScoreInput, StatsInput,
 };
 use crate::state::AppState;
+use ringside_actors::fight::Command;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/fights/{id}/officials/").post(officials));
@@ -53,8 +54,15 @@ async fn officials(
     id: web::Path<i64>,
     body: web::Json<OfficialsInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::officials(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            body.into_inner().into(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -101,8 +109,15 @@ async fn start_round(
     id: web::Path<i64>,
     body: web::Json<RoundInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::start_round(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            body.into_inner().into(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -127,8 +142,17 @@ async fn pause(
     id: web::Path<i64>,
     body: web::Json<ReasonInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::pause(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            Command::Pause {
+                reason: body.into_inner().reason,
+            },
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -150,7 +174,8 @@ async fn resume(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rules::resume(&state, auth.user.id, id.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rules::run(&state, auth.user.id, id.into_inner(), Command::Resume).await?))
 }
 
 #[utoipa::path(
@@ -175,8 +200,15 @@ async fn set_clock(
     id: web::Path<i64>,
     body: web::Json<ClockInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::set_clock(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            body.into_inner().try_into()?,
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -201,8 +233,15 @@ async fn end_round(
     id: web::Path<i64>,
     body: web::Json<EndRoundInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::end_round(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            body.into_inner().into(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -227,8 +266,15 @@ async fn foul(
     id: web::Path<i64>,
     body: web::Json<FoulInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::foul(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            body.into_inner().into(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -253,8 +299,15 @@ async fn stats(
     id: web::Path<i64>,
     body: web::Json<StatsInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::stats(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            body.into_inner().try_into()?,
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -279,8 +332,15 @@ async fn scores(
     id: web::Path<i64>,
     body: web::Json<ScoreInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::score(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            body.into_inner().into(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -305,8 +365,15 @@ async fn result(
     id: web::Path<i64>,
     body: web::Json<ringside_actors::fight::ResultInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::result(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            Command::Result(body.into_inner()),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -331,8 +398,15 @@ async fn amend(
     id: web::Path<i64>,
     body: web::Json<AmendInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::amend(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            body.into_inner().into(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -357,8 +431,17 @@ async fn cancel(
     id: web::Path<i64>,
     body: web::Json<ReasonInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(rules::cancel(&state, auth.user.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        rules::run(
+            &state,
+            auth.user.id,
+            id.into_inner(),
+            Command::Cancel {
+                reason: body.into_inner().reason,
+            },
+        )
+        .await?,
+    ))
 }
 
 /// `?after=` for the timeline.
