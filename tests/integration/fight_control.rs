@@ -168,6 +168,21 @@ pub async fn record(app: &TestApp, fighter: i64) -> (i64, i64, i64, i64) {
     (n("wins"), n("losses"), n("draws"), n("no_contests"))
 }
 
+/// Asserts one of `user`'s notifications says `text`.
+async fn hears(app: &TestApp, user: &str, text: &str) {
+    let (_, inbox) = app.get("/api/notifications/", Some(user)).await;
+    let messages: Vec<&str> = inbox["results"]
+        .as_array()
+        .expect("inbox")
+        .iter()
+        .filter_map(|m| m["message"].as_str())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains(text)),
+        "{text} in {messages:?}"
+    );
+}
+
 /// Reads `fight_state` frames until one reports a transition of `kind`.
 async fn until_transition(c: &mut WsClient, kind: &str) -> Value {
     loop {
@@ -433,26 +448,13 @@ async fn a_three_fight_card_from_first_bell_to_the_last_decision() {
     assert_eq!(types.iter().filter(|t| **t == "fight_start").count(), 3);
 
     // The fan heard the two results of the fighters he follows, in words.
-    let (_, inbox) = app.get("/api/notifications/", Some(&fan)).await;
-    let messages: Vec<String> = inbox["results"]
-        .as_array()
-        .expect("inbox")
-        .iter()
-        .filter(|m| m["notification_type"] == "fight_result")
-        .filter_map(|m| m["message"].as_str().map(String::from))
-        .collect();
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("by KO in round 1 (2:41) at Fight Night")),
-        "{messages:?}"
-    );
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("by split decision (48-46, 46-48, 48-47) at Fight Night")),
-        "{messages:?}"
-    );
+    hears(&app, &fan, "by KO in round 1 (2:41) at Fight Night.").await;
+    hears(
+        &app,
+        &fan,
+        "by split decision (48-46, 46-48, 48-47) at Fight Night and is the new Lightweight champion.",
+    )
+    .await;
 
     // The watchers saw it live: the KO's fight_state and the result update.
     let ko_frame = until_transition(&mut watch, "result").await;
@@ -1133,24 +1135,33 @@ async fn an_overturned_result_reverses_the_records_and_tells_those_who_were_told
         ),
         (Some("no_contest"), None)
     );
-    let (_, inbox) = app.get("/api/notifications/", Some(&fan)).await;
-    let messages: Vec<&str> = inbox["results"]
-        .as_array()
-        .expect("inbox")
-        .iter()
-        .filter_map(|m| m["message"].as_str())
-        .collect();
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("is now a no contest (the winner failed a drug test)")),
-        "{messages:?}"
+    hears(
+        &app,
+        &fan,
+        "is now a no contest (the winner failed a drug test)",
+    )
+    .await;
+    hears(&app, &fan, "by KO in round 1 (2:41)").await;
+    // The rating the KO gave is taken back, and the history says why.
+    let (_, history) = app
+        .get(&format!("/api/rankings/history/?fighter={}", f.red), None)
+        .await;
+    let rows = history["results"].as_array().expect("history");
+    let (fought, amended) = (&rows[rows.len() - 2], &rows[rows.len() - 1]);
+    assert_eq!(
+        (fought["cause"].as_str(), amended["cause"].as_str()),
+        (Some("fight"), Some("amended")),
+        "{history}"
     );
     assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("by KO in round 1 (2:41)")),
-        "{messages:?}"
+        amended["reason"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("was amended: the winner failed a drug test")),
+        "{history}"
+    );
+    assert_eq!(
+        amended["rating_after"], fought["rating_before"],
+        "{history}"
     );
 }
 
