@@ -29,18 +29,62 @@ impl Locked {
     }
 }
 
-/// The stored rules state of a live fight.
+/// The stored rules state of a live fight. The fight row has the last word
+/// on its rounds (an upcoming fight's may still be edited). A fight that ran
+/// before the engine kept its state gets one from its row: its status,
+/// round and official result.
 pub fn bout_of(live: &LiveFight, fight: &Fight) -> QueryResult<Bout> {
-    if live.bout.as_object().is_some_and(|m| m.is_empty()) {
-        return Ok(Bout::new(fight.scheduled_rounds));
+    let mut bout = if live.bout.as_object().is_some_and(|m| m.is_empty()) {
+        legacy_bout(live, fight)
+    } else {
+        serde_json::from_value(live.bout.clone())
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?
+    };
+    bout.scheduled_rounds = fight.scheduled_rounds;
+    Ok(bout)
+}
+
+fn legacy_bout(live: &LiveFight, fight: &Fight) -> Bout {
+    use ringside_actors::fight::{Phase, Winner};
+    use ringside_actors::vocabulary::ResultMethod;
+    let mut bout = Bout::new(fight.scheduled_rounds);
+    bout.status = FightStatus::parse(&live.status).unwrap_or(FightStatus::Upcoming);
+    bout.round = live.current_round;
+    let result = fight.result_method.as_deref().and_then(ResultMethod::parse);
+    match (bout.status, result) {
+        (FightStatus::Completed, Some(method)) => {
+            bout.phase = Phase::Over;
+            bout.result = Some(OfficialResult {
+                method,
+                winner: fight.winner_corner.as_deref().and_then(Winner::parse),
+                round: fight.result_round.unwrap_or(1),
+                time: fight.result_time.clone().unwrap_or_else(|| "5:00".into()),
+                technique: None,
+                stoppage: None,
+                foul: None,
+                reason: None,
+                cards: None,
+            });
+        }
+        (FightStatus::InProgress, _) if bout.round > 0 => bout.phase = Phase::BetweenRounds,
+        _ => {}
     }
-    serde_json::from_value(live.bout.clone())
-        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+    bout
 }
 
 /// Whether an event's settings open the judges' cards to everyone live.
 pub fn open_scoring(settings: &Value) -> bool {
     settings["open_scoring"].as_bool().unwrap_or(false)
+}
+
+/// Locks the fight's live event, so two fights of it cannot start at once.
+pub fn lock_event(conn: &mut PgConnection, locked: &Locked) -> QueryResult<()> {
+    live_events::table
+        .find(locked.live.live_event_id)
+        .for_update()
+        .select(live_events::id)
+        .first::<i64>(conn)?;
+    Ok(())
 }
 
 pub fn lock(conn: &mut PgConnection, live_fight: i64) -> QueryResult<Locked> {

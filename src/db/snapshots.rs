@@ -42,9 +42,14 @@ pub fn card_entry_json(e: &CardEntry) -> QueryResult<Value> {
 /// A timeline entry as everyone sees it: a judge's numbers hidden while
 /// the cards are.
 pub fn timeline_entry_json(entry: &super::fight_control::Entry, cards_open: bool) -> Value {
-    let data = Transition::from_stored(&entry.kind, &entry.data)
-        .map(|t| t.public_data(cards_open))
-        .unwrap_or_else(|| entry.data.clone());
+    let data = match Transition::from_stored(&entry.kind, &entry.data) {
+        Some(t) => t.public_data(cards_open),
+        // Unreadable (never expected): a score's numbers still stay hidden.
+        None if entry.kind == "score" && !cards_open => {
+            json!({ "judge": entry.data["judge"], "round": entry.data["round"] })
+        }
+        None => entry.data.clone(),
+    };
     json!({
         "n": entry.n,
         "seq": entry.seq,

@@ -14,7 +14,7 @@
 //! - an amendment: the old result reversed and the new one applied, a
 //!   correction to everyone who was told.
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use diesel::PgConnection;
 use ringside_actors::fight::result::{kind, Kind};
 use ringside_actors::fight::{Command, OfficialResult, ResultInput, Transition, Winner};
@@ -30,10 +30,11 @@ use super::publishing;
 use crate::db::channels::{self, Published};
 use crate::db::fight_control::{self as db, Entry, Locked};
 use crate::db::live_updates::{self, NewUpdate};
-use crate::db::models::User;
+use crate::db::models::{Fight, User};
 use crate::db::notifications::PushTargets;
 use crate::db::snapshots;
 use crate::error::{named, ApiError, ConflictCode};
+use crate::features::rankings::{Applied, Move};
 use crate::state::AppState;
 
 /// `event_state` on the event's channel: status and current fight.
@@ -75,7 +76,8 @@ pub fn change(
     let locked = db::lock(conn, id).map_err(|e| named("live fight")(e.into()))?;
     let mut bout = locked.bout()?;
     let command = build(conn, &locked)?;
-    let now = Utc::now();
+    // The timeline keeps microseconds: the state must fold back from it exactly.
+    let now = Utc::now().trunc_subsecs(6);
     let transition = bout.decide(command, now)?;
     bout.apply(&transition, now);
     let entry = db::record(conn, &locked, &bout, &transition, by, now)?;
@@ -129,7 +131,14 @@ fn consequences(
 ) -> Result<Vec<Published>, ApiError> {
     let event = locked.live.live_event_id;
     let mut out = Vec::new();
-    for (update_type, title, description, round, data) in generated_updates(locked, t) {
+    // A correction after the result is no news of the night.
+    let live = !matches!(t, Transition::Stats { .. }) || locked.live.status == "in_progress";
+    let generated = if live {
+        generated_updates(locked, t)
+    } else {
+        Vec::new()
+    };
+    for (update_type, title, description, round, data) in generated {
         let mut update = live_updates::insert(
             conn,
             &NewUpdate {
@@ -156,15 +165,7 @@ fn consequences(
             let fight = crate::db::catalog::find_fight(conn, locked.fight.id)?;
             let applied = super::rankings::apply_result(conn, &fight, outcome(result))?;
             out.extend(applied.published.iter().cloned());
-            let winner = match result.winner {
-                Some(Winner::Red) => Some(fight.red_fighter_id),
-                Some(Winner::Blue) => Some(fight.blue_fighter_id),
-                None => None,
-            };
-            let title_won = applied
-                .title
-                .as_ref()
-                .is_some_and(|t| t.champion.is_some() && t.champion == winner);
+            let title_won = won_title(&applied, &fight, result);
             out.extend(
                 super::notifications::on_fight_result(conn, &fight, result, title_won, push)?
                     .published,
@@ -184,15 +185,60 @@ fn consequences(
             out.extend(reversed.published.iter().cloned());
             let applied = super::rankings::apply_result(conn, &fight, outcome(after))?;
             out.extend(applied.published.iter().cloned());
+            let title_won = won_title(&applied, &fight, after);
             out.extend(
-                super::notifications::on_result_amended(conn, &fight, before, after, push)?
-                    .published,
+                super::notifications::on_result_amended(
+                    conn, &fight, before, after, title_won, push,
+                )?
+                .published,
             );
+            // Followers hear of a fighter whose rank the correction moved,
+            // from where he stood before it to where he stands now.
+            let moves = net_moves(&reversed, &applied);
+            let moves: Vec<&Move> = moves.iter().collect();
+            out.extend(super::notifications::on_ranking_moves(conn, &moves, push)?.published);
             out.push(publish_event_state(conn, event)?);
         }
         _ => {}
     }
     Ok(out)
+}
+
+/// Whether the result's winner took the title with it.
+fn won_title(applied: &Applied, fight: &Fight, result: &OfficialResult) -> bool {
+    let winner = match result.winner {
+        Some(Winner::Red) => Some(fight.red_fighter_id),
+        Some(Winner::Blue) => Some(fight.blue_fighter_id),
+        None => None,
+    };
+    applied
+        .title
+        .as_ref()
+        .is_some_and(|t| t.champion.is_some() && t.champion == winner)
+}
+
+/// Per fighter who fought, his move across a reversal and the result that
+/// replaced it: where he stood before the one, where he stands after the
+/// other. Only those whose rank changed.
+fn net_moves(reversed: &Applied, applied: &Applied) -> Vec<Move> {
+    let mut out: Vec<Move> = Vec::new();
+    for m in reversed.fought().into_iter().chain(applied.fought()) {
+        match out
+            .iter_mut()
+            .find(|o| o.fighter == m.fighter && o.division == m.division)
+        {
+            Some(o) => {
+                o.rank_after = m.rank_after;
+                o.rating_after = m.rating_after;
+                o.reason = m.reason.clone();
+                o.cause = m.cause;
+                o.at = m.at;
+            }
+            None => out.push(m.clone()),
+        }
+    }
+    out.retain(|m| m.rank_before != m.rank_after);
+    out
 }
 
 /// How a result counts for records and ratings.
@@ -332,6 +378,7 @@ pub async fn start(state: &AppState, by: i64, id: i64) -> Result<Value, ApiError
                 message: format!("the live event is {}; start it first", locked.event_status),
             });
         }
+        db::lock_event(conn, locked)?;
         Ok(Command::Start {
             other_in_progress: db::other_in_progress(conn, locked)?,
         })

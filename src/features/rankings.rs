@@ -74,10 +74,17 @@ pub struct Applied {
 impl Applied {
     /// The moves whose fighters' followers are told: fought, and own rank changed.
     pub fn to_notify(&self) -> Vec<&Move> {
+        self.fought()
+            .into_iter()
+            .filter(|m| m.rank_before != m.rank_after)
+            .collect()
+    }
+
+    /// The moves of the fighters who fought (not of those they shifted).
+    pub fn fought(&self) -> Vec<&Move> {
         self.moves
             .iter()
             .filter(|m| matches!(m.cause, RankingCause::Fight | RankingCause::Amended))
-            .filter(|m| m.rank_before != m.rank_after)
             .collect()
     }
 }

@@ -548,20 +548,28 @@ async fn delete_event(
 
 // ---- fights ----------------------------------------------------------------
 
+/// Unified Rules: three rounds, five for a title fight or a main event.
+fn rounds_rule(rounds: i32, five_needed: bool) -> Result<(), ApiError> {
+    if rounds != 3 && rounds != 5 {
+        return Err(ApiError::invalid("scheduled_rounds", "must be 3 or 5"));
+    }
+    if five_needed && rounds != 5 {
+        return Err(ApiError::invalid(
+            "scheduled_rounds",
+            "a title fight or a main event (card_order 1) is 5 rounds",
+        ));
+    }
+    Ok(())
+}
+
 fn check_fight(input: &mut FightInput, creating: bool) -> Result<(), ApiError> {
     // Unified Rules: three rounds, five for a title fight or a main event.
     let five_needed = input.is_title_fight == Some(true) || input.card_order == Some(1);
     if creating && input.scheduled_rounds.is_none() {
         input.scheduled_rounds = Some(if five_needed { 5 } else { 3 });
     }
-    if input.scheduled_rounds.is_some_and(|r| r != 3 && r != 5) {
-        return Err(ApiError::invalid("scheduled_rounds", "must be 3 or 5"));
-    }
-    if five_needed && input.scheduled_rounds.is_some_and(|r| r != 5) {
-        return Err(ApiError::invalid(
-            "scheduled_rounds",
-            "a title fight or a main event (card_order 1) is 5 rounds",
-        ));
+    if let Some(rounds) = input.scheduled_rounds {
+        rounds_rule(rounds, five_needed)?;
     }
     if creating {
         validate::required("event", &input.event_id)?;
@@ -712,6 +720,13 @@ async fn update_fight(
                 "blue_fighter",
                 "must differ from red_fighter",
             )));
+        }
+        // The rounds rule holds for the fight as it would be.
+        let title = input.is_title_fight.unwrap_or(before.is_title_fight);
+        let main = input.card_order.unwrap_or(before.card_order) == 1;
+        let rounds = input.scheduled_rounds.unwrap_or(before.scheduled_rounds);
+        if let Err(e) = rounds_rule(rounds, title || main) {
+            return Ok(Err(e));
         }
         if !matches!(
             catalog::live_fight_status(c, id)?.as_deref(),

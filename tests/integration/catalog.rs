@@ -28,10 +28,41 @@ async fn admin_builds_a_card_and_anyone_reads_it() {
             "PATCH",
             &format!("/api/fights/{}/", fights[1]),
             Some(&admin),
-            Some(json!({ "card_order": 1 })),
+            Some(json!({ "card_order": 1, "scheduled_rounds": 5 })),
         )
         .await;
     assert_error(&clash, 409, "already_exists");
+    // Three rounds, five for a title fight or a main event: the fight as it
+    // would be after the change.
+    for change in [
+        json!({ "card_order": 1 }),
+        json!({ "is_title_fight": true }),
+        json!({ "scheduled_rounds": 4 }),
+    ] {
+        let got = app
+            .call(
+                "PATCH",
+                &format!("/api/fights/{}/", fights[1]),
+                Some(&admin),
+                Some(change),
+            )
+            .await;
+        assert_error(&got, 400, "bad_request");
+        assert!(
+            got.1["error"]["details"]["scheduled_rounds"].is_string(),
+            "{}",
+            got.1
+        );
+    }
+    let main = app
+        .call(
+            "PATCH",
+            &format!("/api/fights/{}/", fights[0]),
+            Some(&admin),
+            Some(json!({ "scheduled_rounds": 3 })),
+        )
+        .await;
+    assert_error(&main, 400, "bad_request");
     // The same fighter cannot be in both corners.
     let same = app
         .call(

@@ -8,6 +8,8 @@
 use awc::http::StatusCode;
 use serde_json::{json, Value};
 
+use ringside_actors::fight::{Bout, Transition};
+
 use crate::harness::{assert_error, build_card, TestApp};
 use crate::ws_client::WsClient;
 
@@ -421,6 +423,44 @@ async fn a_three_fight_card_from_first_bell_to_the_last_decision() {
         Some(json!("split_decision"))
     );
 
+    // The stored state is what the stored timeline folds into.
+    let rows = app.rows(&format!(
+        "SELECT kind, data, at FROM fight_timeline WHERE live_fight_id = {} ORDER BY n",
+        main.id
+    ));
+    let timeline: Vec<(Transition, chrono::DateTime<chrono::Utc>)> = rows
+        .iter()
+        .map(|r| {
+            let t = Transition::from_stored(r["kind"].as_str().unwrap_or(""), &r["data"])
+                .unwrap_or_else(|| panic!("a stored transition: {r}"));
+            let at = serde_json::from_value(r["at"].clone()).expect("a time");
+            (t, at)
+        })
+        .collect();
+    let folded = Bout::fold(5, timeline.iter().map(|(t, at)| (t, *at)));
+    let stored = app.rows(&format!(
+        "SELECT bout FROM live_fights WHERE id = {}",
+        main.id
+    ));
+    assert_eq!(
+        serde_json::to_value(&folded).expect("json"),
+        stored[0]["bout"]
+    );
+    // Each entry's seq is its frame's on fight:{id}.
+    let frames = app.rows(&format!(
+        "SELECT seq, payload->'transition'->>'n' AS n FROM channel_messages \
+         WHERE channel = 'fight:{}' AND frame_type = 'fight_state' ORDER BY seq",
+        main.id
+    ));
+    assert_eq!(frames.len(), entries.len());
+    for (frame, entry) in frames.iter().zip(entries) {
+        assert_eq!(frame["seq"], entry["seq"]);
+        assert_eq!(
+            frame["n"].as_str().map(String::from),
+            entry["n"].as_i64().map(|n| n.to_string())
+        );
+    }
+
     // The updates the engine wrote, verified and numbered on the event.
     let (_, updates) = app
         .get(
@@ -573,10 +613,10 @@ async fn finding_3_no_finish_before_the_first_bell_or_after_the_clock() {
     let (status, body) = n.act("result/", ko.clone()).await;
     assert_eq!(
         status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::CONFLICT,
         "the clock has not reached 0:20: {body}"
     );
-    assert!(body["error"]["details"]["time"].is_string());
+    assert_eq!(body["error"]["code"], "invalid_transition");
     n.clock(&n.fights[0], "0:20").await;
     let done = n.ok("result/", ko).await;
     assert_eq!(
@@ -727,7 +767,8 @@ async fn finding_7_stats_must_be_possible_and_corrections_say_why() {
     for bad in [
         json!({ "corner": "red", "round": 1, "strikes_landed": 50 }),
         json!({ "corner": "red", "round": 1, "strikes_landed": 10, "strikes_attempted": 10, "significant_strikes_landed": 30, "significant_strikes_attempted": 30 }),
-        json!({ "corner": "red", "round": 1, "control_time_s": 300 }),
+        json!({ "corner": "red", "round": 1, "control_time_s": 301 }),
+        json!({ "corner": "red", "round": 1, "knockdowns": 21 }),
         json!({ "corner": "red", "round": 1, "elbows": 1 }),
         json!({ "corner": "red", "round": 1, "knockdowns": -1 }),
     ] {
@@ -744,8 +785,8 @@ async fn finding_7_stats_must_be_possible_and_corrections_say_why() {
             json!({ "corner": "blue", "round": 1, "control_time_s": 10 }),
         )
         .await,
-        400,
-        "bad_request",
+        409,
+        "invalid_transition",
     );
     let (status, body) = n
         .act(
@@ -1068,6 +1109,16 @@ async fn an_overturned_result_reverses_the_records_and_tells_those_who_were_told
         json!({ "target_type": "fighter", "target_id": f.red }),
     )
     .await;
+    // Blue is a proven 10-0 above the newcomers; red is one of them.
+    let (status, body) = app
+        .call(
+            "PATCH",
+            &format!("/api/fighters/{}/", f.blue),
+            Some(&n.admin),
+            Some(json!({ "wins": 10 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (red0, blue0) = (record(&app, f.red).await, record(&app, f.blue).await);
     n.ok("rounds/start/", json!({ "round": 1 })).await;
     n.clock(f, "2:41").await;
@@ -1159,6 +1210,26 @@ async fn an_overturned_result_reverses_the_records_and_tells_those_who_were_told
             .is_some_and(|r| r.ends_with("was amended: the winner failed a drug test")),
         "{history}"
     );
+    // His followers hear that his rank moved back, when it did.
+    let (_, inbox) = app.get("/api/notifications/", Some(&fan)).await;
+    let moved: Vec<&Value> = inbox["results"]
+        .as_array()
+        .expect("inbox")
+        .iter()
+        .filter(|m| m["notification_type"] == "ranking_change")
+        .collect();
+    assert_ne!(
+        fought["rank_after"], amended["rank_after"],
+        "the KO had moved him: {history}"
+    );
+    let back = moved
+        .iter()
+        .find(|m| m["data"]["cause"] == "amended")
+        .unwrap_or_else(|| panic!("told of the move back: {moved:?}"));
+    assert_eq!(
+        (&back["data"]["rank_before"], &back["data"]["rank_after"]),
+        (&fought["rank_after"], &amended["rank_after"])
+    );
     assert_eq!(
         amended["rating_after"], fought["rating_before"],
         "{history}"
@@ -1182,7 +1253,7 @@ async fn reporters_post_news_and_the_engine_writes_the_rest() {
     n.clock(&n.fights[0], "1:00").await;
     n.ok(
         "stats/",
-        json!({ "corner": "blue", "round": 1, "knockdowns": 2 }),
+        json!({ "corner": "blue", "round": 1, "strikes_landed": 6, "strikes_attempted": 9, "knockdowns": 2 }),
     )
     .await;
     let (_, updates) = app

@@ -96,7 +96,7 @@ pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> FightE
     }
 }
 
-fn wrong(message: impl Into<String>) -> FightError {
+pub(crate) fn wrong(message: impl Into<String>) -> FightError {
     FightError::WrongState(message.into())
 }
 
@@ -727,13 +727,10 @@ impl Bout {
             Some(t) => {
                 let s = result::parse_time(t)?;
                 if s * 1000 > self.elapsed_at(now) + 999 {
-                    return Err(invalid(
-                        "time",
-                        format!(
-                            "the round's clock reads {}",
-                            clock_text(self.elapsed_at(now))
-                        ),
-                    ));
+                    return Err(wrong(format!(
+                        "the round's clock reads {}",
+                        clock_text(self.elapsed_at(now))
+                    )));
                 }
                 s * 1000
             }

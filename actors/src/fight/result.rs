@@ -120,7 +120,8 @@ pub fn has_winner(method: ResultMethod) -> bool {
 pub fn parse_time(time: &str) -> Result<i64, FightError> {
     let bad = || invalid("time", "must be M:SS within the 5-minute round");
     let (m, s) = time.split_once(':').ok_or_else(bad)?;
-    if !(1..=2).contains(&m.len()) || s.len() != 2 {
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if !(1..=2).contains(&m.len()) || s.len() != 2 || !digits(m) || !digits(s) {
         return Err(bad());
     }
     let (m, s): (i64, i64) = match (m.parse(), s.parse()) {
@@ -269,10 +270,7 @@ fn in_the_round(
 ) -> Result<(i32, i64), FightError> {
     let round = input.round.unwrap_or(bout.round);
     if round != bout.round {
-        return Err(invalid(
-            "round",
-            format!("the fight is in round {}", bout.round),
-        ));
+        return Err(wrong(format!("the fight is in round {}", bout.round)));
     }
     let clock = bout.elapsed_at(now);
     let seconds = match &input.time {
@@ -281,13 +279,10 @@ fn in_the_round(
         None => return Err(invalid("time", "a finish gives its time (M:SS)")),
     };
     if seconds * 1000 > clock + 999 {
-        return Err(invalid(
-            "time",
-            format!(
-                "the round's clock reads {}; a finish cannot be later",
-                super::clock_text(clock)
-            ),
-        ));
+        return Err(wrong(format!(
+            "the round's clock reads {}; the fight cannot have ended later",
+            super::clock_text(clock)
+        )));
     }
     Ok((round, seconds))
 }
@@ -369,17 +364,22 @@ pub fn finish(
     let after_round = matches!(bout.phase, Phase::BetweenRounds | Phase::Stopped);
     let last_round_over = bout.phase == Phase::BetweenRounds && bout.round >= bout.scheduled_rounds;
     match kind(shape.method) {
+        Kind::Finish if bout.phase == Phase::Paused && shape.method != ResultMethod::Tko => Err(
+            wrong("the clock is stopped: a paused round ends only by a stoppage (tko) or a dq"),
+        ),
         Kind::Finish if in_round => {
             let (round, seconds) = in_the_round(bout, &input, now, false)?;
             Ok(shape.recorded(round, seconds, None))
         }
         Kind::Finish
             if shape.method == ResultMethod::Tko
-                && shape.stoppage != Some(Stoppage::Referee)
-                && bout.phase == Phase::BetweenRounds
-                && !last_round_over =>
+                && ((shape.stoppage != Some(Stoppage::Referee)
+                    && bout.phase == Phase::BetweenRounds
+                    && !last_round_over)
+                    || bout.phase == Phase::Stopped) =>
         {
-            // The doctor or the corner stopped it on the stool.
+            // The doctor or the corner stopped it on the stool, or the
+            // stopped round is not resumed.
             let (round, seconds) = fixed(&input, bout.round, length_of(bout, bout.round))?;
             Ok(shape.recorded(round, seconds, None))
         }
@@ -418,14 +418,11 @@ pub fn finish(
             Ok(shape.recorded(round, seconds, None))
         }
         Kind::NoContest => {
-            let accidental_stoppage = bout.phase == Phase::Stopped
-                && bout
-                    .fouls
-                    .iter()
-                    .any(|f| !f.intentional && f.round == bout.round);
-            if accidental_stoppage && shape.foul.is_some() && technical_allowed(bout).is_ok() {
+            // In any phase: once past the threshold, an accidental foul
+            // that ends the fight is for the cards.
+            if shape.foul.is_some() && technical_allowed(bout).is_ok() {
                 return Err(wrong(format!(
-                    "after round {} an accidental-foul stoppage goes to the cards: a technical decision or draw",
+                    "after round {} an accidental-foul stoppage goes to the cards: end the round at the stoppage (rounds/end with its time) and enter a technical decision or draw",
                     bout.foul_threshold()
                 )));
             }
@@ -450,11 +447,15 @@ pub fn amend(bout: &Bout, input: ResultInput) -> Result<OfficialResult, FightErr
     let went_the_distance = bout.full_rounds() >= bout.scheduled_rounds;
     match kind(shape.method) {
         Kind::Finish | Kind::Dq => {
-            let round = input.round.or(previous.map(|p| p.round)).unwrap_or(fought);
-            if round < 1 || round > fought {
+            if shape.method == ResultMethod::Dq {
+                dq_allowed(bout, shape.winner)?;
+            }
+            // It ended in the last round fought, as it did.
+            let round = input.round.unwrap_or(fought);
+            if round != fought {
                 return Err(invalid(
                     "round",
-                    format!("the fight lasted {fought} round(s)"),
+                    format!("the fight ended in round {fought}"),
                 ));
             }
             let seconds = match &input.time {

@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{invalid, FightError};
+use super::{invalid, FightError, ROUND_LENGTH_S};
 
 /// Every counter is at most this (a typo guard, far above any real round).
 pub const MAX: u64 = 10_000;
+/// Knockdowns and submission attempts in one round: each is a live update,
+/// so their guard is tighter.
+pub const MAX_EVENTS: u64 = 20;
 
 macro_rules! counters {
     ($($field:ident),+ $(,)?) => {
@@ -81,8 +84,12 @@ pub fn merge(current: &Counters, sent: &BTreeMap<String, u64>) -> Result<Counter
                 ),
             )
         })?;
-        if *value > MAX {
-            return Err(invalid("stats", format!("{name} is at most {MAX}")));
+        let max = match name.as_str() {
+            "knockdowns" | "submission_attempts" => MAX_EVENTS,
+            _ => MAX,
+        };
+        if *value > max {
+            return Err(invalid("stats", format!("{name} is at most {max}")));
         }
         *slot = *value as u32;
     }
@@ -132,15 +139,30 @@ pub fn check(mine: &Counters, theirs: &Counters, round_ms: i64) -> Result<(), Fi
             ));
         }
     }
-    let control = i64::from(mine.control_time_s) + i64::from(theirs.control_time_s);
-    let clock = (round_ms + 999) / 1000;
-    if control > clock {
+    if mine.knockdowns > mine.strikes_landed {
         return Err(invalid(
             "stats",
             format!(
-                "control time of both corners ({control} s) cannot exceed the round's {clock} s"
+                "knockdowns ({}) cannot exceed strikes_landed ({})",
+                mine.knockdowns, mine.strikes_landed
             ),
         ));
+    }
+    let control = i64::from(mine.control_time_s) + i64::from(theirs.control_time_s);
+    let clock = (round_ms + 999) / 1000;
+    if control > ROUND_LENGTH_S {
+        return Err(invalid(
+            "stats",
+            format!(
+                "control time of both corners ({control} s) cannot exceed the 300-second round"
+            ),
+        ));
+    }
+    if control > clock {
+        // Possible later in the round: not yet.
+        return Err(super::wrong(format!(
+            "control time of both corners ({control} s) cannot exceed the round's clock ({clock} s)"
+        )));
     }
     Ok(())
 }

@@ -40,6 +40,10 @@ impl Night {
         n
     }
 
+    fn clone_bout(&self) -> Bout {
+        self.bout.clone()
+    }
+
     fn try_(&mut self, c: Command) -> Result<Transition, FightError> {
         let t = self.bout.decide(c, self.now)?;
         self.bout.apply(&t, self.now);
@@ -221,10 +225,7 @@ fn finding_3_no_finish_before_the_first_bell_or_later_than_the_clock() {
     n.ok(Command::StartRound { round: 1 });
     n.wait(15);
     let late = n.try_(ko(1, "0:20"));
-    assert!(
-        matches!(late, Err(FightError::Invalid { field: "time", .. })),
-        "{late:?}"
-    );
+    assert!(conflict(late).contains("clock reads 0:15"));
     n.wait(10);
     assert!(n.try_(ko(2, "0:20")).is_err(), "round 2 is not on");
     n.ok(ko(1, "0:20"));
@@ -379,6 +380,15 @@ fn a_correction_lowers_a_counter_only_with_a_reason() {
         counters: BTreeMap::from([("knockdowns".into(), v)]),
         reason: reason.map(String::from),
     };
+    n.ok(Command::Stats {
+        round: 1,
+        corner: Winner::Blue,
+        counters: BTreeMap::from([
+            ("strikes_attempted".into(), 20),
+            ("strikes_landed".into(), 10),
+        ]),
+        reason: None,
+    });
     n.ok(set(2, None));
     assert!(matches!(
         n.try_(set(1, None)),
@@ -912,4 +922,183 @@ fn the_clock_is_given_at_the_servers_time() {
         (clock.running, clock.between_rounds, clock.rest_elapsed_s),
         (false, true, Some(20.0))
     );
+}
+
+#[test]
+fn times_are_digits_within_the_round() {
+    for bad in [
+        "0:-5", "2:-1", "+1:05", "1:5", "5:01", "10:00", "a:bc", "1:05:00", "",
+    ] {
+        assert!(result::parse_time(bad).is_err(), "{bad}");
+    }
+    assert_eq!(result::parse_time("0:00"), Ok(0));
+    assert_eq!(result::parse_time("05:00"), Ok(300));
+    assert_eq!(result::parse_time("2:41"), Ok(161));
+}
+
+#[test]
+fn past_the_threshold_an_accidental_foul_is_for_the_cards_in_any_phase() {
+    let mut n = Night::new(3);
+    n.round(1);
+    n.round(2);
+    n.ok(Command::StartRound { round: 3 });
+    n.wait(60);
+    n.foul(Winner::Red, 0, false);
+    let mut nc = result("no_contest", None, None, None);
+    nc.foul = Some("accidental eye poke".into());
+    assert!(conflict(n.try_(Command::Result(nc.clone()))).contains("goes to the cards"));
+    // Without a foul named, a no contest stays possible (an overturn, say).
+    nc.foul = None;
+    nc.reason = Some("the cage door broke".into());
+    assert!(n.try_(Command::Result(nc)).is_ok());
+}
+
+#[test]
+fn a_paused_round_ends_only_by_a_stoppage_or_a_dq_and_a_stopped_round_by_a_tko() {
+    let mut n = Night::new(3);
+    n.ok(Command::StartRound { round: 1 });
+    n.wait(100);
+    n.ok(Command::Pause {
+        reason: "doctor checks the cut".into(),
+    });
+    assert!(conflict(n.try_(ko(1, "1:40"))).contains("paused"));
+    let mut tko = result("tko", RED, None, Some("1:40"));
+    tko.stoppage = Some(Stoppage::Doctor);
+    assert!(n
+        .clone_bout()
+        .decide(Command::Result(tko.clone()), n.now)
+        .is_ok());
+    // Ended early for the cut and not resumed: a doctor's TKO at that time.
+    n.ok(Command::EndRound {
+        round: 1,
+        time: Some("1:40".into()),
+        reason: Some("doctor check".into()),
+    });
+    tko.time = None;
+    let Transition::Result(r) = n.ok(Command::Result(tko)) else {
+        panic!()
+    };
+    assert_eq!((r.round, r.time.as_str()), (1, "1:40"));
+}
+
+#[test]
+fn an_amended_finish_is_in_the_last_round_fought_and_a_dq_needs_its_fouls() {
+    let mut n = Night::new(3);
+    n.round(1);
+    n.ok(Command::StartRound { round: 2 });
+    n.wait(100);
+    n.ok(ko(2, "1:40"));
+    let amend = |method: &str, winner, round, time: &str| Command::Amend {
+        result: result(method, winner, Some(round), Some(time)),
+        reason: "replay review".into(),
+    };
+    match n.try_(amend("ko", BLUE, 1, "1:00")) {
+        Err(FightError::Invalid { field: "round", .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    match n.try_(amend("ko", BLUE, 2, "1:41")) {
+        Err(FightError::Invalid { field: "time", .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    let mut dq = result("dq", BLUE, Some(2), Some("1:40"));
+    dq.foul = Some("illegal knee".into());
+    let dq = Command::Amend {
+        result: dq,
+        reason: "replay review".into(),
+    };
+    assert!(conflict(n.try_(dq)).contains("dq needs"));
+    assert!(n.try_(amend("ko", BLUE, 2, "1:40")).is_ok());
+}
+
+#[test]
+fn every_kind_of_transition_folds_back_into_the_state() {
+    let mut n = Night::new(3);
+    let mut timeline: Vec<(Transition, DateTime<Utc>)> = Vec::new();
+    let mut step = |n: &mut Night, c: Command, wait: i64| {
+        n.wait(wait);
+        let t = n.ok(c);
+        timeline.push((t, n.now));
+    };
+    step(&mut n, Command::StartRound { round: 1 }, 0);
+    step(
+        &mut n,
+        Command::Pause {
+            reason: "foul".into(),
+        },
+        40,
+    );
+    step(
+        &mut n,
+        Command::Foul {
+            corner: Winner::Red,
+            round: 1,
+            foul: "fence grab".into(),
+            points: 1,
+            intentional: true,
+        },
+        5,
+    );
+    step(&mut n, Command::Resume, 30);
+    step(
+        &mut n,
+        Command::SetClock {
+            elapsed_s: 60,
+            reason: "arena".into(),
+        },
+        10,
+    );
+    step(
+        &mut n,
+        Command::Stats {
+            round: 1,
+            corner: Winner::Blue,
+            counters: BTreeMap::from([
+                ("strikes_landed".into(), 5),
+                ("strikes_attempted".into(), 9),
+                ("knockdowns".into(), 1),
+            ]),
+            reason: None,
+        },
+        1,
+    );
+    step(
+        &mut n,
+        Command::EndRound {
+            round: 1,
+            time: None,
+            reason: None,
+        },
+        250,
+    );
+    for judge in ["Sal D'Amato", "Derek Cleary", "Chris Lee"] {
+        step(
+            &mut n,
+            Command::Score(Score {
+                judge: judge.into(),
+                round: 1,
+                red: 10,
+                blue: 9,
+            }),
+            1,
+        );
+    }
+    step(&mut n, Command::StartRound { round: 2 }, 60);
+    step(&mut n, ko(2, "0:30"), 31);
+    step(
+        &mut n,
+        Command::Amend {
+            result: result("no_contest", None, None, None),
+            reason: "overturned".into(),
+        },
+        600,
+    );
+    let mut folded = Bout::new(3);
+    let first = Night::new(3);
+    folded.officials = first.bout.officials.clone();
+    folded.status = first.bout.status;
+    for (t, at) in &timeline {
+        let stored = Transition::from_stored(t.kind().as_str(), &t.data()).expect("round trip");
+        folded.apply(&stored, *at);
+    }
+    assert_eq!(folded, n.bout);
 }

@@ -148,13 +148,14 @@ pub fn on_result_amended(
     fight: &Fight,
     before: &OfficialResult,
     after: &OfficialResult,
+    title_won: bool,
     push: &PushTargets,
 ) -> QueryResult<Sent> {
     let users = crate::db::notifications::told_of_fight(conn, "fight_result", fight.id)?;
     if users.is_empty() {
         return Ok(Sent::default());
     }
-    let told = Told::of(conn, fight, after, false)?;
+    let told = Told::of(conn, fight, after, title_won)?;
     let reason = after.reason.clone().unwrap_or_default();
     let template = match after.winner {
         Some(_) => Template::Amended,
