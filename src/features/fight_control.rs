@@ -134,7 +134,16 @@ fn consequences(
     // A correction after the result is no news of the night.
     let live = !matches!(t, Transition::Stats { .. }) || locked.live.status == "in_progress";
     let generated = if live {
-        generated_updates(locked, t)
+        let ids = [locked.fight.red_fighter_id, locked.fight.blue_fighter_id];
+        let names = crate::db::catalog::fighter_names(conn, &ids)?;
+        let name = |id: i64| {
+            names
+                .iter()
+                .find(|(f, _)| *f == id)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default()
+        };
+        generated_updates(&Corners(name(ids[0]), name(ids[1])), t)
     } else {
         Vec::new()
     };
@@ -255,7 +264,7 @@ type Generated = (UpdateType, String, String, Option<i32>, Value);
 
 /// The live updates a transition writes: what the engine knows, no
 /// reporter types it.
-fn generated_updates(locked: &Locked, t: &Transition) -> Vec<Generated> {
+fn generated_updates(corners: &Corners, t: &Transition) -> Vec<Generated> {
     let entry =
         |update_type, title: String, description: String, round: Option<i32>, data: Value| {
             let mut data = data;
@@ -307,7 +316,11 @@ fn generated_updates(locked: &Locked, t: &Transition) -> Vec<Generated> {
             for _ in before.knockdowns..after.knockdowns {
                 out.push(entry(
                     UpdateType::Knockdown,
-                    format!("Knockdown by {}", corner_name(locked, *corner)),
+                    format!(
+                        "Knockdown: {} drops {}",
+                        corners.of(*corner),
+                        corners.of(corner.other())
+                    ),
                     String::new(),
                     Some(*round),
                     json!({ "corner": corner }),
@@ -316,7 +329,7 @@ fn generated_updates(locked: &Locked, t: &Transition) -> Vec<Generated> {
             for _ in before.submission_attempts..after.submission_attempts {
                 out.push(entry(
                     UpdateType::SubmissionAttempt,
-                    format!("Submission attempt by {}", corner_name(locked, *corner)),
+                    format!("Submission attempt by {}", corners.of(*corner)),
                     String::new(),
                     Some(*round),
                     json!({ "corner": corner }),
@@ -326,7 +339,7 @@ fn generated_updates(locked: &Locked, t: &Transition) -> Vec<Generated> {
         }
         Transition::Result(result) => vec![entry(
             UpdateType::Result,
-            result_headline(locked, result),
+            corners.headline(result),
             String::new(),
             Some(result.round),
             json!({ "result": result }),
@@ -337,7 +350,7 @@ fn generated_updates(locked: &Locked, t: &Transition) -> Vec<Generated> {
             reason,
         } => vec![entry(
             UpdateType::Result,
-            format!("Result amended: {}", result_headline(locked, after)),
+            format!("Result amended: {}", corners.headline(after)),
             reason.clone(),
             Some(after.round),
             json!({ "result": after, "amended_from": before, "correction": true }),
@@ -346,16 +359,24 @@ fn generated_updates(locked: &Locked, t: &Transition) -> Vec<Generated> {
     }
 }
 
-/// "red corner" / "blue corner": the names are in the snapshot beside it.
-fn corner_name(_locked: &Locked, corner: Winner) -> String {
-    format!("the {} corner", corner.as_str())
-}
+/// The fighters' names, red then blue, for the updates' headlines.
+struct Corners(String, String);
 
-fn result_headline(_locked: &Locked, result: &OfficialResult) -> String {
-    let how = super::notifications::templates::result_words(result);
-    match result.winner {
-        Some(w) => format!("The {} corner wins by {how}", w.as_str()),
-        None => format!("The fight ends in a {how}"),
+impl Corners {
+    fn of(&self, corner: Winner) -> &str {
+        match corner {
+            Winner::Red => &self.0,
+            Winner::Blue => &self.1,
+        }
+    }
+
+    /// "Varga wins by submission (rear-naked choke)".
+    fn headline(&self, result: &OfficialResult) -> String {
+        let how = super::notifications::templates::result_words(result);
+        match result.winner {
+            Some(w) => format!("{} wins by {how}", self.of(w)),
+            None => format!("{} vs {}: {how}", self.0, self.1),
+        }
     }
 }
 

@@ -1259,13 +1259,21 @@ async fn reporters_post_news_and_the_engine_writes_the_rest() {
     let (_, updates) = app
         .get(&format!("/api/live/updates/?event={}", n.event), None)
         .await;
-    let knockdowns = updates["results"]
+    let knockdowns: Vec<&Value> = updates["results"]
         .as_array()
         .expect("updates")
         .iter()
         .filter(|u| u["update_type"] == "knockdown")
-        .count();
-    assert_eq!(knockdowns, 2, "one update per knockdown added");
+        .collect();
+    assert_eq!(knockdowns.len(), 2, "one update per knockdown added");
+    for k in knockdowns {
+        assert_eq!(k["title"], "Knockdown: Blue Fighter 1 drops Red Fighter 1");
+        assert_eq!(
+            (k["is_verified"].as_bool(), k["round_number"].as_i64()),
+            (Some(true), Some(1))
+        );
+        assert_eq!(k["data"]["generated"], true);
+    }
 }
 
 #[actix_rt::test]
