@@ -1102,3 +1102,140 @@ fn every_kind_of_transition_folds_back_into_the_state() {
     }
     assert_eq!(folded, n.bout);
 }
+
+/// The refusals not met on the way above, each with what it says.
+#[test]
+fn every_refusal_says_what_is_wrong() {
+    let field = |r: Result<Transition, FightError>| match r {
+        Err(FightError::Invalid { field, .. }) => field,
+        other => panic!("expected a bad field, got {other:?}"),
+    };
+    // Shapes.
+    let mut n = Night::new(3);
+    n.ok(Command::StartRound { round: 1 });
+    n.wait(60);
+    let mut r = result("ko", None, None, Some("1:00"));
+    assert_eq!(field(n.try_(Command::Result(r.clone()))), "winner");
+    r.winner = RED;
+    r.stoppage = Some(Stoppage::Referee);
+    assert_eq!(field(n.try_(Command::Result(r.clone()))), "stoppage");
+    r.stoppage = None;
+    r.foul = Some("eye poke".into());
+    assert_eq!(field(n.try_(Command::Result(r.clone()))), "foul");
+    r.foul = None;
+    r.time = None;
+    assert_eq!(
+        field(n.try_(Command::Result(r))),
+        "time",
+        "a finish gives its time"
+    );
+    assert_eq!(
+        field(n.try_(Command::Result(result("no_contest", None, None, None)))),
+        "reason"
+    );
+    // Not now: a technical result in a running round, a dq before round 1.
+    assert!(
+        conflict(n.try_(Command::Result(result("technical_draw", None, None, None))))
+            .contains("after a stoppage")
+    );
+    let fresh = Night::new(3);
+    let mut dq = result("dq", RED, None, None);
+    dq.foul = Some("spitting".into());
+    let mut fouled = fresh.bout.clone();
+    fouled.fouls.push(Foul {
+        corner: Winner::Blue,
+        round: 0,
+        foul: "spitting".into(),
+        points: 0,
+        intentional: true,
+    });
+    assert!(conflict(fouled.decide(Command::Result(dq), fresh.now)).contains("cannot disqualify"));
+    // A no contest before round 1 is at 1:00 of nothing: round 1, 0:00.
+    let mut nc = result("no_contest", None, None, None);
+    nc.reason = Some("a fighter collapsed in the cage before the bell".into());
+    let Ok(Transition::Result(r)) = fresh.bout.decide(Command::Result(nc), fresh.now) else {
+        panic!()
+    };
+    assert_eq!((r.round, r.time.as_str()), (1, "0:00"));
+    // The clock, the round, the points, the state.
+    assert_eq!(
+        field(n.try_(Command::SetClock {
+            elapsed_s: 301,
+            reason: "x".into()
+        })),
+        "elapsed"
+    );
+    assert!(conflict(n.try_(Command::EndRound {
+        round: 2,
+        time: None,
+        reason: None
+    }))
+    .contains("round 1 is the one on"));
+    let foul = |points| Command::Foul {
+        corner: Winner::Red,
+        round: 1,
+        foul: "fence grab".into(),
+        points,
+        intentional: false,
+    };
+    assert_eq!(field(n.try_(foul(3))), "points");
+    assert!(conflict(n.try_(Command::Start {
+        other_in_progress: None
+    }))
+    .contains("in_progress"));
+    let upcoming = Bout::new(3);
+    assert!(
+        conflict(upcoming.decide(Command::Pause { reason: "x".into() }, t0())).contains("upcoming")
+    );
+    // Knockdowns come from strikes that landed.
+    let kd = Command::Stats {
+        round: 1,
+        corner: Winner::Red,
+        counters: BTreeMap::from([("knockdowns".into(), 1)]),
+        reason: None,
+    };
+    assert_eq!(field(n.try_(kd)), "stats");
+    // After the last horn: nothing to pause, the cards decide; a decision's round is the last.
+    let mut n = Night::new(3);
+    for round in 1..=3 {
+        n.round(round);
+    }
+    assert!(conflict(n.try_(Command::Pause { reason: "x".into() })).contains("the cards decide"));
+    for judge in ["Sal D'Amato", "Derek Cleary", "Chris Lee"] {
+        n.card(judge, &[(10, 9), (10, 9), (10, 9)]);
+    }
+    assert_eq!(
+        field(n.try_(Command::Result(result(
+            "unanimous_decision",
+            RED,
+            Some(2),
+            None
+        )))),
+        "round"
+    );
+    n.ok(Command::Result(result(
+        "unanimous_decision",
+        RED,
+        None,
+        None,
+    )));
+    // After the result, stats are corrections and need a reason.
+    let late = Command::Stats {
+        round: 1,
+        corner: Winner::Red,
+        counters: BTreeMap::from([("strikes_attempted".into(), 40)]),
+        reason: None,
+    };
+    assert!(conflict(n.try_(late)).contains("needs a reason"));
+    // An amendment of a decision stays with the cards, or names its time.
+    let amend = |result| Command::Amend {
+        result,
+        reason: "scoring review".into(),
+    };
+    assert!(matches!(
+        n.try_(amend(result("split_decision", RED, None, None))),
+        Err(FightError::ContradictsScorecards(_))
+    ));
+    assert_eq!(field(n.try_(amend(result("ko", RED, None, None)))), "time");
+    assert!(n.try_(amend(result("ko", RED, None, Some("4:59")))).is_ok());
+}
