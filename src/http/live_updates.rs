@@ -29,10 +29,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     summary = r#"Post a live update"#,
     description = r#"A reporter's update is stored unverified (`is_verified` false, `seq` null) and is not broadcast until a moderator approves it. A moderator's or admin's is verified at once, numbered on `event:{live_event}` (`seq`) and broadcast as `update` on `event:{live_event}`, on `fight:{live_fight}` when it names a fight, and on `news` when `is_breaking`. Requires role: `reporter`."#,
     security(("bearerAuth" = ["reporter"])),
-    request_body(content = crate::db::live_updates::NewUpdate, example = json!({"live_event": 1, "live_fight": 3, "update_type": "knockdown", "title": "Ruiz drops Okafor with a left hook", "round_number": 2, "is_breaking": false})),
+    request_body(content = crate::db::live_updates::NewUpdate, example = json!({"live_event": 1, "live_fight": 3, "update_type": "news", "title": "Okafor's corner calls for ice between rounds", "round_number": 2, "is_breaking": false})),
     responses(
         (status = 201, description = r#"The stored update."#, body = crate::db::models::LiveUpdate),
-        (status = 400, description = r#"`bad_request`: malformed body, or a field failed validation (`update_type` not one of the update types, `title` not 1 to 200 characters, `description` over 5000 characters, `round_number` not 1 to 5, `data` not a JSON object or over 16 KiB), `live_event` referring to something that does not exist, `live_fight` not a fight of this live event, or `media` referring to something that does not exist; `details` names the field."#),
+        (status = 400, description = r#"`bad_request`: malformed body, or a field failed validation (`update_type` not `news`: the other types are written by fight control as the fight happens; `title` not 1 to 200 characters, `description` over 5000 characters, `round_number` not 1 to 5, `data` not a JSON object or over 16 KiB), `live_event` referring to something that does not exist, `live_fight` not a fight of this live event, or `media` referring to something that does not exist; `details` names the field."#),
         (status = 409, description = r#"`invalid_transition`: the live event is `completed` or `cancelled`."#),
     )
 )]
