@@ -439,4 +439,11 @@ mod tests {
         );
         assert_eq!(list, vec![(1, 1, 11), (2, 2, 10)]);
     }
+
+    #[test]
+    fn an_imported_list_of_newcomers_still_sits_above_a_newcomer() {
+        let list = imported(&[NEWCOMER, NEWCOMER, NEWCOMER]);
+        assert!(list.iter().all(|r| r.rating > NEWCOMER.rating), "{list:?}");
+        assert!(list[0].rating > list[1].rating && list[1].rating > list[2].rating);
+    }
 }

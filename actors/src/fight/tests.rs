@@ -1227,6 +1227,13 @@ fn every_refusal_says_what_is_wrong() {
         reason: None,
     };
     assert!(conflict(n.try_(late)).contains("needs a reason"));
+    let corrected = Command::Stats {
+        round: 1,
+        corner: Winner::Red,
+        counters: BTreeMap::from([("strikes_attempted".into(), 40)]),
+        reason: Some("the broadcast's count, checked".into()),
+    };
+    assert!(n.try_(corrected).is_ok(), "a correction with its reason");
     // An amendment of a decision stays with the cards, or names its time.
     let amend = |result| Command::Amend {
         result,
