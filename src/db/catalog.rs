@@ -286,6 +286,22 @@ pub fn delete_fight(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
 }
 
 /// The names of `ids`, by id.
+/// The names in a fight's corners: (red, blue).
+pub fn corner_names(conn: &mut PgConnection, fight: &Fight) -> QueryResult<(String, String)> {
+    let names = fighter_names(conn, &[fight.red_fighter_id, fight.blue_fighter_id])?;
+    let name_of = |id: i64| {
+        names
+            .iter()
+            .find(|(f, _)| *f == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    Ok((
+        name_of(fight.red_fighter_id),
+        name_of(fight.blue_fighter_id),
+    ))
+}
+
 pub fn fighter_names(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
     fighters::table
         .filter(fighters::id.eq_any(ids))

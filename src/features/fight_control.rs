@@ -16,7 +16,6 @@
 
 use chrono::{SubsecRound, Utc};
 use diesel::PgConnection;
-use ringside_actors::fight::result::{kind, Kind};
 use ringside_actors::fight::{Command, OfficialResult, ResultInput, Transition, Winner};
 use ringside_actors::ranking::Outcome;
 use ringside_actors::scoring::Score;
@@ -100,13 +99,18 @@ fn publish_transition(
     mut entry: Entry,
 ) -> Result<Vec<Published>, ApiError> {
     let (id, event) = (locked.live.id, locked.live.live_event_id);
-    let card = crate::db::live_events::card_entry(conn, id)?;
-    let mut data = snapshots::card_entry_json(&card)?;
-    let open = bout.cards_open(locked.open_scoring);
     let position = channels::next_position(conn, &Channel::Fight(id))?;
     entry.seq = Some(position.1 as i64);
     db::set_seq(conn, &entry, position.1 as i64)?;
-    data["transition"] = snapshots::timeline_entry_json(&entry, open);
+    // The frame is the snapshot's card entry with the transition.
+    let snapshot = snapshots::fight(conn, id)?;
+    let mut data = snapshot.clone();
+    if let Some(map) = data.as_object_mut() {
+        map.remove("reactions");
+        map.remove("timeline");
+    }
+    data["transition"] =
+        snapshots::timeline_entry_json(&entry, bout.cards_open(locked.open_scoring));
     let mut on_fight = channels::store(
         conn,
         &Channel::Fight(id),
@@ -115,7 +119,7 @@ fn publish_transition(
         "fight_state",
         &data,
     )?;
-    on_fight.snapshot = Some(snapshots::fight(conn, id)?);
+    on_fight.snapshot = Some(snapshot);
     let mut on_event = channels::append(conn, &Channel::Event(event), "fight_state", &data)?;
     on_event.snapshot = Some(snapshots::event(conn, event)?);
     Ok(vec![on_fight, on_event])
@@ -134,16 +138,8 @@ fn consequences(
     // A correction after the result is no news of the night.
     let live = !matches!(t, Transition::Stats { .. }) || locked.live.status == "in_progress";
     let generated = if live {
-        let ids = [locked.fight.red_fighter_id, locked.fight.blue_fighter_id];
-        let names = crate::db::catalog::fighter_names(conn, &ids)?;
-        let name = |id: i64| {
-            names
-                .iter()
-                .find(|(f, _)| *f == id)
-                .map(|(_, n)| n.clone())
-                .unwrap_or_default()
-        };
-        generated_updates(&Corners(name(ids[0]), name(ids[1])), t)
+        let (red, blue) = crate::db::catalog::corner_names(conn, &locked.fight)?;
+        generated_updates(&Corners(red, blue), t)
     } else {
         Vec::new()
     };
@@ -603,8 +599,19 @@ impl From<AmendInput> for Command {
 
 // ---- the reads --------------------------------------------------------------
 
-fn is_staff(viewer: Option<&User>) -> bool {
-    viewer.is_some_and(|u| u.role().includes(Role::Moderator))
+/// A fight's rules state, and whether `viewer` may see its cards: staff
+/// always, everyone else when the event opens scoring or the result is in.
+fn cards_open_to(
+    conn: &mut PgConnection,
+    id: i64,
+    viewer: Option<&User>,
+) -> Result<(ringside_actors::fight::Bout, bool), ApiError> {
+    let card =
+        crate::db::live_events::card_entry(conn, id).map_err(|e| named("live fight")(e.into()))?;
+    let bout = db::bout_of(&card.live, &card.fight)?;
+    let staff = viewer.is_some_and(|u| u.role().includes(Role::Moderator));
+    let open = staff || bout.cards_open(card.open_scoring);
+    Ok((bout, open))
 }
 
 /// Every transition of a fight in order (after entry `after`); judges'
@@ -618,10 +625,7 @@ pub async fn timeline(
     state
         .db
         .run(move |conn| {
-            let card = crate::db::live_events::card_entry(conn, id)
-                .map_err(|e| named("live fight")(e.into()))?;
-            let bout = db::bout_of(&card.live, &card.fight)?;
-            let open = is_staff(viewer.as_ref()) || bout.cards_open(card.open_scoring);
+            let (_, open) = cards_open_to(conn, id, viewer.as_ref())?;
             let rows = db::timeline(conn, id, after, 10_000, false)?;
             Ok(json!({
                 "live_fight": id,
@@ -641,32 +645,23 @@ pub async fn scorecards(
     state
         .db
         .run(move |conn| {
-            let card = crate::db::live_events::card_entry(conn, id)
-                .map_err(|e| named("live fight")(e.into()))?;
-            let bout = db::bout_of(&card.live, &card.fight)?;
-            if !is_staff(viewer.as_ref()) && !bout.cards_open(card.open_scoring) {
+            let (bout, open) = cards_open_to(conn, id, viewer.as_ref())?;
+            if !open {
                 return Err(ApiError::Forbidden(
                     "the judges' cards are read with the result (this event does not open scoring)"
                         .into(),
                 ));
             }
+            // The view projects only while the fight is in progress.
             let view = bout.view(Utc::now(), true);
-            let projected = (bout.status == ringside_actors::vocabulary::FightStatus::InProgress)
-                .then_some(view.projected)
-                .flatten();
             Ok(json!({
                 "live_fight": id,
                 "judges": bout.officials.as_ref().map(|o| o.judges.clone()).unwrap_or_default(),
                 "cards": view.scorecards,
                 "fouls": view.fouls,
-                "projected": projected,
+                "projected": view.projected,
                 "result": view.result,
             }))
         })
         .await
-}
-
-/// Whether a result is on the cards (its notification shows them).
-pub fn on_the_cards(result: &OfficialResult) -> bool {
-    matches!(kind(result.method), Kind::Decision | Kind::Technical)
 }

@@ -198,18 +198,7 @@ impl Told {
         result: &OfficialResult,
         title_won: bool,
     ) -> QueryResult<Told> {
-        let names = catalog::fighter_names(conn, &[fight.red_fighter_id, fight.blue_fighter_id])?;
-        let name_of = |id: i64| {
-            names
-                .iter()
-                .find(|(f, _)| *f == id)
-                .map(|(_, n)| n.clone())
-                .unwrap_or_default()
-        };
-        let (red, blue) = (
-            name_of(fight.red_fighter_id),
-            name_of(fight.blue_fighter_id),
-        );
+        let (red, blue) = catalog::corner_names(conn, fight)?;
         let winner = match result.winner {
             Some(Winner::Red) => red.clone(),
             Some(Winner::Blue) => blue.clone(),
