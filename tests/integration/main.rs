@@ -2,6 +2,7 @@
 //! One binary, so the cluster starts once for all of them.
 
 mod architecture;
+mod child;
 mod harness;
 mod raw_ws;
 mod ws_client;
