@@ -1,7 +1,8 @@
 //! The real binary as a child process on a fixed address over a test
-#![allow(dead_code)] // used by the browser and client tests landing next
 //! database, for tests that kill the server (SIGKILL: no goodbye to anyone)
 //! and start it again where its clients left it.
+
+#![allow(dead_code)]
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
