@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ringside_actors::session::Transport;
+
 /// A setting that could not be used; the message names variable and value.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {var}={value:?}: {reason}")]
@@ -93,6 +95,9 @@ pub struct Guards {
     /// How long a closing WebSocket may take to get its close frame out
     /// before the connection is aborted (and its buffers freed).
     pub close_grace: Duration,
+    /// The live transports served (`RINGSIDE_TRANSPORTS`); the others answer
+    /// 403, as a proxy that blocks them would.
+    pub transports: Vec<Transport>,
 }
 
 /// A filter hit is refused (`content_rejected`) or stored and held for review.
@@ -382,7 +387,27 @@ fn guards(vars: &Vars) -> Result<Guards, ConfigError> {
         metrics_token: vars.text("METRICS_TOKEN"),
         body_timeout: vars.seconds("BODY_TIMEOUT", 10, 1..=3_600)?,
         close_grace: Duration::from_millis(vars.number("CLOSE_GRACE_MS", 2000, 10..=60_000)?),
+        transports: transports(list("RINGSIDE_TRANSPORTS"))?,
     })
+}
+
+/// `websocket,sse,poll` (the default), or some of them.
+fn transports(listed: Option<Vec<String>>) -> Result<Vec<Transport>, ConfigError> {
+    let Some(names) = listed else {
+        return Ok(Transport::ALL.to_vec());
+    };
+    let error = |value: String| ConfigError {
+        var: "RINGSIDE_TRANSPORTS",
+        value,
+        reason: "expected some of websocket, sse, poll, comma-separated".into(),
+    };
+    if names.is_empty() {
+        return Err(error(String::new()));
+    }
+    names
+        .into_iter()
+        .map(|n| Transport::parse(&n).ok_or_else(|| error(n)))
+        .collect()
 }
 
 fn push_settings(vars: &Vars) -> Result<PushSettings, ConfigError> {

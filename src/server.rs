@@ -66,10 +66,21 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         totals,
         reaction_writer,
         live_slots: crate::live::ConnectionSlots::new(config.guards.max_connections_per_ip),
+        // Two missed heartbeats: the client is gone (it resumes from its cursor).
+        long_polls: crate::live::LongPolls::new(config.live.heartbeat_interval * 2),
         db,
         config: config.clone(),
     });
     let metrics = web::Data::from(metrics);
+
+    let polls = state.long_polls.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            polls.sweep();
+        }
+    });
 
     let pruned = state.clone();
     actix_web::rt::spawn(async move {

@@ -34,6 +34,8 @@ pub struct AppState {
     pub push: crate::push::Push,
     /// Live connections per client address.
     pub live_slots: crate::live::ConnectionSlots,
+    /// Long-poll sessions between their polls.
+    pub long_polls: crate::live::LongPolls,
 }
 
 impl AppState {

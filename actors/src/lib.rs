@@ -8,6 +8,7 @@
 
 pub mod asyncapi;
 pub mod channel;
+pub mod cursor;
 pub mod fight;
 pub mod history;
 pub mod hub;

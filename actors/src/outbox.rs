@@ -125,6 +125,11 @@ impl Outbox {
         self.tx.try_send(item).is_ok()
     }
 
+    /// Whether the writing end is gone (the body dropped, the poll expired).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
     /// How many more frames the queue takes now.
     pub fn room_left(&self) -> usize {
         self.tx.capacity()

@@ -4,6 +4,8 @@
 //! A broadcast is serialized once into a [`Frame`] and the same bytes go to
 //! every subscriber.
 
+use std::sync::Arc;
+
 use bytestring::ByteString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -11,8 +13,103 @@ use serde_json::{json, Value};
 
 use crate::channel::Channel;
 
-/// One encoded JSON text frame, cheap to clone (reference counted).
-pub type Frame = ByteString;
+/// One encoded JSON text frame, cheap to clone (reference counted), with
+/// what a transport needs to know of it without parsing it again: its type
+/// (an SSE event's name) and where it leaves its channel's resume position
+/// (an SSE id, a long-poll cursor). The text is what every transport sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    text: ByteString,
+    kind: Option<FrameType>,
+    mark: Option<Arc<Mark>>,
+}
+
+/// How a frame moves its channel's resume position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    /// A durable frame: the channel is now at `seq`.
+    At { channel: Channel, seq: u64 },
+    /// `subscribed`: the channel's epoch and its current last seq.
+    Subscribed {
+        channel: Channel,
+        epoch: String,
+        seq: u64,
+    },
+    /// `resync`: the client reloads; the stream goes on from the subscription.
+    Resync { channel: Channel },
+}
+
+impl Frame {
+    fn new(kind: FrameType, v: &Value, mark: Option<Mark>) -> Frame {
+        Frame {
+            text: ByteString::from(v.to_string()),
+            kind: Some(kind),
+            mark: mark.map(Arc::new),
+        }
+    }
+
+    /// A frame that came as text (from another node): its type and position
+    /// are read once here, not per subscriber.
+    pub fn received(text: String) -> Frame {
+        #[derive(Deserialize)]
+        struct Head {
+            #[serde(rename = "type")]
+            kind: String,
+            channel: Option<String>,
+            seq: Option<u64>,
+        }
+        let head = serde_json::from_str::<Head>(&text).ok();
+        let kind = head.as_ref().and_then(|h| FrameType::parse(&h.kind));
+        let mark = head.and_then(|h| {
+            let channel = h.channel?.parse().ok()?;
+            Some(Arc::new(Mark::At {
+                channel,
+                seq: h.seq?,
+            }))
+        });
+        Frame {
+            text: ByteString::from(text),
+            kind,
+            mark,
+        }
+    }
+
+    pub fn text(&self) -> &ByteString {
+        &self.text
+    }
+
+    pub fn kind(&self) -> Option<FrameType> {
+        self.kind
+    }
+
+    pub fn mark(&self) -> Option<&Mark> {
+        self.mark.as_deref()
+    }
+}
+
+impl std::ops::Deref for Frame {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Text alone, with no type or position (tests, raw payloads).
+impl From<String> for Frame {
+    fn from(text: String) -> Frame {
+        Frame {
+            text: ByteString::from(text),
+            kind: None,
+            mark: None,
+        }
+    }
+}
+
+impl From<&str> for Frame {
+    fn from(text: &str) -> Frame {
+        Frame::from(text.to_string())
+    }
+}
 
 /// Where a reconnecting client left off on a channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -252,10 +349,11 @@ pub enum FrameType {
     Pong,
     Ack,
     Error,
+    Close,
 }
 
 impl FrameType {
-    pub const ALL: [FrameType; 21] = [
+    pub const ALL: [FrameType; 22] = [
         FrameType::Welcome,
         FrameType::Subscribed,
         FrameType::Unsubscribed,
@@ -277,6 +375,7 @@ impl FrameType {
         FrameType::Pong,
         FrameType::Ack,
         FrameType::Error,
+        FrameType::Close,
     ];
 
     /// The frame's `type`.
@@ -330,6 +429,7 @@ impl FrameType {
             FrameType::Pong => Pong::json_schema(generator),
             FrameType::Ack => Ack::json_schema(generator),
             FrameType::Error => ErrorFrame::json_schema(generator),
+            FrameType::Close => CloseFrame::json_schema(generator),
         }
     }
 
@@ -357,6 +457,7 @@ impl FrameType {
             FrameType::Pong => ("pong", Reply, "The answer to `ping`."),
             FrameType::Ack => ("ack", Reply, "A write (comment, react, vote) was committed: the stored row."),
             FrameType::Error => ("error", Reply, "An op was refused, with a stable `code`; the socket stays open."),
+            FrameType::Close => ("close", Notice, "SSE and long-poll only (a WebSocket gets a close frame instead): the server ends the stream with a close code and reason, the WebSocket's; reconnect with the cursor, unless the code says not to (1008)."),
         }
     }
 }
@@ -368,13 +469,11 @@ fn with_ref(mut v: Value, reference: &Option<Value>) -> Value {
     v
 }
 
-fn encode(v: &Value) -> Frame {
-    ByteString::from(v.to_string())
-}
-
 pub fn welcome(session: &str, user: Option<Value>, heartbeat_s: u64) -> Frame {
-    encode(
+    Frame::new(
+        FrameType::Welcome,
         &json!({ "type": FrameType::Welcome.as_str(), "session": session, "user": user, "heartbeat_s": heartbeat_s }),
+        None,
     )
 }
 
@@ -385,62 +484,98 @@ pub fn subscribed(
     snapshot: &Value,
     reference: &Option<Value>,
 ) -> Frame {
-    encode(&with_ref(
-        json!({ "type": FrameType::Subscribed.as_str(), "channel": channel.to_string(), "epoch": epoch, "seq": seq, "snapshot": snapshot }),
-        reference,
-    ))
+    Frame::new(
+        FrameType::Subscribed,
+        &with_ref(
+            json!({ "type": FrameType::Subscribed.as_str(), "channel": channel.to_string(), "epoch": epoch, "seq": seq, "snapshot": snapshot }),
+            reference,
+        ),
+        Some(Mark::Subscribed {
+            channel: channel.clone(),
+            epoch: epoch.to_string(),
+            seq,
+        }),
+    )
 }
 
 pub fn unsubscribed(channel: &Channel, reference: &Option<Value>) -> Frame {
-    encode(&with_ref(
-        json!({ "type": FrameType::Unsubscribed.as_str(), "channel": channel.to_string() }),
-        reference,
-    ))
+    Frame::new(
+        FrameType::Unsubscribed,
+        &with_ref(
+            json!({ "type": FrameType::Unsubscribed.as_str(), "channel": channel.to_string() }),
+            reference,
+        ),
+        None,
+    )
 }
 
 /// A durable message: `{"type","channel","seq","data"}`.
 pub fn durable(frame_type: &str, channel: &Channel, seq: u64, data: &Value) -> Frame {
+    let kind = FrameType::parse(frame_type);
     debug_assert_eq!(
-        FrameType::parse(frame_type).map(FrameType::kind),
+        kind.map(FrameType::kind),
         Some(FrameKind::Durable),
         "{frame_type:?} is not a durable protocol::FrameType"
     );
-    encode(&json!({ "type": frame_type, "channel": channel.to_string(), "seq": seq, "data": data }))
+    Frame {
+        text: ByteString::from(
+            json!({ "type": frame_type, "channel": channel.to_string(), "seq": seq, "data": data })
+                .to_string(),
+        ),
+        kind,
+        mark: Some(Arc::new(Mark::At {
+            channel: channel.clone(),
+            seq,
+        })),
+    }
 }
 
 /// An ephemeral message (viewers, reactions, presence): no `seq`.
 pub fn ephemeral(frame_type: &str, channel: &Channel, data: &Value) -> Frame {
+    let kind = FrameType::parse(frame_type);
     debug_assert!(
-        FrameType::parse(frame_type).is_some_and(FrameType::may_be_ephemeral),
+        kind.is_some_and(FrameType::may_be_ephemeral),
         "{frame_type:?} is not an ephemeral protocol::FrameType"
     );
-    encode(&json!({ "type": frame_type, "channel": channel.to_string(), "data": data }))
+    Frame {
+        text: ByteString::from(
+            json!({ "type": frame_type, "channel": channel.to_string(), "data": data }).to_string(),
+        ),
+        kind,
+        mark: None,
+    }
 }
 
 /// An emergency broadcast: every session gets it, whatever it follows (no
 /// channel, no seq).
 pub fn broadcast(data: &Value) -> Frame {
-    encode(&json!({ "type": FrameType::Broadcast.as_str(), "data": data }))
+    Frame::new(
+        FrameType::Broadcast,
+        &json!({ "type": FrameType::Broadcast.as_str(), "data": data }),
+        None,
+    )
 }
 
 pub fn resync(channel: &Channel, reason: &str) -> Frame {
-    encode(
+    Frame::new(
+        FrameType::Resync,
         &json!({ "type": FrameType::Resync.as_str(), "channel": channel.to_string(), "reason": reason }),
+        Some(Mark::Resync {
+            channel: channel.clone(),
+        }),
     )
 }
 
 pub fn pong(reference: &Option<Value>) -> Frame {
-    encode(&with_ref(
-        json!({ "type": FrameType::Pong.as_str() }),
-        reference,
-    ))
+    Frame::new(
+        FrameType::Pong,
+        &with_ref(json!({ "type": FrameType::Pong.as_str() }), reference),
+        None,
+    )
 }
 
 pub fn error(code: ErrorCode, message: &str, reference: &Option<Value>) -> Frame {
-    encode(&with_ref(
-        json!({ "type": FrameType::Error.as_str(), "code": code.as_str(), "message": message }),
-        reference,
-    ))
+    refused(code, message, None, reference)
 }
 
 /// A `rate_limited` error that says when to come back.
@@ -465,24 +600,44 @@ pub fn refused(
     if let Some(ms) = retry_after_ms {
         v["retry_after_ms"] = json!(ms);
     }
-    encode(&with_ref(v, reference))
+    Frame::new(FrameType::Error, &with_ref(v, reference), None)
 }
 
 /// A write was stored: `{"type":"ack","ref","data"}`.
 pub fn ack(data: &Value, reference: &Option<Value>) -> Frame {
-    encode(&with_ref(
-        json!({ "type": FrameType::Ack.as_str(), "data": data }),
-        reference,
-    ))
+    Frame::new(
+        FrameType::Ack,
+        &with_ref(
+            json!({ "type": FrameType::Ack.as_str(), "data": data }),
+            reference,
+        ),
+        None,
+    )
+}
+
+/// The end of an SSE or long-poll stream: what a WebSocket close frame says.
+pub fn closing(code: u16, reason: &str) -> Frame {
+    Frame::new(
+        FrameType::Close,
+        &json!({ "type": FrameType::Close.as_str(), "code": code, "reason": reason }),
+        None,
+    )
 }
 
 /// Comments a room left out under its fan-out budget: the `seq` range they
 /// held, so the client's sequence stays gap-free and resumable.
 pub fn skipped(channel: &Channel, from: u64, to: u64) -> Frame {
-    encode(&json!({
-        "type": FrameType::Skipped.as_str(), "channel": channel.to_string(), "seq": to,
-        "data": { "from_seq": from, "to_seq": to, "count": to + 1 - from }
-    }))
+    Frame::new(
+        FrameType::Skipped,
+        &json!({
+            "type": FrameType::Skipped.as_str(), "channel": channel.to_string(), "seq": to,
+            "data": { "from_seq": from, "to_seq": to, "count": to + 1 - from }
+        }),
+        Some(Mark::At {
+            channel: channel.clone(),
+            seq: to,
+        }),
+    )
 }
 
 #[cfg(test)]

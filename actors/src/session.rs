@@ -1,7 +1,11 @@
-//! A session: one WebSocket connection, as an actix actor.
+//! A session: one client connection, as an actix actor: a WebSocket, an SSE
+//! stream or a long-poll stream ([`Transport`]). All three share the rooms'
+//! fan-out, the queue bound and expiry, and the per-user limits; only a
+//! WebSocket reads ops, the other two are written to (their writes go over
+//! REST).
 //!
-//! It reads the client's frames (`reader.rs`, through `ctx.add_stream`) and
-//! answers ops. Its bounded outgoing queue is filled by rooms without
+//! A WebSocket session reads the client's frames (`reader.rs`, through
+//! `ctx.add_stream`) and answers ops. Its bounded outgoing queue is filled by rooms without
 //! blocking and drained by the response body itself (`writer.rs`). It closes
 //! the connection when the client stops answering pings (even while the
 //! socket cannot be written), when frames wait too long or too many pile up
@@ -10,7 +14,10 @@
 //! breaches (1002, 1007), and on sustained abuse (1008); it answers the
 //! client's own close with a close. Whenever it ends, the connection gets
 //! `close_grace` to get its close frame out, then is aborted, so a client
-//! that stopped reading cannot keep a socket and its kernel buffers.
+//! that stopped reading cannot keep a socket and its kernel buffers. An SSE
+//! or long-poll session has no pings to answer: it ends when its body is
+//! gone (the client hung up, or stopped polling), found at the next
+//! heartbeat, and a stalled one is dropped by the same sweep.
 
 use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
@@ -27,13 +34,14 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::channel::Channel;
+use crate::cursor::Cursor;
 use crate::hub::{Connect, Disconnect, Hub, Refused, Subscribe, Unsubscribe};
 use crate::outbox::{Kick, NotSubscribed, Outbox, Outgoing, SessionId};
 use crate::protocol::{self, close, ClientOp, ErrorCode, Frame, Since};
 use crate::reader::{FrameReader, Incoming, ReadError};
 use crate::role::Role;
 use crate::telemetry::{self, Initiator, OpenSession};
-use crate::writer::{CloseRequest, Writer};
+use crate::writer::{CloseRequest, Encoding, Writer};
 use crate::writes::{ClientWrites, WriteOp};
 
 /// Writes one session may have in flight; more are refused (rate_limited).
@@ -94,6 +102,50 @@ pub struct UserInfo {
     pub display_name: String,
 }
 
+/// How the client is connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Reads ops and pongs; alive while it answers pings.
+    WebSocket,
+    /// A `text/event-stream` response; alive while its body is.
+    EventStream,
+    /// Polled for frames; alive while polls keep its body parked.
+    LongPoll,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 3] = [
+        Transport::WebSocket,
+        Transport::EventStream,
+        Transport::LongPoll,
+    ];
+
+    /// The name `RINGSIDE_TRANSPORTS` and the docs use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::WebSocket => "websocket",
+            Transport::EventStream => "sse",
+            Transport::LongPoll => "poll",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Transport> {
+        Transport::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// What every session starts from.
+pub struct Start {
+    pub hub: Addr<Hub>,
+    pub writes: Arc<dyn ClientWrites>,
+    pub user: Option<UserInfo>,
+    pub config: SessionConfig,
+    /// Followed from the start (the endpoint's channel, or a stream's list),
+    /// each resumed after `since` when given.
+    pub channels: Vec<(Channel, Option<Since>)>,
+    pub abort: Option<Abort>,
+}
+
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
 /// One calibrated clock shared by every session's limiter: making a new one
@@ -105,6 +157,7 @@ fn clock() -> DefaultClock {
 
 pub struct Session {
     id: SessionId,
+    transport: Transport,
     user: Option<UserInfo>,
     hub: Addr<Hub>,
     writes: Arc<dyn ClientWrites>,
@@ -116,7 +169,7 @@ pub struct Session {
     /// Whether the hub admitted us (and so must hear when we go).
     registered: bool,
     channels: HashSet<Channel>,
-    initial: Option<(Channel, Option<Since>)>,
+    initial: Vec<(Channel, Option<Since>)>,
     last_heard: Instant,
     limiter: DefaultDirectRateLimiter,
     strikes: Strikes,
@@ -127,29 +180,60 @@ pub struct Session {
 
 impl Session {
     /// Starts the actor for an upgraded connection whose raw bytes arrive on
-    /// `stream`; returns the body that writes to it. `initial` is the
-    /// endpoint's auto-subscription.
-    #[allow(clippy::too_many_arguments)]
-    pub fn start<S, E>(
-        stream: S,
-        hub: Addr<Hub>,
-        writes: Arc<dyn ClientWrites>,
-        user: Option<UserInfo>,
-        config: SessionConfig,
-        initial: Option<(Channel, Option<Since>)>,
-        abort: Option<Abort>,
-    ) -> Writer
+    /// `stream`; returns the body that writes to it.
+    pub fn websocket<S, E>(stream: S, start: Start) -> Writer
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin + 'static,
         E: 'static,
     {
-        let stream = FrameReader::new(stream, config.max_frame_size);
+        let stream = FrameReader::new(stream, start.config.max_frame_size);
+        Session::launch(
+            start,
+            Transport::WebSocket,
+            Encoding::websocket(),
+            move |ctx| {
+                ctx.add_stream(stream);
+            },
+        )
+    }
+
+    /// Starts an SSE or long-poll session; returns its body (SSE) or what
+    /// its polls drain (long-poll), whose cursor resumes every channel.
+    pub fn stream(transport: Transport, start: Start) -> Writer {
+        let cursor = Cursor::resuming(
+            start
+                .channels
+                .iter()
+                .filter_map(|(c, since)| Some((c.clone(), since.clone()?)))
+                .collect(),
+        );
+        let encoding = match transport {
+            Transport::LongPoll => Encoding::Poll(cursor),
+            Transport::EventStream | Transport::WebSocket => Encoding::EventStream(cursor),
+        };
+        Session::launch(start, transport, encoding, |_| {})
+    }
+
+    fn launch(
+        start: Start,
+        transport: Transport,
+        encoding: Encoding,
+        reader: impl FnOnce(&mut Context<Session>),
+    ) -> Writer {
+        let Start {
+            hub,
+            writes,
+            user,
+            config,
+            channels: initial,
+            abort,
+        } = start;
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (closer, close) = oneshot::channel();
         let written = Arc::new(AtomicU64::new(0));
-        let writer = Writer::new(rx, close, written.clone(), config.queue_expiry);
+        let writer = Writer::new(encoding, rx, close, written.clone(), config.queue_expiry);
         Session::create(move |ctx| {
-            ctx.add_stream(stream);
+            reader(ctx);
             let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
             let outbox = Outbox::new(
                 id,
@@ -163,6 +247,7 @@ impl Session {
             let burst = per_second.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
             Session {
                 id,
+                transport,
                 user,
                 hub,
                 writes,
@@ -220,7 +305,13 @@ impl Session {
     }
 
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
-        if self.last_heard.elapsed() > self.config.connection_timeout {
+        if self.transport != Transport::WebSocket {
+            // No pongs to hear: alive while the body (or parked poll) is.
+            if self.outbox.is_closed() {
+                ctx.stop();
+                return;
+            }
+        } else if self.last_heard.elapsed() > self.config.connection_timeout {
             tracing::debug!(session = self.id, "no answer to pings; closing");
             // Best effort: a stuck socket gets a second, then is dropped.
             self.close(ctx, close::HEARTBEAT_TIMEOUT, "no answer to pings");
@@ -408,12 +499,12 @@ impl Actor for Session {
         ctx.wait(admit.into_actor(self).map(|answer, session, ctx| match answer {
             Ok(Ok(())) => {
                 session.registered = true;
-                let kind = telemetry::session_kind(session.initial.as_ref().map(|(c, _)| c));
+                let kind = telemetry::session_kind(session.initial.first().map(|(c, _)| c));
                 session.open = Some(OpenSession::new(kind));
                 let user = session.user.as_ref().map(|u| json!({ "id": u.id, "role": u.role, "display_name": u.display_name }));
                 let welcome = protocol::welcome(&format!("{:x}", session.id), user, session.config.heartbeat_interval.as_secs());
                 session.send(ctx, welcome);
-                if let Some((channel, since)) = session.initial.take() {
+                for (channel, since) in std::mem::take(&mut session.initial) {
                     session.subscribe(ctx, channel, since, None);
                 }
             }
@@ -556,8 +647,8 @@ mod tests {
         })
     }
 
-    /// A session on `hub` over an in-memory connection, as `Session::start`
-    /// is called by the edges.
+    /// A session on `hub` over an in-memory connection, as the edges start
+    /// one.
     fn open(
         hub: &Addr<Hub>,
         writes: Arc<dyn ClientWrites>,
@@ -572,7 +663,15 @@ mod tests {
                 .await
                 .map(|b| (Ok::<Bytes, std::io::Error>(b), rx))
         }));
-        let from_server = Session::start(stream, hub.clone(), writes, user, config, initial, abort);
+        let start = Start {
+            hub: hub.clone(),
+            writes,
+            user,
+            config,
+            channels: initial.into_iter().collect(),
+            abort,
+        };
+        let from_server = Session::websocket(stream, start);
         Conn {
             to_server,
             from_server,

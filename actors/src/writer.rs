@@ -1,16 +1,22 @@
-//! The writing half of a WebSocket: the HTTP response body itself.
+//! The writing half of a session: for a WebSocket or an SSE stream, the
+//! HTTP response body itself; for long-poll, what each poll drains.
 //!
 //! Rooms push frames into a session's bounded queue (the [`Outbox`]); the
 //! connection's dispatcher polls this body, which encodes everything waiting
 //! into one buffer per poll, so a burst goes out in as few writes as the
 //! socket allows, with no task or channel in between. A frame older than the
 //! expiry when its turn comes ends the connection with 4001 (the client
-//! resumes with `since`); a close asked for by the session goes before
-//! anything still queued. A socket the client stopped reading is not polled
-//! at all: the hub's stall sweep finds it by its progress counter.
+//! resumes with `since`, or the cursor); a close asked for by the session
+//! goes before anything still queued. A socket the client stopped reading is
+//! not polled at all: the hub's stall sweep finds it by its progress counter.
+//!
+//! The [`Encoding`] is all that differs between transports: the same frames,
+//! the same bytes of JSON, framed for a WebSocket, an event stream or a
+//! long-poll answer.
 //!
 //! [`Outbox`]: crate::outbox::Outbox
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,8 +30,9 @@ use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cursor::Cursor;
 use crate::outbox::Outgoing;
-use crate::protocol::close;
+use crate::protocol::{self, close, Frame};
 use crate::telemetry::{self, Initiator};
 
 /// At most this much is encoded per poll, so one busy socket cannot hog its
@@ -35,66 +42,159 @@ const MAX_CHUNK: usize = 64 * 1024;
 /// A close the session wants sent (code, reason).
 pub type CloseRequest = (u16, &'static str);
 
+/// How frames go on the wire.
+pub enum Encoding {
+    /// RFC 6455 frames.
+    WebSocket(Codec),
+    /// `text/event-stream`: an event per frame (`event:` its type, `data:` its
+    /// JSON, `id:` the cursor when the frame moved it), comments to keep
+    /// proxies from closing a quiet stream, and a `close` event at the end.
+    EventStream(Cursor),
+    /// Long-poll: the frames of one answer as JSON array elements (the
+    /// edges wrap them with the cursor); pings are not sent at all.
+    Poll(Cursor),
+}
+
+impl Encoding {
+    pub fn websocket() -> Encoding {
+        Encoding::WebSocket(Codec::new())
+    }
+
+    fn ws(codec: &mut Codec, message: Message, buf: &mut BytesMut) {
+        // Encoding text, pings, pongs and closes into a buffer cannot fail.
+        let _ = codec.encode(message, buf);
+    }
+
+    fn text(&mut self, frame: Frame, buf: &mut BytesMut) {
+        match self {
+            Encoding::WebSocket(codec) => {
+                Encoding::ws(codec, Message::Text(frame.text().clone()), buf)
+            }
+            Encoding::EventStream(cursor) => {
+                if frame.mark().is_some_and(|m| cursor.note(m)) {
+                    // Writing into a buffer cannot fail.
+                    let _ = writeln!(buf, "id: {cursor}");
+                }
+                if let Some(kind) = frame.kind() {
+                    buf.extend_from_slice(b"event: ");
+                    buf.extend_from_slice(kind.as_str().as_bytes());
+                    buf.extend_from_slice(b"\n");
+                }
+                // Frames are compact JSON (no line breaks); a line break in
+                // a raw frame still cannot end the event early.
+                for line in frame.split('\n') {
+                    buf.extend_from_slice(b"data: ");
+                    buf.extend_from_slice(line.as_bytes());
+                    buf.extend_from_slice(b"\n");
+                }
+                buf.extend_from_slice(b"\n");
+            }
+            Encoding::Poll(cursor) => {
+                if let Some(mark) = frame.mark() {
+                    cursor.note(mark);
+                }
+                if !buf.is_empty() {
+                    buf.extend_from_slice(b",");
+                }
+                buf.extend_from_slice(frame.as_bytes());
+            }
+        }
+    }
+
+    fn ping(&mut self, buf: &mut BytesMut) {
+        match self {
+            Encoding::WebSocket(codec) => Encoding::ws(codec, Message::Ping(Bytes::new()), buf),
+            Encoding::EventStream(_) => buf.extend_from_slice(b": keep-alive\n\n"),
+            Encoding::Poll(_) => {}
+        }
+    }
+
+    fn pong(&mut self, payload: Bytes, buf: &mut BytesMut) {
+        if let Encoding::WebSocket(codec) = self {
+            Encoding::ws(codec, Message::Pong(payload), buf);
+        }
+    }
+
+    fn close(&mut self, (code, reason): CloseRequest, buf: &mut BytesMut) {
+        match self {
+            Encoding::WebSocket(codec) => Encoding::ws(
+                codec,
+                Message::Close(Some(CloseReason {
+                    code: CloseCode::from(code),
+                    description: (!reason.is_empty()).then(|| reason.to_string()),
+                })),
+                buf,
+            ),
+            Encoding::EventStream(_) | Encoding::Poll(_) => {
+                self.text(protocol::closing(code, reason), buf)
+            }
+        }
+    }
+}
+
 pub struct Writer {
+    encoding: Encoding,
     queue: mpsc::Receiver<Outgoing>,
     close: oneshot::Receiver<CloseRequest>,
     /// Frames handed to the socket so far (read by the stall sweep).
     written: Arc<AtomicU64>,
     expiry: Duration,
-    codec: Codec,
     done: bool,
     /// Kept alive, never polled: see [`Writer::keeping`].
-    _keep: Option<Box<dyn std::any::Any>>,
+    _keep: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl Writer {
     pub fn new(
+        encoding: Encoding,
         queue: mpsc::Receiver<Outgoing>,
         close: oneshot::Receiver<CloseRequest>,
         written: Arc<AtomicU64>,
         expiry: Duration,
     ) -> Writer {
         Writer {
+            encoding,
             queue,
             close,
             written,
             expiry,
-            codec: Codec::new(),
             done: false,
             _keep: None,
         }
     }
 
-    /// A body that only sends a close frame: a connection refused right
-    /// after its upgrade.
-    pub fn closing(code: u16, reason: &'static str) -> Writer {
+    /// A body that only sends a close: a connection refused right after its
+    /// upgrade (or its stream's start).
+    pub fn closing(encoding: Encoding, code: u16, reason: &'static str) -> Writer {
         telemetry::sink().closed(code, Initiator::Server);
         let (_, queue) = mpsc::channel(1);
         let (tx, close) = oneshot::channel();
         let _ = tx.send((code, reason));
-        Writer::new(queue, close, Arc::default(), Duration::MAX)
+        Writer::new(encoding, queue, close, Arc::default(), Duration::MAX)
     }
 
     /// Holds `value` until this body is dropped, that is for as long as the
     /// connection writes (a per-address connection slot, say).
-    pub fn keeping(mut self, value: Box<dyn std::any::Any>) -> Writer {
+    pub fn keeping(mut self, value: Box<dyn std::any::Any + Send>) -> Writer {
         self._keep = Some(value);
         self
     }
 
-    fn encode(&mut self, message: Message, buf: &mut BytesMut) {
-        // Encoding text, pings, pongs and closes into a buffer cannot fail.
-        let _ = self.codec.encode(message, buf);
+    /// Where an SSE or long-poll stream stands (`None` for a WebSocket).
+    pub fn cursor(&self) -> Option<&Cursor> {
+        match &self.encoding {
+            Encoding::WebSocket(_) => None,
+            Encoding::EventStream(c) | Encoding::Poll(c) => Some(c),
+        }
     }
 
-    fn encode_close(&mut self, (code, reason): CloseRequest, buf: &mut BytesMut) {
-        self.encode(
-            Message::Close(Some(CloseReason {
-                code: CloseCode::from(code),
-                description: (!reason.is_empty()).then(|| reason.to_string()),
-            })),
-            buf,
-        );
+    /// Whether the stream has ended (its close is out, or the session is gone).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn encode_close(&mut self, request: CloseRequest, buf: &mut BytesMut) {
+        self.encoding.close(request, buf);
         self.done = true;
         self.queue.close();
     }
@@ -132,15 +232,9 @@ impl Stream for Writer {
                     );
                     break;
                 }
-                Poll::Ready(Some(Outgoing::Text(frame, _))) => {
-                    this.encode(Message::Text(frame), &mut buf)
-                }
-                Poll::Ready(Some(Outgoing::Ping)) => {
-                    this.encode(Message::Ping(Bytes::new()), &mut buf)
-                }
-                Poll::Ready(Some(Outgoing::Pong(payload))) => {
-                    this.encode(Message::Pong(payload), &mut buf)
-                }
+                Poll::Ready(Some(Outgoing::Text(frame, _))) => this.encoding.text(frame, &mut buf),
+                Poll::Ready(Some(Outgoing::Ping)) => this.encoding.ping(&mut buf),
+                Poll::Ready(Some(Outgoing::Pong(payload))) => this.encoding.pong(payload, &mut buf),
                 Poll::Ready(None) => {
                     this.done = true;
                     break;
@@ -214,7 +308,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(256);
         let (closer, close) = oneshot::channel();
         let written = Arc::new(AtomicU64::new(0));
-        let writer = Writer::new(rx, close, written.clone(), expiry);
+        let writer = Writer::new(Encoding::websocket(), rx, close, written.clone(), expiry);
         Parts {
             tx,
             closer,
@@ -300,7 +394,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn a_refused_connection_gets_only_its_close() {
-        let mut w = Writer::closing(close::POLICY, "too many connections");
+        let mut w = Writer::closing(Encoding::websocket(), close::POLICY, "too many connections");
         let frames = decode(&w.next().await.expect("a chunk").expect("bytes"));
         assert_eq!(frames.len(), 1);
         assert_eq!(close_code(&frames[0]), Some(close::POLICY));
@@ -357,6 +451,146 @@ mod tests {
         assert_eq!(texts(&frames), vec!["old".to_string()]);
         assert!(frames.iter().all(|f| close_code(f).is_none()));
         drop(p.closer);
+    }
+
+    fn stream_writer(encoding: Encoding) -> Parts {
+        let (tx, rx) = mpsc::channel(256);
+        let (closer, close) = oneshot::channel();
+        let written = Arc::new(AtomicU64::new(0));
+        let writer = Writer::new(
+            encoding,
+            rx,
+            close,
+            written.clone(),
+            Duration::from_secs(60),
+        );
+        Parts {
+            tx,
+            closer,
+            written,
+            writer,
+        }
+    }
+
+    fn queue(p: &Parts, frame: Frame) {
+        p.tx.try_send(Outgoing::Text(frame, Instant::now()))
+            .expect("room");
+    }
+
+    #[actix_rt::test]
+    async fn an_event_stream_names_each_event_and_ids_those_that_move_the_cursor() {
+        use crate::channel::Channel;
+        let mut p = stream_writer(Encoding::EventStream(Cursor::default()));
+        let event = Channel::Event(7);
+        queue(
+            &p,
+            protocol::subscribed(&event, "k3x9", 17, &serde_json::json!({}), &None),
+        );
+        queue(
+            &p,
+            protocol::durable("update", &event, 18, &serde_json::json!({})),
+        );
+        queue(
+            &p,
+            protocol::ephemeral("viewers", &event, &serde_json::json!({ "count": 2 })),
+        );
+        p.tx.try_send(Outgoing::Ping).expect("room");
+        let chunk = p.writer.next().await.expect("a chunk").expect("bytes");
+        let text = String::from_utf8(chunk.to_vec()).expect("utf-8");
+        let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+        assert_eq!(events.len(), 4, "{text}");
+        assert!(
+            events[0].starts_with("id: event:7@k3x9:17\nevent: subscribed\ndata: {"),
+            "{text}"
+        );
+        assert!(
+            events[1].starts_with("id: event:7@k3x9:18\nevent: update\ndata: {"),
+            "{text}"
+        );
+        assert!(
+            events[2].starts_with("event: viewers\ndata: {"),
+            "no id on ephemeral frames: {text}"
+        );
+        assert_eq!(events[3], ": keep-alive");
+        // The data line is the frame exactly as a WebSocket carries it.
+        let data = events[1]
+            .lines()
+            .nth(2)
+            .and_then(|l| l.strip_prefix("data: "));
+        let frame: serde_json::Value = serde_json::from_str(data.expect("data")).expect("JSON");
+        assert_eq!(
+            (frame["type"].clone(), frame["seq"].clone()),
+            (serde_json::json!("update"), serde_json::json!(18))
+        );
+        assert_eq!(
+            p.writer.cursor().map(|c| c.to_string()).as_deref(),
+            Some("event:7@k3x9:18")
+        );
+        drop(p.closer);
+    }
+
+    #[actix_rt::test]
+    async fn a_stream_ends_with_a_close_event_saying_what_a_websocket_would() {
+        let mut p = stream_writer(Encoding::EventStream(Cursor::default()));
+        p.closer
+            .send((close::TOO_SLOW, "too slow"))
+            .expect("writer alive");
+        let chunk = p.writer.next().await.expect("a chunk").expect("bytes");
+        assert_eq!(
+            &chunk[..],
+            &b"event: close\ndata: {\"code\":4001,\"reason\":\"too slow\",\"type\":\"close\"}\n\n"
+                [..]
+        );
+        assert!(p.writer.next().await.is_none() && p.writer.is_done());
+    }
+
+    #[actix_rt::test]
+    async fn a_poll_chunk_is_the_frames_as_array_elements_ending_with_the_close() {
+        use crate::channel::Channel;
+        let mut p = stream_writer(Encoding::Poll(Cursor::default()));
+        let news = Channel::News;
+        p.tx.try_send(Outgoing::Ping).expect("room");
+        assert!(
+            p.writer.next().now_or_never().is_none(),
+            "a ping alone answers no poll"
+        );
+        queue(
+            &p,
+            protocol::subscribed(&news, "e", 3, &serde_json::json!({}), &None),
+        );
+        queue(
+            &p,
+            protocol::durable("update", &news, 4, &serde_json::json!({})),
+        );
+        let chunk = p.writer.next().await.expect("a chunk").expect("bytes");
+        let frames: Vec<serde_json::Value> =
+            serde_json::from_slice(&[b"[", &chunk[..], b"]"].concat()).expect("JSON elements");
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1]["seq"], 4);
+        assert_eq!(
+            p.writer.cursor().map(|c| c.to_string()).as_deref(),
+            Some("news@e:4")
+        );
+        assert_eq!(
+            p.written.load(Ordering::Relaxed),
+            3,
+            "the ping counts as progress"
+        );
+        queue(
+            &p,
+            protocol::durable("update", &news, 5, &serde_json::json!({})),
+        );
+        p.closer
+            .send((close::RESTART, "restart"))
+            .expect("writer alive");
+        let chunk = p.writer.next().await.expect("a chunk").expect("bytes");
+        let frames: Vec<serde_json::Value> =
+            serde_json::from_slice(&[b"[", &chunk[..], b"]"].concat()).expect("JSON elements");
+        assert_eq!(
+            frames,
+            vec![serde_json::json!({ "type": "close", "code": 1012, "reason": "restart" })]
+        );
+        assert!(p.writer.is_done());
     }
 
     #[actix_rt::test]

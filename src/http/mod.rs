@@ -24,6 +24,7 @@ mod rankings;
 mod reactions;
 pub mod request_log;
 pub mod socket;
+mod streams;
 mod users;
 mod ws;
 mod ws_ops;
@@ -63,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(live_updates::routes)
     .configure(fight_control::routes)
     .configure(ws::routes)
+    .configure(streams::routes)
     .configure(comments::routes)
     .configure(moderation::routes)
     .configure(reactions::routes)

@@ -5,12 +5,14 @@
 //! An address over `MAX_CONNECTIONS_PER_IP` is upgraded and closed at once
 //! with 1008, so browsers see why (a refused handshake shows them nothing).
 
+use std::net::IpAddr;
+
 use actix_web::body::{BodyStream, MessageBody};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ringside_actors::protocol::{close, Since};
-use ringside_actors::session::{Session, UserInfo};
-use ringside_actors::writer::Writer;
+use ringside_actors::session::{Abort, Session, Start, Transport, UserInfo};
+use ringside_actors::writer::{Encoding, Writer};
 use ringside_actors::Channel;
 use serde::Deserialize;
 
@@ -37,6 +39,81 @@ pub enum Access {
     SignedIn,
 }
 
+/// Who is connecting, checked alike for every transport.
+pub struct Caller {
+    pub user: Option<UserInfo>,
+    pub ip: Option<IpAddr>,
+}
+
+/// What every live connection passes before it starts: the transport is
+/// served here, the origin is allowed, the token (`?token=` or the bearer
+/// header) is valid.
+pub async fn caller(
+    req: &HttpRequest,
+    state: &AppState,
+    transport: Transport,
+    token: Option<String>,
+) -> Result<Caller, ApiError> {
+    let served = &state.config.guards.transports;
+    if !served.contains(&transport) {
+        let names: Vec<&str> = served.iter().map(|t| t.as_str()).collect();
+        return Err(ApiError::Forbidden(format!(
+            "{} is not served here (RINGSIDE_TRANSPORTS): use {}",
+            transport.as_str(),
+            names.join(", ")
+        )));
+    }
+    super::cors::check_origin(req, &state.config.guards)?;
+    let header_token = super::extract::bearer_token(req)?;
+    let user = match token.filter(|t| !t.is_empty()).or(header_token) {
+        Some(token) => Some(super::extract::user_for_token(state, &token).await?),
+        None => None,
+    };
+    if let Some(user) = &user {
+        crate::logging::note_user(req, user.id);
+    }
+    Ok(Caller {
+        user: user.map(|u| UserInfo {
+            id: u.id,
+            role: u.role(),
+            display_name: u.display_name,
+        }),
+        ip: crate::client_addr::client_ip(req, &state.config.guards.trusted_proxies),
+    })
+}
+
+/// A session's start for `user`, following `channels` from the start.
+pub fn start(
+    state: &web::Data<AppState>,
+    user: Option<UserInfo>,
+    channels: Vec<(Channel, Option<Since>)>,
+    abort: Option<Abort>,
+) -> Start {
+    Start {
+        hub: state.hub.clone(),
+        writes: super::ws_ops::Writes::shared(state),
+        user,
+        config: crate::live::session_config(&state.config),
+        channels,
+        abort,
+    }
+}
+
+/// Cuts the connection `close_grace` after a refusal's close is sent, if
+/// the client will not hang up.
+pub fn abort_after_grace(state: &AppState, abort: Option<Abort>) {
+    if let Some(abort) = abort {
+        let grace = state.config.guards.close_grace;
+        actix_web::rt::spawn(async move {
+            actix_web::rt::time::sleep(grace).await;
+            abort();
+        });
+    }
+}
+
+/// The close sent to an address that has `MAX_CONNECTIONS_PER_IP` open.
+pub const ADDRESS_FULL: (u16, &str) = (close::POLICY, "too many connections from this address");
+
 /// Upgrades to a session following `channel` (the signed-in user's own
 /// channel when `channel` is `None`). Refusals are plain HTTP errors.
 pub async fn connect(
@@ -46,20 +123,11 @@ pub async fn connect(
     channel: Option<Channel>,
     access: Access,
 ) -> Result<HttpResponse, ApiError> {
-    super::cors::check_origin(&req, &state.config.guards)?;
     let params = web::Query::<WsParams>::from_query(req.query_string())
         .map_err(|e| ApiError::bad_request(format!("query string: {e}")))?
         .into_inner();
-    let header_token = super::extract::bearer_token(&req)?;
-    let token = params.token.filter(|t| !t.is_empty()).or(header_token);
-    let user = match token {
-        Some(token) => Some(super::extract::user_for_token(state, &token).await?),
-        None => None,
-    };
-    if let Some(user) = &user {
-        crate::logging::note_user(&req, user.id);
-    }
-    if access == Access::SignedIn && user.is_none() {
+    let caller = caller(&req, state, Transport::WebSocket, params.token).await?;
+    if access == Access::SignedIn && caller.user.is_none() {
         return Err(ApiError::Unauthorized("authentication required"));
     }
     let since = match params.since.as_deref() {
@@ -68,38 +136,21 @@ pub async fn connect(
             Since::parse(s).ok_or_else(|| ApiError::invalid("since", "expected <epoch>:<seq>"))?,
         ),
     };
-    let user = user.map(|u| UserInfo {
-        id: u.id,
-        role: u.role(),
-        display_name: u.display_name,
-    });
-    let channel = channel.or_else(|| user.as_ref().map(|u| Channel::User(u.id)));
+    let channel = channel.or_else(|| caller.user.as_ref().map(|u| Channel::User(u.id)));
     let mut handshake = actix_http::ws::handshake(req.head())
         .map_err(|e| ApiError::bad_request(format!("WebSocket handshake: {e}")))?;
     let abort = super::socket::abort_handle(&req);
-    let ip = crate::client_addr::client_ip(&req, &state.config.guards.trusted_proxies);
-    let body = match state.live_slots.take(ip) {
-        Ok(slot) => Session::start(
-            body,
-            state.hub.clone(),
-            super::ws_ops::Writes::shared(state),
-            user,
-            crate::live::session_config(&state.config),
-            channel.map(|c| (c, since)),
-            abort,
-        )
-        .keeping(Box::new(slot)),
+    let body = match state.live_slots.take(caller.ip) {
+        Ok(slot) => {
+            let channels = channel.map(|c| (c, since)).into_iter().collect();
+            Session::websocket(body, start(state, caller.user, channels, abort))
+                .keeping(Box::new(slot))
+        }
         Err(crate::live::Full) => {
             // No session: the close frame goes out, and the connection is
             // cut after the grace if the client will not hang up.
-            if let Some(abort) = abort {
-                let grace = state.config.guards.close_grace;
-                actix_web::rt::spawn(async move {
-                    actix_web::rt::time::sleep(grace).await;
-                    abort();
-                });
-            }
-            Writer::closing(close::POLICY, "too many connections from this address")
+            abort_after_grace(state, abort);
+            Writer::closing(Encoding::websocket(), ADDRESS_FULL.0, ADDRESS_FULL.1)
         }
     };
     let response = handshake

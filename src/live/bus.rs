@@ -24,7 +24,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::Addr;
-use bytestring::ByteString;
 use futures_util::StreamExt;
 use ringside_actors::channel::Channel;
 use ringside_actors::hub::{
@@ -487,7 +486,7 @@ fn receive(hub: &Addr<Hub>, me: &str, payload: &[u8]) {
                 message: Publish {
                     epoch,
                     seq,
-                    frame: ByteString::from(frame),
+                    frame: Frame::received(frame),
                     snapshot,
                     hint,
                 },
@@ -508,13 +507,13 @@ fn receive(hub: &Addr<Hub>, me: &str, payload: &[u8]) {
             if let Ok(channel) = channel.parse::<Channel>() {
                 hub.do_send(EphemeralTo {
                     channel,
-                    frame: ByteString::from(frame),
+                    frame: Frame::received(frame),
                 });
             }
         }
         Envelope::Kick { user, reason, .. } => hub.do_send(kick(user, reason)),
         Envelope::Broadcast { frame, .. } => {
-            hub.do_send(ringside_actors::hub::Broadcast(frame.into()))
+            hub.do_send(ringside_actors::hub::Broadcast(Frame::received(frame)))
         }
     }
 }

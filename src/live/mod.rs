@@ -1,10 +1,11 @@
 //! The edge of the live core: the Postgres-backed store its rooms read, the
 //! bus that delivers committed messages to every node's rooms, the writers
 //! that batch through the persistence actor (every write, and reactions into
-//! multi-row inserts), the coalesced live totals, the connection slots, and
-//! the settings it all runs with.
+//! multi-row inserts), the coalesced live totals, the connection slots, the
+//! long-poll sessions between polls, and the settings it all runs with.
 
 mod bus;
+mod long_poll;
 mod persist;
 pub mod reaction_writer;
 mod slots;
@@ -12,6 +13,7 @@ mod store;
 mod totals;
 
 pub use bus::{Bus, KickReason};
+pub use long_poll::{Lease, LongPolls};
 pub use persist::{persist, Persister, PgWriter};
 pub use slots::{ConnectionSlots, Full, Slot};
 pub use store::PgLiveStore;

@@ -70,7 +70,10 @@ impl ChildServer {
             .env("DATABASE_POOL_SIZE", "4")
             .env("RINGSIDE_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("RINGSIDE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RINGSIDE_SECRET_KEY", "test-secret-key-of-at-least-32-bytes!")
+            .env(
+                "RINGSIDE_SECRET_KEY",
+                "test-secret-key-of-at-least-32-bytes!",
+            )
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .arg("serve")

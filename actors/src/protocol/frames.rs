@@ -191,3 +191,11 @@ pub struct ErrorFrame {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
 }
+
+/// `close` (SSE and long-poll only).
+#[derive(JsonSchema)]
+pub struct CloseFrame {
+    /// A WebSocket close code (the `close codes` of this document).
+    pub code: u16,
+    pub reason: String,
+}

@@ -139,6 +139,8 @@ impl ToSchema for ErrorCode {}
         super::comments::report,
         super::ws::comments,
         super::ws::notifications,
+        super::streams::stream,
+        super::streams::poll,
         super::reactions::totals,
         super::reactions::create,
         super::polls::list,
@@ -232,6 +234,7 @@ const TAGS: &[(&str, &str)] = &[
         "websocket",
         include_str!("../../../docs/api/tags/websocket.md"),
     ),
+    ("streams", include_str!("../../../docs/api/tags/streams.md")),
 ];
 
 /// The long prose: the API's description and the tags'.

@@ -679,3 +679,14 @@ impl<'s> ToResponse<'s> for CommentThrottled {
         ("CommentThrottled", RefOr::T(Response::new("")))
     }
 }
+
+/// A long-poll answer: the frames that waited, and where to poll from next.
+#[derive(Serialize, ToSchema)]
+pub struct PollAnswer {
+    /// Frames of the WebSocket protocol (the `websocket` tag), in order; an
+    /// ended session's last answer ends with a `close` frame.
+    #[schema(value_type = Vec<Object>)]
+    pub frames: Vec<serde_json::Value>,
+    /// Send it back as `?cursor=` on the next poll.
+    pub cursor: String,
+}

@@ -1,0 +1,175 @@
+//! Long-poll sessions between their polls.
+//!
+//! A long-poll session is an ordinary session (it follows rooms, its queue
+//! is bounded, a stalled one is dropped with 4001) whose writer is parked
+//! here between polls instead of being a response body. A poll takes it by
+//! the key its cursor names, drains what waits and parks it again; the
+//! lease puts it back even when the client hangs up mid-poll.
+//!
+//! A poll whose cursor does not match the parked session exactly (its answer
+//! was lost on the way, say) ends that session and starts a new one from
+//! the cursor's positions, so nothing is skipped: the rooms replay it. A
+//! session not polled for `idle_after` is dropped (the session sees its
+//! writer gone at its next heartbeat and leaves the rooms); the client's
+//! next poll resumes from its cursor.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use ringside_actors::channel::Channel;
+use ringside_actors::protocol::Since;
+use ringside_actors::writer::Writer;
+
+#[derive(Clone)]
+pub struct LongPolls {
+    parked: Arc<Mutex<HashMap<String, Parked>>>,
+    idle_after: Duration,
+}
+
+struct Parked {
+    /// `None` while a poll holds it.
+    writer: Option<Writer>,
+    user: Option<i64>,
+    channels: Vec<Channel>,
+    last_poll: Instant,
+}
+
+/// A parked session taken by one poll; parked again when dropped.
+pub struct Lease {
+    polls: LongPolls,
+    key: String,
+    writer: Option<Writer>,
+}
+
+impl LongPolls {
+    pub fn new(idle_after: Duration) -> LongPolls {
+        LongPolls {
+            parked: Arc::default(),
+            idle_after,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Parked>> {
+        self.parked.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The session `key` names, if it is this user's, follows exactly these
+    /// channels, is not being polled and stands exactly where the client
+    /// does. A session that does not match is ended (the caller starts a
+    /// new one from the client's positions).
+    pub fn take(
+        &self,
+        key: &str,
+        user: Option<i64>,
+        channels: &[Channel],
+        positions: &BTreeMap<Channel, Since>,
+    ) -> Option<Lease> {
+        let mut parked = self.lock();
+        let entry = parked.get_mut(key)?;
+        let matches = entry.user == user
+            && entry.channels == channels
+            && entry
+                .writer
+                .as_ref()
+                .and_then(Writer::cursor)
+                .is_some_and(|c| c.positions() == *positions);
+        if !matches {
+            // Dropped outside the lock: the writer holds a connection slot.
+            let ended = parked.remove(key);
+            drop(parked);
+            drop(ended);
+            return None;
+        }
+        let writer = entry.writer.take();
+        Some(Lease {
+            polls: self.clone(),
+            key: key.to_string(),
+            writer,
+        })
+    }
+
+    /// Parks a new session's writer under a fresh key, taken at once.
+    pub fn open(&self, writer: Writer, user: Option<i64>, channels: Vec<Channel>) -> Lease {
+        let key = new_key();
+        self.lock().insert(
+            key.clone(),
+            Parked {
+                writer: None,
+                user,
+                channels,
+                last_poll: Instant::now(),
+            },
+        );
+        Lease {
+            polls: self.clone(),
+            key,
+            writer: Some(writer),
+        }
+    }
+
+    /// Drops sessions nobody polled for `idle_after`.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        let idle_after = self.idle_after;
+        let ended: Vec<Parked> = {
+            let mut parked = self.lock();
+            let idle: Vec<String> = parked
+                .iter()
+                .filter(|(_, p)| p.writer.is_some() && now.duration_since(p.last_poll) > idle_after)
+                .map(|(k, _)| k.clone())
+                .collect();
+            idle.iter().filter_map(|k| parked.remove(k)).collect()
+        };
+        drop(ended);
+    }
+
+    /// Sessions parked or being polled.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Lease {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// `None` only if the session's writer was lost, which a lease prevents.
+    pub fn writer(&mut self) -> Option<&mut Writer> {
+        self.writer.as_mut()
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let writer = self.writer.take();
+        let ended = {
+            let mut parked = self.polls.lock();
+            match (parked.get_mut(&self.key), writer) {
+                (Some(entry), Some(writer)) if !writer.is_done() => {
+                    entry.writer = Some(writer);
+                    entry.last_poll = Instant::now();
+                    None
+                }
+                (_, writer) => {
+                    // Its close is out (or it is gone): nothing to poll.
+                    parked.remove(&self.key);
+                    writer
+                }
+            }
+        };
+        drop(ended);
+    }
+}
+
+/// 128 random bits, hex: a session nobody else can guess.
+fn new_key() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random generator is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
