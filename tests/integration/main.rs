@@ -27,3 +27,4 @@ mod proxy;
 mod push;
 mod rankings;
 mod reactions_polls;
+mod streams;
