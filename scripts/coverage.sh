@@ -23,6 +23,7 @@ if [ -z "${LLVM_COV:-}" ] && ! rustup component list --installed 2>/dev/null | g
   [ -x "/usr/lib/llvm-$llvm_major/bin/llvm-cov" ] || missing+=("llvm-$llvm_major")
 fi
 install_missing
+(cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
 if [ -z "${LLVM_COV:-}" ] && [ -x "/usr/lib/llvm-$llvm_major/bin/llvm-cov" ]; then
   export LLVM_COV="/usr/lib/llvm-$llvm_major/bin/llvm-cov"
   export LLVM_PROFDATA="/usr/lib/llvm-$llvm_major/bin/llvm-profdata"

@@ -3,7 +3,8 @@
 #   missing=(); need_test_packages; [more checks]; install_missing
 
 # PostgreSQL and libpq; Redis; nginx for the proxy test (ops/nginx/);
-# Chromium for the web pages (/docs/); promtool for the alert rules.
+# Chromium for the web pages (/docs/, /watch/); promtool for the alert rules;
+# Node.js and npm for the TypeScript client (clients/js/).
 need_test_packages() {
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null || missing+=(postgresql)
   pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev pkg-config)
@@ -11,6 +12,8 @@ need_test_packages() {
   [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   command -v chromium >/dev/null || missing+=(chromium)
   command -v promtool >/dev/null || missing+=(prometheus)
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
 }
 
 install_missing() {

@@ -513,13 +513,14 @@ async fn the_asyncapi_document_describes_the_websocket_protocol() {
         "pong",
         "ack",
         "error",
+        "close",
     ] {
         assert!(
             received.iter().any(|r| r == frame),
             "frame {frame} not a receive operation"
         );
     }
-    assert_eq!(messages.len(), 6 + 21, "a message the test does not know");
+    assert_eq!(messages.len(), 6 + 22, "a message the test does not know");
     let codes = doc["components"]["schemas"]["ErrorCode"].to_string();
     for code in [
         "bad_request",
