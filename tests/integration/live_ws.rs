@@ -543,9 +543,17 @@ async fn a_killed_room_recovers_and_keeps_its_subscribers() {
     }
 }
 
-/// A WebSocket client that connects with a tiny receive buffer and then
-/// never reads: the server's writes to it soon block.
-fn stalled_client(app: &TestApp, path: &str) -> std::net::TcpStream {
+/// How a stalled client connects.
+#[derive(Clone, Copy)]
+pub(crate) enum Stalled {
+    WebSocket,
+    /// An SSE stream (the path names its channels).
+    EventStream,
+}
+
+/// A client that connects with a tiny receive buffer and then never reads:
+/// the server's writes to it soon block.
+fn stalled_client(app: &TestApp, path: &str, how: Stalled) -> std::net::TcpStream {
     use std::io::{Read, Write};
     use std::os::fd::FromRawFd;
     let addr: std::net::SocketAddr = app
@@ -589,12 +597,19 @@ fn stalled_client(app: &TestApp, path: &str) -> std::net::TcpStream {
         std::net::TcpStream::from_raw_fd(fd)
     };
     let mut stream = stream;
+    let (headers, answer): (&str, &[u8]) = match how {
+        Stalled::WebSocket => (
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
+            b"HTTP/1.1 101",
+        ),
+        Stalled::EventStream => ("Accept: text/event-stream\r\n", b"HTTP/1.1 200"),
+    };
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n"
     )
-    .expect("handshake sent");
+    .expect("request sent");
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -602,7 +617,7 @@ fn stalled_client(app: &TestApp, path: &str) -> std::net::TcpStream {
         head.push(byte[0]);
     }
     assert!(
-        head.starts_with(b"HTTP/1.1 101"),
+        head.starts_with(answer),
         "{}",
         String::from_utf8_lossy(&head)
     );
@@ -612,17 +627,25 @@ fn stalled_client(app: &TestApp, path: &str) -> std::net::TcpStream {
 #[actix_rt::test]
 async fn a_client_that_never_reads_is_dropped_when_its_queue_fills() {
     // 500 frames cannot wait in a queue of 64.
-    stalled_client_is_dropped_and_delays_no_one(64, Duration::from_secs(30)).await;
+    stalled_client_is_dropped_and_delays_no_one(64, Duration::from_secs(30), Stalled::WebSocket)
+        .await;
 }
 
 #[actix_rt::test]
 async fn a_client_that_never_reads_is_dropped_when_frames_wait_too_long() {
     // The queue has room for everything that does not fit in the kernel's
     // buffers, but frames wait past the expiry on a socket nobody reads.
-    stalled_client_is_dropped_and_delays_no_one(1500, Duration::from_secs(2)).await;
+    stalled_client_is_dropped_and_delays_no_one(1500, Duration::from_secs(2), Stalled::WebSocket)
+        .await;
 }
 
-async fn stalled_client_is_dropped_and_delays_no_one(capacity: usize, expiry: Duration) {
+/// Rooms and the WebSocket reader run on: for the room, the stalled client
+/// is a subscriber like any other, whatever its transport.
+pub(crate) async fn stalled_client_is_dropped_and_delays_no_one(
+    capacity: usize,
+    expiry: Duration,
+    how: Stalled,
+) {
     let mut config = test_config(fresh_database());
     config.live.channel_capacity = capacity;
     config.live.channel_expiry = expiry;
@@ -632,7 +655,11 @@ async fn stalled_client_is_dropped_and_delays_no_one(capacity: usize, expiry: Du
     let (mut reader, subscribed) = watch(&app, event, "").await;
     let base = subscribed["seq"].as_u64().expect("seq");
     let metrics = crate::ops::scrape(&app).await;
-    let _stalled = stalled_client(&app, &format!("/api/live/events/{event}/"));
+    let path = match how {
+        Stalled::WebSocket => format!("/api/live/events/{event}/"),
+        Stalled::EventStream => format!("/api/live/stream/?channels=event:{event}"),
+    };
+    let _stalled = stalled_client(&app, &path, how);
     let deadline = Instant::now() + Duration::from_secs(20);
     while ringside_actors::hub::subscribers(app.hub(), channel.clone()).await < 2 {
         assert!(

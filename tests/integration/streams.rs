@@ -475,3 +475,23 @@ async fn a_kicked_stream_gets_its_close_code_and_resumes_from_its_cursor() {
     .await;
     assert_eq!(durable_seqs(&frames, "update"), vec![seq]);
 }
+
+#[actix_rt::test]
+async fn an_sse_reader_that_stops_reading_is_dropped_by_queue_bound_and_delays_no_one() {
+    crate::live_ws::stalled_client_is_dropped_and_delays_no_one(
+        64,
+        Duration::from_secs(30),
+        crate::live_ws::Stalled::EventStream,
+    )
+    .await;
+}
+
+#[actix_rt::test]
+async fn an_sse_reader_whose_frames_wait_too_long_is_dropped_and_delays_no_one() {
+    crate::live_ws::stalled_client_is_dropped_and_delays_no_one(
+        1500,
+        Duration::from_secs(2),
+        crate::live_ws::Stalled::EventStream,
+    )
+    .await;
+}
