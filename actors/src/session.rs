@@ -197,21 +197,27 @@ impl Session {
         )
     }
 
-    /// Starts an SSE or long-poll session; returns its body (SSE) or what
-    /// its polls drain (long-poll), whose cursor resumes every channel.
-    pub fn stream(transport: Transport, start: Start) -> Writer {
-        let cursor = Cursor::resuming(
+    /// Starts an SSE session; returns its response body.
+    pub fn event_stream(start: Start) -> Writer {
+        let encoding = Encoding::EventStream(Session::cursor(&start));
+        Session::launch(start, Transport::EventStream, encoding, |_| {})
+    }
+
+    /// Starts a long-poll session; returns what its polls drain.
+    pub fn long_poll(start: Start) -> Writer {
+        let encoding = Encoding::Poll(Session::cursor(&start));
+        Session::launch(start, Transport::LongPoll, encoding, |_| {})
+    }
+
+    /// A stream's cursor, resuming the channels that say where from.
+    fn cursor(start: &Start) -> Cursor {
+        Cursor::resuming(
             start
                 .channels
                 .iter()
                 .filter_map(|(c, since)| Some((c.clone(), since.clone()?)))
                 .collect(),
-        );
-        let encoding = match transport {
-            Transport::LongPoll => Encoding::Poll(cursor),
-            Transport::EventStream | Transport::WebSocket => Encoding::EventStream(cursor),
-        };
-        Session::launch(start, transport, encoding, |_| {})
+        )
     }
 
     fn launch(
@@ -1258,6 +1264,71 @@ mod tests {
         }
         c.text(r#"{"op":"ping","ref":1}"#);
         assert_eq!(c.json().await["type"], "pong");
+    }
+
+    /// An SSE session as the edges start one, with a fast heartbeat.
+    fn event_stream(hub: &Addr<Hub>, since: Option<Since>) -> Writer {
+        Session::event_stream(Start {
+            hub: hub.clone(),
+            writes: Arc::new(AckAll),
+            user: None,
+            config: SessionConfig {
+                heartbeat_interval: Duration::from_millis(20),
+                ..config()
+            },
+            channels: vec![(Channel::News, since)],
+            abort: None,
+        })
+    }
+
+    async fn chunk(body: &mut Writer) -> String {
+        let bytes = tokio::time::timeout(BOUND, body.next())
+            .await
+            .expect("the server writes within the bound")
+            .expect("the body is open")
+            .expect("bytes");
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    #[actix_rt::test]
+    async fn an_sse_session_resumes_its_channels_and_keeps_the_stream_alive() {
+        let store = store();
+        for _ in 0..3 {
+            store.append(&Channel::News);
+        }
+        let hub = hub(store);
+        let since = Since {
+            epoch: "e1".into(),
+            seq: 1,
+        };
+        let mut body = event_stream(&hub, Some(since));
+        let mut text = String::new();
+        while !text.contains(": keep-alive") {
+            text.push_str(&chunk(&mut body).await);
+        }
+        let ids: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("id: "))
+            .collect();
+        // The position stays at the resume's start until the replay moves it.
+        assert_eq!(ids, vec!["news@e1:1", "news@e1:2", "news@e1:3"], "{text}");
+        assert!(text.starts_with("event: welcome\n"), "{text}");
+    }
+
+    #[actix_rt::test]
+    async fn an_sse_session_whose_body_is_gone_leaves_its_rooms() {
+        let hub = hub(store());
+        let mut body = event_stream(&hub, None);
+        while !chunk(&mut body).await.contains("event: subscribed") {}
+        assert_eq!(crate::hub::subscribers(&hub, Channel::News).await, 1);
+        // The client hung up: the body is dropped, and the session goes at
+        // its next heartbeat.
+        drop(body);
+        let deadline = Instant::now() + BOUND;
+        while crate::hub::subscribers(&hub, Channel::News).await > 0 {
+            assert!(Instant::now() < deadline, "the session stayed in its room");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     #[actix_rt::test]

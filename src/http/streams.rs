@@ -125,10 +125,12 @@ async fn stream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     let cursor = cursor(last_id.or(query.cursor.as_deref()))?;
     let abort = super::socket::abort_handle(&req);
     let body = match state.live_slots.take(caller.ip) {
-        Ok(slot) => Session::stream(
-            Transport::EventStream,
-            start(&state, caller.user, resumed(&channels, &cursor), abort),
-        )
+        Ok(slot) => Session::event_stream(start(
+            &state,
+            caller.user,
+            resumed(&channels, &cursor),
+            abort,
+        ))
         .keeping(Box::new(slot)),
         Err(crate::live::Full) => {
             abort_after_grace(&state, abort);
@@ -188,7 +190,7 @@ async fn poll(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
         None => match state.live_slots.take(caller.ip) {
             Ok(slot) => {
                 let session = start(&state, caller.user, resumed(&channels, &cursor), None);
-                let writer = Session::stream(Transport::LongPoll, session).keeping(Box::new(slot));
+                let writer = Session::long_poll(session).keeping(Box::new(slot));
                 state.long_polls.open(writer, user, channels)
             }
             Err(crate::live::Full) => {
