@@ -73,6 +73,9 @@ async function restart(transports) {
   const exited = new Promise((r) => server.once('exit', r));
   server.kill('SIGKILL');
   await exited;
+  // The embedded PostgreSQL shuts down when its parent dies; a server started
+  // before it is gone waits for it in vain.
+  for (let i = 0; i < 300 && fs.existsSync(path.join(DATA, 'postgres', 'postmaster.pid')); i++) await new Promise((r) => setTimeout(r, 100));
   for (const s of sessions) s.kill(null); // the server's own sessions die with it
   enabled = new Set(transports ? transports.split(',').map((t) => t.trim()).filter(Boolean) : ['websocket', 'sse', 'poll']);
   await startServer();
