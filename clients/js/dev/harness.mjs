@@ -98,12 +98,15 @@ const sessions = new Set();
 const pollSessions = new Map();
 let nextSession = 1;
 
-function endpoint(channel) {
-  const [kind, id] = channel.split(':');
-  if (kind === 'event') return `/api/live/events/${id}/`;
-  if (kind === 'fight') return `/api/live/fights/${id}/`;
-  if (kind === 'comments') return `/api/live/comments/${id}/`;
-  return '/api/live/notifications/';
+/** The upstream endpoint for a channel list, and the channel it auto-subscribes (null: `user:{me}`). */
+function endpoint(channels) {
+  for (const channel of channels) {
+    const [kind, id] = channel.split(':');
+    if (kind === 'event') return { path: `/api/live/events/${id}/`, auto: channel };
+    if (kind === 'fight') return { path: `/api/live/fights/${id}/`, auto: channel };
+    if (kind === 'comments') return { path: `/api/live/comments/${id}/`, auto: channel };
+  }
+  return { path: '/api/live/notifications/', auto: null };
 }
 
 function parseCursor(cursor) {
@@ -128,12 +131,12 @@ function parseCursor(cursor) {
  * `emit(frame, cursor)`, the end to `onEnd(code)`.
  */
 function upstreamSession(channels, positions, token, emit, onEnd) {
-  const first = channels[0];
-  const since = positions.get(first);
+  const { path: upstreamPath, auto } = endpoint(channels);
+  let first = auto;
+  const ready = new Set(); // channels whose own subscription (with since) holds
   const q = new URLSearchParams();
   if (token) q.set('token', token);
-  if (since) q.set('since', `${since.epoch}:${since.seq}`);
-  const ws = new WebSocket(`ws://127.0.0.1:${SERVER_PORT}${endpoint(first)}?${q}`);
+  const ws = new WebSocket(`ws://127.0.0.1:${SERVER_PORT}${upstreamPath}?${q}`);
   const s = {
     user: userOf(token ?? ''),
     positions: new Map(positions),
@@ -151,16 +154,28 @@ function upstreamSession(channels, positions, token, emit, onEnd) {
   ws.onmessage = (ev) => {
     const frame = JSON.parse(ev.data);
     if (frame.type === 'welcome') {
-      for (const c of channels.slice(1)) ws.send(JSON.stringify({ op: 'subscribe', channel: c, since: positions.get(c) ?? null, ref: c }));
+      // Every channel but the endpoint's own is a subscribe op with since (the
+      // endpoint's own is resubscribed with since too: the server's
+      // auto-subscription could not know it).
+      if (first === null) first = frame.user ? `user:${frame.user.id}` : undefined;
+      if (first) ws.send(JSON.stringify({ op: 'unsubscribe', channel: first, ref: '#' }));
+      for (const c of channels) ws.send(JSON.stringify({ op: 'subscribe', channel: c, since: positions.get(c) ?? null, ref: c }));
     }
-    // A refused subscription names its channel (the ref is ours, not the client's).
-    if (frame.type === 'error' && typeof frame.ref === 'string') {
+    if (frame.ref === '#') return; // our unsubscribe of the auto-subscription
+    if (frame.type === 'subscribed') {
+      if (frame.ref === undefined) return; // the auto-subscription itself
+      delete frame.ref;
+      ready.add(frame.channel);
+      const had = s.positions.get(frame.channel);
+      s.positions.set(frame.channel, { epoch: frame.epoch, seq: had?.epoch === frame.epoch ? had.seq : frame.seq });
+    } else if (frame.type === 'error' && typeof frame.ref === 'string') {
+      // A refused subscription names its channel (the ref is ours, not the client's).
       frame.channel = frame.ref;
       delete frame.ref;
+    } else if (frame.channel && !ready.has(frame.channel)) {
+      return; // the auto-subscription's frames, before ours (with since) holds
     }
-    if (frame.type === 'subscribed') delete frame.ref;
-    if (frame.type === 'subscribed') s.positions.set(frame.channel, { epoch: frame.epoch, seq: s.positions.get(frame.channel)?.epoch === frame.epoch ? s.positions.get(frame.channel).seq : frame.seq });
-    const moves = typeof frame.seq === 'number' && frame.channel;
+    const moves = frame.type !== 'subscribed' && typeof frame.seq === 'number' && frame.channel;
     if (moves) s.positions.set(frame.channel, { epoch: s.positions.get(frame.channel).epoch, seq: frame.seq });
     emit(frame, moves ? s.cursor() : undefined);
   };
@@ -413,7 +428,7 @@ try {
     throw new Error('stopped');
   }
   const files = process.argv.slice(2).length ? process.argv.slice(2) : fs.readdirSync('test').filter((f) => f.endsWith('.test.mjs')).map((f) => `test/${f}`);
-  const tests = spawn(process.execPath, ['--experimental-websocket', '--test', '--test-concurrency=1', ...files], {
+  const tests = spawn(process.execPath, ['--experimental-websocket', '--test', `--test-concurrency=${process.env.DEV_TEST_CONCURRENCY ?? 1}`, ...files], {
     stdio: 'inherit',
     env: { ...process.env, RINGSIDE_URL: `http://127.0.0.1:${PROXY_PORT}`, RINGSIDE_FIXTURE: JSON.stringify(fx), RINGSIDE_CONTROL: `http://127.0.0.1:${CONTROL_PORT}` },
   });

@@ -76,19 +76,21 @@ function snapshotPath(channel) {
 /**
  * The WebSocket endpoint to open: the first channel's own (the server has
  * no bare endpoint; each one auto-subscribes its channel). `channel` is the
- * app's channel the URL subscribes, when it is known before `welcome`.
+ * channel the URL auto-subscribes when known before `welcome` (the
+ * notification endpoint's is `user:{me}`); `resume` the one whose position
+ * goes in `?since=`.
  */
 function socketEndpoint(channels, signedIn) {
     for (const channel of channels) {
         const { kind, id } = splitChannel(channel);
         if (id !== undefined && kind === 'event')
-            return { path: `/api/live/events/${id}/`, channel };
+            return { path: `/api/live/events/${id}/`, channel, resume: channel };
         if (id !== undefined && kind === 'fight')
-            return { path: `/api/live/fights/${id}/`, channel };
+            return { path: `/api/live/fights/${id}/`, channel, resume: channel };
         if (id !== undefined && kind === 'comments')
-            return { path: `/api/live/comments/${id}/`, channel };
+            return { path: `/api/live/comments/${id}/`, channel, resume: channel };
         if (kind === 'user' && signedIn)
-            return { path: '/api/live/notifications/', channel };
+            return { path: '/api/live/notifications/', resume: channel };
     }
     // Only channels without an endpoint (`news`, `rankings…`): the notification
     // endpoint carries them when signed in; its own `user:{me}` is dropped.
@@ -169,7 +171,7 @@ function callApp(fn, ...args) {
 class WebSocketLink {
     host;
     ws;
-    /** The channel the endpoint auto-subscribed (`user:{me}` is known at `welcome`). */
+    /** The channel the endpoint auto-subscribed (the notification endpoint's `user:{me}` is known at `welcome`). */
     urlChannel;
     /** The URL's own subscription has not been answered yet: an error without ref is about it. */
     urlChannelPending = true;
@@ -190,7 +192,7 @@ class WebSocketLink {
         if (!endpoint)
             throw new RingsideError('unavailable', 'no WebSocket endpoint carries these channels without signing in');
         this.urlChannel = endpoint.channel;
-        const since = endpoint.channel ? host.position(endpoint.channel) : undefined;
+        const since = endpoint.resume ? host.position(endpoint.resume) : undefined;
         const base = settings.url.replace(/^http/, 'ws');
         this.ws = new settings.WebSocket(base + endpoint.path + query({ token, since: since && `${since.epoch}:${since.seq}` }));
         this.ws.onmessage = (ev) => this.onMessage(typeof ev.data === 'string' ? ev.data : String(ev.data));

@@ -365,15 +365,17 @@ function snapshotPath(channel: string): string | undefined {
 /**
  * The WebSocket endpoint to open: the first channel's own (the server has
  * no bare endpoint; each one auto-subscribes its channel). `channel` is the
- * app's channel the URL subscribes, when it is known before `welcome`.
+ * channel the URL auto-subscribes when known before `welcome` (the
+ * notification endpoint's is `user:{me}`); `resume` the one whose position
+ * goes in `?since=`.
  */
-function socketEndpoint(channels: string[], signedIn: boolean): { path: string; channel?: string } | undefined {
+function socketEndpoint(channels: string[], signedIn: boolean): { path: string; channel?: string; resume?: string } | undefined {
   for (const channel of channels) {
     const { kind, id } = splitChannel(channel);
-    if (id !== undefined && kind === 'event') return { path: `/api/live/events/${id}/`, channel };
-    if (id !== undefined && kind === 'fight') return { path: `/api/live/fights/${id}/`, channel };
-    if (id !== undefined && kind === 'comments') return { path: `/api/live/comments/${id}/`, channel };
-    if (kind === 'user' && signedIn) return { path: '/api/live/notifications/', channel };
+    if (id !== undefined && kind === 'event') return { path: `/api/live/events/${id}/`, channel, resume: channel };
+    if (id !== undefined && kind === 'fight') return { path: `/api/live/fights/${id}/`, channel, resume: channel };
+    if (id !== undefined && kind === 'comments') return { path: `/api/live/comments/${id}/`, channel, resume: channel };
+    if (kind === 'user' && signedIn) return { path: '/api/live/notifications/', resume: channel };
   }
   // Only channels without an endpoint (`news`, `rankings…`): the notification
   // endpoint carries them when signed in; its own `user:{me}` is dropped.
@@ -464,7 +466,7 @@ type Pending =
  */
 class WebSocketLink implements Link {
   private readonly ws: WebSocketLike;
-  /** The channel the endpoint auto-subscribed (`user:{me}` is known at `welcome`). */
+  /** The channel the endpoint auto-subscribed (the notification endpoint's `user:{me}` is known at `welcome`). */
   private urlChannel: string | undefined;
   /** The URL's own subscription has not been answered yet: an error without ref is about it. */
   private urlChannelPending = true;
@@ -484,7 +486,7 @@ class WebSocketLink implements Link {
     const endpoint = socketEndpoint(host.channels(), token !== undefined);
     if (!endpoint) throw new RingsideError('unavailable', 'no WebSocket endpoint carries these channels without signing in');
     this.urlChannel = endpoint.channel;
-    const since = endpoint.channel ? host.position(endpoint.channel) : undefined;
+    const since = endpoint.resume ? host.position(endpoint.resume) : undefined;
     const base = settings.url.replace(/^http/, 'ws');
     this.ws = new settings.WebSocket(base + endpoint.path + query({ token, since: since && `${since.epoch}:${since.seq}` }));
     this.ws.onmessage = (ev) => this.onMessage(typeof ev.data === 'string' ? ev.data : String(ev.data));

@@ -3,9 +3,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RingsideClient } from '../dist/ringside-client.js';
-import { BASE, FIXTURE, TRANSPORTS, waitFor, publish, controlPost, record, states, assertContiguous, assertDeliveredOnce, hasUpdates } from './support.mjs';
+import { BASE, FIXTURE, TRANSPORTS, waitFor, rest, publish, controlPost, record, states, assertContiguous, assertDeliveredOnce, hasUpdates } from './support.mjs';
 
 const E = FIXTURE.event_id;
+
+// A viewer of this file's own, so kicking it leaves other files' sessions alone.
+const registered = await rest('POST', '/api/auth/register/', {
+  email: `resume-${process.pid}-${Date.now()}@ringside.test`,
+  password: 'resume-password-123',
+  display_name: 'Resume test',
+}, null);
+assert.equal(registered.status, 201, JSON.stringify(registered.body));
+const VIEWER = { token: registered.body.token, id: registered.body.user.id };
 
 async function publishAll(prefix, n) {
   const ids = [];
@@ -19,7 +28,7 @@ async function publishAll(prefix, n) {
 
 for (const transport of TRANSPORTS) {
   test(`${transport}: kicked with 4001, resumes every channel without gap or duplicate`, async (t) => {
-    const client = new RingsideClient({ url: BASE, token: FIXTURE.viewer_token, transports: [transport] });
+    const client = new RingsideClient({ url: BASE, token: VIEWER.token, transports: [transport] });
     t.after(() => client.close());
     const seen = states(client);
     const codes = [];
@@ -33,7 +42,7 @@ for (const transport of TRANSPORTS) {
     await waitFor(() => hasUpdates(event, before), 10_000, 'the first updates');
 
     const kicked = seen.length;
-    await controlPost('/kick', { user: FIXTURE.viewer_id, code: 4001 });
+    await controlPost('/kick', { user: VIEWER.id, code: 4001 });
     // Publish through the reconnect: some of these land while the client is away.
     const during = await publishAll(`resume ${transport} during`, 5);
     await waitFor(() => seen.slice(kicked).includes('reconnecting'), 10_000, 'the reconnect');
@@ -51,7 +60,7 @@ for (const transport of TRANSPORTS) {
   });
 
   test(`${transport}: kicked with 1008, goes offline and stays there`, async (t) => {
-    const client = new RingsideClient({ url: BASE, token: FIXTURE.viewer_token, transports: [transport] });
+    const client = new RingsideClient({ url: BASE, token: VIEWER.token, transports: [transport] });
     const watcher = new RingsideClient({ url: BASE, transports: [transport] });
     t.after(() => {
       client.close();
@@ -66,7 +75,7 @@ for (const transport of TRANSPORTS) {
     watcher.connect();
     await waitFor(() => event.subscribed.length && watched.subscribed.length, 10_000, 'both clients subscribed');
 
-    await controlPost('/kick', { user: FIXTURE.viewer_id, code: 1008 });
+    await controlPost('/kick', { user: VIEWER.id, code: 1008 });
     await waitFor(() => client.state === 'offline', 10_000, 'offline after 1008');
     assert.equal(errors.at(-1)?.code, 'policy');
 
