@@ -497,11 +497,16 @@ class SseLink extends HttpLink {
         catch {
             // a cut connection or our own abort: told apart below
         }
+        if (this.current !== request)
+            return; // reopened or stopped: the timer is the next request's
         clearTimeout(this.idleTimer);
-        if (!request.signal.aborted && this.current === request)
+        if (!request.signal.aborted)
             this.end({ reason: 'stream ended' });
     }
+    /** Traffic on `request`: the stream is alive for another `idleMs`. */
     alive(request) {
+        if (this.current !== request)
+            return;
         clearTimeout(this.idleTimer);
         if (this.idleMs > 0) {
             this.idleTimer = setTimeout(() => {
@@ -551,7 +556,10 @@ class PollLink extends HttpLink {
             });
             if (!res.ok)
                 throw await httpError(res);
-            return await res.json();
+            const answer = await res.json();
+            if (!Array.isArray(answer?.frames))
+                throw new RingsideError('unavailable', 'the poll answer has no frames');
+            return answer;
         }
         catch (e) {
             if (e instanceof RingsideError)

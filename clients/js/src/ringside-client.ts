@@ -784,11 +784,14 @@ class SseLink extends HttpLink {
     } catch {
       // a cut connection or our own abort: told apart below
     }
+    if (this.current !== request) return; // reopened or stopped: the timer is the next request's
     clearTimeout(this.idleTimer);
-    if (!request.signal.aborted && this.current === request) this.end({ reason: 'stream ended' });
+    if (!request.signal.aborted) this.end({ reason: 'stream ended' });
   }
 
+  /** Traffic on `request`: the stream is alive for another `idleMs`. */
   private alive(request: AbortController): void {
+    if (this.current !== request) return;
     clearTimeout(this.idleTimer);
     if (this.idleMs > 0) {
       this.idleTimer = setTimeout(() => {
@@ -834,7 +837,9 @@ class PollLink extends HttpLink {
         signal: attempt.signal,
       });
       if (!res.ok) throw await httpError(res);
-      return await res.json();
+      const answer = await res.json();
+      if (!Array.isArray(answer?.frames)) throw new RingsideError('unavailable', 'the poll answer has no frames');
+      return answer;
     } catch (e) {
       if (e instanceof RingsideError) throw e;
       throw new RingsideError('unavailable', attempt.signal.aborted ? 'the poll got no answer in time' : 'network error');
