@@ -10,7 +10,9 @@
 //     an upstream WebSocket per session, to the contract in the client's README;
 //     set DEV_NATIVE_HTTP_TRANSPORTS=1 to pass them to the server instead;
 //   - the transports switch of /restart (a disabled one answers 403 forbidden);
-//   - /kick: closes every live session of a user with a code.
+//   - /kick: closes every live session of a user with a code;
+//   - /dev/: with DEV_BROWSER=1, headless Chromium opens dev/browser-smoke.html
+//     (the built client in a browser, over each transport) instead of the tests.
 // The control server answers POST /restart and POST /kick as the Rust harness does.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -38,6 +40,8 @@ const ENV = {
   RINGSIDE_ADMIN_EMAIL: 'admin@ringside.local',
   RINGSIDE_ADMIN_PASSWORD: 'admin-password-123',
   RUST_LOG: 'warn',
+  // The browser smoke page comes from the proxy's origin.
+  RINGSIDE_ALLOWED_ORIGINS: `http://127.0.0.1:${PORT + 1}`,
 };
 
 // ---- the server ------------------------------------------------------------
@@ -286,8 +290,28 @@ function forward(req, res) {
   req.pipe(up);
 }
 
+let browserReport;
+const reported = new Promise((r) => (browserReport = r));
+
+/** The browser smoke page, the built client and the page's report. */
+function dev(req, res, url) {
+  if (url.pathname === '/dev/report') {
+    let body = '';
+    req.on('data', (c) => (body += c)).on('end', () => {
+      res.writeHead(204).end();
+      browserReport(JSON.parse(body));
+    });
+    return;
+  }
+  const file = url.pathname === '/dev/ringside-client.js' ? 'dist/ringside-client.js' : url.pathname === '/dev/browser-smoke.html' ? 'dev/browser-smoke.html' : null;
+  if (!file) return refuse(res, 404, 'not_found', url.pathname);
+  res.writeHead(200, { 'Content-Type': file.endsWith('.js') ? 'text/javascript' : 'text/html' });
+  res.end(fs.readFileSync(file));
+}
+
 const proxy = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
+  if (url.pathname.startsWith('/dev/')) return dev(req, res, url);
   if (!NATIVE && url.pathname === '/api/live/stream/') return sse(req, res, url);
   if (!NATIVE && url.pathname === '/api/live/poll/') return poll(res, url);
   if (NATIVE && url.pathname === '/api/live/stream/' && !enabled.has('sse')) return refuse(res, 403, 'forbidden', 'SSE is disabled');
@@ -414,8 +438,8 @@ process.on('uncaughtException', (e) => {
   process.exit(1);
 });
 
-let code = 1;
-try {
+/** Runs what was asked for (the tests, the browser smoke page, or nothing); resolves with the exit code. */
+async function main() {
   await run(['seed-demo']);
   await startServer();
   await new Promise((r) => proxy.listen(PROXY_PORT, '127.0.0.1', r));
@@ -425,14 +449,28 @@ try {
     // For poking at it by hand: print the tests' environment and wait for Ctrl-C.
     console.log(`RINGSIDE_URL=http://127.0.0.1:${PROXY_PORT} RINGSIDE_CONTROL=http://127.0.0.1:${CONTROL_PORT} RINGSIDE_FIXTURE='${JSON.stringify(fx)}'`);
     await new Promise((r) => process.once('SIGINT', r).once('SIGTERM', r));
-    throw new Error('stopped');
+    return 0;
+  }
+  if (process.env.DEV_BROWSER === '1') {
+    const page = `http://127.0.0.1:${PROXY_PORT}/dev/browser-smoke.html?fixture=${encodeURIComponent(JSON.stringify(fx))}`;
+    const chromium = spawn(process.env.CHROMIUM ?? 'chromium', ['--headless=new', '--no-sandbox', '--disable-gpu', `--user-data-dir=${path.join(DATA, 'chromium')}`, page], { stdio: 'ignore' });
+    const timeout = new Promise((r) => setTimeout(() => r({ error: 'no report from the browser within 60 s' }), 60_000));
+    const report = await Promise.race([reported, timeout]);
+    chromium.kill('SIGKILL');
+    console.log(JSON.stringify(report, null, 2));
+    return Object.values(report).every((v) => String(v).startsWith('ok')) ? 0 : 1;
   }
   const files = process.argv.slice(2).length ? process.argv.slice(2) : fs.readdirSync('test').filter((f) => f.endsWith('.test.mjs')).map((f) => `test/${f}`);
   const tests = spawn(process.execPath, ['--experimental-websocket', '--test', `--test-concurrency=${process.env.DEV_TEST_CONCURRENCY ?? 1}`, ...files], {
     stdio: 'inherit',
     env: { ...process.env, RINGSIDE_URL: `http://127.0.0.1:${PROXY_PORT}`, RINGSIDE_FIXTURE: JSON.stringify(fx), RINGSIDE_CONTROL: `http://127.0.0.1:${CONTROL_PORT}` },
   });
-  code = await new Promise((r) => tests.on('exit', r));
+  return new Promise((r) => tests.on('exit', r));
+}
+
+let code = 1;
+try {
+  code = await main();
 } finally {
   server?.kill('SIGTERM');
   await new Promise((r) => (server && server.exitCode === null ? server.once('exit', r) : r()));
