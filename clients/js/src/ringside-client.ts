@@ -283,13 +283,11 @@ interface Settings {
 
 /** What the client needs of a WebSocket: the browser's, Node's, or an injected one such as `ws`. */
 interface WebSocketLike {
-  readonly readyState: number;
-  onopen: ((ev: unknown) => void) | null;
   onmessage: ((ev: { data: unknown }) => void) | null;
   onclose: ((ev: { code: number; reason: string }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
   send(data: string): void;
-  close(code?: number, reason?: string): void;
+  close(): void;
 }
 type WebSocketConstructor = new (url: string) => WebSocketLike;
 
