@@ -250,8 +250,8 @@ impl Handler<Subscribe> for Hub {
                 }
             };
             for join in waiting {
-                let error = protocol::error(refusal.0, refusal.1, &join.reference);
-                join.outbox.refuse_subscription(&channel, error);
+                join.outbox
+                    .refuse_subscription(&channel, refusal.0, refusal.1, &join.reference);
             }
         }));
     }

@@ -79,9 +79,16 @@ impl Outbox {
         }
     }
 
-    /// Refuses a subscription: the error frame, and the session forgets it.
-    pub fn refuse_subscription(&self, channel: &crate::channel::Channel, error: Frame) {
-        self.deliver(error);
+    /// Refuses a subscription: the error frame (naming the channel), and the
+    /// session forgets it.
+    pub fn refuse_subscription(
+        &self,
+        channel: &crate::channel::Channel,
+        code: crate::protocol::ErrorCode,
+        message: &str,
+        reference: &Option<serde_json::Value>,
+    ) {
+        self.deliver(crate::protocol::subscription_error(channel, code, message, reference));
         self.not_subscribed.do_send(NotSubscribed(channel.clone()));
     }
 

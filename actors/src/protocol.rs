@@ -578,6 +578,24 @@ pub fn error(code: ErrorCode, message: &str, reference: &Option<Value>) -> Frame
     refused(code, message, None, reference)
 }
 
+/// A subscription refused: the error names its channel, so a stream that
+/// follows several (SSE, long-poll: no `ref`) knows which one failed.
+pub fn subscription_error(
+    channel: &Channel,
+    code: ErrorCode,
+    message: &str,
+    reference: &Option<Value>,
+) -> Frame {
+    Frame::new(
+        FrameType::Error,
+        &with_ref(
+            json!({ "type": FrameType::Error.as_str(), "code": code.as_str(), "message": message, "channel": channel.to_string() }),
+            reference,
+        ),
+        None,
+    )
+}
+
 /// A `rate_limited` error that says when to come back.
 pub fn rate_limited(message: &str, retry_after_ms: u64, reference: &Option<Value>) -> Frame {
     refused(

@@ -342,7 +342,8 @@ impl Session {
                 None => {
                     return self.refuse(
                         ctx,
-                        protocol::error(
+                        protocol::subscription_error(
+                            &channel,
                             ErrorCode::Unauthorized,
                             "sign in to follow your notifications",
                             &reference,
@@ -352,7 +353,8 @@ impl Session {
                 Some(u) if u.id != owner => {
                     return self.refuse(
                         ctx,
-                        protocol::error(
+                        protocol::subscription_error(
+                            &channel,
                             ErrorCode::Forbidden,
                             "that is another user's channel",
                             &reference,
@@ -366,7 +368,8 @@ impl Session {
         {
             return self.refuse(
                 ctx,
-                protocol::error(
+                protocol::subscription_error(
+                    &channel,
                     ErrorCode::BadRequest,
                     "too many subscriptions on one connection",
                     &reference,

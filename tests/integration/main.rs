@@ -11,6 +11,7 @@ mod auth;
 mod bad_input;
 mod body_timeout;
 mod catalog;
+mod client_js;
 mod comments;
 mod embedded;
 mod fight_control;

@@ -190,6 +190,9 @@ pub struct ErrorFrame {
     /// With `rate_limited` and `slow_mode`: when to try again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// With a refused subscription: its channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 /// `close` (SSE and long-poll only).

@@ -260,7 +260,7 @@ impl Room {
                 room.missing = true;
                 let channel = room.channel.clone();
                 for (_, sub) in room.subscribers.drain() {
-                    sub.outbox.refuse_subscription(&channel, protocol::error(ErrorCode::NotFound, "no such channel", &None));
+                    sub.outbox.refuse_subscription(&channel, ErrorCode::NotFound, "no such channel", &None);
                 }
             }
             Err(e) => {
@@ -279,18 +279,18 @@ impl Room {
         if self.missing {
             outbox.refuse_subscription(
                 &self.channel,
-                protocol::error(ErrorCode::NotFound, "no such channel", &reference),
+                ErrorCode::NotFound,
+                "no such channel",
+                &reference,
             );
             return;
         }
         let Some(log) = &self.log else {
             outbox.refuse_subscription(
                 &self.channel,
-                protocol::error(
-                    ErrorCode::Unavailable,
-                    "channel not ready; retry",
-                    &reference,
-                ),
+                ErrorCode::Unavailable,
+                "channel not ready; retry",
+                &reference,
             );
             return;
         };
@@ -304,7 +304,9 @@ impl Room {
             if !rejoin && self.viewers() >= cap {
                 outbox.refuse_subscription(
                     &self.channel,
-                    protocol::error(ErrorCode::RoomFull, "this room is full", &reference),
+                    ErrorCode::RoomFull,
+                    "this room is full",
+                    &reference,
                 );
                 return;
             }
