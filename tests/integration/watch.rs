@@ -442,6 +442,71 @@ async fn the_watch_page_follows_a_night_and_resumes_after_the_server_is_killed()
     assert!(wrong.is_empty(), "the page went wrong: {wrong:?}");
 }
 
+/// The page and its files as HTTP resources: the same page for every event,
+/// the client's build as it is in the tree, tags that answer 304, and the
+/// page's policy.
+#[actix_rt::test]
+async fn the_page_and_its_files_are_served_from_the_binary() {
+    let app = TestApp::spawn().await;
+    let files = [
+        ("/watch/7/", "web/watch/index.html", "text/html"),
+        ("/watch/12345/", "web/watch/index.html", "text/html"),
+        ("/watch/watch.js", "web/watch/watch.js", "text/javascript"),
+        ("/watch/watch.css", "web/watch/watch.css", "text/css"),
+        (
+            "/static/ringside-client.js",
+            "clients/js/dist/ringside-client.js",
+            "text/javascript",
+        ),
+    ];
+    for (path, file, content_type) in files {
+        let mut resp = app.client.get(app.url(path)).send().await.expect("sent");
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        assert!(header("content-type").starts_with(content_type), "{path}");
+        let etag = header("etag");
+        assert!(etag.starts_with('"') && etag.len() == 18, "{path}: {etag}");
+        let policy = header("content-security-policy");
+        assert_eq!(
+            policy.contains("default-src 'self'"),
+            content_type == "text/html",
+            "{path}"
+        );
+        let body = resp.body().limit(1 << 22).await.expect("body");
+        let on_disk = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file))
+            .expect("the file");
+        assert_eq!(body.as_ref(), on_disk.as_slice(), "{path} is {file}");
+        let again = app
+            .client
+            .get(app.url(path))
+            .insert_header(("if-none-match", etag.as_str()))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+    let (status, _) = app.get("/watch/seven/", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "only a live event's id");
+    let resp = awc::Client::builder()
+        .disable_redirects()
+        .finish()
+        .get(app.url("/watch/7"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        resp.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/watch/7/")
+    );
+}
+
 #[actix_rt::test]
 #[ignore = "needs RINGSIDE_TRANSPORTS and the SSE and long-poll endpoints (DESIGN §12), not yet on main"]
 async fn the_watch_page_falls_back_when_websocket_is_blocked() {

@@ -161,6 +161,15 @@ async function api(path, { method = 'GET', body } = {}) {
   return data;
 }
 
+/**
+ * Tries a failed load again (1, 2, 4 … 32 s), unless a newer one started:
+ * a list the subscription relies on must not stay half loaded.
+ */
+function retryLater(attempt, again) {
+  if (attempt >= 6) return;
+  setTimeout(again, 1000 * 2 ** attempt * (0.5 + Math.random() / 2));
+}
+
 /** Every page of a list (they are in id order, oldest first). */
 async function fetchAll(path, max = 5000) {
   const out = [];
@@ -264,7 +273,11 @@ function fightsInOrder() {
   return [...state.fights.values()].sort((a, b) => (a.card_order ?? 0) - (b.card_order ?? 0));
 }
 
-/** The fight the page is about: the fan's pick, else the one on, else what is next. */
+/**
+ * The fight the page is about: the fan's pick, else the event's current
+ * fight, else the one in progress, else the last result (it stays up until
+ * the next fight is called), else what is next.
+ */
 function focusFight() {
   if (state.selectedFight && state.fights.has(state.selectedFight)) return state.fights.get(state.selectedFight);
   const current = state.event && state.event.current_fight;
@@ -272,6 +285,10 @@ function focusFight() {
   const fights = fightsInOrder();
   const live = fights.find((f) => f.status === 'in_progress');
   if (live) return live;
+  const ended = fights
+    .filter((f) => f.status === 'completed' && f.ended_at)
+    .sort((a, b) => serverMs(b.ended_at) - serverMs(a.ended_at));
+  if (ended.length) return ended[0];
   // A card runs from its last slot to the main event (card_order 1).
   const upcoming = fights.filter((f) => f.status === 'upcoming');
   if (upcoming.length) return upcoming[upcoming.length - 1];
@@ -321,6 +338,12 @@ async function refreshDetail() {
   for (const f of fights || []) if (!touchedSince(`fight:${f.id}`, sent)) state.fights.set(f.id, f);
   if (reactions && !touchedSince('reactions', sent)) state.reactions = { ...reactions };
   for (const p of polls || []) if (!touchedSince(`poll:${p.id}`, sent)) setPoll(p, false);
+  // The detail lists the open polls: one we hold as open that it leaves
+  // out closed before this subscription began (its close is not replayed).
+  const open = new Set((polls || []).map((p) => p.id));
+  for (const p of [...state.polls.values()]) {
+    if (p.status === 'open' && !open.has(p.id) && !touchedSince(`poll:${p.id}`, sent)) state.polls.delete(p.id);
+  }
   renderEvent();
   renderCard();
   renderFocus();
@@ -356,7 +379,7 @@ function renderCard() {
     return el(
       'li',
       {
-        class: ['bout', live && 'in-progress', chosen && 'chosen', f.status].filter(Boolean).join(' '),
+        class: ['bout', live && 'in-progress', chosen && 'chosen', `s-${f.status}`].filter(Boolean).join(' '),
         dataset: { fightId: String(f.id), status: f.status },
         'aria-current': live ? 'true' : null,
       },
@@ -614,7 +637,7 @@ function renderUpdate(u) {
   return el(
     'li',
     {
-      class: ['update', breaking && 'breaking', u.update_type].filter(Boolean).join(' '),
+      class: ['update', breaking && 'breaking', u.update_type && `u-${u.update_type}`].filter(Boolean).join(' '),
       dataset: { id: String(u.id), seq: String(u.seq), type: u.update_type || '', breaking: String(breaking) },
     },
     el(
@@ -662,14 +685,15 @@ function removeUpdate(id) {
 let updatesGeneration = 0;
 
 /** The whole feed from REST, merged with what arrived live meanwhile. */
-async function reloadUpdates() {
+async function reloadUpdates(attempt = 0) {
   const generation = ++updatesGeneration;
   const sent = performance.now();
   let rows;
   try {
     rows = await fetchAll(`/api/live/updates/?event=${EVENT_ID}`);
   } catch (err) {
-    console.warn('updates could not be loaded', err);
+    console.warn('updates could not be loaded', err && err.message);
+    retryLater(attempt, () => generation === updatesGeneration && reloadUpdates(attempt + 1));
     return;
   }
   if (generation !== updatesGeneration) return;
@@ -773,7 +797,7 @@ function noteSkipped(data) {
 
 let commentsGeneration = 0;
 
-async function reloadComments() {
+async function reloadComments(attempt = 0) {
   const generation = ++commentsGeneration;
   const sent = performance.now();
   let rows;
@@ -781,7 +805,8 @@ async function reloadComments() {
     // Oldest first: only the last MAX_COMMENTS stay on the page.
     rows = await fetchAll(`/api/live/comments/?event=${EVENT_ID}`, 100000);
   } catch (err) {
-    console.warn('comments could not be loaded', err);
+    console.warn('comments could not be loaded', err && err.message);
+    retryLater(attempt, () => generation === commentsGeneration && reloadComments(attempt + 1));
     return;
   }
   if (generation !== commentsGeneration) return;
@@ -963,11 +988,11 @@ function renderConnection(s, info) {
   const banner = $('banner');
   banner.hidden = s === 'connected';
   banner.dataset.state = s;
-  let text = s === 'connecting' ? 'Connecting…' : 'Reconnecting…';
-  const wait = info && (info.retryInMs ?? info.delayMs ?? info.retry_in_ms);
-  if (s !== 'connecting' && typeof wait === 'number' && wait > 1500) text += ` (next try in ${Math.round(wait / 1000)} s)`;
-  if (s === 'offline') text = 'Offline. Reconnecting…';
-  banner.textContent = text;
+  // 'offline' is the client stopped for good (a policy close): say so.
+  banner.textContent =
+    s === 'connecting' ? 'Connecting…' : s === 'offline' ? 'Offline. Reload the page to reconnect.' : 'Reconnecting…';
+  // Why the last connection ended, for whoever looks (the banner says enough).
+  banner.title = info && info.reason ? String(info.reason) : '';
   document.body.classList.toggle('disconnected', s !== 'connected');
 }
 
@@ -1218,7 +1243,15 @@ function startClient() {
   const mine = (fn) => (...args) => {
     if (client === c) fn(...args);
   };
-  c.on('state', mine((s, info) => renderConnection(s, info)));
+  c.on(
+    'state',
+    mine((s, info) => {
+      renderConnection(s, info);
+      // A policy close of a signed-in session (signed out everywhere, a
+      // password change, a ban): watch on without the account.
+      if (s === 'offline' && info && info.code === 1008 && localStorage.getItem(TOKEN_KEY)) signOut();
+    }),
+  );
   c.on('transport', mine((t) => {
     $('transport').textContent = t;
     $('transport').dataset.transport = t;
@@ -1234,9 +1267,9 @@ function startClient() {
       if (!(meta && meta.resumed)) reloadUpdates();
     }),
     onFrame: mine(onEventFrame),
+    // The client hands over the REST detail itself: fresh clock, totals and tallies.
     onResync: mine((snapshot) => {
       applyEventSnapshot(snapshot, performance.now());
-      refreshDetail();
       reloadUpdates();
     }),
     onError: mine((err) => {
