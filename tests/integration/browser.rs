@@ -247,6 +247,17 @@ impl Browser {
         }
     }
 
+    /// Takes the page off the network (or puts it back): its connections
+    /// fail as on a phone that lost its signal, while the server stays up.
+    pub async fn offline(&mut self, offline: bool) {
+        self.command("Network.enable", json!({})).await;
+        self.command(
+            "Network.emulateNetworkConditions",
+            json!({ "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+        )
+        .await;
+    }
+
     /// Saves a PNG of the page to `target/test-artifacts/<name>.png`.
     pub async fn screenshot(&mut self) -> Result<PathBuf, String> {
         use base64::Engine;

@@ -385,9 +385,20 @@ async fn the_watch_page_follows_a_night_and_resumes_after_the_server_is_killed()
         SHOWN,
     )
     .await;
-    // Back on the same address; an update posted while the page comes back.
+    // Back on the same address, with the page kept off the network for a
+    // moment: an update posted then is one it can only get by resuming.
+    page.offline(true).await;
     server.restart(&[]).await;
     let during = post_update(&app, &night, "While it came back", true).await;
+    assert_ne!(page.eval(&text("#state")).await, "connected", "still away");
+    let socket = page
+        .eval(&format!(
+            "new Promise(done => {{ const w = new WebSocket({});              w.onopen = () => {{ w.close(); done('open'); }}; w.onerror = () => done('refused'); }})",
+            js(&format!("ws://127.0.0.1:{}/api/live/events/{event}/", server.port))
+        ))
+        .await;
+    assert_eq!(socket, "refused", "the page is off the network");
+    page.offline(false).await;
     page.wait_for(
         "connected again",
         &format!("{} === 'connected'", text("#state")),
@@ -400,6 +411,12 @@ async fn the_watch_page_follows_a_night_and_resumes_after_the_server_is_killed()
         SHOWN,
     )
     .await;
+    assert_eq!(
+        page.eval("document.querySelector('#state').dataset.resumed")
+            .await,
+        "true",
+        "the event channel resumed where it was (the missed update replayed)"
+    );
     let after = post_update(&app, &night, "After the outage", false).await;
     page.wait_for(
         "a live update after the outage",

@@ -1261,6 +1261,8 @@ function startClient() {
 
   c.subscribe(`event:${EVENT_ID}`, {
     onSubscribed: mine((snapshot, meta) => {
+      // Whether the last subscription resumed (or started over), for whoever inspects the page.
+      $('state').dataset.resumed = String(!!(meta && meta.resumed));
       applyEventSnapshot(snapshot, performance.now());
       refreshDetail();
       // A resumed subscription replays what it missed; anything else starts over.
