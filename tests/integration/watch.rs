@@ -524,40 +524,67 @@ async fn the_page_and_its_files_are_served_from_the_binary() {
     );
 }
 
+/// With WebSocket refused (as by a proxy), the page falls back by itself:
+/// to SSE, and to long-poll when SSE is refused too; updates and comments
+/// still arrive, and it says which transport it is on.
 #[actix_rt::test]
-#[ignore = "needs RINGSIDE_TRANSPORTS and the SSE and long-poll endpoints (DESIGN §12), not yet on main"]
 async fn the_watch_page_falls_back_when_websocket_is_blocked() {
-    let server = ChildServer::start(&[("RINGSIDE_TRANSPORTS", "sse,poll")]).await;
-    let app = server.app();
-    let night = night(&app, 1, json!({})).await;
-    // The server really refuses the upgrade.
-    let refused =
-        crate::ws_client::WsClient::connect(&app, &format!("/api/live/events/{}/", night.event))
-            .await
-            .err();
-    assert_eq!(refused, Some(403), "WebSocket upgrades are refused");
+    for (served, expected) in [("sse,poll", "sse"), ("poll", "poll")] {
+        let server = ChildServer::start(&[("RINGSIDE_TRANSPORTS", served)]).await;
+        let app = server.app();
+        let night = night(&app, 1, json!({})).await;
+        // The server really refuses the upgrade.
+        let path = format!("/api/live/events/{}/", night.event);
+        let refused = crate::ws_client::WsClient::connect(&app, &path).await.err();
+        assert_eq!(refused, Some(403), "WebSocket upgrades are refused");
 
-    let mut page = Browser::open(
-        "the_watch_page_falls_back_when_websocket_is_blocked",
-        &app.url(&format!("/watch/{}/", night.event)),
-    )
-    .await;
-    page.wait_for(
-        "connected",
-        &format!("{} === 'connected'", text("#state")),
-        BACK,
-    )
-    .await;
-    let update = post_update(&app, &night, "Over the fallback", true).await;
-    page.wait_for(
-        "the update",
-        &exists(&format!("#updates li[data-seq=\"{}\"]", update["seq"])),
-        SHOWN,
-    )
-    .await;
-    let transport = page.eval(&text("#transport")).await;
-    assert!(
-        transport == "sse" || transport == "poll",
-        "a fallback transport: {transport}"
-    );
+        let mut page = Browser::open(
+            &format!("the_watch_page_falls_back_to_{expected}"),
+            &app.url(&format!("/watch/{}/", night.event)),
+        )
+        .await;
+        page.wait_for(
+            "the card",
+            &format!("{} === 1", count("#card li[data-fight-id]")),
+            BACK,
+        )
+        .await;
+        page.wait_for(
+            "connected",
+            &format!("{} === 'connected'", text("#state")),
+            BACK,
+        )
+        .await;
+        let update = post_update(&app, &night, "Over the fallback", true).await;
+        page.wait_for(
+            "the update",
+            &exists(&format!(
+                "#updates li[data-seq=\"{}\"].breaking",
+                update["seq"]
+            )),
+            SHOWN,
+        )
+        .await;
+        let (fan, _) = app.register(&format!("fan-{expected}@watch.test")).await;
+        let (status, comment) = app
+            .post(
+                "/api/live/comments/",
+                Some(&fan),
+                json!({ "live_event": night.event, "live_fight": null, "content": "Still here", "parent_comment": null }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{comment}");
+        page.wait_for(
+            "the comment",
+            &exists(&format!("#comments li[data-id=\"{}\"]", comment["id"])),
+            SHOWN,
+        )
+        .await;
+        assert_eq!(
+            page.eval(&text("#transport")).await,
+            expected,
+            "served: {served}"
+        );
+        every_update_once(&mut page, &app, night.event).await;
+    }
 }
