@@ -51,6 +51,12 @@ impl Browser {
     /// Starts Chromium on `url` and attaches to its page; `name` names the
     /// screenshot of a failure (the test's name).
     pub async fn open(name: &str, url: &str) -> Browser {
+        Browser::open_with(name, url, None).await
+    }
+
+    /// [`Browser::open`], with `script` run in the page before its own
+    /// scripts (to give it, say, a device clock that is wrong).
+    pub async fn open_with(name: &str, url: &str, script: Option<&str>) -> Browser {
         let profile = std::env::temp_dir().join(format!(
             "ringside-cdp-{}-{name}-{}",
             std::process::id(),
@@ -71,7 +77,8 @@ impl Browser {
                 "--window-size=1280,1600",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(url)
+            // Blank first: the page is loaded once everything is attached.
+            .arg("about:blank")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -115,6 +122,17 @@ impl Browser {
         browser.command("Runtime.enable", json!({})).await;
         browser.command("Log.enable", json!({})).await;
         browser.command("Page.enable", json!({})).await;
+        if let Some(source) = script {
+            browser
+                .command(
+                    "Page.addScriptToEvaluateOnNewDocument",
+                    json!({ "source": source }),
+                )
+                .await;
+        }
+        browser
+            .command("Page.navigate", json!({ "url": url }))
+            .await;
         browser
     }
 
