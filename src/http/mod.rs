@@ -26,6 +26,7 @@ pub mod request_log;
 pub mod socket;
 mod streams;
 mod users;
+pub mod watch;
 mod ws;
 mod ws_ops;
 
@@ -74,7 +75,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(notifications::routes)
     .configure(notification_admin::routes)
     .configure(docs::routes)
+    .configure(watch::routes)
     .default_service(web::to(unmatched));
+}
+
+/// Whether a registered path is a web surface (an HTML page or its files,
+/// DESIGN §11) rather than part of the API and its document.
+pub fn is_web_surface(path: &str) -> bool {
+    path.starts_with(docs::PREFIX) || watch::PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
 /// A path no route matches. The API's paths end in `/`; a path that only

@@ -2,8 +2,6 @@
 //! database, for tests that kill the server (SIGKILL: no goodbye to anyone)
 //! and start it again where its clients left it.
 
-#![allow(dead_code)]
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -2,6 +2,7 @@
 //! One binary, so the cluster starts once for all of them.
 
 mod architecture;
+mod browser;
 mod child;
 mod harness;
 mod raw_ws;
@@ -29,3 +30,4 @@ mod push;
 mod rankings;
 mod reactions_polls;
 mod streams;
+mod watch;

@@ -637,7 +637,7 @@ async fn every_served_route_is_documented_and_every_documented_route_served() {
     // Web surfaces (HTML pages, DESIGN §11) are not part of the API.
     let served: Vec<(Vec<String>, String)> = ringside::http::registered_routes()
         .into_iter()
-        .filter(|(path, _)| !path.starts_with(ringside::http::docs::PREFIX))
+        .filter(|(path, _)| !ringside::http::is_web_surface(path))
         .flat_map(|(path, methods)| {
             let shaped = shape(&path);
             methods
