@@ -88,7 +88,9 @@ impl Outbox {
         message: &str,
         reference: &Option<serde_json::Value>,
     ) {
-        self.deliver(crate::protocol::subscription_error(channel, code, message, reference));
+        self.deliver(crate::protocol::subscription_error(
+            channel, code, message, reference,
+        ));
         self.not_subscribed.do_send(NotSubscribed(channel.clone()));
     }
 
@@ -130,11 +132,6 @@ impl Outbox {
     /// Control frames (pings, pongs) share the queue but never kick.
     pub(crate) fn push_control(&self, item: Outgoing) -> bool {
         self.tx.try_send(item).is_ok()
-    }
-
-    /// Whether the writing end is gone (the body dropped, the poll expired).
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
     }
 
     /// How many more frames the queue takes now.

@@ -15,9 +15,9 @@
 //! client's own close with a close. Whenever it ends, the connection gets
 //! `close_grace` to get its close frame out, then is aborted, so a client
 //! that stopped reading cannot keep a socket and its kernel buffers. An SSE
-//! or long-poll session has no pings to answer: it ends when its body is
-//! gone (the client hung up, or stopped polling), found at the next
-//! heartbeat, and a stalled one is dropped by the same sweep.
+//! or long-poll session has no pings to answer: it ends as soon as its body
+//! is dropped (the client hung up, or stopped polling), and a stalled one is
+//! dropped by the same sweep.
 
 use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
@@ -166,6 +166,8 @@ pub struct Session {
     outbox: Outbox,
     /// Asks the writer for a close frame ahead of anything queued.
     closer: Option<oneshot::Sender<CloseRequest>>,
+    /// Resolves when the body (the writer) is dropped.
+    body_dropped: Option<oneshot::Receiver<()>>,
     /// Whether the hub admitted us (and so must hear when we go).
     registered: bool,
     channels: HashSet<Channel>,
@@ -237,7 +239,9 @@ impl Session {
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (closer, close) = oneshot::channel();
         let written = Arc::new(AtomicU64::new(0));
-        let writer = Writer::new(encoding, rx, close, written.clone(), config.queue_expiry);
+        let (gone, body_dropped) = oneshot::channel::<()>();
+        let writer =
+            Writer::new(encoding, rx, close, written.clone(), config.queue_expiry).signalling(gone);
         Session::create(move |ctx| {
             reader(ctx);
             let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
@@ -260,6 +264,7 @@ impl Session {
                 writes_in_flight: 0,
                 outbox,
                 closer: Some(closer),
+                body_dropped: Some(body_dropped),
                 registered: false,
                 channels: HashSet::new(),
                 initial,
@@ -311,13 +316,10 @@ impl Session {
     }
 
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
-        if self.transport != Transport::WebSocket {
-            // No pongs to hear: alive while the body (or parked poll) is.
-            if self.outbox.is_closed() {
-                ctx.stop();
-                return;
-            }
-        } else if self.last_heard.elapsed() > self.config.connection_timeout {
+        // Streams hear nothing: they live as long as their body does.
+        if self.transport == Transport::WebSocket
+            && self.last_heard.elapsed() > self.config.connection_timeout
+        {
             tracing::debug!(session = self.id, "no answer to pings; closing");
             // Best effort: a stuck socket gets a second, then is dropped.
             self.close(ctx, close::HEARTBEAT_TIMEOUT, "no answer to pings");
@@ -502,6 +504,11 @@ impl Actor for Session {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        // No body, no session: whoever dropped it (actix-web when the client
+        // hung up, the long-poll sweep) ends the session at once.
+        if let Some(dropped) = self.body_dropped.take() {
+            ctx.spawn(dropped.into_actor(self).map(|_, _, ctx| ctx.stop()));
+        }
         let admit = self.hub.send(Connect {
             outbox: self.outbox.clone(),
         });
@@ -1324,8 +1331,7 @@ mod tests {
         let mut body = event_stream(&hub, None);
         while !chunk(&mut body).await.contains("event: subscribed") {}
         assert_eq!(crate::hub::subscribers(&hub, Channel::News).await, 1);
-        // The client hung up: the body is dropped, and the session goes at
-        // its next heartbeat.
+        // The client hung up: the body is dropped, and the session goes.
         drop(body);
         let deadline = Instant::now() + BOUND;
         while crate::hub::subscribers(&hub, Channel::News).await > 0 {

@@ -142,6 +142,8 @@ pub struct Writer {
     done: bool,
     /// Kept alive, never polled: see [`Writer::keeping`].
     _keep: Option<Box<dyn std::any::Any + Send>>,
+    /// Dropped with the body: tells its session at once that it is gone.
+    _gone: Option<oneshot::Sender<()>>,
 }
 
 impl Writer {
@@ -160,7 +162,15 @@ impl Writer {
             expiry,
             done: false,
             _keep: None,
+            _gone: None,
         }
+    }
+
+    /// Signals `gone`'s receiver when this body is dropped (the client hung
+    /// up, a parked poll expired).
+    pub(crate) fn signalling(mut self, gone: oneshot::Sender<()>) -> Writer {
+        self._gone = Some(gone);
+        self
     }
 
     /// A body that only sends a close: a connection refused right after its

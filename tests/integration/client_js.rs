@@ -126,7 +126,10 @@ async fn run_node(base: String, fixture: Value, control: String, files: &'static
     );
     assert!(out.status.success(), "the client's suite failed:\n{report}");
     // A suite that found no test files would pass too.
-    assert!(report.contains("ℹ pass ") && report.contains("ℹ fail 0"), "{report}");
+    assert!(
+        report.contains("ℹ pass ") && report.contains("ℹ fail 0"),
+        "{report}"
+    );
 }
 
 #[actix_rt::test]
