@@ -228,9 +228,17 @@ function poll(res, url) {
   const { session, positions } = parseCursor(url.searchParams.get('cursor'));
   const timeout = Number(url.searchParams.get('timeout_s') ?? 25) * 1000;
   let p = session && pollSessions.get(session);
+  // As the server does: a cursor that does not match its session exactly
+  // (other channels, other positions) ends it and starts a new one from the cursor.
+  const same = (a, b) => a.size === b.size && [...a].every(([c, pos]) => b.get(c)?.epoch === pos.epoch && b.get(c)?.seq === pos.seq);
+  if (p && (p.channels !== channels.join(',') || !same(positions, p.s.positions))) {
+    pollSessions.delete(p.id);
+    p.s.kill(undefined);
+    p = undefined;
+  }
   if (!p) {
     const id = String(nextSession++);
-    p = { id, queue: [], waiter: null, ended: false };
+    p = { id, queue: [], waiter: null, ended: false, channels: channels.join(',') };
     const flush = () => p.waiter?.();
     p.s = upstreamSession(
       channels,
