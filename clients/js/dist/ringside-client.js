@@ -201,10 +201,9 @@ class Unanswered {
 }
 /** Hands a frame to the client through `unanswered`: refusals as such, the rest as frames. */
 function deliverThrough(unanswered, host, frame) {
-    if (frame.type === 'error' && unanswered.hold(frame)) {
-        // held until it is known whose it is
-    }
-    else {
+    // An error that may be a refusal waits until it is known whose it is.
+    const held = frame.type === 'error' && unanswered.hold(frame);
+    if (!held) {
         if (frame.type === 'subscribed')
             unanswered.subscribed(frame.channel);
         host.frame(frame);
