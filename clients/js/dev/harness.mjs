@@ -8,7 +8,9 @@
 // and puts a proxy in front of it that adds what the server may lack:
 //   - /api/live/stream/ (SSE) and /api/live/poll/ (long-poll), emulated over
 //     an upstream WebSocket per session, to the contract in the client's README;
-//     set DEV_NATIVE_HTTP_TRANSPORTS=1 to pass them to the server instead;
+//     set DEV_NATIVE_HTTP_TRANSPORTS=1 to pass them to the server instead
+//     (then /restart switches transports with RINGSIDE_TRANSPORTS, and /kick
+//     reaches WebSockets only: the SSE and poll kicks of resume.test.mjs fail);
 //   - the transports switch of /restart (a disabled one answers 403 forbidden);
 //   - /kick: closes every live session of a user with a code;
 //   - /dev/: with DEV_BROWSER=1, headless Chromium opens dev/browser-smoke.html
@@ -82,6 +84,8 @@ async function restart(transports) {
   for (let i = 0; i < 300 && fs.existsSync(path.join(DATA, 'postgres', 'postmaster.pid')); i++) await new Promise((r) => setTimeout(r, 100));
   for (const s of sessions) s.kill(null); // the server's own sessions die with it
   enabled = new Set(transports ? transports.split(',').map((t) => t.trim()).filter(Boolean) : ['websocket', 'sse', 'poll']);
+  // A server of its own SSE and poll switches them itself (and WebSocket too).
+  if (NATIVE) ENV.RINGSIDE_TRANSPORTS = [...enabled].join(',');
   await startServer();
 }
 
@@ -224,9 +228,17 @@ function poll(res, url) {
   const { session, positions } = parseCursor(url.searchParams.get('cursor'));
   const timeout = Number(url.searchParams.get('timeout_s') ?? 25) * 1000;
   let p = session && pollSessions.get(session);
+  // As the server does: a cursor that does not match its session exactly
+  // (other channels, other positions) ends it and starts a new one from the cursor.
+  const same = (a, b) => a.size === b.size && [...a].every(([c, pos]) => b.get(c)?.epoch === pos.epoch && b.get(c)?.seq === pos.seq);
+  if (p && (p.channels !== channels.join(',') || !same(positions, p.s.positions))) {
+    pollSessions.delete(p.id);
+    p.s.kill(undefined);
+    p = undefined;
+  }
   if (!p) {
     const id = String(nextSession++);
-    p = { id, queue: [], waiter: null, ended: false };
+    p = { id, queue: [], waiter: null, ended: false, channels: channels.join(',') };
     const flush = () => p.waiter?.();
     p.s = upstreamSession(
       channels,
@@ -285,8 +297,12 @@ function forward(req, res) {
   const up = http.request(`${UPSTREAM}${req.url}`, { method: req.method, headers: req.headers }, (upRes) => {
     res.writeHead(upRes.statusCode, upRes.headers);
     upRes.pipe(res);
+    // A server that dies mid-response (a stream) cuts the client off too, as it would without us.
+    upRes.on('aborted', () => res.destroy());
   });
-  up.on('error', () => refuse(res, 502, 'unavailable', 'the server is down'));
+  up.on('error', () => (res.headersSent ? res.destroy() : refuse(res, 502, 'unavailable', 'the server is down')));
+  // A client that hangs up hangs up on the server too.
+  res.on('close', () => up.destroy());
   req.pipe(up);
 }
 
@@ -314,15 +330,13 @@ const proxy = http.createServer((req, res) => {
   if (url.pathname.startsWith('/dev/')) return dev(req, res, url);
   if (!NATIVE && url.pathname === '/api/live/stream/') return sse(req, res, url);
   if (!NATIVE && url.pathname === '/api/live/poll/') return poll(res, url);
-  if (NATIVE && url.pathname === '/api/live/stream/' && !enabled.has('sse')) return refuse(res, 403, 'forbidden', 'SSE is disabled');
-  if (NATIVE && url.pathname === '/api/live/poll/' && !enabled.has('poll')) return refuse(res, 403, 'forbidden', 'long-poll is disabled');
   forward(req, res);
 });
 
 // WebSocket upgrades: raw bytes both ways; server frames are cut at frame
 // boundaries so /kick can put a close frame between two of them.
 proxy.on('upgrade', (req, client, head) => {
-  if (!enabled.has('websocket')) {
+  if (!NATIVE && !enabled.has('websocket')) {
     client.end('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"forbidden","message":"WebSocket is disabled","details":null}}');
     return;
   }

@@ -163,6 +163,58 @@ function callApp(fn, ...args) {
     }
 }
 /**
+ * The subscriptions a connection made without a ref: the WebSocket URL's
+ * own, an SSE or poll request's `channels`. The server answers each with
+ * `subscribed` or with an `error` that names neither ref nor channel, so a
+ * refusal is known by elimination: once as many such errors have come as
+ * channels still wait, those channels were refused, in order.
+ */
+class Unanswered {
+    waiting;
+    errors = [];
+    constructor(channels) {
+        this.waiting = [...channels];
+    }
+    subscribed(channel) {
+        const i = this.waiting.indexOf(channel);
+        if (i >= 0)
+            this.waiting.splice(i, 1);
+    }
+    /** Holds an error without ref or channel while a subscription waits; false: it is about something else. */
+    hold(frame) {
+        if (frame.ref !== undefined || frame.channel !== undefined || this.waiting.length === this.errors.length)
+            return false;
+        this.errors.push(frame);
+        return true;
+    }
+    /** The refusals now known, and held errors that turned out not to be refusals. */
+    settle() {
+        if (this.errors.length === 0)
+            return { refused: [], other: [] };
+        if (this.waiting.length === 0)
+            return { refused: [], other: this.errors.splice(0) };
+        if (this.errors.length < this.waiting.length)
+            return { refused: [], other: [] };
+        const errors = this.errors.splice(0);
+        return { refused: this.waiting.splice(0).map((channel, i) => [channel, errors[i]]), other: [] };
+    }
+}
+/** Hands a frame to the client through `unanswered`: refusals as such, the rest as frames. */
+function deliverThrough(unanswered, host, frame) {
+    // An error that may be a refusal waits until it is known whose it is.
+    const held = frame.type === 'error' && unanswered.hold(frame);
+    if (!held) {
+        if (frame.type === 'subscribed')
+            unanswered.subscribed(frame.channel);
+        host.frame(frame);
+    }
+    const { refused, other } = unanswered.settle();
+    for (const [channel, error] of refused)
+        host.subscriptionFailed(channel, errorFromFrame(error));
+    for (const error of other)
+        host.frame(error);
+}
+/**
  * One socket: opened on the first channel's endpoint (resuming it with
  * `?since=`), the other channels subscribed with `subscribe` ops once the
  * server says `welcome`. Writes are ops with a `ref`, answered by `ack` or
@@ -173,14 +225,14 @@ class WebSocketLink {
     ws;
     /** The channel the endpoint auto-subscribed (the notification endpoint's `user:{me}` is known at `welcome`). */
     urlChannel;
-    /** The URL's own subscription has not been answered yet: an error without ref is about it. */
-    urlChannelPending = true;
+    /** The URL's own subscription until it is answered. */
+    unanswered = new Unanswered([]);
     welcomed = false;
     over = false;
     nextRef = 1;
     pending = new Map();
     heartbeat;
-    unanswered = 0;
+    pingsUnanswered = 0;
     constructor(host) {
         this.host = host;
         const { settings } = host;
@@ -270,7 +322,7 @@ class WebSocketLink {
                 this.onWelcome(frame);
                 break;
             case 'pong':
-                this.unanswered = 0;
+                this.pingsUnanswered = 0;
                 return;
             case 'ack':
                 if (pending?.kind === 'write') {
@@ -289,22 +341,16 @@ class WebSocketLink {
                 // An unsubscribe the server had done already, or a late answer to a write that timed out.
                 if (frame.ref !== undefined)
                     return;
-                if (this.urlChannelPending && this.urlChannel) {
-                    this.urlChannelPending = false;
-                    return this.host.subscriptionFailed(this.urlChannel, errorFromFrame(frame));
-                }
-                break;
-            case 'subscribed':
-                if (frame.channel === this.urlChannel)
-                    this.urlChannelPending = false;
                 break;
         }
-        this.host.frame(frame);
+        deliverThrough(this.unanswered, this.host, frame);
     }
     onWelcome(welcome) {
         this.welcomed = true;
         if (this.urlChannel === undefined && welcome.user)
             this.urlChannel = `user:${welcome.user.id}`;
+        if (this.urlChannel !== undefined)
+            this.unanswered = new Unanswered([this.urlChannel]);
         const wanted = this.host.channels();
         // The carrier endpoint's own channel, or one the app dropped meanwhile.
         if (this.urlChannel !== undefined && !wanted.includes(this.urlChannel))
@@ -318,9 +364,9 @@ class WebSocketLink {
             this.heartbeat = setInterval(() => this.beat(), welcome.heartbeat_s * 1000);
     }
     beat() {
-        if (this.unanswered >= MISSED_BEATS)
+        if (this.pingsUnanswered >= MISSED_BEATS)
             return this.end({ code: CLOSE_HEARTBEAT, reason: `no pong to ${MISSED_BEATS} pings` });
-        this.unanswered++;
+        this.pingsUnanswered++;
         this.send({ op: 'ping' });
     }
 }
@@ -381,6 +427,8 @@ class HttpLink {
     reopenQueued = false;
     /** The current request (stream or poll session); aborting it leaves no trace. */
     current;
+    /** The current request's `channels`, until each is answered. */
+    unanswered = new Unanswered([]);
     constructor(host) {
         this.host = host;
         // Not at once: the subclass's fields are set only after this constructor returns.
@@ -409,15 +457,17 @@ class HttpLink {
     url(path, params) {
         return this.host.settings.url + path + query({ channels: this.host.channels().join(','), ...params, token: this.host.settings.token() });
     }
-    /** Handles one frame; false when it ended the link. */
+    /** Handles one frame of the current request; false when it ended the link or the request. */
     deliver(frame, request) {
         if (request.signal.aborted)
             return false;
         if (frame.type === 'close') {
+            // The next request (SSE or poll) sends a cursor built from the
+            // client's positions: the same positions the server's cursor names.
             this.end({ code: frame.code, reason: frame.reason });
             return false;
         }
-        this.host.frame(frame);
+        deliverThrough(this.unanswered, this.host, frame);
         return !request.signal.aborted;
     }
     /** Several subscribe calls in a row reopen once. */
@@ -434,10 +484,12 @@ class HttpLink {
     reopen() {
         this.current?.abort();
         this.current = undefined;
-        if (this.host.channels().length === 0)
+        const channels = this.host.channels();
+        if (channels.length === 0)
             return; // nothing to follow until the next subscribe
         const request = new AbortController();
         this.current = request;
+        this.unanswered = new Unanswered(channels);
         void this.run(request);
     }
 }
@@ -522,8 +574,14 @@ class SseLink extends HttpLink {
  * sends back the cursor the last answer gave, which names the session.
  */
 class PollLink extends HttpLink {
+    /** The server's session while it lasts (the part of its cursor before `~`). */
+    session;
     async run(request) {
-        let cursor = this.host.cursor();
+        // After a change of channels, naming the old session with our own
+        // positions ends it on the server (it does not match), so it does not
+        // hold a connection slot until it idles out; a new one starts from them.
+        const own = this.host.cursor();
+        let cursor = this.session === undefined ? own : `${this.session}~${own}`;
         while (!request.signal.aborted) {
             let answer;
             try {
@@ -538,6 +596,8 @@ class PollLink extends HttpLink {
                 if (!this.deliver(frame, request))
                     return;
             cursor = answer.cursor;
+            const tilde = cursor.indexOf('~');
+            this.session = tilde < 0 ? undefined : cursor.slice(0, tilde);
         }
     }
     async poll(request, cursor) {
@@ -557,8 +617,8 @@ class PollLink extends HttpLink {
             if (!res.ok)
                 throw await httpError(res);
             const answer = await res.json();
-            if (!Array.isArray(answer?.frames))
-                throw new RingsideError('unavailable', 'the poll answer has no frames');
+            if (!Array.isArray(answer?.frames) || typeof answer.cursor !== 'string')
+                throw new RingsideError('unavailable', 'the poll answer has no frames or no cursor');
             return answer;
         }
         catch (e) {

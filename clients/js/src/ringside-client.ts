@@ -447,6 +447,56 @@ function callApp<A extends unknown[]>(fn: ((...args: A) => void) | undefined, ..
   }
 }
 
+/**
+ * The subscriptions a connection made without a ref: the WebSocket URL's
+ * own, an SSE or poll request's `channels`. The server answers each with
+ * `subscribed` or with an `error` that names neither ref nor channel, so a
+ * refusal is known by elimination: once as many such errors have come as
+ * channels still wait, those channels were refused, in order.
+ */
+class Unanswered {
+  private readonly waiting: string[];
+  private readonly errors: ErrorFrame[] = [];
+
+  constructor(channels: string[]) {
+    this.waiting = [...channels];
+  }
+
+  subscribed(channel: string): void {
+    const i = this.waiting.indexOf(channel);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  /** Holds an error without ref or channel while a subscription waits; false: it is about something else. */
+  hold(frame: ErrorFrame): boolean {
+    if (frame.ref !== undefined || frame.channel !== undefined || this.waiting.length === this.errors.length) return false;
+    this.errors.push(frame);
+    return true;
+  }
+
+  /** The refusals now known, and held errors that turned out not to be refusals. */
+  settle(): { refused: [string, ErrorFrame][]; other: ErrorFrame[] } {
+    if (this.errors.length === 0) return { refused: [], other: [] };
+    if (this.waiting.length === 0) return { refused: [], other: this.errors.splice(0) };
+    if (this.errors.length < this.waiting.length) return { refused: [], other: [] };
+    const errors = this.errors.splice(0);
+    return { refused: this.waiting.splice(0).map((channel, i) => [channel, errors[i]]), other: [] };
+  }
+}
+
+/** Hands a frame to the client through `unanswered`: refusals as such, the rest as frames. */
+function deliverThrough(unanswered: Unanswered, host: LinkHost, frame: Frame): void {
+  // An error that may be a refusal waits until it is known whose it is.
+  const held = frame.type === 'error' && unanswered.hold(frame);
+  if (!held) {
+    if (frame.type === 'subscribed') unanswered.subscribed(frame.channel);
+    host.frame(frame);
+  }
+  const { refused, other } = unanswered.settle();
+  for (const [channel, error] of refused) host.subscriptionFailed(channel, errorFromFrame(error));
+  for (const error of other) host.frame(error);
+}
+
 // ---------------------------------------------------------------------------
 // WebSocket
 // ---------------------------------------------------------------------------
@@ -466,14 +516,14 @@ class WebSocketLink implements Link {
   private readonly ws: WebSocketLike;
   /** The channel the endpoint auto-subscribed (the notification endpoint's `user:{me}` is known at `welcome`). */
   private urlChannel: string | undefined;
-  /** The URL's own subscription has not been answered yet: an error without ref is about it. */
-  private urlChannelPending = true;
+  /** The URL's own subscription until it is answered. */
+  private unanswered = new Unanswered([]);
   private welcomed = false;
   private over = false;
   private nextRef = 1;
   private readonly pending = new Map<number, Pending>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private unanswered = 0;
+  private pingsUnanswered = 0;
 
   constructor(private readonly host: LinkHost) {
     const { settings } = host;
@@ -565,7 +615,7 @@ class WebSocketLink implements Link {
         this.onWelcome(frame);
         break;
       case 'pong':
-        this.unanswered = 0;
+        this.pingsUnanswered = 0;
         return;
       case 'ack':
         if (pending?.kind === 'write') {
@@ -582,21 +632,15 @@ class WebSocketLink implements Link {
         if (pending?.kind === 'subscribe') return this.host.subscriptionFailed(pending.channel, errorFromFrame(frame));
         // An unsubscribe the server had done already, or a late answer to a write that timed out.
         if (frame.ref !== undefined) return;
-        if (this.urlChannelPending && this.urlChannel) {
-          this.urlChannelPending = false;
-          return this.host.subscriptionFailed(this.urlChannel, errorFromFrame(frame));
-        }
-        break;
-      case 'subscribed':
-        if (frame.channel === this.urlChannel) this.urlChannelPending = false;
         break;
     }
-    this.host.frame(frame);
+    deliverThrough(this.unanswered, this.host, frame);
   }
 
   private onWelcome(welcome: WelcomeFrame): void {
     this.welcomed = true;
     if (this.urlChannel === undefined && welcome.user) this.urlChannel = `user:${welcome.user.id}`;
+    if (this.urlChannel !== undefined) this.unanswered = new Unanswered([this.urlChannel]);
     const wanted = this.host.channels();
     // The carrier endpoint's own channel, or one the app dropped meanwhile.
     if (this.urlChannel !== undefined && !wanted.includes(this.urlChannel)) this.remove(this.urlChannel);
@@ -607,8 +651,8 @@ class WebSocketLink implements Link {
   }
 
   private beat(): void {
-    if (this.unanswered >= MISSED_BEATS) return this.end({ code: CLOSE_HEARTBEAT, reason: `no pong to ${MISSED_BEATS} pings` });
-    this.unanswered++;
+    if (this.pingsUnanswered >= MISSED_BEATS) return this.end({ code: CLOSE_HEARTBEAT, reason: `no pong to ${MISSED_BEATS} pings` });
+    this.pingsUnanswered++;
     this.send({ op: 'ping' });
   }
 }
@@ -665,6 +709,8 @@ abstract class HttpLink implements Link {
   private reopenQueued = false;
   /** The current request (stream or poll session); aborting it leaves no trace. */
   protected current: AbortController | undefined;
+  /** The current request's `channels`, until each is answered. */
+  private unanswered = new Unanswered([]);
 
   constructor(protected readonly host: LinkHost) {
     // Not at once: the subclass's fields are set only after this constructor returns.
@@ -699,14 +745,16 @@ abstract class HttpLink implements Link {
     return this.host.settings.url + path + query({ channels: this.host.channels().join(','), ...params, token: this.host.settings.token() });
   }
 
-  /** Handles one frame; false when it ended the link. */
+  /** Handles one frame of the current request; false when it ended the link or the request. */
   protected deliver(frame: Frame, request: AbortController): boolean {
     if (request.signal.aborted) return false;
     if (frame.type === 'close') {
+      // The next request (SSE or poll) sends a cursor built from the
+      // client's positions: the same positions the server's cursor names.
       this.end({ code: frame.code, reason: frame.reason });
       return false;
     }
-    this.host.frame(frame);
+    deliverThrough(this.unanswered, this.host, frame);
     return !request.signal.aborted;
   }
 
@@ -726,9 +774,11 @@ abstract class HttpLink implements Link {
   private reopen(): void {
     this.current?.abort();
     this.current = undefined;
-    if (this.host.channels().length === 0) return; // nothing to follow until the next subscribe
+    const channels = this.host.channels();
+    if (channels.length === 0) return; // nothing to follow until the next subscribe
     const request = new AbortController();
     this.current = request;
+    this.unanswered = new Unanswered(channels);
     void this.run(request);
   }
 }
@@ -805,8 +855,15 @@ class SseLink extends HttpLink {
  * sends back the cursor the last answer gave, which names the session.
  */
 class PollLink extends HttpLink {
+  /** The server's session while it lasts (the part of its cursor before `~`). */
+  private session: string | undefined;
+
   protected async run(request: AbortController): Promise<void> {
-    let cursor = this.host.cursor();
+    // After a change of channels, naming the old session with our own
+    // positions ends it on the server (it does not match), so it does not
+    // hold a connection slot until it idles out; a new one starts from them.
+    const own = this.host.cursor();
+    let cursor = this.session === undefined ? own : `${this.session}~${own}`;
     while (!request.signal.aborted) {
       let answer: { frames: Frame[]; cursor: string };
       try {
@@ -817,6 +874,8 @@ class PollLink extends HttpLink {
       }
       for (const frame of answer.frames) if (!this.deliver(frame, request)) return;
       cursor = answer.cursor;
+      const tilde = cursor.indexOf('~');
+      this.session = tilde < 0 ? undefined : cursor.slice(0, tilde);
     }
   }
 
@@ -836,7 +895,7 @@ class PollLink extends HttpLink {
       });
       if (!res.ok) throw await httpError(res);
       const answer = await res.json();
-      if (!Array.isArray(answer?.frames)) throw new RingsideError('unavailable', 'the poll answer has no frames');
+      if (!Array.isArray(answer?.frames) || typeof answer.cursor !== 'string') throw new RingsideError('unavailable', 'the poll answer has no frames or no cursor');
       return answer;
     } catch (e) {
       if (e instanceof RingsideError) throw e;

@@ -3,18 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RingsideClient } from '../dist/ringside-client.js';
-import { BASE, FIXTURE, TRANSPORTS, waitFor, rest, publish, controlPost, record, states, assertContiguous, assertDeliveredOnce, hasUpdates } from './support.mjs';
+import { BASE, FIXTURE, TRANSPORTS, waitFor, registerViewer, publish, controlPost, record, states, assertContiguous, assertDeliveredOnce, hasUpdates } from './support.mjs';
 
 const E = FIXTURE.event_id;
 
 // A viewer of this file's own, so kicking it leaves other files' sessions alone.
-const registered = await rest('POST', '/api/auth/register/', {
-  email: `resume-${process.pid}-${Date.now()}@ringside.test`,
-  password: 'resume-password-123',
-  display_name: 'Resume test',
-}, null);
-assert.equal(registered.status, 201, JSON.stringify(registered.body));
-const VIEWER = { token: registered.body.token, id: registered.body.user.id };
+const VIEWER = await registerViewer('resume');
 
 async function publishAll(prefix, n) {
   const ids = [];

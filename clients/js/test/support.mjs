@@ -46,6 +46,21 @@ export function publish(title, extra = {}) {
   return rest('POST', '/api/live/updates/', { live_event: FIXTURE.event_id, update_type: 'news', title, ...extra });
 }
 
+/**
+ * A viewer of the caller's own: kicking it, or the sessions it leaves
+ * behind (the server frees an abandoned SSE or long-poll session's slot only
+ * after a while), do not touch other tests' users. Resolves with {token, id}.
+ */
+export async function registerViewer(name) {
+  const res = await rest('POST', '/api/auth/register/', {
+    email: `${name}-${process.pid}-${Date.now()}@ringside.test`,
+    password: `${name}-password-123`,
+    display_name: name,
+  }, null);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return { token: res.body.token, id: res.body.user.id };
+}
+
 export async function controlPost(path, body = {}) {
   const res = await fetch(control() + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   assert.equal(res.status, 200, `${path} answered ${res.status}: ${await res.text()}`);
