@@ -14,6 +14,7 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::subscriber::Transport;
 use crate::worker::{ParentMsg, Progress, WorkerMsg, WorkerReport};
 
 /// Hands out source addresses 127.N.0.2, 127.N.0.3, … so every worker (and
@@ -84,6 +85,8 @@ pub(crate) fn spawn_child<M: DeserializeOwned + Send + 'static>(
 /// How to spread the connections.
 #[derive(Debug, Clone)]
 pub struct FleetPlan {
+    pub transport: Transport,
+    /// What the subscribers open (`Transport::url`).
     pub url: String,
     pub connections: u64,
     pub per_worker: u64,
@@ -129,6 +132,7 @@ impl Fleet {
             let mut cmd = Command::new(&exe);
             cmd.arg("worker")
                 .args(["--url", &plan.url])
+                .args(["--transport", plan.transport.name()])
                 .args(["--connections", &share.to_string()])
                 .args(["--source", &source.to_string()])
                 .args(["--concurrency", &plan.concurrency.to_string()])

@@ -37,6 +37,7 @@ use crate::publisher::{self, PublishPlan};
 use crate::report::Figures;
 use crate::scenario::{self, CommonArgs, Env};
 use crate::server_control::{Kind, ServerProcess};
+use crate::subscriber::Transport;
 
 /// The declared payload of an oversized frame.
 const DECLARED: u64 = 64 * 1024 * 1024;
@@ -219,7 +220,13 @@ async fn hostile_on(
     let url = format!("ws://{}/api/live/events/{live}/", server.addr);
     let budget =
         c.subscribe_timeout_secs + args.max_publish_secs + args.drain_secs + args.settle_secs + 300;
-    let plan = scenario::fleet_plan(c, url.clone(), args.subscribers, budget);
+    let plan = scenario::fleet_plan(
+        c,
+        Transport::Websocket,
+        url.clone(),
+        args.subscribers,
+        budget,
+    );
     let mut fleet = scenario::subscribe_fleet(c, &plan, sources, f, None).await?;
     let rss_before = server.rss();
     f.rss_before_kib = scenario::kib(rss_idle).map(scenario::round2);

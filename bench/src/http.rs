@@ -172,7 +172,7 @@ async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), String> {
 
 /// Reads one response; `buf` keeps any bytes past it. Returns whether the
 /// connection may be reused.
-async fn read_response(
+pub(crate) async fn read_response(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
 ) -> Result<(Response, bool), String> {

@@ -2,10 +2,10 @@
 //! server it is compared with (DESIGN §7).
 //!
 //! ```text
-//! ringside-bench fanout   --subscribers N --updates M --rate R [--target ringside|reference|both] [--json]
+//! ringside-bench fanout   --subscribers N --updates M --rate R [--target ringside|reference|both] [--transport websocket|sse|poll] [--json]
 //! ringside-bench saturate --subscribers N --updates M          (fanout at --rate 0)
 //! ringside-bench push     --devices 10000 --users 500        (bulk push against fake FCM/APNs)
-//! ringside-bench hold     --connections 19000                 (idle subscribers, memory per connection)
+//! ringside-bench hold     --connections 19000 [--transport …] (idle subscribers, memory per connection)
 //! ringside-bench hostile  --subscribers 10000 --oversized 1000 --never-read 1000   (fanout under a hostile client)
 //! ringside-bench reference --bind 127.0.0.1:PORT              (the reference server itself)
 //! ringside-bench worker   …                                   (internal: a subscriber process)
@@ -15,20 +15,23 @@
 //! the servers; `api` and `http` speak Ringside's REST API; `publisher`
 //! posts updates; `fleet` (parent) and `worker` (child) spread subscribers
 //! over processes and source addresses; `subscriber` is one WebSocket
-//! client; `reference` is the reference server; `stats` and `report` turn
-//! measurements into figures.
+//! client (and what every transport shares), `sse` one Server-Sent Events
+//! client, `long_poll` one long-poll client; `reference` is the reference
+//! server; `stats` and `report` turn measurements into figures.
 
 mod api;
 mod engagement;
 mod fleet;
 mod hostile;
 mod http;
+mod long_poll;
 mod publisher;
 mod push;
 mod reference;
 mod report;
 mod scenario;
 mod server_control;
+mod sse;
 mod stats;
 mod subscriber;
 mod worker;
@@ -49,7 +52,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// N WebSocket subscribers on one live event; M updates published at R/s
+    /// N subscribers (WebSocket, SSE or long-poll) on one live event; M updates published at R/s
     /// through the REST API; publish-to-delivery latency, throughput,
     /// losses, order, server memory per connection.
     Fanout(scenario::FanoutArgs),

@@ -14,6 +14,8 @@ use crate::server_control::LogFindings;
 pub struct Figures {
     pub scenario: String,
     pub target: String,
+    /// How the subscribers followed the event (`fanout`, `hold`).
+    pub transport: Option<String>,
     pub workers: usize,
     pub subscribers_requested: u64,
     pub subscribed: u64,
@@ -133,6 +135,7 @@ const RATIO_FIELDS: [&str; 13] = [
 /// The table's rows, in reading order.
 const ROWS: &[&str] = &[
     "scenario",
+    "transport",
     "workers",
     "subscribers_requested",
     "subscribed",

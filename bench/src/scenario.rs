@@ -1,6 +1,8 @@
 //! The scenarios: `fanout` (N subscribers, M updates at R/s or as fast as
 //! possible) and `hold` (N idle subscribers, memory per connection), each
-//! against Ringside, the reference server, or both in one run.
+//! against Ringside, the reference server, or both in one run, with
+//! subscribers over WebSocket, SSE or long-poll (`--transport`; the
+//! reference speaks WebSocket only).
 //!
 //! Every phase has a time bound; every process started here is stopped
 //! here (or by its handle's `Drop` when the run is interrupted).
@@ -17,6 +19,7 @@ use crate::publisher::{self, PublishPlan};
 use crate::report::{self, Figures};
 use crate::server_control::{self, Kind, RingsideLaunch, ServerProcess};
 use crate::stats::Histogram;
+use crate::subscriber::Transport;
 use crate::worker::{Progress, WorkerReport};
 
 /// Options every scenario shares.
@@ -54,7 +57,7 @@ pub struct CommonArgs {
     /// Worker processes (default: enough for --per-worker, at least 2 from 2,000 connections).
     #[arg(long)]
     pub workers: Option<u64>,
-    /// WebSocket handshakes in flight per worker.
+    /// Subscribes (connect, handshake or first polls, `subscribed`) in flight per worker.
     #[arg(long, default_value_t = 128)]
     pub connect_concurrency: usize,
     /// Bound on the whole subscribe phase, seconds.
@@ -89,12 +92,38 @@ impl TargetArg {
             TargetArg::Both => vec![Kind::Ringside, Kind::Reference],
         }
     }
+
+    /// The servers to measure with subscribers over `transport`, and a note
+    /// when `--target both` loses the reference (it speaks WebSocket only).
+    fn kinds_for(self, transport: Transport) -> Result<(Vec<Kind>, Option<String>), String> {
+        if transport == Transport::Websocket {
+            return Ok((self.kinds(), None));
+        }
+        let name = transport.name();
+        match self {
+            TargetArg::Ringside => Ok((vec![Kind::Ringside], None)),
+            TargetArg::Reference => Err(format!(
+                "--transport {name}: the reference server speaks WebSocket only"
+            )),
+            TargetArg::Both => {
+                let note = format!(
+                    "--target both --transport {name}: Ringside only (the reference server speaks WebSocket only)"
+                );
+                eprintln!("note: {note}");
+                Ok((vec![Kind::Ringside], Some(note)))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct FanoutArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// How subscribers follow the event: WebSocket, Server-Sent Events or
+    /// long-poll (the last two Ringside only).
+    #[arg(long, value_enum, default_value_t = Transport::Websocket)]
+    pub transport: Transport,
     #[arg(long, default_value_t = 1000)]
     pub subscribers: u64,
     #[arg(long, default_value_t = 20)]
@@ -117,6 +146,10 @@ pub struct FanoutArgs {
 pub struct HoldArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// How subscribers follow the event: WebSocket, Server-Sent Events or
+    /// long-poll (the last two Ringside only).
+    #[arg(long, value_enum, default_value_t = Transport::Websocket)]
+    pub transport: Transport,
     #[arg(long, default_value_t = 19_000)]
     pub connections: u64,
     /// How long to hold them idle after all subscribed (a heartbeat is 30 s).
@@ -212,11 +245,13 @@ pub(crate) async fn prepare(
 
 pub(crate) fn fleet_plan(
     c: &CommonArgs,
+    transport: Transport,
     url: String,
     connections: u64,
     max_secs: u64,
 ) -> FleetPlan {
     FleetPlan {
+        transport,
         url,
         connections,
         per_worker: c.per_worker,
@@ -376,12 +411,15 @@ pub async fn fanout(args: FanoutArgs, scenario: &str) -> Result<(), String> {
         common: c,
         viewers: args.subscribers,
     };
+    let transport = args.transport;
+    let (kinds, note) = c.target.kinds_for(transport)?;
     let mut sources = source_pool(c);
     let mut runs = Vec::new();
-    for kind in c.target.kinds() {
+    for kind in kinds {
         eprintln!(
-            "== {scenario} on {}: {} subscribers, {} updates at {} ==",
+            "== {scenario} on {} over {}: {} subscribers, {} updates at {} ==",
             kind.name(),
+            transport.name(),
             args.subscribers,
             args.updates,
             if args.rate > 0.0 {
@@ -394,9 +432,11 @@ pub async fn fanout(args: FanoutArgs, scenario: &str) -> Result<(), String> {
         let mut figures = Figures {
             scenario: scenario.into(),
             target: kind.name().into(),
+            transport: Some(transport.name().into()),
             subscribers_requested: args.subscribers,
             updates_requested: args.updates,
             publish_rate: args.rate,
+            notes: note.iter().cloned().collect(),
             ..Figures::default()
         };
         let result = fanout_on(kind, &server, &args, &mut sources, &mut figures).await;
@@ -418,9 +458,10 @@ async fn fanout_on(
         .as_ref()
         .and_then(|cl| cl.token().map(str::to_string));
     let rss_before = server.rss();
-    let url = format!("ws://{}/api/live/events/{live}/", server.addr);
+    let transport = args.transport;
+    let url = transport.url(server.addr, live);
     let budget = c.subscribe_timeout_secs + args.max_publish_secs + args.drain_secs + 300;
-    let plan = fleet_plan(c, url, args.subscribers, budget);
+    let plan = fleet_plan(c, transport, url, args.subscribers, budget);
     let mut fleet = subscribe_fleet(c, &plan, sources, f, None).await?;
     let rss_with = server.rss();
     f.rss_before_kib = kib(rss_before).map(round2);
@@ -506,12 +547,15 @@ pub async fn hold(args: HoldArgs) -> Result<(), String> {
         common: c,
         viewers: args.connections,
     };
+    let transport = args.transport;
+    let (kinds, note) = c.target.kinds_for(transport)?;
     let mut sources = source_pool(c);
     let mut runs = Vec::new();
-    for kind in c.target.kinds() {
+    for kind in kinds {
         eprintln!(
-            "== hold on {}: {} idle subscribers for {} s ==",
+            "== hold on {} over {}: {} idle subscribers for {} s ==",
             kind.name(),
+            transport.name(),
             args.connections,
             args.hold_secs
         );
@@ -519,7 +563,9 @@ pub async fn hold(args: HoldArgs) -> Result<(), String> {
         let mut figures = Figures {
             scenario: "hold".into(),
             target: kind.name().into(),
+            transport: Some(transport.name().into()),
             subscribers_requested: args.connections,
+            notes: note.iter().cloned().collect(),
             ..Figures::default()
         };
         let result = hold_on(kind, &server, &args, &mut sources, &mut figures).await;
@@ -538,9 +584,10 @@ async fn hold_on(
     let c = &args.common;
     let (live, client) = prepare(kind, server, c).await?;
     let rss_before = server.rss();
-    let url = format!("ws://{}/api/live/events/{live}/", server.addr);
+    let transport = args.transport;
+    let url = transport.url(server.addr, live);
     let budget = c.subscribe_timeout_secs + args.hold_secs + 300;
-    let plan = fleet_plan(c, url, args.connections, budget);
+    let plan = fleet_plan(c, transport, url, args.connections, budget);
     let mut fleet = subscribe_fleet(c, &plan, sources, f, Some(server)).await?;
     let rss_with = server.rss();
     f.rss_before_kib = kib(rss_before).map(round2);

@@ -1,6 +1,10 @@
-//! One WebSocket subscriber: connects from a chosen source address, waits for
-//! its `subscribed` frame, then reads every frame, checking the channel
-//! sequence and timing each update from its `sent_ns` stamp.
+//! One subscriber: connects from a chosen source address, waits for its
+//! `subscribed` frame, then reads every frame, checking the channel sequence
+//! and timing each update from its `sent_ns` stamp.
+//!
+//! This module is the WebSocket subscriber and what every transport shares
+//! (the attempts, the connection, the accounting of a frame); `sse` and
+//! `long_poll` are the other two transports.
 //!
 //! Subscribers of one worker run on one thread and share their tally through
 //! `Rc<RefCell<_>>`; nothing here panics on a network result: failures are
@@ -8,6 +12,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
@@ -25,6 +30,37 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::stats::{realtime_ns, Histogram};
+
+/// How subscribers follow the event (DESIGN §3, §12).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Transport {
+    /// `ws://…/api/live/events/{id}/`.
+    #[default]
+    Websocket,
+    /// Server-Sent Events, `GET /api/live/stream/?channels=event:{id}`.
+    Sse,
+    /// Long-poll, `GET /api/live/poll/?channels=event:{id}&cursor=…`.
+    Poll,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Websocket => "websocket",
+            Transport::Sse => "sse",
+            Transport::Poll => "poll",
+        }
+    }
+
+    /// The URL subscribers of this transport open on `addr` for `live_event`.
+    pub fn url(self, addr: SocketAddr, live_event: i64) -> String {
+        match self {
+            Transport::Websocket => format!("ws://{addr}/api/live/events/{live_event}/"),
+            Transport::Sse => format!("http://{addr}/api/live/stream/?channels=event:{live_event}"),
+            Transport::Poll => format!("http://{addr}/api/live/poll/?channels=event:{live_event}"),
+        }
+    }
+}
 
 /// Where a subscriber is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +116,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn error(&mut self, kind: impl Into<String>) {
+    pub(crate) fn error(&mut self, kind: impl Into<String>) {
         let mut kind: String = kind.into();
         kind.truncate(120);
         *self.errors.entry(kind).or_default() += 1;
@@ -89,9 +125,10 @@ impl Tally {
 
 /// Where and how subscribers connect.
 pub struct Target {
+    pub transport: Transport,
     /// The server's socket address.
     pub addr: SocketAddr,
-    /// `ws://host:port/path` of the event.
+    /// `ws://host:port/path` of the event, or `http://host:port/path?query`.
     pub url: String,
     pub connect_timeout: Duration,
     /// Budget for connect + handshake + `subscribed`, per attempt.
@@ -109,8 +146,7 @@ pub fn ws_config() -> WebSocketConfig {
         .max_message_size(Some(1 << 20))
 }
 
-/// Runs one subscriber to the end: connect (a few attempts), then read.
-/// `gate` limits how many handshakes are in flight at once.
+/// Runs one subscriber to the end over `target.transport`.
 pub async fn run(
     target: Rc<Target>,
     source: IpAddr,
@@ -118,35 +154,85 @@ pub async fn run(
     tally: Rc<RefCell<Tally>>,
     gate: Rc<Semaphore>,
 ) {
-    let Ok(permit) = gate.acquire().await else {
-        state.phase.set(Phase::Failed);
-        return;
-    };
-    let mut connected = None;
-    for attempt in 0..target.attempts {
-        if Instant::now() >= target.deadline {
-            break;
-        }
-        match timeout(target.subscribe_timeout, subscribe(&target, source)).await {
-            Ok(Ok(ok)) => {
-                connected = Some(ok);
-                break;
-            }
-            Ok(Err(e)) => tally.borrow_mut().error(e),
-            Err(_) => tally.borrow_mut().error("subscribe: timed out"),
-        }
-        tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt + 1))).await;
+    match target.transport {
+        Transport::Websocket => run_websocket(&target, source, &state, &tally, &gate).await,
+        Transport::Sse => crate::sse::run(&target, source, &state, &tally, &gate).await,
+        Transport::Poll => crate::long_poll::run(&target, source, &state, &tally, &gate).await,
     }
-    drop(permit);
-    let Some((mut ws, seq)) = connected else {
+}
+
+/// One WebSocket subscriber: connect (a few attempts), then read.
+async fn run_websocket(
+    target: &Target,
+    source: IpAddr,
+    state: &SubState,
+    tally: &RefCell<Tally>,
+    gate: &Semaphore,
+) {
+    let Some((mut ws, seq)) = attempts(target, tally, gate, || subscribe(target, source)).await
+    else {
         state.phase.set(Phase::Failed);
         return;
     };
     state.last_seq.set(seq);
     state.fd.set(ws.get_ref().as_raw_fd());
     state.phase.set(Phase::Subscribed);
-    read_loop(&mut ws, &target, &state, &tally).await;
+    read_loop(&mut ws, target, state, tally).await;
     state.fd.set(-1);
+}
+
+/// Runs `subscribe` up to `target.attempts` times (each within
+/// `target.subscribe_timeout`, a short pause between them), holding one of
+/// `gate`'s permits meanwhile: how many subscribes are in flight at once.
+/// Failures are counted by kind; `None` when every attempt failed.
+pub(crate) async fn attempts<T, F, Fut>(
+    target: &Target,
+    tally: &RefCell<Tally>,
+    gate: &Semaphore,
+    mut subscribe: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let _permit = gate.acquire().await.ok()?;
+    for attempt in 0..target.attempts {
+        if Instant::now() >= target.deadline {
+            break;
+        }
+        match timeout(target.subscribe_timeout, subscribe()).await {
+            Ok(Ok(ok)) => return Some(ok),
+            Ok(Err(e)) => tally.borrow_mut().error(e),
+            Err(_) => tally.borrow_mut().error("subscribe: timed out"),
+        }
+        tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt + 1))).await;
+    }
+    None
+}
+
+/// A TCP connection to the server from `source` (any port), without Nagle.
+pub(crate) async fn connect(target: &Target, source: IpAddr) -> Result<TcpStream, String> {
+    let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .map_err(|e| format!("bind {source}: {e}"))?;
+    let stream = timeout(target.connect_timeout, socket.connect(target.addr))
+        .await
+        .map_err(|_| "connect: timed out".to_string())?
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Notes that the server ended a subscribed connection (`how`: a close code,
+/// `eof`, `error`, …).
+pub(crate) fn closed(state: &SubState, tally: &RefCell<Tally>, how: impl Into<String>) {
+    *tally
+        .borrow_mut()
+        .close_codes
+        .entry(how.into())
+        .or_default() += 1;
+    state.phase.set(Phase::Closed);
 }
 
 /// The kernel's `struct tcp_info` of a socket, as the bytes it filled in:
@@ -204,15 +290,7 @@ async fn subscribe(
     target: &Target,
     source: IpAddr,
 ) -> Result<(WebSocketStream<TcpStream>, u64), String> {
-    let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
-    socket
-        .bind(SocketAddr::new(source, 0))
-        .map_err(|e| format!("bind {source}: {e}"))?;
-    let stream = timeout(target.connect_timeout, socket.connect(target.addr))
-        .await
-        .map_err(|_| "connect: timed out".to_string())?
-        .map_err(|e| format!("connect: {e}"))?;
-    let _ = stream.set_nodelay(true);
+    let stream = connect(target, source).await?;
     let (mut ws, _) =
         tokio_tungstenite::client_async_with_config(target.url.as_str(), stream, Some(ws_config()))
             .await
@@ -225,12 +303,7 @@ async fn subscribe(
                     .map_err(|e| format!("subscribe: bad frame: {e}"))?;
                 match frame.kind {
                     "subscribed" => return Ok((ws, frame.seq.unwrap_or(0))),
-                    "error" => {
-                        return Err(format!(
-                            "subscribe: error frame {}",
-                            frame.code.unwrap_or("without code")
-                        ))
-                    }
+                    "error" => return Err(format!("subscribe: error frame {}", frame.code_text())),
                     _ => {}
                 }
             }
@@ -261,51 +334,52 @@ async fn read_loop(
             Err(_) => return,
         };
         match next {
-            Some(Ok(Message::Text(text))) => on_frame(text.as_str(), state, tally),
+            Some(Ok(Message::Text(text))) => {
+                on_frame(text.as_str(), state, tally);
+            }
             Some(Ok(Message::Close(close))) => {
                 let code = close
                     .map(|c| u16::from(c.code).to_string())
                     .unwrap_or_else(|| "none".into());
-                *tally.borrow_mut().close_codes.entry(code).or_default() += 1;
-                state.phase.set(Phase::Closed);
-                return;
+                return closed(state, tally, code);
             }
             // Pings are answered by tungstenite as we keep reading.
             Some(Ok(_)) => {}
             Some(Err(e)) => {
                 tally.borrow_mut().error(format!("read: {e}"));
-                *tally
-                    .borrow_mut()
-                    .close_codes
-                    .entry("error".into())
-                    .or_default() += 1;
-                state.phase.set(Phase::Closed);
-                return;
+                return closed(state, tally, "error");
             }
-            None => {
-                *tally
-                    .borrow_mut()
-                    .close_codes
-                    .entry("eof".into())
-                    .or_default() += 1;
-                state.phase.set(Phase::Closed);
-                return;
-            }
+            None => return closed(state, tally, "eof"),
         }
     }
 }
 
-fn on_frame(text: &str, state: &SubState, tally: &RefCell<Tally>) {
+/// Accounts for one frame's JSON received at once; returns the code of a
+/// `close` frame (how SSE and long-poll end a session).
+pub(crate) fn on_frame(text: &str, state: &SubState, tally: &RefCell<Tally>) -> Option<String> {
     let now = realtime_ns();
+    match serde_json::from_str::<Incoming>(text) {
+        Ok(frame) => on_incoming(&frame, now, state, tally),
+        Err(_) => {
+            let mut tally = tally.borrow_mut();
+            tally.frames += 1;
+            tally.parse_errors += 1;
+            None
+        }
+    }
+}
+
+/// Accounts for one parsed frame received at `now` (CLOCK_REALTIME, ns):
+/// its seq against the last one, its latency from the update's `sent_ns`.
+/// Returns the code of a `close` frame.
+pub(crate) fn on_incoming(
+    frame: &Incoming,
+    now: u64,
+    state: &SubState,
+    tally: &RefCell<Tally>,
+) -> Option<String> {
     let mut tally = tally.borrow_mut();
     tally.frames += 1;
-    let frame: Incoming = match serde_json::from_str(text) {
-        Ok(f) => f,
-        Err(_) => {
-            tally.parse_errors += 1;
-            return;
-        }
-    };
     // Ephemeral frames (viewers, reactions, presence) carry no seq.
     let Some(seq) = frame.seq else {
         let unsequenced = &mut tally.unsequenced;
@@ -314,21 +388,20 @@ fn on_frame(text: &str, state: &SubState, tally: &RefCell<Tally>) {
         } else if unsequenced.len() < 32 {
             unsequenced.insert(frame.kind.to_string(), 1);
         }
-        if frame.kind == "error" {
-            tally.error(format!(
-                "error frame {}",
-                frame.code.unwrap_or("without code")
-            ));
+        match frame.kind {
+            "error" => tally.error(format!("error frame {}", frame.code_text())),
+            "close" => return Some(frame.code_text().to_string()),
+            _ => {}
         }
-        return;
+        return None;
     };
     if frame.kind == "subscribed" {
-        return;
+        return None;
     }
     let last = state.last_seq.get();
     if seq <= last {
         tally.order_violations += 1;
-        return;
+        return None;
     }
     tally.gaps += seq - last - 1;
     state.last_seq.set(seq);
@@ -337,26 +410,68 @@ fn on_frame(text: &str, state: &SubState, tally: &RefCell<Tally>) {
         tally.first_rx_ns = now;
     }
     tally.last_rx_ns = tally.last_rx_ns.max(now);
-    let sent = frame.data.0.and_then(|d| d.data.0).and_then(|p| p.sent_ns);
+    let sent = frame
+        .data
+        .0
+        .as_ref()
+        .and_then(|d| d.data.0.as_ref())
+        .and_then(|p| p.sent_ns);
     match sent {
         Some(sent) => tally.latency.record(now.saturating_sub(sent) / 1000),
         None if frame.kind == "update" => tally.no_timestamp += 1,
         None => {}
     }
+    None
 }
 
 /// The parts of a server frame a subscriber looks at; the rest is skipped
 /// without allocating.
 #[derive(Deserialize)]
-struct Incoming<'a> {
+pub(crate) struct Incoming<'a> {
     #[serde(rename = "type", borrow)]
-    kind: &'a str,
+    pub kind: &'a str,
     #[serde(default)]
-    seq: Option<u64>,
-    #[serde(default, borrow)]
-    code: Option<&'a str>,
+    pub seq: Option<u64>,
+    /// An `error` frame's code (text) or a `close` frame's (a number).
+    #[serde(default)]
+    code: Option<Code>,
     #[serde(default)]
     data: Lenient<StoredUpdate>,
+}
+
+impl Incoming<'_> {
+    fn code_text(&self) -> &str {
+        self.code.as_ref().map_or("without code", |c| c.0.as_str())
+    }
+}
+
+/// A frame's `code`, a string or a number, as text.
+struct Code(String);
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CodeVisitor;
+        impl Visitor<'_> for CodeVisitor {
+            type Value = Code;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a number")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Code, E> {
+                Ok(Code(v.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Code, E> {
+                Ok(Code(v.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Code, E> {
+                Ok(Code(v.to_string()))
+            }
+        }
+        d.deserialize_any(CodeVisitor)
+    }
 }
 
 /// The stored update inside an update frame.

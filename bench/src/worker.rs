@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::stats::WireHistogram;
-use crate::subscriber::{self, Phase, SubState, Tally, Target};
+use crate::subscriber::{self, Phase, SubState, Tally, Target, Transport};
 
 /// Worker → parent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,9 +96,12 @@ pub struct WorkerReport {
 /// `ringside-bench worker` arguments (given by the parent).
 #[derive(Debug, Clone, clap::Args)]
 pub struct WorkerArgs {
-    /// `ws://127.x.y.z:port/path` to subscribe to.
+    /// `ws://127.x.y.z:port/path` (WebSocket) or `http://127.x.y.z:port/path?query`
+    /// (SSE, long-poll) to subscribe to.
     #[arg(long)]
     pub url: String,
+    #[arg(long, value_enum, default_value_t = Transport::Websocket)]
+    pub transport: Transport,
     #[arg(long)]
     pub connections: u64,
     /// Source address every socket binds to before connecting.
@@ -118,15 +121,16 @@ pub struct WorkerArgs {
     pub max_secs: u64,
 }
 
-/// `host:port` of a `ws://` URL.
+/// `host:port` of a `ws://` or `http://` URL.
 pub fn socket_addr_of(url: &str) -> Result<SocketAddr, String> {
     let rest = url
         .strip_prefix("ws://")
-        .ok_or_else(|| format!("{url}: expected ws://"))?;
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{url}: expected ws:// or http://"))?;
     let hostport = rest.split('/').next().unwrap_or(rest);
     let addr: SocketAddr = hostport
         .parse()
-        .map_err(|e| format!("{url}: expected ws://IP:PORT/…: {e}"))?;
+        .map_err(|e| format!("{url}: expected ws://IP:PORT/… or http://IP:PORT/…: {e}"))?;
     if !addr.ip().is_loopback() {
         return Err(format!("{addr}: the bench only targets 127.0.0.0/8"));
     }
@@ -191,6 +195,7 @@ where
 async fn main_loop(args: WorkerArgs, addr: SocketAddr) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(args.max_secs);
     let target = Rc::new(Target {
+        transport: args.transport,
         addr,
         url: args.url.clone(),
         connect_timeout: Duration::from_millis(args.connect_timeout_ms),
