@@ -140,7 +140,15 @@ pub async fn transition(state: &AppState, id: i64, to: &'static str) -> Result<V
                 message: format!("a {} poll cannot be {to}", poll.status),
             });
         }
-        Ok(polls::set_status(conn, id, to)?)
+        let (view, mut published) = polls::set_status(conn, id, to)?;
+        // The event's snapshot lists its open polls: a fan who joins after
+        // the opening must see it.
+        for p in &mut published {
+            if let ringside_actors::Channel::Event(event) = p.channel {
+                p.snapshot = Some(crate::db::snapshots::event(conn, event)?);
+            }
+        }
+        Ok((view, published))
     })
     .await
 }

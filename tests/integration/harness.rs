@@ -234,6 +234,22 @@ impl TestApp {
         read(req.send_body(body).await).await
     }
 
+    /// Where `path` sends the client, asserting it is a permanent (308) redirect.
+    pub async fn permanent_redirect(&self, path: &str) -> Option<String> {
+        let resp = awc::Client::builder()
+            .disable_redirects()
+            .finish()
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT, "{path}");
+        resp.headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
         self.call("GET", path, token, None).await
     }

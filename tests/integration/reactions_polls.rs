@@ -199,6 +199,14 @@ async fn one_vote_per_user_even_when_votes_race() {
         (Some("poll"), Some("open"))
     );
     assert!(f["seq"].is_u64());
+    // A fan who joins after the opening finds the poll in the snapshot.
+    let (_latecomer, subscribed) = watch(&app, event, "").await;
+    let listed = subscribed["snapshot"]["polls"]
+        .as_array()
+        .expect("polls")
+        .iter()
+        .any(|p| p["id"] == id && p["status"] == "open");
+    assert!(listed, "{}", subscribed["snapshot"]["polls"]);
 
     // Ten concurrent votes from one user: exactly one counts.
     let votes = (0..10).map(|i| {
