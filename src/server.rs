@@ -66,8 +66,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         totals,
         reaction_writer,
         live_slots: crate::live::ConnectionSlots::new(config.guards.max_connections_per_ip),
-        // Two missed heartbeats: the client is gone (it resumes from its cursor).
-        long_polls: crate::live::LongPolls::new(config.live.heartbeat_interval * 2),
+        long_polls: crate::live::LongPolls::new(crate::live::LONG_POLL_IDLE),
         db,
         config: config.clone(),
     });

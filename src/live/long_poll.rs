@@ -21,6 +21,13 @@ use ringside_actors::channel::Channel;
 use ringside_actors::protocol::Since;
 use ringside_actors::writer::Writer;
 
+/// How long a parked session waits for its next poll. A client polls again
+/// as soon as an answer comes, so a session parked this long is abandoned
+/// (a closed tab, a lost cursor) or its client is backing off; ending it
+/// early costs that client a resume, and frees the user's and the address's
+/// connection slots for whoever comes back.
+pub const IDLE_AFTER: Duration = Duration::from_secs(15);
+
 #[derive(Clone)]
 pub struct LongPolls {
     parked: Arc<Mutex<HashMap<String, Parked>>>,
@@ -110,7 +117,10 @@ impl LongPolls {
 
     /// Drops sessions nobody polled for `idle_after`.
     pub fn sweep(&self) {
-        let now = Instant::now();
+        self.sweep_at(Instant::now());
+    }
+
+    fn sweep_at(&self, now: Instant) {
         let idle_after = self.idle_after;
         let ended: Vec<Parked> = {
             let mut parked = self.lock();
@@ -172,4 +182,100 @@ fn new_key() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the OS random generator is available");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ringside_actors::cursor::Cursor;
+    use ringside_actors::writer::Encoding;
+    use tokio::sync::{mpsc, oneshot};
+
+    use super::*;
+
+    /// A parked writer, and the ends that tell whether it is still alive.
+    fn writer() -> (Writer, mpsc::Sender<ringside_actors::outbox::Outgoing>) {
+        let (tx, rx) = mpsc::channel(4);
+        let (_closer, close) = oneshot::channel();
+        let writer = Writer::new(
+            Encoding::Poll(Cursor::default()),
+            rx,
+            close,
+            Arc::default(),
+            Duration::from_secs(60),
+        );
+        (writer, tx)
+    }
+
+    #[test]
+    fn a_matching_poll_takes_the_session_and_gives_it_back() {
+        let polls = LongPolls::new(Duration::from_secs(60));
+        let (w, queue) = writer();
+        let key = {
+            let lease = polls.open(w, Some(5), vec![Channel::News]);
+            lease.key().to_string()
+        };
+        let none = BTreeMap::new();
+        let mut lease = polls
+            .take(&key, Some(5), &[Channel::News], &none)
+            .expect("the same user, channels and positions");
+        assert!(lease.writer().is_some());
+        // While one poll holds it, another with the same cursor ends it.
+        assert!(polls.take(&key, Some(5), &[Channel::News], &none).is_none());
+        drop(lease);
+        assert!(polls.is_empty());
+        assert!(queue.is_closed(), "the ended session's writer is dropped");
+    }
+
+    #[test]
+    fn a_poll_that_does_not_match_ends_the_session() {
+        let polls = LongPolls::new(Duration::from_secs(60));
+        for (user, channels) in [
+            (Some(6), vec![Channel::News]),
+            (Some(5), vec![Channel::News, Channel::Rankings]),
+        ] {
+            let (w, queue) = writer();
+            let key = polls
+                .open(w, Some(5), vec![Channel::News])
+                .key()
+                .to_string();
+            assert_eq!(polls.len(), 1);
+            assert!(polls
+                .take(&key, user, &channels, &BTreeMap::new())
+                .is_none());
+            assert!(polls.is_empty() && queue.is_closed());
+        }
+        let (w, _queue) = writer();
+        let key = polls.open(w, None, vec![Channel::News]).key().to_string();
+        let elsewhere = BTreeMap::from([(
+            Channel::News,
+            Since {
+                epoch: "e".into(),
+                seq: 3,
+            },
+        )]);
+        assert!(polls
+            .take(&key, None, &[Channel::News], &elsewhere)
+            .is_none());
+        assert!(polls.is_empty());
+    }
+
+    #[test]
+    fn the_sweep_drops_sessions_nobody_polls() {
+        let polls = LongPolls::new(Duration::from_secs(15));
+        let (w, queue) = writer();
+        drop(polls.open(w, None, vec![Channel::News]));
+        polls.sweep_at(Instant::now() + Duration::from_secs(14));
+        assert_eq!(polls.len(), 1, "not idle long enough");
+        polls.sweep_at(Instant::now() + Duration::from_secs(16));
+        assert!(polls.is_empty() && queue.is_closed());
+    }
+
+    #[test]
+    fn keys_are_long_and_never_repeat() {
+        let keys: std::collections::HashSet<String> = (0..100).map(|_| new_key()).collect();
+        assert_eq!(keys.len(), 100);
+        assert!(keys.iter().all(|k| k.len() == 32));
+    }
 }
