@@ -1,5 +1,5 @@
 //! The TCP connection under a request, so a WebSocket that will not go away
-//! can be cut off.
+//! can be cut off, and a long-poll whose client left can stop waiting.
 //!
 //! A client that stops reading keeps its connection, and megabytes of kernel
 //! buffers, for as long as it likes: actix-http waits for the socket to take
@@ -57,6 +57,43 @@ pub fn abort_handle(req: &HttpRequest) -> Option<Box<dyn FnOnce()>> {
     }))
 }
 
+/// A way to tell later whether the client has closed its side (`None` when
+/// it is not TCP). actix-web does not cancel a handler whose client went
+/// away (actix-web#1313), so a handler that waits with nothing to read or
+/// write (a long-poll) asks now and then. Call it from the request's own
+/// handler: that runs on the connection's thread.
+pub fn peer_gone_handle(req: &HttpRequest) -> Option<Box<dyn Fn() -> bool>> {
+    let socket = req.conn_data::<Socket>()?;
+    let (fd, open) = (socket.fd, socket.open.clone());
+    Some(Box::new(move || !open.get() || peer_closed(fd)))
+}
+
+/// A FIN or a reset is waiting on `fd`: a peek reads nothing, or fails with
+/// something other than "nothing yet". Pending bytes (a pipelined request)
+/// mean the peer is still there.
+fn peer_closed(fd: RawFd) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: `fd` is an open socket (checked by the caller on this thread);
+    // a peek with MSG_DONTWAIT reads into our one-byte buffer and consumes
+    // nothing.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            std::ptr::addr_of_mut!(byte).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    match n {
+        0 => true,
+        n if n > 0 => false,
+        _ => !matches!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::EAGAIN | libc::EINTR)
+        ),
+    }
+}
+
 fn abort(fd: RawFd) {
     let linger = libc::linger {
         l_onoff: 1,
@@ -73,5 +110,39 @@ fn abort(fd: RawFd) {
             std::mem::size_of::<libc::linger>() as libc::socklen_t,
         );
         libc::shutdown(fd, libc::SHUT_RDWR);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsRawFd;
+    use std::time::{Duration, Instant};
+
+    use super::peer_closed;
+
+    #[test]
+    fn a_peer_is_there_until_it_closes_its_side() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (mut server, _) = listener.accept().expect("accept");
+        assert!(!peer_closed(server.as_raw_fd()), "connected, nothing sent");
+        client.write_all(b"GET").expect("write");
+        assert!(
+            !peer_closed(server.as_raw_fd()),
+            "bytes on the way or waiting"
+        );
+        let mut buf = [0u8; 3];
+        server.read_exact(&mut buf).expect("read");
+        assert_eq!(&buf, b"GET", "a peek consumes nothing");
+        drop(client);
+        // The FIN crosses loopback at once, but not within this call: wait
+        // for the condition itself.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !peer_closed(server.as_raw_fd()) {
+            assert!(Instant::now() < deadline, "the close was never seen");
+            std::thread::yield_now();
+        }
     }
 }

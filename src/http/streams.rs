@@ -4,7 +4,7 @@
 //! limits), followed channels given as `?channels=` and resumed every one
 //! from the cursor (`Last-Event-ID` or `?cursor=`). Writes go over REST.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -22,6 +22,8 @@ use super::ws::{abort_after_grace, caller, start, ADDRESS_FULL};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// How often a waiting poll looks whether its client is still there.
+const PEER_CHECK: Duration = Duration::from_secs(1);
 /// Longest wait a poll may ask for.
 const MAX_POLL_S: u64 = 60;
 const DEFAULT_POLL_S: u64 = 25;
@@ -207,16 +209,33 @@ async fn poll(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
             "a leased poll session without its writer".into(),
         ));
     };
-    let frames = match actix_web::rt::time::timeout(Duration::from_secs(wait), writer.next()).await
-    {
-        Ok(Some(Ok(chunk))) => chunk,
-        // Waited in vain, or the session is gone (its close went out before).
-        Ok(Some(Err(_)) | None) | Err(_) => Bytes::new(),
+    // Waits in slices, asking between them whether the client is still
+    // there: one that left (a reopened link, a closed tab) must not keep the
+    // session, and its slots, until the timeout.
+    let gone = super::socket::peer_gone_handle(&req);
+    let deadline = Instant::now() + Duration::from_secs(wait);
+    let frames = loop {
+        let slice = deadline
+            .saturating_duration_since(Instant::now())
+            .min(PEER_CHECK);
+        match actix_web::rt::time::timeout(slice, writer.next()).await {
+            Ok(Some(Ok(chunk))) => break Some(chunk),
+            // The session is gone (its close went out before).
+            Ok(Some(Err(_)) | None) => break Some(Bytes::new()),
+            Err(_) if Instant::now() >= deadline => break Some(Bytes::new()),
+            Err(_) if gone.as_ref().is_some_and(|g| g()) => break None,
+            Err(_) => {}
+        }
+    };
+    let Some(frames) = frames else {
+        // Nobody to answer: the lease, dropped, ends the session; the
+        // client's next poll (if any) resumes from its cursor.
+        return Ok(HttpResponse::NoContent().finish());
     };
     let positions = writer.cursor().map(Cursor::positions).unwrap_or_default();
     let session = (!writer.is_done()).then_some(key.as_str());
     let next = encode(session, &positions);
-    drop(lease);
+    lease.park();
     Ok(answer(frames, &next))
 }
 

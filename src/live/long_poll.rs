@@ -3,8 +3,9 @@
 //! A long-poll session is an ordinary session (it follows rooms, its queue
 //! is bounded, a stalled one is dropped with 4001) whose writer is parked
 //! here between polls instead of being a response body. A poll takes it by
-//! the key its cursor names, drains what waits and parks it again; the
-//! lease puts it back even when the client hangs up mid-poll.
+//! the key its cursor names, drains what waits and parks it again; a poll
+//! whose client left (found by peeking at its socket, or its request
+//! dropped) ends the session instead.
 //!
 //! A poll whose cursor does not match the parked session exactly (its answer
 //! was lost on the way, say) ends that session and starts a new one from
@@ -42,7 +43,8 @@ struct Parked {
     last_poll: Instant,
 }
 
-/// A parked session taken by one poll; parked again when dropped.
+/// A parked session taken by one poll: parked again ([`Lease::park`]) once
+/// the poll is answered, ended if the poll is dropped first.
 pub struct Lease {
     polls: LongPolls,
     key: String,
@@ -153,10 +155,10 @@ impl Lease {
     pub fn writer(&mut self) -> Option<&mut Writer> {
         self.writer.as_mut()
     }
-}
 
-impl Drop for Lease {
-    fn drop(&mut self) {
+    /// Parks the session again for the client's next poll (unless its
+    /// close is out: then there is nothing left to poll).
+    pub fn park(mut self) {
         let writer = self.writer.take();
         let ended = {
             let mut parked = self.polls.lock();
@@ -167,13 +169,24 @@ impl Drop for Lease {
                     None
                 }
                 (_, writer) => {
-                    // Its close is out (or it is gone): nothing to poll.
                     parked.remove(&self.key);
                     writer
                 }
             }
         };
         drop(ended);
+    }
+}
+
+/// A lease dropped without [`Lease::park`] (its client left, and the poll
+/// with it) ends its session: the client's next poll, if it comes, resumes
+/// from its cursor.
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            let ended = self.polls.lock().remove(&self.key);
+            drop((writer, ended));
+        }
     }
 }
 
@@ -212,10 +225,9 @@ mod tests {
     fn a_matching_poll_takes_the_session_and_gives_it_back() {
         let polls = LongPolls::new(Duration::from_secs(60));
         let (w, queue) = writer();
-        let key = {
-            let lease = polls.open(w, Some(5), vec![Channel::News]);
-            lease.key().to_string()
-        };
+        let lease = polls.open(w, Some(5), vec![Channel::News]);
+        let key = lease.key().to_string();
+        lease.park();
         let none = BTreeMap::new();
         let mut lease = polls
             .take(&key, Some(5), &[Channel::News], &none)
@@ -223,9 +235,16 @@ mod tests {
         assert!(lease.writer().is_some());
         // While one poll holds it, another with the same cursor ends it.
         assert!(polls.take(&key, Some(5), &[Channel::News], &none).is_none());
-        drop(lease);
+        lease.park();
         assert!(polls.is_empty());
         assert!(queue.is_closed(), "the ended session's writer is dropped");
+        // A poll dropped before its answer (its client left) ends it too.
+        let (w, queue) = writer();
+        let lease = polls.open(w, Some(5), vec![Channel::News]);
+        let key = lease.key().to_string();
+        lease.park();
+        drop(polls.take(&key, Some(5), &[Channel::News], &none));
+        assert!(polls.is_empty() && queue.is_closed());
     }
 
     #[test]
@@ -236,10 +255,9 @@ mod tests {
             (Some(5), vec![Channel::News, Channel::Rankings]),
         ] {
             let (w, queue) = writer();
-            let key = polls
-                .open(w, Some(5), vec![Channel::News])
-                .key()
-                .to_string();
+            let lease = polls.open(w, Some(5), vec![Channel::News]);
+            let key = lease.key().to_string();
+            lease.park();
             assert_eq!(polls.len(), 1);
             assert!(polls
                 .take(&key, user, &channels, &BTreeMap::new())
@@ -247,7 +265,9 @@ mod tests {
             assert!(polls.is_empty() && queue.is_closed());
         }
         let (w, _queue) = writer();
-        let key = polls.open(w, None, vec![Channel::News]).key().to_string();
+        let lease = polls.open(w, None, vec![Channel::News]);
+        let key = lease.key().to_string();
+        lease.park();
         let elsewhere = BTreeMap::from([(
             Channel::News,
             Since {
@@ -265,7 +285,7 @@ mod tests {
     fn the_sweep_drops_sessions_nobody_polls() {
         let polls = LongPolls::new(Duration::from_secs(15));
         let (w, queue) = writer();
-        drop(polls.open(w, None, vec![Channel::News]));
+        polls.open(w, None, vec![Channel::News]).park();
         polls.sweep_at(Instant::now() + Duration::from_secs(14));
         assert_eq!(polls.len(), 1, "not idle long enough");
         polls.sweep_at(Instant::now() + Duration::from_secs(16));

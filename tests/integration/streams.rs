@@ -229,12 +229,12 @@ async fn long_poll_answers_at_once_or_after_its_timeout_and_a_lost_answer_loses_
     let app = TestApp::spawn().await;
     let (admin, event, _) = live_event(&app).await;
     let channels = format!("event:{event}");
-    let (frames, cursor) = poll(&app, &channels, "", "&timeout_s=5").await;
-    assert_eq!(frames[0]["type"], "welcome");
-    let (frames, cursor) = poll_until(&app, &channels, cursor, |f| {
+    // The first answer is the welcome (the subscription may come with it).
+    let (frames, cursor) = poll_until(&app, &channels, String::new(), |f| {
         f.iter().any(|f| f["type"] == "subscribed")
     })
     .await;
+    assert_eq!(frames[0]["type"], "welcome");
     let subscribed = frames
         .iter()
         .find(|f| f["type"] == "subscribed")
@@ -435,12 +435,14 @@ async fn a_kicked_stream_gets_its_close_code_and_resumes_from_its_cursor() {
     let welcome = sse.next().await.expect("welcome");
     assert_eq!(welcome.data["user"]["id"], user);
     sse.next_durable().await;
-    let (frames, cursor) = poll(&app, &channels, "", &format!("&token={token}")).await;
-    assert_eq!(frames[0]["user"]["id"], user);
-    let (_, cursor) = poll_until(&app, &format!("{channels}&token={token}"), cursor, |f| {
-        f.iter().any(|f| f["type"] == "subscribed")
-    })
+    let (frames, cursor) = poll_until(
+        &app,
+        &format!("{channels}&token={token}"),
+        String::new(),
+        |f| f.iter().any(|f| f["type"] == "subscribed"),
+    )
     .await;
+    assert_eq!(frames[0]["user"]["id"], user);
 
     app.hub().do_send(ringside_actors::hub::KickUser {
         user,
@@ -494,4 +496,50 @@ async fn an_sse_reader_whose_frames_wait_too_long_is_dropped_and_delays_no_one()
         crate::live_ws::Stalled::EventStream,
     )
     .await;
+}
+
+#[actix_rt::test]
+async fn a_long_poll_whose_client_leaves_ends_its_session_before_its_timeout() {
+    use std::io::Write;
+    let app = TestApp::spawn().await;
+    let (_, event, _) = live_event(&app).await;
+    let channel = ringside_actors::Channel::Event(event);
+    let (_watcher, _) = watch(&app, event, "").await;
+    let channels = format!("event:{event}");
+    let (_, cursor) = poll_until(&app, &channels, String::new(), |f| {
+        f.iter().any(|f| f["type"] == "subscribed")
+    })
+    .await;
+    assert_eq!(
+        ringside_actors::hub::subscribers(app.hub(), channel.clone()).await,
+        2
+    );
+    // Until nothing waits, so the next poll has to wait.
+    let mut cursor = cursor;
+    loop {
+        let (frames, next) = poll(&app, &channels, &cursor, "&timeout_s=1").await;
+        cursor = next;
+        if frames.is_empty() {
+            break;
+        }
+    }
+    // A client asks for a minute's wait, then leaves (a closed tab).
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut raw = std::net::TcpStream::connect(&addr).expect("connect");
+    write!(
+        raw,
+        "GET /api/live/poll/?channels={channels}&cursor={}&timeout_s=60 HTTP/1.1\r\nHost: {addr}\r\n\r\n",
+        encode(&cursor)
+    )
+    .expect("request sent");
+    drop(raw);
+    // The session leaves its room long before the minute is out.
+    let deadline = Instant::now() + PATIENCE;
+    while ringside_actors::hub::subscribers(app.hub(), channel.clone()).await > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned poll kept its session"
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
 }
