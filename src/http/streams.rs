@@ -4,12 +4,11 @@
 //! limits), followed channels given as `?channels=` and resumed every one
 //! from the cursor (`Last-Event-ID` or `?cursor=`). Writes go over REST.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use ringside_actors::cursor::{encode, Cursor, Parsed};
 use ringside_actors::protocol::{self, Since};
 use ringside_actors::session::{Session, Transport};
@@ -22,8 +21,6 @@ use super::ws::{abort_after_grace, caller, start, ADDRESS_FULL};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How often a waiting poll looks whether its client is still there.
-const PEER_CHECK: Duration = Duration::from_secs(1);
 /// Longest wait a poll may ask for.
 const MAX_POLL_S: u64 = 60;
 const DEFAULT_POLL_S: u64 = 25;
@@ -187,7 +184,7 @@ async fn poll(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
             .long_polls
             .take(key, user, &channels, &cursor.positions)
     });
-    let mut lease = match held {
+    let lease = match held {
         Some(lease) => lease,
         None => match state.live_slots.take(caller.ip) {
             Ok(slot) => {
@@ -203,40 +200,13 @@ async fn poll(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
             }
         },
     };
-    let key = lease.key().to_string();
-    let Some(writer) = lease.writer() else {
-        return Err(ApiError::Internal(
-            "a leased poll session without its writer".into(),
-        ));
-    };
-    // Waits in slices, asking between them whether the client is still
-    // there: one that left (a reopened link, a closed tab) must not keep the
-    // session, and its slots, until the timeout.
     let gone = super::socket::peer_gone_handle(&req);
-    let deadline = Instant::now() + Duration::from_secs(wait);
-    let frames = loop {
-        let slice = deadline
-            .saturating_duration_since(Instant::now())
-            .min(PEER_CHECK);
-        match actix_web::rt::time::timeout(slice, writer.next()).await {
-            Ok(Some(Ok(chunk))) => break Some(chunk),
-            // The session is gone (its close went out before).
-            Ok(Some(Err(_)) | None) => break Some(Bytes::new()),
-            Err(_) if Instant::now() >= deadline => break Some(Bytes::new()),
-            Err(_) if gone.as_ref().is_some_and(|g| g()) => break None,
-            Err(_) => {}
-        }
-    };
-    let Some(frames) = frames else {
-        // Nobody to answer: the lease, dropped, ends the session; the
-        // client's next poll (if any) resumes from its cursor.
-        return Ok(HttpResponse::NoContent().finish());
-    };
-    let positions = writer.cursor().map(Cursor::positions).unwrap_or_default();
-    let session = (!writer.is_done()).then_some(key.as_str());
-    let next = encode(session, &positions);
-    lease.park();
-    Ok(answer(frames, &next))
+    match lease.answer(Duration::from_secs(wait), gone).await {
+        Some((frames, next)) => Ok(answer(frames, &next)),
+        // Nobody to answer: the session has ended; the client's next poll
+        // (if any) resumes from its cursor.
+        None => Ok(HttpResponse::NoContent().finish()),
+    }
 }
 
 /// `{"frames":[…],"cursor":"…"}` around frames already encoded, so no frame

@@ -18,9 +18,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use futures_util::StreamExt;
 use ringside_actors::channel::Channel;
+use ringside_actors::cursor::{self, Cursor};
 use ringside_actors::protocol::Since;
 use ringside_actors::writer::Writer;
+
+/// How often a waiting poll looks whether its client is still there.
+const PEER_CHECK: Duration = Duration::from_secs(1);
 
 /// How long a parked session waits for its next poll. A client polls again
 /// as soon as an answer comes, so a session parked this long is abandoned
@@ -151,9 +157,38 @@ impl Lease {
         &self.key
     }
 
-    /// `None` only if the session's writer was lost, which a lease prevents.
-    pub fn writer(&mut self) -> Option<&mut Writer> {
-        self.writer.as_mut()
+    /// Waits up to `wait` for frames and answers them with the next cursor
+    /// (naming this session while it lasts), parking the session again.
+    /// Waits in slices, asking `gone` between them whether the client is
+    /// still there: one that left (a reopened link, a closed tab) must not
+    /// keep the session, and its slots, until the timeout; then the session
+    /// ends and there is no answer (`None`).
+    pub async fn answer(
+        mut self,
+        wait: Duration,
+        gone: Option<Box<dyn Fn() -> bool>>,
+    ) -> Option<(Bytes, String)> {
+        let deadline = Instant::now() + wait;
+        let writer = self.writer.as_mut()?;
+        let frames = loop {
+            let slice = deadline
+                .saturating_duration_since(Instant::now())
+                .min(PEER_CHECK);
+            match tokio::time::timeout(slice, writer.next()).await {
+                Ok(Some(Ok(chunk))) => break chunk,
+                // The session is gone (its close went out before).
+                Ok(Some(Err(_)) | None) => break Bytes::new(),
+                Err(_) if Instant::now() >= deadline => break Bytes::new(),
+                // Dropping the lease ends the session.
+                Err(_) if gone.as_ref().is_some_and(|g| g()) => return None,
+                Err(_) => {}
+            }
+        };
+        let positions = writer.cursor().map(Cursor::positions).unwrap_or_default();
+        let session = (!writer.is_done()).then_some(self.key.as_str());
+        let next = cursor::encode(session, &positions);
+        self.park();
+        Some((frames, next))
     }
 
     /// Parks the session again for the client's next poll (unless its
@@ -207,10 +242,12 @@ mod tests {
 
     use super::*;
 
-    /// A parked writer, and the ends that tell whether it is still alive.
+    /// A parked writer, and its queue (closed once the writer is dropped).
+    /// Its session stays (its closer is leaked): only the registry ends it.
     fn writer() -> (Writer, mpsc::Sender<ringside_actors::outbox::Outgoing>) {
         let (tx, rx) = mpsc::channel(4);
-        let (_closer, close) = oneshot::channel();
+        let (closer, close) = oneshot::channel::<(u16, &'static str)>();
+        std::mem::forget(closer);
         let writer = Writer::new(
             Encoding::Poll(Cursor::default()),
             rx,
@@ -229,10 +266,9 @@ mod tests {
         let key = lease.key().to_string();
         lease.park();
         let none = BTreeMap::new();
-        let mut lease = polls
+        let lease = polls
             .take(&key, Some(5), &[Channel::News], &none)
             .expect("the same user, channels and positions");
-        assert!(lease.writer().is_some());
         // While one poll holds it, another with the same cursor ends it.
         assert!(polls.take(&key, Some(5), &[Channel::News], &none).is_none());
         lease.park();
@@ -289,6 +325,44 @@ mod tests {
         polls.sweep_at(Instant::now() + Duration::from_secs(14));
         assert_eq!(polls.len(), 1, "not idle long enough");
         polls.sweep_at(Instant::now() + Duration::from_secs(16));
+        assert!(polls.is_empty() && queue.is_closed());
+    }
+
+    #[actix_rt::test]
+    async fn an_answer_carries_what_waited_and_a_cursor_naming_the_session() {
+        let polls = LongPolls::new(Duration::from_secs(60));
+        let (w, queue) = writer();
+        let lease = polls.open(w, None, vec![Channel::News]);
+        let key = lease.key().to_string();
+        let frame = ringside_actors::protocol::subscribed(
+            &Channel::News,
+            "e",
+            4,
+            &serde_json::json!({}),
+            &None,
+        );
+        queue
+            .try_send(ringside_actors::outbox::Outgoing::Text(
+                frame.clone(),
+                Instant::now(),
+            ))
+            .expect("room");
+        let (frames, next) = lease
+            .answer(Duration::from_secs(5), None)
+            .await
+            .expect("an answer");
+        assert_eq!(&frames[..], frame.as_bytes());
+        assert_eq!(next, format!("{key}~news@e:4"));
+        assert_eq!(polls.len(), 1, "parked for the next poll");
+    }
+
+    #[actix_rt::test]
+    async fn a_poll_whose_client_left_ends_its_session_without_an_answer() {
+        let polls = LongPolls::new(Duration::from_secs(60));
+        let (w, queue) = writer();
+        let lease = polls.open(w, None, vec![Channel::News]);
+        let answer = lease.answer(Duration::from_secs(60), Some(Box::new(|| true)));
+        assert!(answer.await.is_none());
         assert!(polls.is_empty() && queue.is_closed());
     }
 
