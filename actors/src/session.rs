@@ -5,8 +5,9 @@
 //! REST).
 //!
 //! A WebSocket session reads the client's frames (`reader.rs`, through
-//! `ctx.add_stream`) and answers ops. Its bounded outgoing queue is filled by rooms without
-//! blocking and drained by the response body itself (`writer.rs`). It closes
+//! `ctx.add_stream`) and answers ops. Its bounded outgoing queue is filled
+//! by rooms without blocking and drained by the response body itself
+//! (`writer.rs`). It closes
 //! the connection when the client stops answering pings (even while the
 //! socket cannot be written), when frames wait too long or too many pile up
 //! (4001: resume with `since`; stalled sockets are found by the hub's sweep),
