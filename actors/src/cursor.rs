@@ -234,6 +234,17 @@ mod tests {
             channel: Channel::Event(7)
         }));
         assert_eq!(c.to_string(), "event:7@k3x9:5000");
+        // A resync never moves a position back past frames already written.
+        let mut c = Cursor::default();
+        c.note(&subscribed(Channel::Event(7), "k3x9", 17));
+        c.note(&Mark::At {
+            channel: Channel::Event(7),
+            seq: 18,
+        });
+        assert!(!c.note(&Mark::Resync {
+            channel: Channel::Event(7)
+        }));
+        assert_eq!(c.to_string(), "event:7@k3x9:18");
     }
 
     #[test]
@@ -257,6 +268,14 @@ mod tests {
             assert!(Parsed::parse(bad).is_err(), "{bad}");
         }
         assert!(Parsed::parse(&"news@e:1,".repeat(2000)).is_err());
+        // A hundred and fifty channels fit within the bound.
+        let many: Vec<String> = (1..=150)
+            .map(|i| format!("event:{i}@abcdefgh:123456"))
+            .collect();
+        assert_eq!(
+            Parsed::parse(&many.join(",")).map(|p| p.positions.len()),
+            Ok(150)
+        );
     }
 
     #[test]
