@@ -83,8 +83,9 @@ impl Live {
         let live = Live {
             ws_sessions: gauge_vec(
                 "ringside_ws_sessions",
-                "Open WebSocket sessions, by the kind of channel their endpoint follows.",
-                &["kind"],
+                "Open live sessions, by the kind of channel their endpoint (or first \
+                 channel) follows and by transport (websocket, sse, poll).",
+                &["kind", "transport"],
             ),
             ws_frames_sent: IntCounter::new(
                 "ringside_ws_frames_sent_total",
@@ -180,7 +181,10 @@ impl Live {
         for kind in [
             "event", "fight", "comments", "user", "news", "rankings", "none",
         ] {
-            live.ws_sessions.with_label_values(&[kind]);
+            for transport in ringside_actors::session::Transport::ALL {
+                live.ws_sessions
+                    .with_label_values(&[kind, transport.as_str()]);
+            }
         }
         for code in CLOSE_CODES {
             for by in [Initiator::Server, Initiator::Client] {
@@ -276,11 +280,17 @@ pub fn live() -> &'static Live {
 struct LiveTelemetry;
 
 impl Telemetry for LiveTelemetry {
-    fn session_opened(&self, kind: &'static str) {
-        live().ws_sessions.with_label_values(&[kind]).inc();
+    fn session_opened(&self, kind: &'static str, transport: &'static str) {
+        live()
+            .ws_sessions
+            .with_label_values(&[kind, transport])
+            .inc();
     }
-    fn session_closed(&self, kind: &'static str) {
-        live().ws_sessions.with_label_values(&[kind]).dec();
+    fn session_closed(&self, kind: &'static str, transport: &'static str) {
+        live()
+            .ws_sessions
+            .with_label_values(&[kind, transport])
+            .dec();
     }
     fn frames_sent(&self, n: u64) {
         live().ws_frames_sent.inc_by(n);

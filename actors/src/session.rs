@@ -517,7 +517,7 @@ impl Actor for Session {
             Ok(Ok(())) => {
                 session.registered = true;
                 let kind = telemetry::session_kind(session.initial.first().map(|(c, _)| c));
-                session.open = Some(OpenSession::new(kind));
+                session.open = Some(OpenSession::new(kind, session.transport.as_str()));
                 let user = session.user.as_ref().map(|u| json!({ "id": u.id, "role": u.role, "display_name": u.display_name }));
                 let welcome = protocol::welcome(&format!("{:x}", session.id), user, session.config.heartbeat_interval.as_secs());
                 session.send(ctx, welcome);

@@ -35,9 +35,10 @@ impl Initiator {
 /// Every method has a do-nothing default, so an implementation counts what
 /// it cares about.
 pub trait Telemetry: Send + Sync + 'static {
-    /// A session was admitted; `kind` is its endpoint's ([`session_kind`]).
-    fn session_opened(&self, _kind: &'static str) {}
-    fn session_closed(&self, _kind: &'static str) {}
+    /// A session was admitted; `kind` is its endpoint's ([`session_kind`]),
+    /// `transport` how it is connected (`websocket`, `sse`, `poll`).
+    fn session_opened(&self, _kind: &'static str, _transport: &'static str) {}
+    fn session_closed(&self, _kind: &'static str, _transport: &'static str) {}
     /// Frames handed to sockets (text, pings and pongs).
     fn frames_sent(&self, _n: u64) {}
     /// A close frame, by code and who started it.
@@ -98,18 +99,21 @@ pub fn session_kind(initial: Option<&Channel>) -> &'static str {
 }
 
 /// Counts a session as open until dropped (held by the session actor).
-pub struct OpenSession(&'static str);
+pub struct OpenSession {
+    kind: &'static str,
+    transport: &'static str,
+}
 
 impl OpenSession {
-    pub fn new(kind: &'static str) -> OpenSession {
-        sink().session_opened(kind);
-        OpenSession(kind)
+    pub fn new(kind: &'static str, transport: &'static str) -> OpenSession {
+        sink().session_opened(kind, transport);
+        OpenSession { kind, transport }
     }
 }
 
 impl Drop for OpenSession {
     fn drop(&mut self) {
-        sink().session_closed(self.0);
+        sink().session_closed(self.kind, self.transport);
     }
 }
 
@@ -143,7 +147,7 @@ mod tests {
         assert_eq!(session_kind(None), "none");
         assert_eq!(session_kind(Some(&Channel::User(5))), "user");
         // Without a sink installed, events go nowhere (and do not panic).
-        drop(OpenSession::new("event"));
+        drop(OpenSession::new("event", "sse"));
         sink().closed(ABNORMAL, Initiator::Client);
     }
 }

@@ -79,7 +79,12 @@ async fn live_traffic_moves_the_operators_series() {
         value(m, r#"ringside_ws_subscriptions{kind="comments"}"#) >= 1.0
     })
     .await;
-    assert!(value(&during, r#"ringside_ws_sessions{kind="comments"}"#) >= 1.0);
+    assert!(
+        value(
+            &during,
+            r#"ringside_ws_sessions{kind="comments",transport="websocket"}"#
+        ) >= 1.0
+    );
     assert!(
         moved(&before, &during, "ringside_ws_frames_sent_total") >= 2.0,
         "welcome, subscribed"
@@ -361,7 +366,7 @@ async fn health_readiness_and_metrics() {
     );
     assert!(text.contains("ringside_rooms 0"), "live gauges: {text}");
     assert!(
-        text.contains(r#"ringside_ws_sessions{kind="event"}"#),
+        text.contains(r#"ringside_ws_sessions{kind="event",transport="sse"}"#),
         "live gauges: {text}"
     );
 }

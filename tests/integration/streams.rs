@@ -444,6 +444,13 @@ async fn a_kicked_stream_gets_its_close_code_and_resumes_from_its_cursor() {
     .await;
     assert_eq!(frames[0]["user"]["id"], user);
 
+    // Operators see them by transport.
+    let m = crate::ops::scrape(&app).await;
+    for transport in ["sse", "poll"] {
+        let series = format!(r#"ringside_ws_sessions{{kind="event",transport="{transport}"}}"#);
+        assert!(crate::ops::value(&m, &series) >= 1.0, "{series}");
+    }
+
     app.hub().do_send(ringside_actors::hub::KickUser {
         user,
         code: ringside_actors::protocol::close::TOO_SLOW,
