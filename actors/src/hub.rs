@@ -326,13 +326,17 @@ impl Handler<PublishTo> for Hub {
 pub struct EphemeralTo {
     pub channel: Channel,
     pub frame: Frame,
+    pub patch: Option<room::SnapshotPatch>,
 }
 
 impl Handler<EphemeralTo> for Hub {
     type Result = ();
     fn handle(&mut self, msg: EphemeralTo, _: &mut Context<Self>) {
         if let Some(room) = self.rooms.get(&msg.channel) {
-            room.do_send(room::Ephemeral(msg.frame));
+            room.do_send(room::Ephemeral {
+                frame: msg.frame,
+                patch: msg.patch,
+            });
         }
     }
 }
@@ -802,6 +806,7 @@ pub(crate) mod tests {
             hub.send(EphemeralTo {
                 frame: protocol::ephemeral("reactions", &channel, &totals),
                 channel,
+                patch: None,
             })
             .await
             .expect("hub");

@@ -30,7 +30,7 @@ use ringside_actors::hub::{
     EphemeralTo, Hub, KickUser, PeerViewers, PublishTo, ReloadRooms, ViewerCounts,
 };
 use ringside_actors::protocol::{self, Frame};
-use ringside_actors::room::{FanoutHint, Headcount, Publish};
+use ringside_actors::room::{FanoutHint, Headcount, Publish, SnapshotPatch};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -71,11 +71,15 @@ enum Envelope {
     },
     /// These channels may have frames you did not hear: reload them.
     Reload { node: String, channels: Vec<String> },
-    /// An ephemeral frame (reaction totals, poll tallies) for a channel.
+    /// An ephemeral frame (reaction totals, poll tallies) for a channel,
+    /// and the snapshot field it makes current.
     Ephemeral {
         node: String,
         channel: String,
         frame: String,
+        /// Absent from nodes of an older release.
+        #[serde(default)]
+        patch: Option<SnapshotPatch>,
     },
     /// Close this user's connections (a ban, or signed out everywhere).
     Kick {
@@ -219,18 +223,21 @@ impl Bus {
         }
     }
 
-    /// An ephemeral frame for a channel's subscribers on every node.
-    pub fn ephemeral(&self, channel: &Channel, frame: Frame) {
+    /// An ephemeral frame for a channel's subscribers on every node, and
+    /// the field of the channel's snapshot it makes current, if any.
+    pub fn ephemeral(&self, channel: &Channel, frame: Frame, patch: Option<SnapshotPatch>) {
         if let Some(link) = &self.redis {
             let _ = link.out.try_send(Envelope::Ephemeral {
                 node: link.node.clone(),
                 channel: channel.to_string(),
                 frame: frame.to_string(),
+                patch: patch.clone(),
             });
         }
         self.hub.do_send(EphemeralTo {
             channel: channel.clone(),
             frame,
+            patch,
         });
     }
 
@@ -503,11 +510,17 @@ fn receive(hub: &Addr<Hub>, me: &str, payload: &[u8]) {
         Envelope::Reload { channels, .. } => hub.do_send(ReloadRooms(Some(
             channels.iter().filter_map(|c| c.parse().ok()).collect(),
         ))),
-        Envelope::Ephemeral { channel, frame, .. } => {
+        Envelope::Ephemeral {
+            channel,
+            frame,
+            patch,
+            ..
+        } => {
             if let Ok(channel) = channel.parse::<Channel>() {
                 hub.do_send(EphemeralTo {
                     channel,
                     frame: Frame::received(frame),
+                    patch,
                 });
             }
         }

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use ringside_actors::protocol;
+use ringside_actors::room::SnapshotPatch;
 use ringside_actors::Channel;
 use serde_json::json;
 
@@ -63,11 +64,12 @@ impl Totals {
                     .await;
                 match frames {
                     Ok(frames) => {
-                        for ((_, channels), (frame_type, data)) in keys.iter().zip(frames) {
+                        for ((what, channels), (frame_type, data)) in keys.iter().zip(frames) {
                             for channel in channels {
                                 bus.ephemeral(
                                     channel,
                                     protocol::ephemeral(frame_type, channel, &data),
+                                    patch_for(what, channel, &data),
                                 );
                             }
                         }
@@ -82,6 +84,27 @@ impl Totals {
             }
         });
     }
+}
+
+/// What a tally makes current in a snapshot: an event's or a fight's own
+/// reaction totals (`reactions`) on its own channel. Poll tallies are not
+/// patched: a poll's opening and closing refresh the event's snapshot.
+fn patch_for(what: &Counted, channel: &Channel, data: &serde_json::Value) -> Option<SnapshotPatch> {
+    let Counted::Reactions {
+        target_type,
+        target_id,
+    } = what
+    else {
+        return None;
+    };
+    let own = match (target_type.as_str(), channel) {
+        ("event", Channel::Event(id)) | ("fight", Channel::Fight(id)) => id == target_id,
+        _ => false,
+    };
+    own.then(|| SnapshotPatch {
+        field: "reactions".into(),
+        value: data["totals"].clone(),
+    })
 }
 
 fn frame_for(

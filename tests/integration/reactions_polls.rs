@@ -97,6 +97,10 @@ async fn reaction_totals_are_exact_after_concurrent_bursts() {
         stored["totals"], expected,
         "what is stored is what was shown"
     );
+    // A fan who joins now finds the totals in the snapshot, not those of
+    // when the room last loaded it.
+    let (_latecomer, subscribed) = watch(&app, event, "").await;
+    assert_eq!(subscribed["snapshot"]["reactions"], expected);
     assert_eq!(app.count("reaction_events"), 100);
 
     // A like on a comment counts on the comment too; bad targets are refused.

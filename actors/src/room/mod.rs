@@ -148,10 +148,21 @@ pub struct Publish {
     pub hint: Option<FanoutHint>,
 }
 
-/// An ephemeral frame for every current subscriber.
+/// An ephemeral frame for every current subscriber, and the snapshot field
+/// it makes current (the totals a later subscriber's `subscribed` shows).
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct Ephemeral(pub Frame);
+pub struct Ephemeral {
+    pub frame: Frame,
+    pub patch: Option<SnapshotPatch>,
+}
+
+/// A top-level field of a room's snapshot and its new value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotPatch {
+    pub field: String,
+    pub value: Value,
+}
 
 /// How many subscribe to the room.
 #[derive(Message)]
@@ -430,8 +441,11 @@ impl Handler<Handed> for Room {
 impl Handler<Ephemeral> for Room {
     type Result = ();
     fn handle(&mut self, msg: Ephemeral, _: &mut Context<Self>) {
+        if let (Some(patch), Some(snapshot)) = (msg.patch, self.snapshot.as_object_mut()) {
+            snapshot.insert(patch.field, patch.value);
+        }
         self.subscribers
-            .retain(|_, sub| sub.outbox.deliver(msg.0.clone()));
+            .retain(|_, sub| sub.outbox.deliver(msg.frame.clone()));
     }
 }
 

@@ -2,6 +2,7 @@
 //! list with its unread count, read / read-all / opened (each announces the
 //! new unread count to the user's other sessions), and preferences.
 
+use ringside_actors::room::SnapshotPatch;
 use ringside_actors::vocabulary::Platform;
 use ringside_actors::{protocol, Channel};
 use serde::{Deserialize, Serialize};
@@ -102,6 +103,10 @@ fn announce_unread(state: &AppState, user: i64, unread: i64) {
     state.bus.ephemeral(
         &channel,
         protocol::ephemeral("unread", &channel, &json!({ "unread": unread })),
+        Some(SnapshotPatch {
+            field: "unread".into(),
+            value: json!(unread),
+        }),
     );
 }
 
