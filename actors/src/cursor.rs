@@ -118,26 +118,36 @@ impl Cursor {
 
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (channel, p)) in self.positions.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            write!(f, "{channel}@{}:{}", p.epoch, p.seq)?;
-        }
-        Ok(())
+        let entries = self
+            .positions
+            .iter()
+            .map(|(c, p)| (c, p.epoch.as_str(), p.seq));
+        write_entries(f, entries)
     }
 }
 
 /// A cursor's text: the long-poll session (while it lasts), then positions.
 pub fn encode(session: Option<&str>, positions: &BTreeMap<Channel, Since>) -> String {
-    let entries: Vec<String> = positions
-        .iter()
-        .map(|(c, s)| format!("{c}@{}:{}", s.epoch, s.seq))
-        .collect();
-    match session {
-        Some(key) => format!("{key}~{}", entries.join(",")),
-        None => entries.join(","),
+    let mut text = session.map(|key| format!("{key}~")).unwrap_or_default();
+    let entries = positions.iter().map(|(c, s)| (c, s.epoch.as_str(), s.seq));
+    // Writing into a String cannot fail.
+    let _ = write_entries(&mut text, entries);
+    text
+}
+
+/// `<channel>@<epoch>:<seq>` entries joined by `,`: the one spelling of a
+/// position, for what a stream writes and what a poll answers.
+fn write_entries<'a>(
+    out: &mut impl fmt::Write,
+    entries: impl Iterator<Item = (&'a Channel, &'a str, u64)>,
+) -> fmt::Result {
+    for (i, (channel, epoch, seq)) in entries.enumerate() {
+        if i > 0 {
+            out.write_str(",")?;
+        }
+        write!(out, "{channel}@{epoch}:{seq}")?;
     }
+    Ok(())
 }
 
 impl Parsed {

@@ -80,14 +80,11 @@ impl Encoding {
                     buf.extend_from_slice(kind.as_str().as_bytes());
                     buf.extend_from_slice(b"\n");
                 }
-                // Frames are compact JSON (no line breaks); a line break in
-                // a raw frame still cannot end the event early.
-                for line in frame.split('\n') {
-                    buf.extend_from_slice(b"data: ");
-                    buf.extend_from_slice(line.as_bytes());
-                    buf.extend_from_slice(b"\n");
-                }
-                buf.extend_from_slice(b"\n");
+                // One data line: frames are compact JSON, whose strings
+                // escape line breaks, so no scan per subscriber is needed.
+                buf.extend_from_slice(b"data: ");
+                buf.extend_from_slice(frame.as_bytes());
+                buf.extend_from_slice(b"\n\n");
             }
             Encoding::Poll(cursor) => {
                 if let Some(mark) = frame.mark() {

@@ -13,7 +13,7 @@ mod store;
 mod totals;
 
 pub use bus::{Bus, KickReason};
-pub use long_poll::{Lease, LongPolls, IDLE_AFTER as LONG_POLL_IDLE};
+pub use long_poll::{LongPolls, IDLE_AFTER as LONG_POLL_IDLE};
 pub use persist::{persist, Persister, PgWriter};
 pub use slots::{ConnectionSlots, Full, Slot};
 pub use store::PgLiveStore;
