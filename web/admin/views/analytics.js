@@ -117,12 +117,14 @@ export default {
         const width = Math.max(320, (view.clientWidth || 1200) - 48);
         const v = (current.viewers && current.viewers.series) || [];
         if (v.length) {
+          fill(viewersBox);
           charts.push(new uPlot(opts(width, 'viewers', [{ label: 'Viewers', stroke: COLORS.viewers, width: 2 }]), [v.map((p) => ms(p.t) / 1000), v.map((p) => p.count)], viewersBox));
         } else fill(viewersBox, el('p', { class: 'empty' }, 'No viewer counts yet.'));
         const msgs = (current.messages && current.messages.per_minute) || [];
         const coms = (current.comments && current.comments.per_minute) || [];
         const [xs, a, b] = merge(msgs, coms);
         if (xs.length) {
+          fill(rateBox);
           charts.push(new uPlot(opts(width, 'per minute', [
             { label: 'Messages', stroke: COLORS.messages, width: 2 },
             { label: 'Comments', stroke: COLORS.comments, width: 2 },
@@ -144,6 +146,7 @@ export default {
           fill(compareBox, el('p', { class: 'empty' }, 'Neither night has viewer counts.'));
           return;
         }
+        fill(compareBox);
         charts.push(new uPlot({
           ...opts(width, 'viewers', [
             { label: `Event ${event}`, stroke: COLORS.viewers, width: 2 },

@@ -5,7 +5,7 @@
 // cancelled, from GET /api/live/events/{id}/automation/ (every 3 s, and at
 // once when the event's state changes).
 
-import { el, fill, statusLine, act, when, serverMs as ms, panel, field, follow } from '../lib.js';
+import { el, fill, statusLine, act, when, clockTime, serverMs as ms, panel, field, follow } from '../lib.js';
 import { duration, noEvent, every, tag, styles } from './kit.js';
 
 const REFRESH_MS = 3000;
@@ -133,7 +133,7 @@ export default {
           return el('tr', { dataset: { jobId: String(j.id), kind: j.kind, status: j.status } },
             el('td', {}, String(j.id)),
             el('td', {}, what(j)),
-            el('td', {}, when(j.due_at)),
+            el('td', {}, clockTime(j.due_at)),
             el('td', { class: 'num', dataset: { dueAt: j.due_at, testid: 'countdown' } }, countdown(j.due_at)),
             el('td', {},
               el('button', {

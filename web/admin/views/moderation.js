@@ -38,7 +38,7 @@ export default {
     const streamList = el('ul', { class: 'list b-stream', id: 'stream', role: 'log', dataset: { testid: 'stream' } });
     const streamEmpty = el('p', { class: 'empty' }, 'No comments yet.');
     const streamLine = statusLine({ dataset: { testid: 'stream-status' } });
-    const eventBox = el('div', { class: 'grid-2' });
+    const eventBox = el('div', { class: 'grid-2 b-wide-left' });
 
     // ---- the user panel and the audit log
     const userBox = el('div', { class: 'b-user', dataset: { testid: 'user-panel' } });
@@ -77,10 +77,12 @@ export default {
     async function loadQueue() {
       try {
         const page = await ctx.api('GET', `/api/moderation/queue/?limit=${PAGE}`);
+        const before = new Map(queue);
         queue.clear();
         for (const c of page.results || []) {
-          const reason_ = c.status === 'held' ? 'held' : c.status === 'hidden' ? 'hidden' : 'reported';
-          queue.set(c.id, { comment: c, reason: reason_, reports: c.report_count });
+          const kind = c.status === 'held' ? 'held' : c.status === 'hidden' ? 'hidden' : 'reported';
+          // `via` says how an entry arrived (a live frame or the REST list), for whoever inspects the page.
+          queue.set(c.id, { comment: c, reason: kind, reports: c.report_count, via: (before.get(c.id) || {}).via || 'rest' });
         }
         queueLine.clear();
         renderQueue();
@@ -95,8 +97,8 @@ export default {
       fill(
         queueList,
         items.map((q) =>
-          commentRow(q.comment, true, [
-            tag(q.reason, { dataset: { testid: 'queue-reason' } }),
+          commentRow(q.comment, true, q.via, [
+            q.reason !== q.comment.status ? tag(q.reason, { dataset: { testid: 'queue-reason' } }) : null,
             q.reports ? el('span', { class: 'muted small' }, `${q.reports} report${q.reports === 1 ? '' : 's'}`) : null,
             q.comment.live_event !== event ? el('span', { class: 'muted small' }, `event ${q.comment.live_event}`) : null,
           ]),
@@ -114,18 +116,18 @@ export default {
     function renderStream() {
       const items = [...comments.values()].sort((a, b) => b.id - a.id);
       streamEmpty.hidden = items.length > 0;
-      fill(streamList, items.map((c) => commentRow(c, false, [])));
+      fill(streamList, items.map((c) => commentRow(c, false, null, [])));
     }
 
     /** A comment with its author (opens the user panel) and its actions. */
-    function commentRow(c, inQueue, extra) {
+    function commentRow(c, inQueue, via, extra) {
       const line = statusLine();
       const status = c.status || 'active';
       const button = (label, action, show) =>
         show ? el('button', { type: 'button', class: action === 'delete' ? 'danger' : '', dataset: { action }, onclick: (e) => decide(e.currentTarget, line, c, action) }, label) : null;
       return el(
         'li',
-        { class: `b-comment ${status}`, dataset: { commentId: c.id, status, testid: inQueue ? 'queue-item' : 'comment' } },
+        { class: `b-comment ${status}`, dataset: { commentId: c.id, status, via, testid: inQueue ? 'queue-item' : 'comment' } },
         el(
           'div',
           { class: 'row' },
@@ -153,7 +155,7 @@ export default {
       ctx.toast(`Comment ${after.id}: ${after.status}`, 'ok');
       putComment(after);
       // Hidden ones wait in the queue until deleted or restored; the rest leave it.
-      if (after.status === 'hidden') queue.set(after.id, { reports: 0, ...queue.get(after.id), reason: 'hidden', comment: after });
+      if (after.status === 'hidden') queue.set(after.id, { reports: 0, via: 'rest', ...queue.get(after.id), reason: 'hidden', comment: after });
       else queue.delete(after.id);
       renderQueue();
       audit.refresh();
@@ -251,7 +253,7 @@ export default {
         onFrame: (frame) => {
           if (frame.type !== 'queue' || !frame.data || !frame.data.comment) return;
           const { reason: kind, comment, reports } = frame.data;
-          queue.set(comment.id, { comment, reason: kind, reports: reports ?? comment.report_count });
+          queue.set(comment.id, { comment, reason: kind, reports: reports ?? comment.report_count, via: 'frame' });
           renderQueue();
           if (comments.has(comment.id)) putComment(comment);
         },

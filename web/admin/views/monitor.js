@@ -4,7 +4,7 @@
 // outcomes, from GET /api/admin/monitor/ every 2 s.
 
 import { el, fill, statusLine, clockTime, when, panel } from '../lib.js';
-import { num, facts, every, styles } from './kit.js';
+import { num, facts, every, tag, styles } from './kit.js';
 
 const REFRESH_MS = 2000;
 
@@ -17,17 +17,13 @@ export default {
     const line = statusLine({ dataset: { testid: 'monitor-status' } });
     const stamp = el('span', { class: 'muted small', dataset: { testid: 'monitor-stamp' } }, 'loading…');
     const totals = el('div', { id: 'monitor-totals' });
-    const nodes = el('tbody', {});
+    const nodes = el('div', { class: 'b-nodes', dataset: { testid: 'nodes' } });
     const push = el('div', { id: 'monitor-push' });
-    const cols = ['Node', 'Alive', 'Up since', 'Seen', 'Anonymous', 'Signed in', 'WebSocket', 'SSE', 'Long-poll', 'Rooms', 'Frames/s', 'Slow drops', 'Persist queue', 'Bus'];
     fill(root,
       el('div', { class: 'b-view b-monitor', dataset: { testid: 'view-monitor' } },
         el('div', { class: 'b-toolbar' }, stamp, line.node),
         panel('Cluster', { id: 'monitor-cluster' }, totals),
-        panel('Nodes', { id: 'monitor-nodes' },
-          el('div', { class: 'b-scroll' },
-            el('table', { dataset: { testid: 'nodes' } },
-              el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col' }, c)))), nodes))),
+        panel('Nodes', { id: 'monitor-nodes' }, nodes),
         panel('Push outcomes', { id: 'monitor-push-section' }, push)));
 
     async function refresh() {
@@ -49,16 +45,24 @@ export default {
         ['Rooms', num(t.rooms), 'total-rooms'],
         ['Frames/s', num(t.frames_per_second), 'total-fps'],
       ], { class: 'b-facts b-big' }));
+      // A card per node: a dead or unhealthy one says so in words, not only in colour.
       fill(nodes, list.map((n) => {
         const s = n.sessions || {};
         const tr = n.transports || {};
-        const bus = `${n.bus || '?'} ${n.bus_healthy ? 'healthy' : 'DOWN'}`;
-        return el('tr', { class: n.alive ? '' : 'b-dead', dataset: { node: n.node, alive: String(!!n.alive) } },
-          el('td', {}, n.node), el('td', { class: n.alive ? 'ok' : 'error' }, n.alive ? 'yes' : 'NO'),
-          el('td', {}, when(n.started_at)), el('td', {}, clockTime(n.seen_at)),
-          ...[s.anonymous, s.user, tr.websocket, tr.sse, tr.poll, n.rooms, n.frames_per_second, n.slow_client_drops, n.persistence_queue].map((v) => el('td', { class: 'num' }, num(v))),
-          el('td', { class: n.bus_healthy ? 'ok' : 'error' }, bus));
+        return el('article', { class: 'b-node', dataset: { node: n.node, alive: String(!!n.alive), busHealthy: String(!!n.bus_healthy) } },
+          el('header', { class: 'row' },
+            el('strong', {}, n.node),
+            tag(n.alive ? 'alive' : 'down', { dataset: { testid: 'node-alive' } }),
+            tag(`${n.bus || '?'} bus ${n.bus_healthy ? 'healthy' : 'down'}`, { dataset: { status: n.bus_healthy ? 'alive' : 'down' } }),
+            el('span', { class: 'muted small' }, `up since ${when(n.started_at)} · seen ${clockTime(n.seen_at)}`)),
+          facts([
+            ['Anonymous', num(s.anonymous)], ['Signed in', num(s.user)],
+            ['WebSocket', num(tr.websocket)], ['SSE', num(tr.sse)], ['Long-poll', num(tr.poll)],
+            ['Rooms', num(n.rooms)], ['Frames/s', num(n.frames_per_second)],
+            ['Slow-client drops', num(n.slow_client_drops)], ['Persistence queue', num(n.persistence_queue)],
+          ]));
       }));
+      if (!list.length) fill(nodes, el('p', { class: 'empty' }, 'No node has reported yet.'));
       const p = m.push || {};
       fill(push, facts([
         ['Pending', num(p.pending)], ['In flight', num(p.in_flight)], ['Sent', num(p.sent), 'push-sent'],

@@ -1,0 +1,458 @@
+//! The console's moderation side (`/admin/`: the moderation, notifications,
+//! analytics and automation views, and what each role sees) in a real
+//! headless Chromium against the real server, driven through its DOM, with
+//! the fans' viewer page open in a second browser where what the console
+//! does must show: a comment hidden from the console vanishes there and
+//! comes back on restore; the emergency broadcast reaches it only after
+//! both confirmations.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use awc::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::browser::Browser;
+use crate::fight_control::night;
+use crate::harness::{assert_error, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
+
+/// How long a page may take to show what the server did.
+const SHOWN: Duration = Duration::from_secs(20);
+
+/// The password `TestApp::register` gives every account.
+const PASSWORD: &str = "password-123";
+
+/// A JavaScript string literal of `s`.
+fn js(s: &str) -> String {
+    serde_json::to_string(s).expect("a string")
+}
+
+fn exists(selector: &str) -> String {
+    format!("(document.querySelector({}) !== null)", js(selector))
+}
+
+fn text(selector: &str) -> String {
+    format!(
+        "((document.querySelector({}) || {{}}).textContent || '')",
+        js(selector)
+    )
+}
+
+/// Clicks the element `selector` names (failing the test if there is none).
+async fn click(page: &mut Browser, selector: &str) {
+    let done = page
+        .eval(&format!(
+            "(() => {{ const n = document.querySelector({}); if (!n) return false; n.click(); return true; }})()",
+            js(selector)
+        ))
+        .await;
+    if done != Value::Bool(true) {
+        page.fail(&format!("nothing to click at {selector}")).await;
+    }
+}
+
+/// Sets a form control's value as typing would (an `input` and a `change` event).
+async fn type_into(page: &mut Browser, selector: &str, value: &str) {
+    let done = page
+        .eval(&format!(
+            "(() => {{ const n = document.querySelector({}); if (!n) return false; n.value = {}; \
+             n.dispatchEvent(new Event('input', {{ bubbles: true }})); \
+             n.dispatchEvent(new Event('change', {{ bubbles: true }})); return true; }})()",
+            js(selector),
+            js(value)
+        ))
+        .await;
+    if done != Value::Bool(true) {
+        page.fail(&format!("no control at {selector}")).await;
+    }
+}
+
+/// The console, signed in as `email`, showing its navigation.
+async fn console(name: &str, app: &TestApp, email: &str, password: &str) -> Browser {
+    let mut page = Browser::open(name, &app.url("/admin/")).await;
+    page.wait_for("the sign-in form", &exists("#signin:not([hidden])"), SHOWN)
+        .await;
+    type_into(&mut page, "#signin-email", email).await;
+    type_into(&mut page, "#signin-password", password).await;
+    click(&mut page, "#signin-submit").await;
+    page.wait_for(
+        "signed in, with the navigation",
+        "!document.querySelector('#app').hidden && document.querySelectorAll('#nav a[data-view]').length > 0",
+        SHOWN,
+    )
+    .await;
+    page
+}
+
+/// Opens a view by its address and waits for it to be drawn.
+async fn open_view(page: &mut Browser, view: &str) {
+    page.eval(&format!("location.hash = {}", js(&format!("#/{view}"))))
+        .await;
+    page.wait_for(
+        &format!("the {view} view"),
+        &exists(&format!("[data-testid=\"view-{view}\"]")),
+        SHOWN,
+    )
+    .await;
+}
+
+/// The viewer page of `event`, connected.
+async fn viewer(name: &str, app: &TestApp, event: i64) -> Browser {
+    let mut page = Browser::open(name, &app.url(&format!("/watch/{event}/"))).await;
+    page.wait_for(
+        "the viewer page connected",
+        &format!("{} === 'connected'", text("#state")),
+        SHOWN,
+    )
+    .await;
+    page
+}
+
+/// With `RINGSIDE_SCREENSHOTS=<dir>`, saves the page at 1280×800 as `<dir>/<name>.png`.
+async fn screenshot(page: &mut Browser, name: &str) {
+    use base64::Engine;
+    let Some(dir) = std::env::var_os("RINGSIDE_SCREENSHOTS") else {
+        return;
+    };
+    page.command(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false }),
+    )
+    .await;
+    // The charts redraw for the new width; let a frame pass.
+    page.eval("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+        .await;
+    let shot = page
+        .command("Page.captureScreenshot", json!({ "format": "png" }))
+        .await;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().expect("screenshot data"))
+        .expect("base64");
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    std::fs::write(dir.join(format!("{name}.png")), bytes).expect("screenshot written");
+    page.command("Emulation.clearDeviceMetricsOverride", json!({}))
+        .await;
+}
+
+async fn comment(app: &TestApp, token: &str, event: i64, content: &str) -> (StatusCode, Value) {
+    app.post(
+        "/api/live/comments/",
+        Some(token),
+        json!({ "live_event": event, "live_fight": null, "content": content, "parent_comment": null }),
+    )
+    .await
+}
+
+async fn posted(app: &TestApp, token: &str, event: i64, content: &str) -> i64 {
+    let (status, body) = comment(app, token, event, content).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_i64().expect("id")
+}
+
+#[actix_rt::test]
+async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_watches() {
+    let app = TestApp::spawn().await;
+    let night = night(&app, 1, json!({})).await;
+    let event = night.event;
+    app.user_with_role("mod@console-b.test", "moderator").await;
+    let (fan, fan_id) = app.register("fan@console-b.test").await;
+    let (reporter, _) = app.register("reporter-fan@console-b.test").await;
+
+    let mut page = console(
+        "a_moderator_hides_restores_and_mutes_from_the_console",
+        &app,
+        "mod@console-b.test",
+        PASSWORD,
+    )
+    .await;
+    // A moderator sees moderation, not the admin's views.
+    for (view, shown) in [
+        ("moderation", true),
+        ("polls", true),
+        ("notifications", false),
+        ("monitor", false),
+    ] {
+        assert_eq!(
+            page.eval(&exists(&format!("#nav a[data-view=\"{view}\"]")))
+                .await,
+            Value::Bool(shown),
+            "{view} in a moderator's navigation"
+        );
+    }
+    open_view(&mut page, "moderation").await;
+    // The shell picks the live event; the view follows its comments live.
+    page.wait_for(
+        "the comment stream live",
+        &exists("#stream[data-live=\"true\"]"),
+        SHOWN,
+    )
+    .await;
+    let mut watch = viewer("a_moderator_hides_restores_and_mutes_viewer", &app, event).await;
+
+    // A fan's comment over REST arrives in the console and on the viewer page.
+    let first = posted(&app, &fan, event, "Body shot <b>city</b>").await;
+    let row = format!("#stream li[data-comment-id=\"{first}\"]");
+    page.wait_for("the fan's comment in the console", &exists(&row), SHOWN)
+        .await;
+    assert!(
+        page.eval(&text(&row))
+            .await
+            .as_str()
+            .is_some_and(|t| t.contains("Body shot <b>city</b>")),
+        "shown as text"
+    );
+    assert_eq!(page.eval(&exists(&format!("{row} b"))).await, false);
+    let theirs = format!("#comments li[data-id=\"{first}\"]");
+    watch
+        .wait_for("the comment on the viewer page", &exists(&theirs), SHOWN)
+        .await;
+
+    // Hidden from the console: gone from the viewer page, logged with the reason.
+    type_into(&mut page, "#mod-reason", "low blow").await;
+    click(&mut page, &format!("{row} button[data-action=\"hide\"]")).await;
+    page.wait_for(
+        "the comment marked hidden",
+        &exists(&format!("{row}[data-status=\"hidden\"]")),
+        SHOWN,
+    )
+    .await;
+    watch
+        .wait_for(
+            "the comment gone from the viewer page",
+            &format!("!{}", exists(&theirs)),
+            SHOWN,
+        )
+        .await;
+    page.wait_for(
+        "the hide in the audit log",
+        &exists("#audit-section tr[data-action=\"hide_comment\"]"),
+        SHOWN,
+    )
+    .await;
+    let (_, stored) = app
+        .get(&format!("/api/live/comments/?event={event}"), None)
+        .await;
+    assert!(
+        stored["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .all(|c| c["id"] != first),
+        "hidden for everyone: {stored}"
+    );
+
+    // Restored: back on the viewer page.
+    click(&mut page, &format!("{row} button[data-action=\"restore\"]")).await;
+    page.wait_for(
+        "the comment active again",
+        &exists(&format!("{row}[data-status=\"active\"]")),
+        SHOWN,
+    )
+    .await;
+    watch
+        .wait_for("the comment back on the viewer page", &exists(&theirs), SHOWN)
+        .await;
+
+    // Reported by another fan: in the queue, from the staff channel.
+    let (status, report) = app
+        .post(
+            &format!("/api/live/comments/{first}/report/"),
+            Some(&reporter),
+            json!({ "reason": "spam" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    page.wait_for(
+        "the reported comment in the queue, live",
+        &exists(&format!(
+            "#queue li[data-comment-id=\"{first}\"][data-via=\"frame\"]"
+        )),
+        SHOWN,
+    )
+    .await;
+    screenshot(&mut page, "moderation").await;
+
+    // Slow mode from the console.
+    type_into(&mut page, "#slow-seconds", "30").await;
+    click(&mut page, "[data-testid=\"slow-form\"] button[type=\"submit\"]").await;
+    page.wait_for(
+        "slow mode on",
+        "document.querySelector('[data-testid=\"slow-now\"]').dataset.seconds === '30'",
+        SHOWN,
+    )
+    .await;
+    let (_, detail) = app.get(&format!("/api/live/events/{event}/"), None).await;
+    assert_eq!(detail["slow_mode_seconds"], 30, "{detail}");
+
+    // The user panel: the fan's history, then a mute on this event.
+    click(&mut page, &format!("{row} button[data-action=\"user\"]")).await;
+    page.wait_for(
+        "the fan's panel",
+        &format!(
+            "{} && {}",
+            exists("[data-testid=\"user-name\"]"),
+            exists(&format!("[data-testid=\"user-comments\"] li[data-comment-id=\"{first}\"]"))
+        ),
+        SHOWN,
+    )
+    .await;
+    type_into(&mut page, "#mute-minutes", "15").await;
+    type_into(&mut page, "#mute-scope", "event").await;
+    click(&mut page, "button[data-action=\"mute\"]").await;
+    page.wait_for(
+        "the mute in the panel",
+        &exists("[data-testid=\"user-mutes\"] li"),
+        SHOWN,
+    )
+    .await;
+    let refused = comment(&app, &fan, event, "Can I still talk?").await;
+    assert_error(&refused, 403, "muted");
+    let (_, actions) = app.get("/api/moderation/actions/", Some(&night.admin)).await;
+    assert!(
+        actions["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .any(|a| a["action"] == "mute_user" && a["target_id"] == fan_id),
+        "{actions}"
+    );
+    let errors: Vec<&String> = page
+        .console()
+        .iter()
+        .filter(|l| l.starts_with("exception"))
+        .collect();
+    assert!(errors.is_empty(), "the console threw: {errors:?}");
+}
+
+#[actix_rt::test]
+async fn the_emergency_broadcast_goes_out_only_after_both_confirmations() {
+    let app = TestApp::spawn().await;
+    let night = night(&app, 1, json!({})).await;
+    let event = night.event;
+    let mut page = console(
+        "the_emergency_broadcast_goes_out_only_after_both_confirmations",
+        &app,
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+    )
+    .await;
+    let mut watch = viewer("the_emergency_broadcast_viewer", &app, event).await;
+    open_view(&mut page, "notifications").await;
+
+    type_into(&mut page, "#broadcast-title", "Evacuate hall B").await;
+    type_into(&mut page, "#broadcast-message", "Use the north exits").await;
+
+    // Confirmed once, then the typed step cancelled: nothing is sent.
+    click(&mut page, "button[data-action=\"broadcast\"]").await;
+    page.wait_for("the first confirmation", &exists("#confirm-ok"), SHOWN)
+        .await;
+    assert_eq!(page.eval(&exists("#confirm-typed")).await, false);
+    click(&mut page, "#confirm-ok").await;
+    page.wait_for("the typed confirmation", &exists("#confirm-typed"), SHOWN)
+        .await;
+    assert_eq!(
+        page.eval("document.querySelector('#confirm-ok').disabled")
+            .await,
+        true,
+        "the word must be typed first"
+    );
+    click(&mut page, "#confirm-cancel").await;
+    page.wait_for(
+        "not sent",
+        &format!("{} === 'Not sent.'", text("[data-testid=\"broadcast-status\"]")),
+        SHOWN,
+    )
+    .await;
+    let broadcasts = |page: Value| {
+        page["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .filter(|c| c["source"] == "broadcast")
+            .count()
+    };
+    let (_, campaigns) = app
+        .get("/api/notifications/analytics/", Some(&night.admin))
+        .await;
+    assert_eq!(broadcasts(campaigns), 0, "cancelling the second step sends nothing");
+    assert_eq!(watch.eval(&exists("#broadcast[hidden]")).await, true);
+
+    // Both steps: it reaches the viewer page.
+    click(&mut page, "button[data-action=\"broadcast\"]").await;
+    page.wait_for("the first confirmation", &exists("#confirm-ok"), SHOWN)
+        .await;
+    click(&mut page, "#confirm-ok").await;
+    page.wait_for("the typed confirmation", &exists("#confirm-typed"), SHOWN)
+        .await;
+    type_into(&mut page, "#confirm-typed", "BROADCAST").await;
+    click(&mut page, "#confirm-ok").await;
+    page.wait_for(
+        "sent",
+        &exists("[data-testid=\"broadcast-status\"][data-sent]"),
+        SHOWN,
+    )
+    .await;
+    watch
+        .wait_for(
+            "the broadcast on the viewer page",
+            &format!(
+                "{} && {}.includes('Evacuate hall B')",
+                exists("#broadcast:not([hidden])"),
+                text("#broadcast-title")
+            ),
+            SHOWN,
+        )
+        .await;
+    let (_, campaigns) = app
+        .get("/api/notifications/analytics/", Some(&night.admin))
+        .await;
+    assert_eq!(broadcasts(campaigns), 1);
+    page.wait_for(
+        "the broadcast among the campaigns",
+        &exists("[data-testid=\"campaigns\"] tr[data-source=\"broadcast\"]"),
+        SHOWN,
+    )
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_reporter_sees_no_moderation_and_is_refused_it_by_address() {
+    let app = TestApp::spawn().await;
+    app.user_with_role("reporter@console-b.test", "reporter")
+        .await;
+    let mut page = console(
+        "a_reporter_sees_no_moderation_and_is_refused_it_by_address",
+        &app,
+        "reporter@console-b.test",
+        PASSWORD,
+    )
+    .await;
+    for view in [
+        "moderation",
+        "polls",
+        "notifications",
+        "monitor",
+        "analytics",
+        "automation",
+    ] {
+        assert_eq!(
+            page.eval(&exists(&format!("#nav a[data-view=\"{view}\"]")))
+                .await,
+            Value::Bool(false),
+            "{view} in a reporter's navigation"
+        );
+    }
+    page.eval("location.hash = '#/moderation'").await;
+    page.wait_for(
+        "the refusal",
+        &exists("[data-testid=\"refused\"]"),
+        SHOWN,
+    )
+    .await;
+    assert_eq!(
+        page.eval(&exists("[data-testid=\"view-moderation\"]")).await,
+        false,
+        "the view is not mounted"
+    );
+}
