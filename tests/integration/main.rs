@@ -14,6 +14,7 @@ mod body_timeout;
 mod catalog;
 mod client_js;
 mod comments;
+mod console_moderation;
 mod embedded;
 mod fight_control;
 mod guards;
