@@ -120,8 +120,10 @@ async fn screenshot(page: &mut Browser, name: &str) {
     )
     .await;
     // The charts redraw for the new width; let a frame pass.
-    page.eval("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
-        .await;
+    page.eval(
+        "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))",
+    )
+    .await;
     let shot = page
         .command("Page.captureScreenshot", json!({ "format": "png" }))
         .await;
@@ -251,7 +253,11 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
     )
     .await;
     watch
-        .wait_for("the comment back on the viewer page", &exists(&theirs), SHOWN)
+        .wait_for(
+            "the comment back on the viewer page",
+            &exists(&theirs),
+            SHOWN,
+        )
         .await;
 
     // Reported by another fan: in the queue, from the staff channel.
@@ -275,7 +281,11 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
 
     // Slow mode from the console.
     type_into(&mut page, "#slow-seconds", "30").await;
-    click(&mut page, "[data-testid=\"slow-form\"] button[type=\"submit\"]").await;
+    click(
+        &mut page,
+        "[data-testid=\"slow-form\"] button[type=\"submit\"]",
+    )
+    .await;
     page.wait_for(
         "slow mode on",
         "document.querySelector('[data-testid=\"slow-now\"]').dataset.seconds === '30'",
@@ -292,7 +302,9 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
         &format!(
             "{} && {}",
             exists("[data-testid=\"user-name\"]"),
-            exists(&format!("[data-testid=\"user-comments\"] li[data-comment-id=\"{first}\"]"))
+            exists(&format!(
+                "[data-testid=\"user-comments\"] li[data-comment-id=\"{first}\"]"
+            ))
         ),
         SHOWN,
     )
@@ -308,7 +320,9 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
     .await;
     let refused = comment(&app, &fan, event, "Can I still talk?").await;
     assert_error(&refused, 403, "muted");
-    let (_, actions) = app.get("/api/moderation/actions/", Some(&night.admin)).await;
+    let (_, actions) = app
+        .get("/api/moderation/actions/", Some(&night.admin))
+        .await;
     assert!(
         actions["results"]
             .as_array()
@@ -360,7 +374,10 @@ async fn the_emergency_broadcast_goes_out_only_after_both_confirmations() {
     click(&mut page, "#confirm-cancel").await;
     page.wait_for(
         "not sent",
-        &format!("{} === 'Not sent.'", text("[data-testid=\"broadcast-status\"]")),
+        &format!(
+            "{} === 'Not sent.'",
+            text("[data-testid=\"broadcast-status\"]")
+        ),
         SHOWN,
     )
     .await;
@@ -375,7 +392,11 @@ async fn the_emergency_broadcast_goes_out_only_after_both_confirmations() {
     let (_, campaigns) = app
         .get("/api/notifications/analytics/", Some(&night.admin))
         .await;
-    assert_eq!(broadcasts(campaigns), 0, "cancelling the second step sends nothing");
+    assert_eq!(
+        broadcasts(campaigns),
+        0,
+        "cancelling the second step sends nothing"
+    );
     assert_eq!(watch.eval(&exists("#broadcast[hidden]")).await, true);
 
     // Both steps: it reaches the viewer page.
@@ -444,14 +465,11 @@ async fn a_reporter_sees_no_moderation_and_is_refused_it_by_address() {
         );
     }
     page.eval("location.hash = '#/moderation'").await;
-    page.wait_for(
-        "the refusal",
-        &exists("[data-testid=\"refused\"]"),
-        SHOWN,
-    )
-    .await;
+    page.wait_for("the refusal", &exists("[data-testid=\"refused\"]"), SHOWN)
+        .await;
     assert_eq!(
-        page.eval(&exists("[data-testid=\"view-moderation\"]")).await,
+        page.eval(&exists("[data-testid=\"view-moderation\"]"))
+            .await,
         false,
         "the view is not mounted"
     );
