@@ -237,9 +237,19 @@ export default {
         },
         onFrame: (frame) => {
           const data = frame && frame.data;
-          if (frame.type === 'comment') putComment({ status: 'active', ...data });
-          else if (frame.type === 'comment_removed' && data && comments.has(data.id)) {
-            putComment({ ...comments.get(data.id), status: data.status || 'hidden' });
+          if (frame.type === 'comment' && data) {
+            putComment({ status: 'active', ...data });
+            // Shown again (restored or released, maybe by another moderator): out of the queue.
+            if (queue.delete(data.id)) renderQueue();
+          } else if (frame.type === 'comment_removed' && data) {
+            const known = comments.get(data.id) || (queue.get(data.id) || {}).comment;
+            if (!known) return;
+            const after = { ...known, status: data.status || 'hidden' };
+            putComment(after);
+            // A hidden comment waits in the queue; a deleted one is done with.
+            if (after.status === 'hidden') queue.set(after.id, { reports: 0, via: 'frame', ...queue.get(after.id), reason: 'hidden', comment: after });
+            else queue.delete(after.id);
+            renderQueue();
           }
         },
         onResync: () => loadComments(),
