@@ -2,6 +2,7 @@
 //! Every handler answers JSON; every failure goes through [`ApiError`].
 
 mod auth;
+mod automation;
 pub mod body_deadline;
 mod catalog;
 mod comments;
@@ -62,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(catalog::routes)
     .configure(rankings::routes)
     .configure(live_events::routes)
+    .configure(automation::routes)
     .configure(live_updates::routes)
     .configure(fight_control::routes)
     .configure(ws::routes)
