@@ -23,6 +23,14 @@ pub enum LogFormat {
     Json,
 }
 
+/// How often each node looks for due automation jobs, and how long the
+/// "minute" of `reminder_minutes` is (shorter only to compress time in tests).
+#[derive(Debug, Clone)]
+pub struct AutomationTimes {
+    pub tick: Duration,
+    pub minute: Duration,
+}
+
 /// The seed's live-traffic limits, by their seed names.
 #[derive(Debug, Clone)]
 pub struct LiveLimits {
@@ -67,6 +75,7 @@ pub struct Config {
     pub moderation_filter_action: FilterAction,
     /// How long a room with no subscribers stays in memory.
     pub room_idle: Duration,
+    pub automation: AutomationTimes,
     pub engagement: EngagementLimits,
     pub push: PushSettings,
     pub guards: Guards,
@@ -313,6 +322,18 @@ impl Config {
                 }
             },
             room_idle: vars.seconds("ROOM_IDLE", 60, 1..=86_400)?,
+            automation: AutomationTimes {
+                tick: Duration::from_millis(vars.number(
+                    "AUTOMATION_TICK_MS",
+                    1000,
+                    50..=60_000,
+                )?),
+                minute: Duration::from_millis(vars.number(
+                    "AUTOMATION_MINUTE_MS",
+                    60_000,
+                    100..=60_000,
+                )?),
+            },
             engagement: EngagementLimits {
                 comment_fanout_per_second: vars.number(
                     "COMMENT_FANOUT_PER_SECOND",

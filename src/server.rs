@@ -81,6 +81,8 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         }
     });
 
+    crate::scheduler::start(state.clone());
+
     let pruned = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));

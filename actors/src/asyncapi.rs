@@ -49,7 +49,7 @@ type Logical = (
     &'static [FrameType],
 );
 
-const CHANNELS: [Logical; 7] = [
+const CHANNELS: [Logical; 8] = [
     (
         "event",
         "event:{id}",
@@ -101,6 +101,18 @@ const CHANNELS: [Logical; 7] = [
         &[
             FrameType::Notification,
             FrameType::Unread,
+            FrameType::Resync,
+        ],
+    ),
+    (
+        "moderation",
+        "moderation:{id}",
+        "A live event's staff channel: updates awaiting approval and comments entering the moderation queue; moderators and admins only.",
+        Some("the live event's id"),
+        &[
+            FrameType::UpdatePending,
+            FrameType::UpdateReviewed,
+            FrameType::Queue,
             FrameType::Resync,
         ],
     ),

@@ -14,12 +14,24 @@ pub enum Channel {
     Comments(i64),
     /// `user:{id}`: one user's notifications; only that user may follow it.
     User(i64),
+    /// `moderation:{live_event_id}`: the staff's view of an event (updates
+    /// awaiting approval, comments held or reported); moderators and admins.
+    Moderation(i64),
     /// `news`: breaking news from every event.
     News,
     /// `rankings`: every ranking move.
     Rankings,
     /// `rankings:{division_id}`: one division's ranking moves.
     Division(i64),
+}
+
+/// Who may follow a restricted channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restriction {
+    /// Only this user.
+    Owner(i64),
+    /// Users with this role or a higher one.
+    Role(crate::Role),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,6 +46,15 @@ impl Channel {
             _ => None,
         }
     }
+
+    /// Who may follow this channel, if not everyone (`None`).
+    pub fn restricted_to(&self) -> Option<Restriction> {
+        match self {
+            Channel::User(owner) => Some(Restriction::Owner(*owner)),
+            Channel::Moderation(_) => Some(Restriction::Role(crate::Role::Moderator)),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Channel {
@@ -43,6 +64,7 @@ impl fmt::Display for Channel {
             Channel::Fight(id) => write!(f, "fight:{id}"),
             Channel::Comments(id) => write!(f, "comments:{id}"),
             Channel::User(id) => write!(f, "user:{id}"),
+            Channel::Moderation(id) => write!(f, "moderation:{id}"),
             Channel::News => f.write_str("news"),
             Channel::Rankings => f.write_str("rankings"),
             Channel::Division(id) => write!(f, "rankings:{id}"),
@@ -71,6 +93,7 @@ impl FromStr for Channel {
             "fight" => Ok(Channel::Fight(id)),
             "comments" => Ok(Channel::Comments(id)),
             "user" => Ok(Channel::User(id)),
+            "moderation" => Ok(Channel::Moderation(id)),
             "rankings" => Ok(Channel::Division(id)),
             _ => Err(unknown()),
         }
@@ -88,6 +111,7 @@ mod tests {
             Channel::Fight(7),
             Channel::Comments(42),
             Channel::User(5),
+            Channel::Moderation(9),
             Channel::News,
             Channel::Rankings,
             Channel::Division(3),

@@ -339,6 +339,9 @@ pub enum FrameType {
     Poll,
     Ranking,
     Notification,
+    UpdatePending,
+    UpdateReviewed,
+    Queue,
     Skipped,
     Viewers,
     Reactions,
@@ -353,7 +356,7 @@ pub enum FrameType {
 }
 
 impl FrameType {
-    pub const ALL: [FrameType; 22] = [
+    pub const ALL: [FrameType; 25] = [
         FrameType::Welcome,
         FrameType::Subscribed,
         FrameType::Unsubscribed,
@@ -365,6 +368,9 @@ impl FrameType {
         FrameType::Poll,
         FrameType::Ranking,
         FrameType::Notification,
+        FrameType::UpdatePending,
+        FrameType::UpdateReviewed,
+        FrameType::Queue,
         FrameType::Skipped,
         FrameType::Viewers,
         FrameType::Reactions,
@@ -417,7 +423,10 @@ impl FrameType {
             | FrameType::Comment
             | FrameType::CommentRemoved
             | FrameType::Ranking
-            | FrameType::Notification => Durable::json_schema(generator),
+            | FrameType::Notification
+            | FrameType::UpdatePending
+            | FrameType::UpdateReviewed
+            | FrameType::Queue => Durable::json_schema(generator),
             FrameType::Poll => PollFrame::json_schema(generator),
             FrameType::Skipped => Skipped::json_schema(generator),
             FrameType::Viewers => Viewers::json_schema(generator),
@@ -447,6 +456,9 @@ impl FrameType {
             FrameType::Poll => ("poll", Durable, "A poll opened or closed (durable: with `seq`), or its tally changed (coalesced: no `seq`)."),
             FrameType::Ranking => ("ranking", Durable, "A fighter's rank or rating moved (on `rankings` and `rankings:{division}`), one frame per fighter: the ranking history row's fields `at`, `fight`, `cause`, `rank_before`, `rank_after`, `rating_before`, `rating_after`, `reason`, with `fighter`, `fighter_name` and `division`."),
             FrameType::Notification => ("notification", Durable, "An in-app notification for this user (on `user:{id}`)."),
+            FrameType::UpdatePending => ("update_pending", Durable, "A reporter's live update awaiting approval (on `moderation:{event}`): the stored update, as in `update`."),
+            FrameType::UpdateReviewed => ("update_reviewed", Durable, "A waiting update was approved or rejected (on `moderation:{event}`): `id`, `review` (`approved` or `rejected`), `by`."),
+            FrameType::Queue => ("queue", Durable, "A comment entered the moderation queue (on `moderation:{event}`): `reason` (`held` by the filter, or `reported`), `comment` (the comment's view), `reports` (its report count)."),
             FrameType::Skipped => ("skipped", Durable, "Comments the room left out under its fan-out budget: the seq range they held, so the sequence stays gap-free."),
             FrameType::Viewers => ("viewers", Ephemeral, "The channel's viewer count."),
             FrameType::Reactions => ("reactions", Ephemeral, "A target's reaction totals."),

@@ -34,7 +34,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::channel::Channel;
+use crate::channel::{Channel, Restriction};
 use crate::cursor::Cursor;
 use crate::hub::{Connect, Disconnect, Hub, Refused, Subscribe, Unsubscribe};
 use crate::outbox::{Kick, NotSubscribed, Outbox, Outgoing, SessionId};
@@ -340,31 +340,22 @@ impl Session {
         since: Option<Since>,
         reference: Option<Value>,
     ) {
-        if let Channel::User(owner) = channel {
-            match &self.user {
-                None => {
-                    return self.refuse(
-                        ctx,
-                        protocol::subscription_error(
-                            &channel,
-                            ErrorCode::Unauthorized,
-                            "sign in to follow your notifications",
-                            &reference,
-                        ),
-                    )
+        if let Some(restriction) = channel.restricted_to() {
+            let refusal = match (&self.user, restriction) {
+                (None, _) => Some((ErrorCode::Unauthorized, "sign in to follow this channel")),
+                (Some(u), Restriction::Owner(owner)) if u.id != owner => {
+                    Some((ErrorCode::Forbidden, "that is another user's channel"))
                 }
-                Some(u) if u.id != owner => {
-                    return self.refuse(
-                        ctx,
-                        protocol::subscription_error(
-                            &channel,
-                            ErrorCode::Forbidden,
-                            "that is another user's channel",
-                            &reference,
-                        ),
-                    )
+                (Some(u), Restriction::Role(role)) if !u.role.includes(role) => {
+                    Some((ErrorCode::Forbidden, "this channel is for moderators"))
                 }
-                Some(_) => {}
+                _ => None,
+            };
+            if let Some((code, message)) = refusal {
+                return self.refuse(
+                    ctx,
+                    protocol::subscription_error(&channel, code, message, &reference),
+                );
             }
         }
         if !self.channels.contains(&channel) && self.channels.len() >= self.config.max_subscriptions

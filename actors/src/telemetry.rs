@@ -85,13 +85,22 @@ pub fn channel_kind(channel: &Channel) -> &'static str {
         Channel::Fight(_) => "fight",
         Channel::Comments(_) => "comments",
         Channel::User(_) => "user",
+        Channel::Moderation(_) => "moderation",
         Channel::News => "news",
         Channel::Rankings | Channel::Division(_) => "rankings",
     }
 }
 
 /// Every label [`channel_kind`] gives, for series that list them all.
-pub const CHANNEL_KINDS: [&str; 6] = ["event", "fight", "comments", "user", "news", "rankings"];
+pub const CHANNEL_KINDS: [&str; 7] = [
+    "event",
+    "fight",
+    "comments",
+    "user",
+    "moderation",
+    "news",
+    "rankings",
+];
 
 /// A session's kind: the channel its endpoint follows, `none` for none.
 pub fn session_kind(initial: Option<&Channel>) -> &'static str {

@@ -124,13 +124,24 @@ vocabulary! {
         HoldComment = "hold_comment", MuteUser = "mute_user", UnmuteUser = "unmute_user",
         BanUser = "ban_user", UnbanUser = "unban_user", SlowMode = "slow_mode",
         ApproveUpdate = "approve_update", RejectUpdate = "reject_update",
-        DismissReport = "dismiss_report",
+        DismissReport = "dismiss_report", Automation = "automation",
+        CancelAutomation = "cancel_automation",
     }
     /// What a moderation action was done to.
     ModerationTarget ("moderation target") {
         Comment = "comment", User = "user", Event = "event", Update = "update", Report = "report",
+        Fight = "fight", Poll = "poll", Job = "job",
     }
     /// What can be followed.
+    JobKind ("automation job") {
+        AutoStart = "auto_start", Reminder = "reminder", Advance = "advance",
+        RoundEnd = "round_end", PollClose = "poll_close", Complete = "complete",
+    }
+
+    JobStatus ("job status") {
+        Pending = "pending", Done = "done", Cancelled = "cancelled", Skipped = "skipped",
+    }
+
     FollowTarget ("follow target") {
         Fighter = "fighter", Event = "event",
     }

@@ -197,7 +197,7 @@ pub fn exists(conn: &mut PgConnection, channel: &Channel) -> QueryResult<bool> {
     use super::schema::{divisions, live_events, live_fights, users};
     use diesel::dsl::exists;
     match *channel {
-        Channel::Event(id) | Channel::Comments(id) => {
+        Channel::Event(id) | Channel::Comments(id) | Channel::Moderation(id) => {
             diesel::select(exists(live_events::table.find(id))).get_result(conn)
         }
         Channel::Fight(id) => diesel::select(exists(live_fights::table.find(id))).get_result(conn),

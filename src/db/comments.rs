@@ -120,6 +120,44 @@ pub fn publish(conn: &mut PgConnection, view: &mut CommentView) -> QueryResult<P
     Ok(published)
 }
 
+/// `queue` on the event's staff channel: a comment entered the moderation
+/// queue (`reason`: `held` or `reported`).
+pub fn publish_to_queue(
+    conn: &mut PgConnection,
+    view: &CommentView,
+    reason: &str,
+) -> QueryResult<Published> {
+    let data = json!({
+        "reason": reason,
+        "comment": view,
+        "reports": view.comment.report_count,
+    });
+    channels::append(
+        conn,
+        &Channel::Moderation(view.comment.live_event_id),
+        "queue",
+        &data,
+    )
+}
+
+/// The number of comments of one live event in the moderation queue.
+pub fn queue_size(conn: &mut PgConnection, live_event: i64) -> QueryResult<i64> {
+    let reported = comment_reports::table
+        .filter(comment_reports::status.eq("open"))
+        .select(comment_reports::comment_id);
+    live_comments::table
+        .filter(live_comments::live_event_id.eq(live_event))
+        .filter(
+            live_comments::status
+                .eq_any(["held", "hidden"])
+                .or(live_comments::status
+                    .eq("active")
+                    .and(live_comments::id.eq_any(reported))),
+        )
+        .count()
+        .get_result(conn)
+}
+
 /// A comment leaves the screen (hidden or deleted): `comment_removed`.
 pub fn publish_removal(conn: &mut PgConnection, comment: &LiveComment) -> QueryResult<Published> {
     channels::append(

@@ -25,6 +25,34 @@ pub struct NewLiveEvent {
     pub settings: Option<serde_json::Value>,
 }
 
+/// The fields of a live event an admin may change (`None`: unchanged).
+pub struct LiveEventChange {
+    pub start_time: Option<Option<DateTime<Utc>>>,
+    pub is_featured: Option<bool>,
+    pub settings: Option<serde_json::Value>,
+}
+
+pub fn find_for_update(conn: &mut PgConnection, id: i64) -> QueryResult<LiveEvent> {
+    live_events::table
+        .find(id)
+        .for_update()
+        .select(LiveEvent::as_select())
+        .first(conn)
+}
+
+pub fn change(conn: &mut PgConnection, id: i64, c: &LiveEventChange) -> QueryResult<LiveEvent> {
+    let current = find_for_update(conn, id)?;
+    diesel::update(live_events::table.find(id))
+        .set((
+            live_events::start_time.eq(c.start_time.unwrap_or(current.start_time)),
+            live_events::is_featured.eq(c.is_featured.unwrap_or(current.is_featured)),
+            live_events::settings.eq(c.settings.as_ref().unwrap_or(&current.settings)),
+            live_events::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(LiveEvent::as_returning())
+        .get_result(conn)
+}
+
 /// Why a transition did not happen.
 #[derive(Debug)]
 pub enum TransitionError {

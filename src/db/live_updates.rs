@@ -96,6 +96,37 @@ pub fn publish(conn: &mut PgConnection, update: &mut LiveUpdate) -> QueryResult<
     Ok(out)
 }
 
+/// `update_pending` on the event's staff channel: a reporter's update waits.
+pub fn publish_pending(conn: &mut PgConnection, update: &LiveUpdate) -> QueryResult<Published> {
+    let data = serde_json::to_value(update)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    channels::append(
+        conn,
+        &Channel::Moderation(update.live_event_id),
+        "update_pending",
+        &data,
+    )
+}
+
+/// `update_reviewed` on the event's staff channel.
+pub fn publish_reviewed(
+    conn: &mut PgConnection,
+    update: &LiveUpdate,
+    moderator: i64,
+) -> QueryResult<Published> {
+    let review = if update.is_verified {
+        "approved"
+    } else {
+        "rejected"
+    };
+    channels::append(
+        conn,
+        &Channel::Moderation(update.live_event_id),
+        "update_reviewed",
+        &serde_json::json!({ "id": update.id, "review": review, "by": moderator }),
+    )
+}
+
 /// Marks a pending update reviewed; `approve` verifies it, else it is rejected.
 pub fn review(
     conn: &mut PgConnection,

@@ -25,6 +25,8 @@ pub struct Poll {
     pub opened_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// When automation closes it (the event's `settings.auto_poll_close`).
+    pub closes_at: Option<DateTime<Utc>>,
 }
 
 impl Poll {
@@ -43,6 +45,7 @@ pub fn create(
     question: &str,
     options: &[String],
     created_by: i64,
+    closes_at: Option<DateTime<Utc>>,
 ) -> QueryResult<Poll> {
     let poll: Poll = diesel::insert_into(polls::table)
         .values((
@@ -50,6 +53,7 @@ pub fn create(
             polls::live_fight_id.eq(live_fight),
             polls::question.eq(question),
             polls::created_by.eq(created_by),
+            polls::closes_at.eq(closes_at),
         ))
         .returning(Poll::as_returning())
         .get_result(conn)?;
@@ -76,6 +80,16 @@ pub fn find_for_update(conn: &mut PgConnection, id: i64) -> QueryResult<Poll> {
         .for_update()
         .select(Poll::as_select())
         .first(conn)
+}
+
+/// The open polls of a live event that close at a set time.
+pub fn closing(conn: &mut PgConnection, event: i64) -> QueryResult<Vec<(i64, DateTime<Utc>)>> {
+    polls::table
+        .filter(polls::live_event_id.eq(event))
+        .filter(polls::status.eq("open"))
+        .filter(polls::closes_at.is_not_null())
+        .select((polls::id, polls::closes_at.assume_not_null()))
+        .load(conn)
 }
 
 pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Poll> {

@@ -1,6 +1,26 @@
 // @generated from the migrations (information_schema); keep in step with migrations/.
 
 diesel::table! {
+    automation_jobs (id) {
+        id -> Int8,
+        live_event_id -> Int8,
+        kind -> Text,
+        live_fight_id -> Nullable<Int8>,
+        poll_id -> Nullable<Int8>,
+        round -> Nullable<Int4>,
+        due_at -> Timestamptz,
+        status -> Text,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamptz>,
+        fired_at -> Nullable<Timestamptz>,
+        outcome -> Nullable<Text>,
+        cancelled_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     articles (id) {
         id -> Int8,
         title -> Text,
@@ -334,6 +354,7 @@ diesel::table! {
         opened_at -> Nullable<Timestamptz>,
         closed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        closes_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -474,9 +495,11 @@ diesel::joinable!(notification_deliveries -> push_notifications (notification_id
 diesel::joinable!(notification_deliveries -> devices (device_id));
 diesel::joinable!(push_notifications -> notification_campaigns (campaign_id));
 diesel::joinable!(fight_timeline -> live_fights (live_fight_id));
+diesel::joinable!(automation_jobs -> live_events (live_event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     articles,
+    automation_jobs,
     channel_messages,
     channel_sequences,
     comment_reports,

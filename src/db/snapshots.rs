@@ -117,6 +117,27 @@ pub fn comments(conn: &mut PgConnection, live_event: i64) -> QueryResult<Value> 
 }
 
 /// `user:{id}`: the unread count.
+/// The staff channel's snapshot: the updates waiting for approval (oldest
+/// first) and how many of the event's comments are in the moderation queue.
+pub fn moderation(conn: &mut PgConnection, live_event: i64) -> QueryResult<Value> {
+    let page = super::pagination::PageParams {
+        limit: None,
+        cursor: None,
+    };
+    let mut pending = super::live_updates::list(
+        conn,
+        Some(live_event),
+        super::live_updates::Review::Pending,
+        &page,
+        100,
+    )?;
+    pending.truncate(100);
+    Ok(json!({
+        "pending_updates": pending,
+        "queue_size": super::comments::queue_size(conn, live_event)?,
+    }))
+}
+
 pub fn user(conn: &mut PgConnection, user: i64) -> QueryResult<Value> {
     use schema::push_notifications as n;
     let unread: i64 = n::table

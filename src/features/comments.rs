@@ -162,6 +162,7 @@ async fn post_checked(
                         details: json!({}),
                     },
                 )?;
+                published.push(comments::publish_to_queue(conn, &view, "held")?);
             }
         }
         activity::record(
@@ -230,6 +231,9 @@ pub async fn report(
             published.push(comments::publish_removal(conn, &hidden)?);
             status = hidden.status;
         }
+        let current = comments::find(conn, comment.id)?;
+        let view = comments::view(conn, current)?;
+        published.push(comments::publish_to_queue(conn, &view, "reported")?);
         Ok((
             json!({ "comment": comment.id, "report_count": count, "status": status }),
             published,

@@ -86,6 +86,17 @@ pub fn change(
         .and_then(|p| p.snapshot.clone())
         .unwrap_or_default();
     published.extend(consequences(conn, &locked, &transition, by, push)?);
+    // The clock, the card's progress: what automation waits for.
+    if !matches!(
+        transition,
+        Transition::Stats { .. } | Transition::Score(_) | Transition::Foul(_)
+    ) {
+        super::automation::replan(
+            conn,
+            locked.live.live_event_id,
+            super::automation::Scope::Card,
+        )?;
+    }
     Ok((snapshot, published))
 }
 
@@ -388,19 +399,22 @@ pub async fn run(state: &AppState, by: i64, id: i64, command: Command) -> Result
 
 /// Starts a fight of a live event: one at a time per event.
 pub async fn start(state: &AppState, by: i64, id: i64) -> Result<Value, ApiError> {
-    control(state, by, id, |conn, locked| {
-        if locked.event_status != "live" {
-            return Err(ApiError::Conflict {
-                code: ConflictCode::InvalidTransition,
-                message: format!("the live event is {}; start it first", locked.event_status),
-            });
-        }
-        db::lock_event(conn, locked)?;
-        Ok(Command::Start {
-            other_in_progress: db::other_in_progress(conn, locked)?,
-        })
+    control(state, by, id, start_command).await
+}
+
+/// The start of a fight, once its event is live and no other fight of it
+/// is in progress.
+pub fn start_command(conn: &mut PgConnection, locked: &Locked) -> Result<Command, ApiError> {
+    if locked.event_status != "live" {
+        return Err(ApiError::Conflict {
+            code: ConflictCode::InvalidTransition,
+            message: format!("the live event is {}; start it first", locked.event_status),
+        });
+    }
+    db::lock_event(conn, locked)?;
+    Ok(Command::Start {
+        other_in_progress: db::other_in_progress(conn, locked)?,
     })
-    .await
 }
 
 /// The body of `POST …/officials/`.

@@ -90,7 +90,7 @@ pub async fn post(
         let published = if update.is_verified {
             publish(conn, &mut update, &push)?
         } else {
-            Vec::new()
+            vec![live_updates::publish_pending(conn, &update)?]
         };
         Ok((update, published))
     })
@@ -124,11 +124,10 @@ pub async fn review(
             });
         }
         live_updates::review(conn, &mut update, moderator, approve, &reason)?;
-        let published = if approve {
-            publish(conn, &mut update, &push)?
-        } else {
-            Vec::new()
-        };
+        let mut published = vec![live_updates::publish_reviewed(conn, &update, moderator)?];
+        if approve {
+            published.extend(publish(conn, &mut update, &push)?);
+        }
         Ok((update, published))
     })
     .await

@@ -87,6 +87,11 @@ pub struct NewPoll {
     /// The options, in display order; each trimmed before the length check.
     #[schema(min_items = 2, max_items = 20)]
     pub options: Vec<String>,
+    /// When the poll closes by itself once open (RFC 3339, in the future),
+    /// unless the event's `settings.auto_poll_close` is false.
+    #[serde(default)]
+    #[schema(default = json!(null))]
+    pub closes_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Creates a draft poll on a live event (and one of its fights).
@@ -94,6 +99,9 @@ pub async fn create(state: &AppState, author: i64, new: NewPoll) -> Result<Value
     let question = validate::text("question", &new.question, 1, 300)?;
     if !(2..=20).contains(&new.options.len()) {
         return Err(ApiError::invalid("options", "must have 2 to 20 options"));
+    }
+    if new.closes_at.is_some_and(|t| t <= chrono::Utc::now()) {
+        return Err(ApiError::invalid("closes_at", "must be in the future"));
     }
     let options = new
         .options
@@ -112,6 +120,7 @@ pub async fn create(state: &AppState, author: i64, new: NewPoll) -> Result<Value
                     &question,
                     &options,
                     author,
+                    new.closes_at,
                 )
                 .map_err(|e| match ApiError::from(e) {
                     ApiError::BadRequest { .. } if new.live_fight.is_some() => {
@@ -128,29 +137,37 @@ pub async fn create(state: &AppState, author: i64, new: NewPoll) -> Result<Value
 /// Opens a draft poll (`to` = `open`), or closes an open one (`closed`: the
 /// final result goes out).
 pub async fn transition(state: &AppState, id: i64, to: &'static str) -> Result<Value, ApiError> {
-    publishing(state, move |conn| {
-        let poll = polls::find_for_update(conn, id).map_err(|e| named("poll")(e.into()))?;
-        let allowed = matches!(
-            (poll.status.as_str(), to),
-            ("draft", "open") | ("open", "closed")
-        );
-        if !allowed {
-            return Err(ApiError::Conflict {
-                code: crate::error::ConflictCode::InvalidTransition,
-                message: format!("a {} poll cannot be {to}", poll.status),
-            });
+    publishing(state, move |conn| transition_in(conn, id, to)).await
+}
+
+/// A poll's transition in the caller's transaction: the poll after it and
+/// what it published.
+pub fn transition_in(
+    conn: &mut diesel::PgConnection,
+    id: i64,
+    to: &'static str,
+) -> Result<(Value, Vec<crate::db::channels::Published>), ApiError> {
+    let poll = polls::find_for_update(conn, id).map_err(|e| named("poll")(e.into()))?;
+    let allowed = matches!(
+        (poll.status.as_str(), to),
+        ("draft", "open") | ("open", "closed")
+    );
+    if !allowed {
+        return Err(ApiError::Conflict {
+            code: crate::error::ConflictCode::InvalidTransition,
+            message: format!("a {} poll cannot be {to}", poll.status),
+        });
+    }
+    let (view, mut published) = polls::set_status(conn, id, to)?;
+    // The event's snapshot lists its open polls: a fan who joins after
+    // the opening must see it.
+    for p in &mut published {
+        if let ringside_actors::Channel::Event(event) = p.channel {
+            p.snapshot = Some(crate::db::snapshots::event(conn, event)?);
         }
-        let (view, mut published) = polls::set_status(conn, id, to)?;
-        // The event's snapshot lists its open polls: a fan who joins after
-        // the opening must see it.
-        for p in &mut published {
-            if let ringside_actors::Channel::Event(event) = p.channel {
-                p.snapshot = Some(crate::db::snapshots::event(conn, event)?);
-            }
-        }
-        Ok((view, published))
-    })
-    .await
+    }
+    super::automation::replan(conn, poll.live_event_id, super::automation::Scope::Polls)?;
+    Ok((view, published))
 }
 
 /// Drafts are the moderators' until they open.

@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/events/").get(list).post(create))
-        .service(resource("/api/live/events/{id}/").get(detail))
+        .service(resource("/api/live/events/{id}/").get(detail).patch(update))
         .service(resource("/api/live/events/{id}/start/").post(start))
         .service(resource("/api/live/events/{id}/end/").post(end))
         .service(resource("/api/live/events/{id}/cancel/").post(cancel))
@@ -151,6 +151,33 @@ async fn fight_detail(
 }
 
 /// The live event with its event and its card, as clients render them.
+#[utoipa::path(
+    patch,
+    path = "/api/live/events/{id}/",
+    tags = ["live", "automation"],
+    operation_id = "updateLiveEvent",
+    summary = r#"Change a live event's start, featuring or settings"#,
+    description = r#"Changes `start_time` (only while `upcoming`), `is_featured`, or `settings`, which are merged key by key (a key set to null is removed). The automation switches among the settings are checked (see the `automation` tag and `AutomationSettings`); setting one, or moving the start, re-arms the jobs of its kind that were cancelled or skipped, and the event's automation is planned again at once. Broadcasts `event_state` on `event:{id}`. Unknown fields are refused. Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::features::live_events::LiveEventPatch, example = json!({"start_time": "2026-12-05T02:00:00Z", "settings": {"auto_start": true, "reminder_minutes": 30, "auto_advance": true, "advance_delay_seconds": 120, "auto_round_end": true, "auto_complete": true}})),
+    responses(
+        (status = 200, description = r#"The live event's snapshot after the change."#, body = crate::http::openapi::schemas::LiveEventDetail),
+        (status = 400, description = r#"`bad_request`: malformed body or an unknown field, or an automation switch of the wrong type or out of range (`details` names it: `auto_start`, `auto_advance`, `auto_round_end`, `auto_poll_close`, `auto_complete` are true or false; `reminder_minutes` 1 to 10080 or null; `advance_delay_seconds` 0 to 3600)."#),
+        (status = 404, description = r#"`not_found`: live event not found (or `id` is not an integer)."#),
+        (status = 409, description = r#"`invalid_transition`: `start_time` sent for a live event that is no longer `upcoming`."#),
+    )
+)]
+async fn update(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<crate::features::live_events::LiveEventPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let live =
+        crate::features::live_events::update(&state, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(snapshot(&state, live.id).await?))
+}
+
 async fn snapshot(state: &AppState, id: i64) -> Result<Value, ApiError> {
     query(&state.db, move |c| snapshots::event(c, id))
         .await

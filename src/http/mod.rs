@@ -4,6 +4,7 @@
 mod admin;
 pub mod assets;
 mod auth;
+mod automation;
 pub mod body_deadline;
 mod catalog;
 mod comments;
@@ -64,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(catalog::routes)
     .configure(rankings::routes)
     .configure(live_events::routes)
+    .configure(automation::routes)
     .configure(live_updates::routes)
     .configure(fight_control::routes)
     .configure(ws::routes)

@@ -73,6 +73,7 @@ impl LiveStore for PgLiveStore {
             Channel::Fight(id) => snapshots::fight(conn, id),
             Channel::Comments(id) => snapshots::comments(conn, id),
             Channel::User(id) => snapshots::user(conn, id),
+            Channel::Moderation(id) => snapshots::moderation(conn, id),
             Channel::Division(id) => snapshots::division(conn, id),
             Channel::News | Channel::Rankings => Ok(json!({})),
         })

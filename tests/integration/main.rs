@@ -9,6 +9,7 @@ mod raw_ws;
 mod ws_client;
 
 mod auth;
+mod automation;
 mod bad_input;
 mod body_timeout;
 mod catalog;

@@ -224,6 +224,8 @@ fn check_constraints_list_exactly_the_rust_vocabularies() {
             ModerationTarget::words(),
         ),
         ("follows", "target_type", FollowTarget::words()),
+        ("automation_jobs", "kind", JobKind::words()),
+        ("automation_jobs", "status", JobStatus::words()),
         ("user_activities", "activity_type", ActivityType::words()),
         (
             "push_notifications",

@@ -301,3 +301,87 @@ async fn a_ban_closes_live_connections_and_refuses_the_token() {
     assert_eq!(log["results"][0]["action"], "unban_user");
     assert_eq!(log["results"][0]["reason"], "appeal");
 }
+
+/// Reads frames until one of `frame_type` arrives.
+async fn next_of(c: &mut WsClient, frame_type: &str) -> serde_json::Value {
+    loop {
+        let v = c.next_durable().await;
+        if v["type"] == frame_type {
+            return v;
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn the_staff_channel_carries_waiting_updates_and_the_queue_to_moderators_only() {
+    let app = TestApp::spawn().await;
+    let (_, event, _) = live_event(&app).await;
+    let moderator = app.user_with_role("mod@ringside.test", "moderator").await;
+    let reporter = app.user_with_role("rep@ringside.test", "reporter").await;
+    let (fan, _) = app.register("fan@ringside.test").await;
+    let channel = format!("moderation:{event}");
+
+    // Neither a fan nor a reporter may follow it.
+    for token in [&fan, &reporter] {
+        let mut c = WsClient::open(&app, &format!("/api/live/notifications/?token={token}")).await;
+        c.send(json!({ "op": "subscribe", "channel": channel, "ref": 1 }))
+            .await;
+        let refused = next_of(&mut c, "error").await;
+        assert_eq!(refused["code"], "forbidden", "{refused}");
+        assert_eq!(refused["channel"], channel.as_str(), "{refused}");
+    }
+
+    // A reporter's first update waits: it is in the moderator's snapshot.
+    let first = crate::live_ws::post_update(&app, &reporter, event, "Waiting one").await;
+    let mut staff =
+        WsClient::open(&app, &format!("/api/live/notifications/?token={moderator}")).await;
+    staff
+        .send(json!({ "op": "subscribe", "channel": channel, "ref": "m" }))
+        .await;
+    let subscribed = loop {
+        let v = next_of(&mut staff, "subscribed").await;
+        if v["channel"] == channel.as_str() {
+            break v;
+        }
+    };
+    let pending = subscribed["snapshot"]["pending_updates"]
+        .as_array()
+        .expect("pending updates");
+    assert_eq!(pending.len(), 1, "{subscribed}");
+    assert_eq!(pending[0]["id"], first["id"]);
+    assert_eq!(subscribed["snapshot"]["queue_size"], 0);
+
+    // The next one arrives live, and so does its approval.
+    let second = crate::live_ws::post_update(&app, &reporter, event, "Waiting two").await;
+    let arrived = next_of(&mut staff, "update_pending").await;
+    assert_eq!(arrived["data"]["id"], second["id"]);
+    assert_eq!(arrived["data"]["title"], "Waiting two");
+    let (status, body) = app
+        .post(
+            &format!("/api/live/updates/{}/approve/", second["id"]),
+            Some(&moderator),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let reviewed = next_of(&mut staff, "update_reviewed").await;
+    assert_eq!(reviewed["data"]["id"], second["id"]);
+    assert_eq!(reviewed["data"]["review"], "approved");
+
+    // A reported comment enters the queue live, with its report count.
+    let (author, _) = app.register("author@ringside.test").await;
+    let (_, c) = comment(&app, &author, event, "Questionable take", None).await;
+    let (status, _) = app
+        .post(
+            &format!("/api/live/comments/{}/report/", c["id"]),
+            Some(&fan),
+            json!({ "reason": "rude" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let queued = next_of(&mut staff, "queue").await;
+    assert_eq!(queued["data"]["reason"], "reported");
+    assert_eq!(queued["data"]["comment"]["id"], c["id"]);
+    assert_eq!(queued["data"]["reports"], 1);
+    assert!(queued["seq"].as_u64().is_some(), "numbered: {queued}");
+}

@@ -319,6 +319,29 @@ pub fn on_event_start(
     )
 }
 
+/// The event starts soon: its followers are reminded (automation's
+/// `reminder_minutes`), as an `event_start` notification.
+pub fn on_event_reminder(
+    conn: &mut PgConnection,
+    live: &crate::db::models::LiveEvent,
+    minutes: i64,
+    push: &PushTargets,
+) -> QueryResult<Sent> {
+    let event = crate::db::catalog::find_event(conn, live.event_id)?;
+    fire(
+        conn,
+        "event_start",
+        Reach {
+            events: vec![live.event_id],
+            ..Reach::default()
+        },
+        format!("/live/events/{}", live.id),
+        json!({ "live_event": live.id, "event": live.event_id, "reminder": true }),
+        push,
+        |user| templates::event_reminder(user, &event.name, &event.venue, minutes),
+    )
+}
+
 /// A breaking update went out: everyone who wants breaking news (those who
 /// follow only what they follow, if they follow the event).
 pub fn on_breaking_news(

@@ -202,6 +202,18 @@ pub fn event_start(user: &str, event: &str, venue: &str) -> (String, String) {
     )
 }
 
+/// An event about to start (automation's reminder to its followers).
+pub fn event_reminder(user: &str, event: &str, venue: &str, minutes: i64) -> (String, String) {
+    let when = match minutes {
+        1 => "1 minute".to_string(),
+        m => format!("{m} minutes"),
+    };
+    (
+        format!("{event} starts in {when}"),
+        format!("{user}, {event} starts in {when} at {venue}. Don't miss the first bell."),
+    )
+}
+
 /// Breaking news: the update's own words, personalised when it has a body.
 pub fn breaking_news(user: &str, title: &str, description: &str) -> (String, String) {
     let message = if description.is_empty() {

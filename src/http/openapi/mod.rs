@@ -115,6 +115,9 @@ impl ToSchema for ErrorCode {}
         super::live_events::end,
         super::live_events::cancel,
         super::live_events::fight_detail,
+        super::live_events::update,
+        super::automation::overview,
+        super::automation::cancel,
         super::fight_control::officials,
         super::fight_control::start,
         super::fight_control::start_round,
@@ -235,6 +238,10 @@ const TAGS: &[(&str, &str)] = &[
         include_str!("../../../docs/api/tags/websocket.md"),
     ),
     ("streams", include_str!("../../../docs/api/tags/streams.md")),
+    (
+        "automation",
+        include_str!("../../../docs/api/tags/automation.md"),
+    ),
 ];
 
 /// The long prose: the API's description and the tags'.

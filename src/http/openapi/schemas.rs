@@ -405,6 +405,9 @@ pub struct Poll {
     #[schema(required = true)]
     pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it closes by itself once open (the event's `settings.auto_poll_close`, on by default).
+    #[schema(required = true)]
+    pub closes_at: Option<chrono::DateTime<chrono::Utc>>,
     #[schema(min_items = 2, max_items = 20)]
     pub options: Vec<crate::http::openapi::schemas::PollOption>,
     #[schema(minimum = 0)]
@@ -689,4 +692,12 @@ pub struct PollAnswer {
     pub frames: Vec<serde_json::Value>,
     /// Send it back as `?cursor=` on the next poll.
     pub cursor: String,
+}
+
+/// A live event's automation: its switches (defaults filled in) and its jobs.
+#[derive(Serialize, ToSchema)]
+pub struct AutomationOverview {
+    pub settings: crate::features::automation::Settings,
+    /// Pending jobs first (soonest due first), then the latest 50 others, newest first.
+    pub jobs: Vec<crate::db::automation::Job>,
 }
