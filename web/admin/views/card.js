@@ -19,7 +19,7 @@ export default {
     const list = el('ol', { class: 'list card-list', 'data-testid': 'card-fights' });
     const addBox = el('div');
     const heading = el('h1', {}, 'Card');
-    fill(root, heading, status.node, el('div', { class: 'grid-2 card-grid' }, panel('Fights, main event first', {}, list), addBox));
+    fill(root, heading, status.node, el('div', { class: 'card-grid' }, panel('Fights, main event first', {}, list), addBox));
 
     if (arg && /^\d+$/.test(arg) && Number(arg) !== ctx.event) ctx.setEvent(Number(arg));
 
@@ -59,10 +59,26 @@ export default {
           else if (frame.type === 'fight_state' && frame.data && state.live) {
             const { transition: _t, ...fight } = frame.data;
             state.live.fights = (state.live.fights || []).map((f) => (f.id === fight.id ? fight : f));
-            render();
+            renderSoon();
           }
         },
       });
+    }
+
+    /** A frame's redraw waits while someone types in a form of the card. */
+    let soon = null;
+    function renderSoon() {
+      if (soon) return;
+      const again = () => {
+        const a = document.activeElement;
+        if (a && root.contains(a) && (a.tagName === 'INPUT' || a.tagName === 'SELECT')) {
+          soon = setTimeout(again, 1000);
+          return;
+        }
+        soon = null;
+        render();
+      };
+      again();
     }
 
     function fights() {
@@ -78,9 +94,9 @@ export default {
       fill(addBox, addForm(all));
     }
 
-    const fighterOptions = (exclude) =>
+    const fighterOptions = (exclude, division) =>
       state.fighters
-        .filter((f) => !exclude.includes(f.id))
+        .filter((f) => !exclude.includes(f.id) && (!division || !f.division || f.division === division))
         .sort((a, b) => fighterName(a).localeCompare(fighterName(b)))
         .map((f) => [f.id, `${fighterName(f)}${f.wins !== undefined ? ` (${f.wins}-${f.losses})` : ''}`]);
 
@@ -123,8 +139,15 @@ export default {
           { class: 'muted small', dataset: { officials: officials ? 'set' : 'missing' } },
           officials ? `Referee ${officials.referee} · judges ${officials.judges.join(', ')}` : 'No officials yet.',
         ),
-        upcoming ? officialsForm(f, line) : null,
-        upcoming ? replacementForm(f, line) : null,
+        upcoming
+          ? el(
+              'details',
+              { class: 'edit', open: !officials ? true : null },
+              el('summary', {}, officials ? 'Officials and late replacement' : 'Assign the officials'),
+              officialsForm(f, line),
+              replacementForm(f, line),
+            )
+          : null,
         line.node,
       );
     }
@@ -172,7 +195,7 @@ export default {
 
     function replacementForm(f, line) {
       const corner = select({ name: 'corner' }, [['red', 'Red corner'], ['blue', 'Blue corner']], 'red');
-      const fighter = select({ name: 'fighter' }, [['', '— new fighter —'], ...fighterOptions([f.red_fighter.id, f.blue_fighter.id])], '');
+      const fighter = select({ name: 'fighter' }, [['', '— new fighter —'], ...fighterOptions([f.red_fighter.id, f.blue_fighter.id], f.division)], '');
       const submit = el('button', { type: 'submit' }, 'Replace');
       const form = el('form', { class: 'replacement row', dataset: { form: 'replacement' } }, el('span', { class: 'field-label' }, 'Late replacement'), corner, fighter, submit);
       form.addEventListener('submit', async (e) => {
@@ -236,6 +259,7 @@ export default {
     load();
     return () => {
       offEvent();
+      clearTimeout(soon);
       if (state.sub) state.sub.unsubscribe();
       state.generation++;
     };

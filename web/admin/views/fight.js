@@ -108,25 +108,25 @@ export default {
       el('div', { class: 'row' }, el('h1', { class: 'grow' }, 'Fight console'), refs.fightStatus),
       refs.picker,
       status.node,
-      panel(
-        null,
-        { class: 'panel now' },
-        el('div', { class: 'fight-head' }, refs.red, el('div', { class: 'clockbox' }, refs.round, refs.clock, refs.note), refs.blue),
-        refs.result,
-        el('div', { class: 'controls-row' }, refs.controls, refs.controlStatus.node, refs.clockForm),
-      ),
       el(
         'div',
-        { class: 'grid-2' },
+        { class: 'fight-grid' },
         el(
           'div',
           {},
+          panel(
+            null,
+            { class: 'panel now' },
+            el('div', { class: 'fight-head' }, refs.red, el('div', { class: 'clockbox' }, refs.round, refs.clock, refs.note), refs.blue),
+            refs.result,
+            el('div', { class: 'controls-row' }, refs.controls, refs.controlStatus.node, refs.clockForm),
+          ),
           panel('Stats (keyboard)', { 'data-testid': 'stats-panel' }, refs.stats, refs.statStatus.node),
-          panel("Judges' scores", {}, refs.scores, refs.scoreStatus.node),
         ),
         el(
           'div',
           {},
+          panel("Judges' scores", {}, refs.scores, refs.scoreStatus.node),
           panel('Result', {}, refs.resultForm),
           panel('Fouls and deductions', {}, refs.fouls),
           panel('Timeline', {}, refs.timeline),
@@ -594,7 +594,11 @@ export default {
             }),
           ),
         ),
-        el('p', { class: 'muted small' }, `${f.scores_in || 0} of ${judges.length * f.scheduled_rounds} judges' rounds in.`),
+        el(
+          'p',
+          { class: 'muted small', 'data-testid': 'scores-in' },
+          `${Math.max(f.scores_in || 0, cards.reduce((n, c) => n + (c.rounds || []).length, 0))} of ${judges.length * f.scheduled_rounds} judges' rounds in.`,
+        ),
       );
     }
 
@@ -640,8 +644,15 @@ export default {
         const method = select({ name: 'method', id: 'result-method' }, Object.entries(METHODS), 'ko');
         const winner = select({ name: 'winner', id: 'result-winner' }, [['red', `Red · ${fighterName(f.red_fighter)}`], ['blue', `Blue · ${fighterName(f.blue_fighter)}`], ['', 'None (draw, no contest)']], 'red');
         const rnd = el('input', { type: 'number', name: 'round', id: 'result-round', min: '1', max: String(f.scheduled_rounds), value: String(round) });
-        const reading = clockReading(f);
-        const time = el('input', { type: 'text', name: 'time', id: 'result-time', placeholder: 'm:ss', size: '5', value: reading && round > 0 ? mss(reading.elapsed) : '' });
+        const time = el('input', { type: 'text', name: 'time', id: 'result-time', placeholder: 'm:ss', size: '5' });
+        // The time gone on the clock now, on request (the field does not follow the clock).
+        const now = el('button', { type: 'button', id: 'result-time-now', onclick: () => {
+          const reading = clockReading(state.fight);
+          if (reading) {
+            time.value = mss(reading.elapsed);
+            rnd.value = String(reading.round || 1);
+          }
+        } }, 'Now');
         const technique = el('input', { type: 'text', name: 'technique', id: 'result-technique', placeholder: 'rear-naked choke', maxlength: '100' });
         const stoppage = select({ name: 'stoppage', id: 'result-stoppage' }, [['', '—'], ['referee', 'Referee'], ['doctor', 'Doctor'], ['corner', 'Corner']], 'referee');
         const foul = el('input', { type: 'text', name: 'foul', id: 'result-foul', maxlength: '100' });
@@ -671,7 +682,7 @@ export default {
           'form',
           { id: 'result' },
           el('div', { class: 'grid-2' }, field('Method', method), field('Winner', winner)),
-          el('div', { class: 'grid-2' }, field('Round', rnd), field('Time in the round', time)),
+          el('div', { class: 'grid-2' }, field('Round', rnd), field('Time in the round', el('div', { class: 'row nowrap' }, time, now))),
           Object.values(extra),
           submit,
           line.node,
