@@ -96,6 +96,17 @@ async fn open_view(page: &mut Browser, view: &str) {
     .await;
 }
 
+/// Picks `event` in the header's live event picker (once the shell has listed it).
+async fn pick_event(page: &mut Browser, event: i64) {
+    page.wait_for(
+        "the live event in the picker",
+        &exists(&format!("#event-picker option[value=\"{event}\"]")),
+        SHOWN,
+    )
+    .await;
+    type_into(page, "#event-picker", &event.to_string()).await;
+}
+
 /// The viewer page of `event`, connected.
 async fn viewer(name: &str, app: &TestApp, event: i64) -> Browser {
     let mut page = Browser::open(name, &app.url(&format!("/watch/{event}/"))).await;
@@ -473,4 +484,105 @@ async fn a_reporter_sees_no_moderation_and_is_refused_it_by_address() {
         false,
         "the view is not mounted"
     );
+}
+
+#[actix_rt::test]
+async fn the_automation_view_lists_a_pending_start_and_cancels_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    // An event covered live from an hour from now, starting by itself: one pending job.
+    let start = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let (status, event) = app
+        .post(
+            "/api/events/",
+            Some(&admin),
+            json!({ "name": "Next Night", "venue": "Arena", "scheduled_start": start }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{event}");
+    let (status, live) = app
+        .post(
+            "/api/live/events/",
+            Some(&admin),
+            json!({ "event": event["id"], "start_time": start, "settings": { "auto_start": true } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{live}");
+    let live = live["id"].as_i64().expect("id");
+
+    let mut page = console(
+        "the_automation_view_lists_a_pending_start_and_cancels_it",
+        &app,
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+    )
+    .await;
+    pick_event(&mut page, live).await;
+    open_view(&mut page, "automation").await;
+    page.wait_for(
+        "the switch as set",
+        "document.querySelector('#sw-auto_start') && document.querySelector('#sw-auto_start').checked",
+        SHOWN,
+    )
+    .await;
+    let job = "[data-testid=\"jobs-pending\"] tr[data-kind=\"auto_start\"]";
+    page.wait_for("the pending start", &exists(job), SHOWN)
+        .await;
+    screenshot(&mut page, "automation").await;
+    let id = page
+        .eval(&format!(
+            "Number(document.querySelector({}).dataset.jobId)",
+            js(job)
+        ))
+        .await
+        .as_i64()
+        .expect("a job id");
+
+    // Cancelled after the confirmation: in the history as cancelled, and so stored.
+    click(&mut page, &format!("{job} button[data-action=\"cancel\"]")).await;
+    page.wait_for("the confirmation", &exists("#confirm-ok"), SHOWN)
+        .await;
+    click(&mut page, "#confirm-ok").await;
+    page.wait_for(
+        "the job cancelled in the history",
+        &exists(&format!(
+            "[data-testid=\"jobs-history\"] tr[data-job-id=\"{id}\"][data-status=\"cancelled\"]"
+        )),
+        SHOWN,
+    )
+    .await;
+    assert_eq!(page.eval(&exists(job)).await, false, "no longer pending");
+    let (_, overview) = app
+        .get(
+            &format!("/api/live/events/{live}/automation/"),
+            Some(&admin),
+        )
+        .await;
+    let stored = overview["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .find(|j| j["id"] == id)
+        .cloned()
+        .expect("the job");
+    assert_eq!(stored["status"], "cancelled", "{overview}");
+
+    // A switch turned off from the console is stored.
+    click(&mut page, "#sw-auto_complete").await;
+    page.wait_for(
+        "the switch saved",
+        &format!(
+            "{}.startsWith('Saved')",
+            text("[data-testid=\"settings-status\"]")
+        ),
+        SHOWN,
+    )
+    .await;
+    let (_, overview) = app
+        .get(
+            &format!("/api/live/events/{live}/automation/"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(overview["settings"]["auto_complete"], true, "{overview}");
 }
