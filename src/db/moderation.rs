@@ -80,6 +80,44 @@ pub fn actions(
     q.load(conn)
 }
 
+/// What was done to one user, newest first.
+pub fn actions_on_user(
+    conn: &mut PgConnection,
+    user: i64,
+    limit: i64,
+) -> QueryResult<Vec<ModerationAction>> {
+    moderation_actions::table
+        .filter(moderation_actions::target_type.eq("user"))
+        .filter(moderation_actions::target_id.eq(user))
+        .select(ModerationAction::as_select())
+        .order(moderation_actions::id.desc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// A user's mutes in force: (live event or everywhere, until, reason).
+pub fn active_mutes(
+    conn: &mut PgConnection,
+    user: i64,
+) -> QueryResult<Vec<(Option<i64>, Option<DateTime<Utc>>, String)>> {
+    user_sanctions::table
+        .filter(user_sanctions::user_id.eq(user))
+        .filter(user_sanctions::kind.eq("mute"))
+        .filter(user_sanctions::revoked_at.is_null())
+        .filter(
+            user_sanctions::expires_at
+                .is_null()
+                .or(user_sanctions::expires_at.gt(Utc::now())),
+        )
+        .order(user_sanctions::id.desc())
+        .select((
+            user_sanctions::live_event_id,
+            user_sanctions::expires_at,
+            user_sanctions::reason,
+        ))
+        .load(conn)
+}
+
 /// Mutes `user` until `until` (`None`: until lifted), on one live event or
 /// everywhere.
 pub fn mute(
