@@ -95,11 +95,18 @@ pub fn actions_on_user(
         .load(conn)
 }
 
-/// A user's mutes in force: (live event or everywhere, until, reason).
-pub fn active_mutes(
-    conn: &mut PgConnection,
-    user: i64,
-) -> QueryResult<Vec<(Option<i64>, Option<DateTime<Utc>>, String)>> {
+/// A mute in force.
+#[derive(Debug, Queryable, Serialize)]
+pub struct Mute {
+    /// `None`: everywhere.
+    pub live_event: Option<i64>,
+    /// `None`: until lifted.
+    pub until: Option<DateTime<Utc>>,
+    pub reason: String,
+}
+
+/// A user's mutes in force, newest first.
+pub fn active_mutes(conn: &mut PgConnection, user: i64) -> QueryResult<Vec<Mute>> {
     user_sanctions::table
         .filter(user_sanctions::user_id.eq(user))
         .filter(user_sanctions::kind.eq("mute"))

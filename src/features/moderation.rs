@@ -336,12 +336,7 @@ pub async fn user_panel(state: &AppState, id: i64) -> Result<Value, ApiError> {
         .db
         .run(move |c| {
             let user = users::find(c, id)?.ok_or_else(|| ApiError::not_found("user"))?;
-            let mutes: Vec<Value> = moderation::active_mutes(c, id)?
-                .into_iter()
-                .map(|(live_event, until, reason)| {
-                    json!({ "live_event": live_event, "until": until, "reason": reason })
-                })
-                .collect();
+            let mutes = moderation::active_mutes(c, id)?;
             let comments: Vec<Value> = comments::by_user(c, id, 50)?
                 .into_iter()
                 .map(|m| {
