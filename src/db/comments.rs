@@ -251,6 +251,16 @@ pub fn list(
     q.load::<(LiveComment, String)>(conn).map(views)
 }
 
+/// One author's latest comments in any status, newest first.
+pub fn by_user(conn: &mut PgConnection, user: i64, limit: i64) -> QueryResult<Vec<LiveComment>> {
+    live_comments::table
+        .filter(live_comments::user_id.eq(user))
+        .order(live_comments::id.desc())
+        .limit(limit)
+        .select(LiveComment::as_select())
+        .load(conn)
+}
+
 /// The moderation queue: held or hidden comments, and active ones with open
 /// reports, oldest first.
 pub fn queue(

@@ -80,6 +80,51 @@ pub fn actions(
     q.load(conn)
 }
 
+/// What was done to one user, newest first.
+pub fn actions_on_user(
+    conn: &mut PgConnection,
+    user: i64,
+    limit: i64,
+) -> QueryResult<Vec<ModerationAction>> {
+    moderation_actions::table
+        .filter(moderation_actions::target_type.eq("user"))
+        .filter(moderation_actions::target_id.eq(user))
+        .select(ModerationAction::as_select())
+        .order(moderation_actions::id.desc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// A mute in force.
+#[derive(Debug, Queryable, Serialize)]
+pub struct Mute {
+    /// `None`: everywhere.
+    pub live_event: Option<i64>,
+    /// `None`: until lifted.
+    pub until: Option<DateTime<Utc>>,
+    pub reason: String,
+}
+
+/// A user's mutes in force, newest first.
+pub fn active_mutes(conn: &mut PgConnection, user: i64) -> QueryResult<Vec<Mute>> {
+    user_sanctions::table
+        .filter(user_sanctions::user_id.eq(user))
+        .filter(user_sanctions::kind.eq("mute"))
+        .filter(user_sanctions::revoked_at.is_null())
+        .filter(
+            user_sanctions::expires_at
+                .is_null()
+                .or(user_sanctions::expires_at.gt(Utc::now())),
+        )
+        .order(user_sanctions::id.desc())
+        .select((
+            user_sanctions::live_event_id,
+            user_sanctions::expires_at,
+            user_sanctions::reason,
+        ))
+        .load(conn)
+}
+
 /// Mutes `user` until `until` (`None`: until lifted), on one live event or
 /// everywhere.
 pub fn mute(
