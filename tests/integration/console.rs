@@ -23,7 +23,16 @@ use crate::harness::{build_card, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
 /// How long a page may take to show what happened.
 const SHOWN: Duration = Duration::from_secs(20);
 
-const JUDGES: [&str; 3] = ["Judge One", "Judge Two", "Judge Three"];
+const JUDGES: [&str; 3] = ["Ana Pires", "Ben Oduya", "Cleo Marsh"];
+const REFEREES: [&str; 3] = ["Rita Ortega", "Sam Kwan", "Ivo Brandt"];
+
+/// The corners' names, main event first (the card's fighters get them, so
+/// the page and its screenshots read like a fight night).
+const CORNERS: [(&str, &str); 3] = [
+    ("Kai Okafor", "Leo Varga"),
+    ("Ana Ruiz", "Mia Costa"),
+    ("Tom Rautio", "Nico Bell"),
+];
 
 /// A JavaScript string literal of `s`.
 fn js(s: &str) -> String {
@@ -293,9 +302,33 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
     let admin = app.admin_token().await;
     // Three fights: the five-round main event (slot 1) and two of three rounds.
     let (event, fights) = build_card(&app, &admin, 3).await;
+    for (fight, (red, blue)) in fights.iter().zip(CORNERS) {
+        let (_, f) = app.get(&format!("/api/fights/{fight}/"), None).await;
+        for (corner, name) in [("red_fighter", red), ("blue_fighter", blue)] {
+            let (status, body) = app
+                .call(
+                    "PATCH",
+                    &format!("/api/fighters/{}/", f[corner]),
+                    Some(&admin),
+                    Some(json!({ "name": name })),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    }
     let reporter = app
         .user_with_role("reporter@console.test", "reporter")
         .await;
+    // A stand-in, for a late replacement.
+    let (_, opener_fight) = app.get(&format!("/api/fights/{}/", fights[2]), None).await;
+    let (status, stand_in) = app
+        .post(
+            "/api/fighters/",
+            Some(&admin),
+            json!({ "name": "Pau Serra", "nickname": null, "division": opener_fight["division"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{stand_in}");
 
     let mut console = Browser::open(name, &app.url("/admin/")).await;
     laptop(&mut console).await;
@@ -407,12 +440,7 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
         .await;
     for (i, fight) in [main, second, opener].into_iter().enumerate() {
         let form = format!("li[data-live-fight=\"{fight}\"] form[data-form=officials]");
-        set(
-            &mut console,
-            &format!("{form} [name=referee]"),
-            &format!("Referee {i}"),
-        )
-        .await;
+        set(&mut console, &format!("{form} [name=referee]"), REFEREES[i]).await;
         for (j, judge) in JUDGES.iter().enumerate() {
             set(
                 &mut console,
@@ -432,6 +460,36 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
             )
             .await;
     }
+    // A late replacement in the opener's blue corner, from the card editor.
+    let form = format!("li[data-live-fight=\"{opener}\"] form[data-form=replacement]");
+    console
+        .wait_for(
+            "the stand-in offered",
+            &exists(&format!("{form} option[value=\"{}\"]", stand_in["id"])),
+            SHOWN,
+        )
+        .await;
+    set(&mut console, &format!("{form} [name=corner]"), "blue").await;
+    set(
+        &mut console,
+        &format!("{form} [name=fighter]"),
+        &stand_in["id"].to_string(),
+    )
+    .await;
+    submit(&mut console, &form).await;
+    confirm(&mut console).await;
+    console
+        .wait_for(
+            "the stand-in on the card",
+            &format!(
+                "{}.includes('Tom Rautio vs Pau Serra')",
+                text(&format!("li[data-live-fight=\"{opener}\"] .names"))
+            ),
+            SHOWN,
+        )
+        .await;
+    let (_, replaced) = app.get(&format!("/api/fights/{}/", fights[2]), None).await;
+    assert_eq!(replaced["blue_fighter"], stand_in["id"]);
     screenshot(&mut console, "card-editor").await;
 
     // The opener (the card runs from its last slot): a KO in round 1, with
@@ -456,13 +514,22 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
             SHOWN,
         )
         .await;
+    // The arena clock says 2:13 gone: the console's and the viewer's clocks follow.
+    set_clock(&mut console, "2:13").await;
+    viewer
+        .wait_for(
+            "the clock set on the viewer page",
+            "Number(document.querySelector('#clock').dataset.elapsed) >= 133",
+            SHOWN,
+        )
+        .await;
     screenshot(&mut console, "fight-console").await;
     record_result(&mut console, "ko", "red", None).await;
     viewer
         .wait_for(
             "the KO on the viewer page",
             &format!(
-                "{}.includes('Red Fighter 2 wins by KO') && \
+                "{}.includes('Tom Rautio wins by KO') && \
                  document.querySelector('#card li[data-fight-id=\"{opener}\"]').dataset.status === 'completed'",
                 text("#result")
             ),
@@ -586,7 +653,7 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
         .wait_for(
             "the decision and the cards on the viewer page",
             &format!(
-                "{}.includes('Red Fighter 1 wins by unanimous decision') \
+                "{}.includes('Ana Ruiz wins by unanimous decision') \
                  && document.querySelector('#scorecards').dataset.visible === 'true'",
                 text("#result")
             ),
@@ -607,7 +674,7 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
         .wait_for(
             "the submission on the viewer page",
             &format!(
-                "{0}.includes('Blue Fighter 0 wins by submission') && {0}.includes('rear-naked choke')",
+                "{0}.includes('Leo Varga wins by submission') && {0}.includes('rear-naked choke')",
                 text("#result")
             ),
             SHOWN,
