@@ -15,6 +15,7 @@ mod body_timeout;
 mod catalog;
 mod client_js;
 mod comments;
+mod console;
 mod console_moderation;
 mod embedded;
 mod fight_control;

@@ -34,7 +34,7 @@ export default {
       try {
         const [live, fighters, divisions] = await Promise.all([
           ctx.api('GET', `/api/live/events/${state.id}/`),
-          state.fighters.length ? state.fighters : fetchAll('/api/fighters/', 5000),
+          fetchAll('/api/fighters/', 5000),
           state.divisions.length ? state.divisions : fetchAll('/api/divisions/', 500),
         ]);
         if (generation !== state.generation) return;

@@ -32,18 +32,18 @@ import {
  * strike is significant and counts as attempted too.
  */
 const KEYS = [
-  { key: 'q', corner: 'red', label: 'Sig. strike landed', add: ['significant_strikes_landed', 'significant_strikes_attempted', 'strikes_landed', 'strikes_attempted'] },
-  { key: 'a', corner: 'red', label: 'Strike missed', add: ['significant_strikes_attempted', 'strikes_attempted'] },
-  { key: 'w', corner: 'red', label: 'Takedown', add: ['takedowns_landed', 'takedowns_attempted'] },
-  { key: 's', corner: 'red', label: 'Takedown stuffed', add: ['takedowns_attempted'] },
-  { key: 'e', corner: 'red', label: 'Knockdown', add: ['knockdowns'] },
-  { key: 'd', corner: 'red', label: 'Submission attempt', add: ['submission_attempts'] },
-  { key: 'u', corner: 'blue', label: 'Sig. strike landed', add: ['significant_strikes_landed', 'significant_strikes_attempted', 'strikes_landed', 'strikes_attempted'] },
-  { key: 'j', corner: 'blue', label: 'Strike missed', add: ['significant_strikes_attempted', 'strikes_attempted'] },
-  { key: 'i', corner: 'blue', label: 'Takedown', add: ['takedowns_landed', 'takedowns_attempted'] },
-  { key: 'k', corner: 'blue', label: 'Takedown stuffed', add: ['takedowns_attempted'] },
-  { key: 'o', corner: 'blue', label: 'Knockdown', add: ['knockdowns'] },
-  { key: 'l', corner: 'blue', label: 'Submission attempt', add: ['submission_attempts'] },
+  { key: 'q', corner: 'red', label: 'Landed', long: 'Significant strike landed', add: ['significant_strikes_landed', 'significant_strikes_attempted', 'strikes_landed', 'strikes_attempted'] },
+  { key: 'a', corner: 'red', label: 'Missed', long: 'Strike missed', add: ['significant_strikes_attempted', 'strikes_attempted'] },
+  { key: 'w', corner: 'red', label: 'Takedown', long: 'Takedown landed', add: ['takedowns_landed', 'takedowns_attempted'] },
+  { key: 's', corner: 'red', label: 'TD stuffed', long: 'Takedown stuffed', add: ['takedowns_attempted'] },
+  { key: 'e', corner: 'red', label: 'Knockdown', long: 'Knockdown', add: ['knockdowns'] },
+  { key: 'd', corner: 'red', label: 'Sub. try', long: 'Submission attempt', add: ['submission_attempts'] },
+  { key: 'u', corner: 'blue', label: 'Landed', long: 'Significant strike landed', add: ['significant_strikes_landed', 'significant_strikes_attempted', 'strikes_landed', 'strikes_attempted'] },
+  { key: 'j', corner: 'blue', label: 'Missed', long: 'Strike missed', add: ['significant_strikes_attempted', 'strikes_attempted'] },
+  { key: 'i', corner: 'blue', label: 'Takedown', long: 'Takedown landed', add: ['takedowns_landed', 'takedowns_attempted'] },
+  { key: 'k', corner: 'blue', label: 'TD stuffed', long: 'Takedown stuffed', add: ['takedowns_attempted'] },
+  { key: 'o', corner: 'blue', label: 'Knockdown', long: 'Knockdown', add: ['knockdowns'] },
+  { key: 'l', corner: 'blue', label: 'Sub. try', long: 'Submission attempt', add: ['submission_attempts'] },
 ];
 
 const STAT_ROWS = [
@@ -260,6 +260,12 @@ export default {
       return `${f.card_order === 1 ? 'Main event' : `Bout ${f.card_order}`}: ${fighterName(f.red_fighter)} vs ${fighterName(f.blue_fighter)}`;
     }
 
+    /** Last names only on a long card, so the picker stays on a line or two. */
+    function short(fighter, n) {
+      const full = fighterName(fighter);
+      return n > 4 ? full.split(' ').pop() : full;
+    }
+
     function renderPicker() {
       const fights = state.event ? [...(state.event.fights || [])].sort((a, b) => b.card_order - a.card_order) : [];
       if (!ctx.event) {
@@ -279,7 +285,7 @@ export default {
               dataset: { liveFight: f.id, status: f.status },
               onclick: () => choose(f.id),
             },
-            `${f.card_order === 1 ? 'Main' : `#${f.card_order}`} ${fighterName(f.red_fighter).split(' ').pop()} v ${fighterName(f.blue_fighter).split(' ').pop()}`,
+            `${f.card_order === 1 ? 'Main' : `#${f.card_order}`} · ${short(f.red_fighter, fights.length)} v ${short(f.blue_fighter, fights.length)}`,
             el('span', { class: 'muted small' }, ` · ${STATUS[f.status] || f.status}`),
           ),
         ),
@@ -460,7 +466,7 @@ export default {
           KEYS.filter((k) => k.corner === corner).map((k) =>
             el(
               'button',
-              { type: 'button', class: corner, disabled: !canType, dataset: { statKey: k.key }, onclick: () => press(k) },
+              { type: 'button', class: corner, disabled: !canType, 'aria-label': `${corner} ${k.long} (key ${k.key.toUpperCase()})`, dataset: { statKey: k.key }, onclick: () => press(k) },
               el('kbd', {}, k.key.toUpperCase()),
               ` ${k.label}`,
             ),
@@ -468,13 +474,14 @@ export default {
         );
       fill(
         refs.stats,
+        el('div', { class: 'stat-pad' }, pad('red'), pad('blue')),
         el(
           'div',
           { class: 'row', role: 'group', 'aria-label': 'Round' },
           Array.from({ length: last }, (_, i) =>
-            el('button', { type: 'button', 'aria-pressed': i + 1 === round ? 'true' : 'false', dataset: { round: i + 1 }, onclick: () => ((state.statsRound = i + 1), renderStats()) }, `R${i + 1}`),
+            el('button', { type: 'button', class: 'small-button', 'aria-pressed': i + 1 === round ? 'true' : 'false', dataset: { round: i + 1 }, onclick: () => ((state.statsRound = i + 1), renderStats()) }, `R${i + 1}`),
           ),
-          el('span', { class: 'muted small' }, canType ? `Keys count for round ${round}.` : ''),
+          el('span', { class: 'muted small' }, canType ? `The keys count for round ${round}.` : ''),
         ),
         el(
           'table',
@@ -486,7 +493,6 @@ export default {
             STAT_ROWS.map(([label, value]) => el('tr', {}, el('td', { class: 'red-v', dataset: { stat: label } }, value(red)), el('th', {}, label), el('td', { class: 'blue-v num', dataset: { stat: label } }, value(blue)))),
           ),
         ),
-        el('div', { class: 'stat-pad' }, pad('red'), pad('blue')),
       );
     }
 
@@ -512,7 +518,7 @@ export default {
         .then(() => ctx.api('POST', `/api/live/fights/${id}/stats/`, body))
         .then(
           (fight) => {
-            refs.statStatus.ok(`${k.corner} · ${k.label} · R${round}`);
+            refs.statStatus.ok(`${k.corner} · ${k.long} · R${round}`);
             return fight;
           },
           (err) => {
