@@ -351,12 +351,12 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
 }
 
 #[actix_rt::test]
-async fn the_emergency_broadcast_goes_out_only_after_both_confirmations() {
+async fn a_send_is_previewed_and_the_emergency_broadcast_goes_out_only_after_both_confirmations() {
     let app = TestApp::spawn().await;
     let night = night(&app, 1, json!({})).await;
     let event = night.event;
     let mut page = console(
-        "the_emergency_broadcast_goes_out_only_after_both_confirmations",
+        "a_send_is_previewed_and_the_broadcast_needs_both_confirmations",
         &app,
         ADMIN_EMAIL,
         ADMIN_PASSWORD,
@@ -364,6 +364,39 @@ async fn the_emergency_broadcast_goes_out_only_after_both_confirmations() {
     .await;
     let mut watch = viewer("the_emergency_broadcast_viewer", &app, event).await;
     open_view(&mut page, "notifications").await;
+
+    // A bulk send previewed: the audience's size and the template as one of them reads it.
+    type_into(&mut page, "#send-title", "Doors open, {user}").await;
+    type_into(&mut page, "#send-message", "Main card at 8").await;
+    click(&mut page, "button[data-action=\"preview\"]").await;
+    page.wait_for(
+        "the preview",
+        &exists("[data-testid=\"audience-size\"]"),
+        SHOWN,
+    )
+    .await;
+    let (status, expected) = app
+        .post(
+            "/api/notifications/preview/",
+            Some(&night.admin),
+            json!({ "audience": { "kind": "all" }, "notification_type": "system",
+                    "title": "Doors open, {user}", "message": "Main card at 8" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{expected}");
+    let size = expected["audience_size"].as_i64().expect("size");
+    assert!(size >= 1, "the admin at least: {expected}");
+    assert_eq!(
+        page.eval(&text("[data-testid=\"audience-size\"]")).await,
+        json!(size.to_string()),
+    );
+    let title = expected["sample"]["title"].as_str().expect("a sample");
+    assert!(!title.contains("{user}"), "filled in: {title}");
+    assert_eq!(
+        page.eval(&text("[data-testid=\"sample-title\"]")).await,
+        json!(title),
+    );
+    screenshot(&mut page, "notifications").await;
 
     type_into(&mut page, "#broadcast-title", "Evacuate hall B").await;
     type_into(&mut page, "#broadcast-message", "Use the north exits").await;

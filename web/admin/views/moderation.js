@@ -325,7 +325,7 @@ export default {
           ? el(
               'ul',
               { class: 'b-plain', dataset: { testid: 'user-mutes' } },
-              mutes.map((m) => el('li', {}, `${m.live_event === null || m.live_event === undefined ? 'everywhere' : `event ${m.live_event}`} until ${when(m.until)}${m.reason ? ` · ${m.reason}` : ''}`)),
+              mutes.map((m) => el('li', {}, `${m.live_event === null || m.live_event === undefined ? 'everywhere' : `event ${m.live_event}`} ${m.until ? `until ${when(m.until)}` : 'until lifted'}${m.reason ? ` · ${m.reason}` : ''}`)),
             )
           : el('p', { class: 'muted', dataset: { testid: 'user-mutes' } }, 'Not muted.'),
         el(
