@@ -288,7 +288,6 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
         SHOWN,
     )
     .await;
-    screenshot(&mut page, "moderation").await;
 
     // Slow mode from the console.
     type_into(&mut page, "#slow-seconds", "30").await;
@@ -305,6 +304,18 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
     .await;
     let (_, detail) = app.get(&format!("/api/live/events/{event}/"), None).await;
     assert_eq!(detail["slow_mode_seconds"], 30, "{detail}");
+    type_into(&mut page, "#slow-seconds", "0").await;
+    click(
+        &mut page,
+        "[data-testid=\"slow-form\"] button[type=\"submit\"]",
+    )
+    .await;
+    page.wait_for(
+        "slow mode off",
+        "document.querySelector('[data-testid=\"slow-now\"]').dataset.seconds === '0'",
+        SHOWN,
+    )
+    .await;
 
     // The user panel: the fan's history, then a mute on this event.
     click(&mut page, &format!("{row} button[data-action=\"user\"]")).await;
@@ -342,6 +353,17 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
             .any(|a| a["action"] == "mute_user" && a["target_id"] == fan_id),
         "{actions}"
     );
+    // More of the night's chatter, for the picture.
+    for line in ["What a jab!", "Ref, stop it"] {
+        let id = posted(&app, &reporter, event, line).await;
+        page.wait_for(
+            "another comment",
+            &exists(&format!("#stream li[data-comment-id=\"{id}\"]")),
+            SHOWN,
+        )
+        .await;
+    }
+    screenshot(&mut page, "moderation").await;
     let errors: Vec<&String> = page
         .console()
         .iter()

@@ -6,7 +6,7 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { el, fill, statusLine, serverMs as ms, when, panel, token } from '../lib.js';
-import { num, noEvent, facts, every, styles } from './kit.js';
+import { num, noEvent, facts, every, styles, eventTitle } from './kit.js';
 
 const REFRESH_MS = 5000;
 const COLORS = { viewers: '#ffc857', messages: '#6cb4ff', comments: '#5fd38d', earlier: '#ff6b6b' };
@@ -53,7 +53,7 @@ export default {
       const compareLine = statusLine({ dataset: { testid: 'compare-status' } });
 
       fill(view,
-        el('div', { class: 'b-toolbar' }, el('h2', {}, `Event ${event}`), csv, csvLine.node, line.node),
+        el('div', { class: 'b-toolbar' }, el('h2', {}, eventTitle(ctx, event)), csv, csvLine.node, line.node),
         headline,
         panel('Viewers', { id: 'a-viewers' }, viewersBox),
         panel('Messages and comments per minute', { id: 'a-rates' }, rateBox),
@@ -149,8 +149,8 @@ export default {
         fill(compareBox);
         charts.push(new uPlot({
           ...opts(width, 'viewers', [
-            { label: `Event ${event}`, stroke: COLORS.viewers, width: 2 },
-            { label: `Event ${past.event}`, stroke: COLORS.earlier, width: 2, dash: [6, 4] },
+            { label: eventTitle(ctx, event), stroke: COLORS.viewers, width: 2 },
+            { label: eventTitle(ctx, past.event), stroke: COLORS.earlier, width: 2, dash: [6, 4] },
           ]),
           scales: { x: { time: false } },
           axes: [axis('minutes since start'), axis('viewers')],
@@ -181,7 +181,7 @@ export default {
           const page = await ctx.api('GET', '/api/live/events/?status=completed&limit=100');
           for (const le of (page.results || []).filter((x) => x.id !== event).sort((x, y) => y.id - x.id)) {
             startOf.set(le.id, ms(le.start_time));
-            earlier.append(el('option', { value: String(le.id) }, `Event ${le.id}${le.start_time ? ` · ${when(le.start_time)}` : ''}`));
+            earlier.append(el('option', { value: String(le.id) }, `${eventTitle(ctx, le.id)}${le.start_time ? ` · ${when(le.start_time)}` : ''}`));
           }
         } catch (e) {
           compareLine.error(e);

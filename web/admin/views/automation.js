@@ -6,7 +6,7 @@
 // once when the event's state changes).
 
 import { el, fill, statusLine, act, when, clockTime, serverMs as ms, panel, field, follow } from '../lib.js';
-import { duration, noEvent, every, tag, styles } from './kit.js';
+import { duration, noEvent, every, tag, styles, eventTitle } from './kit.js';
 
 const REFRESH_MS = 3000;
 
@@ -55,7 +55,7 @@ export default {
       const pendingEmpty = el('p', { class: 'empty' }, 'No job is waiting.');
       const historyEmpty = el('p', { class: 'empty' }, 'Nothing has run yet.');
       fill(view,
-        el('div', { class: 'b-toolbar' }, el('h2', {}, `Event ${event}`), line.node),
+        el('div', { class: 'b-toolbar' }, el('h2', {}, eventTitle(ctx, event)), line.node),
         el('div', { class: 'grid-2' },
           panel('Switches', { id: 'automation-switches' },
             admin ? null : el('p', { class: 'muted' }, 'Only an admin can change these; the server refuses anyone else.'),

@@ -3,7 +3,7 @@
 // the DOM builder, the REST call, status lines and formats). Not a view:
 // the shell's list in app.js names the views.
 
-import { el } from '../lib.js';
+import { el, eventName } from '../lib.js';
 
 /** Seconds as `1:05:09`, `4:09` or `0:07`. */
 export function duration(seconds) {
@@ -68,4 +68,10 @@ export function tag(word, attrs = {}) {
 export function styles() {
   if (document.querySelector('link[data-console-b]')) return;
   document.head.append(el('link', { rel: 'stylesheet', href: '/admin/views/console-b.css', dataset: { consoleB: '' } }));
+}
+
+/** A live event as headings name it: `Fight Night (#7)`, from the shell's list. */
+export function eventTitle(ctx, id) {
+  const le = (ctx.liveEvents || []).find((e) => e.id === id);
+  return le ? `${eventName(le)} (#${id})` : `live event #${id}`;
 }

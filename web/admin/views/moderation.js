@@ -6,7 +6,7 @@
 // action is a REST call; a refusal is shown beside the action.
 
 import { el, fill, statusLine, act, field, panel, follow, clockTime, when } from '../lib.js';
-import { noEvent, every, tag, styles } from './kit.js';
+import { noEvent, every, tag, styles, eventTitle } from './kit.js';
 
 const MAX_COMMENTS = 300;
 const PAGE = 200;
@@ -38,7 +38,8 @@ export default {
     const streamList = el('ul', { class: 'list b-stream', id: 'stream', role: 'log', dataset: { testid: 'stream' } });
     const streamEmpty = el('p', { class: 'empty' }, 'No comments yet.');
     const streamLine = statusLine({ dataset: { testid: 'stream-status' } });
-    const eventBox = el('div', { class: 'grid-2 b-wide-left' });
+    const streamBox = el('div', {});
+    const slowBox = el('div', { class: 'b-slow', id: 'slow-section' });
 
     // ---- the user panel and the audit log
     const userBox = el('div', { class: 'b-user', dataset: { testid: 'user-panel' } });
@@ -62,15 +63,9 @@ export default {
       el(
         'div',
         { class: 'b-view', dataset: { testid: 'view-moderation' } },
-        el('div', { class: 'b-toolbar' }, field('Reason for the actions below', reason)),
-        eventBox,
-        el(
-          'div',
-          { class: 'grid-2' },
-          panel('Queue: held and reported', { id: 'queue-section' }, queueLine.node, queueList, queueEmpty),
-          panel('User', { id: 'user-section' }, lookup, userBox),
-        ),
-        audit.node,
+        el('div', { class: 'b-toolbar' }, field('Reason for the actions below', reason), slowBox),
+        el('div', { class: 'grid-2' }, streamBox, panel('Queue: held and reported', { id: 'queue-section' }, queueLine.node, queueList, queueEmpty)),
+        el('div', { class: 'grid-2' }, panel('User', { id: 'user-section' }, lookup, userBox), audit.node),
       ),
     );
 
@@ -139,7 +134,7 @@ export default {
         el('p', { class: 'b-comment-text' }, c.content),
         el(
           'div',
-          { class: 'row' },
+          { class: 'row b-acts' },
           button('Hide', 'hide', status !== 'hidden'),
           button('Delete', 'delete', status !== 'deleted'),
           // In the queue an active (reported) comment can be kept: restoring dismisses its reports.
@@ -185,7 +180,8 @@ export default {
       stopEvent();
       comments.clear();
       if (event === null || event === undefined) {
-        fill(eventBox, panel('Live comments', {}, noEvent('comments')), panel('Slow mode', {}, noEvent('slow mode')));
+        fill(streamBox, panel('Live comments', {}, noEvent('comments')));
+        fill(slowBox);
         stopEvent = () => {};
         return;
       }
@@ -212,14 +208,11 @@ export default {
             audit.refresh();
           },
         },
-        field('Seconds between a fan’s comments (0: off)', slow),
+        field('Slow mode: seconds a fan waits between comments (0: off)', slow),
         el('button', { type: 'submit' }, 'Set'),
       );
-      fill(
-        eventBox,
-        panel(`Live comments · event ${here}`, { id: 'stream-section' }, streamLine.node, streamList, streamEmpty),
-        panel('Slow mode', { id: 'slow-section' }, el('p', {}, 'Now: ', slowNow), slowForm, slowLine.node, el('p', { class: 'hint' }, 'Moderators and admins are exempt.')),
-      );
+      fill(streamBox, panel(`Live comments · ${eventTitle(ctx, here)}`, { id: 'stream-section' }, streamLine.node, streamList, streamEmpty));
+      fill(slowBox, slowForm, el('p', {}, 'Slow mode now: ', slowNow), slowLine.node);
       renderStream();
       ctx
         .api('GET', `/api/live/events/${here}/`)
@@ -429,7 +422,7 @@ function auditLog(ctx) {
       el(
         'table',
         { dataset: { testid: 'audit' } },
-        el('thead', {}, el('tr', {}, ['When', 'Who', 'Action', 'Target', 'Event', 'Reason', 'Details'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('thead', {}, el('tr', {}, ['When', 'Who', 'Action', 'Target', 'Reason'].map((h) => el('th', { scope: 'col' }, h)))),
         body,
       ),
     ),
@@ -451,13 +444,11 @@ function auditLog(ctx) {
             el(
               'tr',
               { dataset: { actionId: a.id, action: a.action } },
-              el('td', {}, when(a.created_at)),
+              el('td', {}, clockTime(a.created_at)),
               el('td', { class: a.moderator === null ? 'b-system' : '', dataset: { testid: 'actor' } }, actor(a, ctx)),
-              el('td', {}, a.action),
-              el('td', {}, `${a.target_type} ${a.target_id}`),
-              el('td', {}, a.live_event ?? '–'),
+              el('td', {}, a.action, a.details && Object.keys(a.details).length ? el('div', { class: 'small muted' }, JSON.stringify(a.details)) : null),
+              el('td', {}, `${a.target_type} ${a.target_id}`, a.live_event !== null && a.live_event !== undefined ? el('div', { class: 'small muted' }, `event ${a.live_event}`) : null),
               el('td', {}, a.reason || ''),
-              el('td', { class: 'small muted' }, a.details && Object.keys(a.details).length ? JSON.stringify(a.details) : ''),
             ),
           ),
         );

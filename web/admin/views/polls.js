@@ -3,7 +3,7 @@
 // watch its tallies move live (`poll` frames on `event:{id}`).
 
 import { el, fill, statusLine, act, when, serverMs, localToIso, fighterName, panel, field, follow } from '../lib.js';
-import { duration, noEvent, every, tag, styles } from './kit.js';
+import { duration, noEvent, every, tag, styles, eventTitle } from './kit.js';
 
 export default {
   id: 'polls',
@@ -64,7 +64,7 @@ export default {
 
       fill(view,
         el('div', { class: 'grid-2' },
-          panel(`New poll · event ${event}`, { id: 'poll-create' }, form),
+          panel(`New poll · ${eventTitle(ctx, event)}`, { id: 'poll-create' }, form),
           panel('Polls', { id: 'poll-list' }, listLine.node, list, empty)));
 
       function put(p) {
