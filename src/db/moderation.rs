@@ -95,6 +95,20 @@ pub fn actions_on_user(
         .load(conn)
 }
 
+/// A user's mutes that are neither lifted nor over.
+fn mutes_in_force(user: i64) -> user_sanctions::BoxedQuery<'static, diesel::pg::Pg> {
+    user_sanctions::table
+        .filter(user_sanctions::user_id.eq(user))
+        .filter(user_sanctions::kind.eq("mute"))
+        .filter(user_sanctions::revoked_at.is_null())
+        .filter(
+            user_sanctions::expires_at
+                .is_null()
+                .or(user_sanctions::expires_at.gt(Utc::now())),
+        )
+        .into_boxed()
+}
+
 /// A mute in force.
 #[derive(Debug, Queryable, Serialize)]
 pub struct Mute {
@@ -107,15 +121,7 @@ pub struct Mute {
 
 /// A user's mutes in force, newest first.
 pub fn active_mutes(conn: &mut PgConnection, user: i64) -> QueryResult<Vec<Mute>> {
-    user_sanctions::table
-        .filter(user_sanctions::user_id.eq(user))
-        .filter(user_sanctions::kind.eq("mute"))
-        .filter(user_sanctions::revoked_at.is_null())
-        .filter(
-            user_sanctions::expires_at
-                .is_null()
-                .or(user_sanctions::expires_at.gt(Utc::now())),
-        )
+    mutes_in_force(user)
         .order(user_sanctions::id.desc())
         .select((
             user_sanctions::live_event_id,
@@ -155,16 +161,7 @@ pub fn active_mute(
     user: i64,
     live_event: i64,
 ) -> QueryResult<Option<Option<DateTime<Utc>>>> {
-    let now = Utc::now();
-    let mutes: Vec<Option<DateTime<Utc>>> = user_sanctions::table
-        .filter(user_sanctions::user_id.eq(user))
-        .filter(user_sanctions::kind.eq("mute"))
-        .filter(user_sanctions::revoked_at.is_null())
-        .filter(
-            user_sanctions::expires_at
-                .is_null()
-                .or(user_sanctions::expires_at.gt(now)),
-        )
+    let mutes: Vec<Option<DateTime<Utc>>> = mutes_in_force(user)
         .filter(
             user_sanctions::live_event_id
                 .is_null()
