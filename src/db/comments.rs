@@ -120,6 +120,22 @@ pub fn publish(conn: &mut PgConnection, view: &mut CommentView) -> QueryResult<P
     Ok(published)
 }
 
+/// A comment in the moderation queue: held or hidden, or shown with open
+/// reports (an expression, for queries of different shapes).
+macro_rules! in_queue {
+    () => {
+        live_comments::status
+            .eq_any(["held", "hidden"])
+            .or(live_comments::status.eq("active").and(
+                live_comments::id.eq_any(
+                    comment_reports::table
+                        .filter(comment_reports::status.eq("open"))
+                        .select(comment_reports::comment_id),
+                ),
+            ))
+    };
+}
+
 /// `queue` on the event's staff channel: a comment entered the moderation
 /// queue (`reason`: `held` or `reported`).
 pub fn publish_to_queue(
@@ -142,18 +158,9 @@ pub fn publish_to_queue(
 
 /// The number of comments of one live event in the moderation queue.
 pub fn queue_size(conn: &mut PgConnection, live_event: i64) -> QueryResult<i64> {
-    let reported = comment_reports::table
-        .filter(comment_reports::status.eq("open"))
-        .select(comment_reports::comment_id);
     live_comments::table
         .filter(live_comments::live_event_id.eq(live_event))
-        .filter(
-            live_comments::status
-                .eq_any(["held", "hidden"])
-                .or(live_comments::status
-                    .eq("active")
-                    .and(live_comments::id.eq_any(reported))),
-        )
+        .filter(in_queue!())
         .count()
         .get_result(conn)
 }
@@ -251,6 +258,16 @@ pub fn list(
     q.load::<(LiveComment, String)>(conn).map(views)
 }
 
+/// One author's latest comments in any status, newest first.
+pub fn by_user(conn: &mut PgConnection, user: i64, limit: i64) -> QueryResult<Vec<LiveComment>> {
+    live_comments::table
+        .filter(live_comments::user_id.eq(user))
+        .order(live_comments::id.desc())
+        .limit(limit)
+        .select(LiveComment::as_select())
+        .load(conn)
+}
+
 /// The moderation queue: held or hidden comments, and active ones with open
 /// reports, oldest first.
 pub fn queue(
@@ -258,18 +275,9 @@ pub fn queue(
     page: &PageParams,
     limit: i64,
 ) -> QueryResult<Vec<CommentView>> {
-    let reported = comment_reports::table
-        .filter(comment_reports::status.eq("open"))
-        .select(comment_reports::comment_id);
     let mut q = live_comments::table
         .inner_join(users::table)
-        .filter(
-            live_comments::status
-                .eq_any(["held", "hidden"])
-                .or(live_comments::status
-                    .eq("active")
-                    .and(live_comments::id.eq_any(reported))),
-        )
+        .filter(in_queue!())
         .select((LiveComment::as_select(), users::display_name))
         .order(live_comments::id)
         .limit(limit + 1)

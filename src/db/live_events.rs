@@ -94,6 +94,15 @@ pub fn create(conn: &mut PgConnection, new: &NewLiveEvent) -> QueryResult<LiveEv
     })
 }
 
+/// The live coverage of a catalog event, if it has any.
+pub fn of_event(conn: &mut PgConnection, event: i64) -> QueryResult<Option<LiveEvent>> {
+    live_events::table
+        .filter(live_events::event_id.eq(event))
+        .select(LiveEvent::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<LiveEvent> {
     live_events::table
         .find(id)

@@ -80,6 +80,57 @@ pub fn actions(
     q.load(conn)
 }
 
+/// What was done to one user, newest first.
+pub fn actions_on_user(
+    conn: &mut PgConnection,
+    user: i64,
+    limit: i64,
+) -> QueryResult<Vec<ModerationAction>> {
+    moderation_actions::table
+        .filter(moderation_actions::target_type.eq("user"))
+        .filter(moderation_actions::target_id.eq(user))
+        .select(ModerationAction::as_select())
+        .order(moderation_actions::id.desc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// A user's mutes that are neither lifted nor over.
+fn mutes_in_force(user: i64) -> user_sanctions::BoxedQuery<'static, diesel::pg::Pg> {
+    user_sanctions::table
+        .filter(user_sanctions::user_id.eq(user))
+        .filter(user_sanctions::kind.eq("mute"))
+        .filter(user_sanctions::revoked_at.is_null())
+        .filter(
+            user_sanctions::expires_at
+                .is_null()
+                .or(user_sanctions::expires_at.gt(Utc::now())),
+        )
+        .into_boxed()
+}
+
+/// A mute in force.
+#[derive(Debug, Queryable, Serialize)]
+pub struct Mute {
+    /// `None`: everywhere.
+    pub live_event: Option<i64>,
+    /// `None`: until lifted.
+    pub until: Option<DateTime<Utc>>,
+    pub reason: String,
+}
+
+/// A user's mutes in force, newest first.
+pub fn active_mutes(conn: &mut PgConnection, user: i64) -> QueryResult<Vec<Mute>> {
+    mutes_in_force(user)
+        .order(user_sanctions::id.desc())
+        .select((
+            user_sanctions::live_event_id,
+            user_sanctions::expires_at,
+            user_sanctions::reason,
+        ))
+        .load(conn)
+}
+
 /// Mutes `user` until `until` (`None`: until lifted), on one live event or
 /// everywhere.
 pub fn mute(
@@ -110,16 +161,7 @@ pub fn active_mute(
     user: i64,
     live_event: i64,
 ) -> QueryResult<Option<Option<DateTime<Utc>>>> {
-    let now = Utc::now();
-    let mutes: Vec<Option<DateTime<Utc>>> = user_sanctions::table
-        .filter(user_sanctions::user_id.eq(user))
-        .filter(user_sanctions::kind.eq("mute"))
-        .filter(user_sanctions::revoked_at.is_null())
-        .filter(
-            user_sanctions::expires_at
-                .is_null()
-                .or(user_sanctions::expires_at.gt(now)),
-        )
+    let mutes: Vec<Option<DateTime<Utc>>> = mutes_in_force(user)
         .filter(
             user_sanctions::live_event_id
                 .is_null()

@@ -38,14 +38,31 @@ use crate::state::AppState;
 
 /// `event_state` on the event's channel: status and current fight.
 pub fn publish_event_state(conn: &mut PgConnection, event: i64) -> diesel::QueryResult<Published> {
+    event_state(conn, event, false)
+}
+
+/// `event_state` with the card (`fights`, as in the snapshot): the card
+/// itself changed.
+pub fn publish_card(conn: &mut PgConnection, event: i64) -> diesel::QueryResult<Published> {
+    event_state(conn, event, true)
+}
+
+fn event_state(
+    conn: &mut PgConnection,
+    event: i64,
+    with_card: bool,
+) -> diesel::QueryResult<Published> {
     let snapshot = snapshots::event(conn, event)?;
-    let data = json!({
+    let mut data = json!({
         "id": event,
         "status": snapshot["status"],
         "current_fight": snapshot["current_fight"],
         "start_time": snapshot["start_time"],
         "end_time": snapshot["end_time"],
     });
+    if with_card {
+        data["fights"] = snapshot["fights"].clone();
+    }
     let mut published = channels::append(conn, &Channel::Event(event), "event_state", &data)?;
     published.snapshot = Some(snapshot);
     Ok(published)

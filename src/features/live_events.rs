@@ -187,3 +187,20 @@ pub fn transition_in(
         Err(TransitionError::Db(e)) => Err(named("live event")(e.into())),
     }
 }
+
+/// A catalog event's card changed (a fight added, a late replacement, a
+/// new order): its live coverage, while upcoming or live, tells its viewers
+/// (`event_state` with the new snapshot) and plans its automation again.
+pub async fn card_changed(state: &AppState, event: i64) -> Result<(), ApiError> {
+    super::publishing(state, move |c| {
+        let Some(live) = live_events::of_event(c, event)? else {
+            return Ok(((), Vec::new()));
+        };
+        if !matches!(live.status.as_str(), "upcoming" | "live") {
+            return Ok(((), Vec::new()));
+        }
+        super::automation::replan(c, live.id, Scope::Card)?;
+        Ok(((), vec![super::fight_control::publish_card(c, live.id)?]))
+    })
+    .await
+}

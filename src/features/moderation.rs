@@ -328,3 +328,35 @@ pub async fn slow_mode(
         .await?;
     Ok(json!({ "live_event": event, "slow_mode_seconds": seconds }))
 }
+
+/// The user panel: who they are, their standing (ban, mutes in force),
+/// their latest comments in any status and what moderators did to them.
+pub async fn user_panel(state: &AppState, id: i64) -> Result<Value, ApiError> {
+    state
+        .db
+        .run(move |c| {
+            let user = users::find(c, id)?.ok_or_else(|| ApiError::not_found("user"))?;
+            let mutes = moderation::active_mutes(c, id)?;
+            let comments: Vec<Value> = comments::by_user(c, id, 50)?
+                .into_iter()
+                .map(|m| {
+                    json!({ "id": m.id, "live_event": m.live_event_id, "content": m.content,
+                            "status": m.status, "created_at": m.created_at })
+                })
+                .collect();
+            Ok(json!({
+                "user": {
+                    "id": user.id,
+                    "email": user.email,
+                    "display_name": user.display_name,
+                    "role": user.role,
+                    "created_at": user.created_at,
+                },
+                "banned": user.banned_at.is_some(),
+                "mutes": mutes,
+                "comments": comments,
+                "actions": moderation::actions_on_user(c, id, 50)?,
+            }))
+        })
+        .await
+}

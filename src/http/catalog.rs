@@ -623,7 +623,7 @@ async fn list_fights(
     tags = ["fights"],
     operation_id = "createFight",
     summary = r#"Add a fight to a card"#,
-    description = r#"Adds a fight to an event's card. If the event already has live coverage that is upcoming or live, the fight joins it. Requires role: `admin`."#,
+    description = r#"Adds a fight to an event's card. If the event already has live coverage that is upcoming or live, the fight joins it and its viewers hear the new card (`event_state` on `event:{id}` with the card in `fights`). Requires role: `admin`."#,
     security(("bearerAuth" = ["admin"])),
     request_body(content = crate::http::openapi::schemas::FightCreate, example = json!({"event": 1, "red_fighter": 3, "blue_fighter": 7, "division": 1, "scheduled_rounds": 5, "card_order": 1, "is_title_fight": true})),
     responses(
@@ -642,6 +642,7 @@ async fn create_fight(
     let row = query(&state.db, move |c| catalog::insert_fight(c, &input))
         .await
         .map_err(card_order_taken)?;
+    crate::features::live_events::card_changed(&state, row.event_id).await?;
     Ok(created(row))
 }
 
@@ -687,7 +688,7 @@ async fn get_fight(
     tags = ["fights"],
     operation_id = "updateFight",
     summary = r#"Update a fight"#,
-    description = r#"Partial update: only the fields sent change. A fight cannot move to another event, and a fight whose live fight has started (is no longer upcoming) can no longer be changed. Requires role: `admin`."#,
+    description = r#"Partial update: only the fields sent change. A fight cannot move to another event, and a fight whose live fight has started (is no longer upcoming) can no longer be changed. When the event has live coverage that is upcoming or live, its viewers hear the new card at once (`event_state` on `event:{id}` with the card in `fights`): a late replacement is a `red_fighter` or `blue_fighter` sent here. Requires role: `admin`."#,
     security(("bearerAuth" = ["admin"])),
     request_body(content = crate::db::catalog::FightInput, example = json!({"card_order": 2})),
     responses(
@@ -752,7 +753,9 @@ async fn update_fight(
     .await
     .map_err(named("fight"))
     .map_err(card_order_taken)?;
-    outcome.map(ok)
+    let fight = outcome?;
+    crate::features::live_events::card_changed(&state, fight.event_id).await?;
+    Ok(ok(fight))
 }
 
 #[utoipa::path(

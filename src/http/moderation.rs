@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/moderation/comments/{id}/hide/").post(hide))
         .service(resource("/api/moderation/comments/{id}/delete/").post(delete))
         .service(resource("/api/moderation/comments/{id}/restore/").post(restore))
+        .service(resource("/api/moderation/users/{id}/").get(user_panel))
         .service(resource("/api/moderation/users/{id}/mute/").post(mute))
         .service(resource("/api/moderation/users/{id}/unmute/").post(unmute))
         .service(resource("/api/moderation/users/{id}/ban/").post(ban))
@@ -223,6 +224,27 @@ async fn unmute(
     let body = body.0.unwrap_or_default();
     let answer = rules::unmute(&state, &auth.user, id.into_inner(), body).await?;
     Ok(HttpResponse::Ok().json(answer))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/moderation/users/{id}/",
+    tags = ["moderation"],
+    operation_id = "getModeratedUser",
+    summary = r#"A user as moderators see them"#,
+    description = r#"The moderators' panel of one user: the account (`id`, `email`, `display_name`, `role`, `created_at`), whether it is banned, the mutes in force (`live_event` null: everywhere; `until` null: until lifted), their latest 50 comments in any status, newest first, and the latest 50 moderation actions taken on them, newest first. Requires role: `moderator`."#,
+    security(("bearerAuth" = ["moderator"])),
+    responses(
+        (status = 200, description = r#"The panel."#, body = crate::http::openapi::schemas::ModeratedUser),
+        (status = 404, description = r#"`not_found`: user not found (or `id` is not an integer)."#),
+    )
+)]
+async fn user_panel(
+    _: Auth<Moderator>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(rules::user_panel(&state, id.into_inner()).await?))
 }
 
 #[utoipa::path(

@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/notifications/send/").post(send))
+        .service(resource("/api/notifications/preview/").post(preview))
         .service(resource("/api/notifications/analytics/").get(analytics))
         .service(resource("/api/admin/broadcast/").post(broadcast));
 }
@@ -43,6 +44,29 @@ async fn send(
 ) -> Result<HttpResponse, ApiError> {
     let sent = admin::send(&state, auth.user.id, body.into_inner()).await?;
     Ok(HttpResponse::Accepted().json(sent))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/notifications/preview/",
+    tags = ["notifications"],
+    operation_id = "previewNotification",
+    summary = r#"Preview a send: its audience and a filled template"#,
+    description = r#"Checks a send exactly as `POST /api/notifications/send/` does and sends nothing: answers how many users the audience reaches now (preferences applied, as the send would) and the notification as the first of them would get it, `{user}` filled with their display name (`sample.user` null when nobody is reached). Requires role: `admin`."#,
+    security(("bearerAuth" = ["admin"])),
+    request_body(content = crate::features::notifications::admin::SendInput, example = json!({"audience": {"kind": "event_followers", "event": 3}, "notification_type": "system", "title": "Doors open", "message": "{user}, doors open at 6pm.", "action_url": "/events/3"})),
+    responses(
+        (status = 200, description = r#"`{"audience_size", "sample": {"user": {"id", "display_name"} | null, "title", "message", "action_url"}}`."#, body = crate::http::openapi::schemas::SendPreview, example = json!({"audience_size": 340, "sample": {"user": {"id": 8, "display_name": "Ana"}, "title": "Doors open", "message": "Ana, doors open at 6pm.", "action_url": "/events/3"}})),
+        (status = 400, description = r#"`bad_request`: as for `POST /api/notifications/send/`."#),
+        (status = 404, description = r#"`not_found`: the event or fighter of a followers audience does not exist."#),
+    )
+)]
+async fn preview(
+    _: Auth<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<SendInput>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(admin::preview(&state, body.into_inner()).await?))
 }
 
 /// The emergency broadcast: every session on every node and every device.

@@ -305,3 +305,45 @@ async fn a_fight_added_to_a_covered_card_gets_its_live_fight() {
         .collect();
     assert_eq!(card, vec![&json!(fights[0]), &added["id"]]);
 }
+
+#[actix_rt::test]
+async fn a_late_replacement_reaches_viewers_as_a_card_change() {
+    let app = TestApp::spawn().await;
+    let (admin, event, fights) = crate::live_ws::live_event(&app).await;
+    let (mut viewer, _) = crate::live_ws::watch(&app, event, "").await;
+    let (_, live) = app.get(&format!("/api/live/events/{event}/"), None).await;
+    let fight = &live["fights"][0];
+    let (status, replacement) = app
+        .post(
+            "/api/fighters/",
+            Some(&admin),
+            json!({ "name": "Short Notice", "nickname": null, "division": fight["division"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{replacement}");
+    let (status, body) = app
+        .call(
+            "PATCH",
+            &format!("/api/fights/{}/", fight["fight"]),
+            Some(&admin),
+            Some(json!({ "blue_fighter": replacement["id"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let frame = loop {
+        let f = viewer.next_durable().await;
+        if f["type"] == "event_state" {
+            break f;
+        }
+    };
+    let changed = frame["data"]["fights"]
+        .as_array()
+        .expect("the card rides with a card change")
+        .iter()
+        .find(|f| f["id"] == fights[0])
+        .expect("the fight");
+    assert_eq!(changed["blue_fighter"]["name"], "Short Notice", "{frame}");
+    // A latecomer's snapshot has it too.
+    let (_, late) = crate::live_ws::watch(&app, event, "").await;
+    assert!(late.to_string().contains("Short Notice"));
+}

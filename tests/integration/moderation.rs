@@ -385,3 +385,59 @@ async fn the_staff_channel_carries_waiting_updates_and_the_queue_to_moderators_o
     assert_eq!(queued["data"]["reports"], 1);
     assert!(queued["seq"].as_u64().is_some(), "numbered: {queued}");
 }
+
+#[actix_rt::test]
+async fn the_user_panel_shows_standing_comments_and_what_was_done() {
+    let app = TestApp::spawn().await;
+    let (_, event, _) = live_event(&app).await;
+    let moderator = app.user_with_role("mod@ringside.test", "moderator").await;
+    let (fan, fan_id) = app.register("fan@ringside.test").await;
+    let (_, c) = comment(&app, &fan, event, "First!", None).await;
+    let (status, _) = app
+        .post(
+            &format!("/api/moderation/comments/{}/hide/", c["id"]),
+            Some(&moderator),
+            json!({ "reason": "spam" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .post(
+            &format!("/api/moderation/users/{fan_id}/mute/"),
+            Some(&moderator),
+            json!({ "minutes": 10, "live_event": event, "reason": "cool off" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let path = format!("/api/moderation/users/{fan_id}/");
+    assert_error(&app.get(&path, Some(&fan)).await, 403, "forbidden");
+    assert_error(
+        &app.get("/api/moderation/users/999999/", Some(&moderator))
+            .await,
+        404,
+        "not_found",
+    );
+    let (status, panel) = app.get(&path, Some(&moderator)).await;
+    assert_eq!(status, StatusCode::OK, "{panel}");
+    assert_eq!(panel["user"]["id"], fan_id);
+    assert_eq!(panel["user"]["email"], "fan@ringside.test");
+    assert_eq!(panel["banned"], false);
+    let mutes = panel["mutes"].as_array().expect("mutes");
+    assert_eq!(mutes.len(), 1, "{panel}");
+    assert_eq!(mutes[0]["live_event"], event);
+    assert_eq!(mutes[0]["reason"], "cool off");
+    let comments = panel["comments"].as_array().expect("comments");
+    assert_eq!(comments.len(), 1, "{panel}");
+    assert_eq!(
+        (&comments[0]["id"], &comments[0]["status"]),
+        (&c["id"], &json!("hidden"))
+    );
+    let actions: Vec<&str> = panel["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(|a| a["action"].as_str())
+        .collect();
+    assert_eq!(actions, vec!["mute_user"], "{panel}");
+}

@@ -506,3 +506,64 @@ async fn a_reply_tells_the_comment_author() {
     let (_, theirs) = app.get("/api/notifications/", Some(&replier)).await;
     assert_eq!(theirs["unread"], 0);
 }
+
+#[actix_rt::test]
+async fn a_preview_fills_the_template_for_one_of_the_audience_and_sends_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (_, event, _) = live_event(&app).await;
+    let (_, live) = app.get(&format!("/api/live/events/{event}/"), None).await;
+    let catalog_event = live["event"].as_i64().expect("event");
+    let (fan, fan_id) = app.register("ana@ringside.test").await;
+    app.post(
+        "/api/follows/",
+        Some(&fan),
+        json!({ "target_type": "event", "target_id": catalog_event }),
+    )
+    .await;
+    let body = json!({
+        "audience": { "kind": "event_followers", "event": catalog_event },
+        "notification_type": "system", "title": "Doors open", "message": "{user}, doors open at 6pm.",
+        "action_url": "/events/1"
+    });
+    let (status, preview) = app
+        .post("/api/notifications/preview/", Some(&admin), body.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["audience_size"], 1);
+    assert_eq!(preview["sample"]["user"]["id"], fan_id);
+    let name = preview["sample"]["user"]["display_name"]
+        .as_str()
+        .expect("name");
+    assert_eq!(
+        preview["sample"]["message"],
+        format!("{name}, doors open at 6pm.")
+    );
+    // Nothing was sent.
+    let (_, inbox) = app.get("/api/notifications/", Some(&fan)).await;
+    assert_eq!(inbox["results"], json!([]), "{inbox}");
+    // Checked as a send is, for admins only.
+    let mut bad = body.clone();
+    bad["title"] = json!("");
+    assert_error(
+        &app.post("/api/notifications/preview/", Some(&admin), bad)
+            .await,
+        400,
+        "bad_request",
+    );
+    assert_error(
+        &app.post("/api/notifications/preview/", Some(&fan), body)
+            .await,
+        403,
+        "forbidden",
+    );
+    let nobody = json!({
+        "audience": { "kind": "users", "users": [999_999] },
+        "notification_type": "system", "title": "Hi", "message": "{user}!"
+    });
+    let (_, empty) = app
+        .post("/api/notifications/preview/", Some(&admin), nobody)
+        .await;
+    assert_eq!(empty["audience_size"], 0, "{empty}");
+    assert!(empty["sample"]["user"].is_null(), "{empty}");
+}

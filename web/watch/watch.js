@@ -1161,13 +1161,20 @@ function onEventFrame(frame) {
     case 'update':
       putUpdate(data);
       break;
-    case 'event_state':
+    case 'event_state': {
       touch('event');
-      state.event = { ...(state.event || {}), ...data };
+      // A card change (a late replacement, a fight added) carries the card.
+      const { fights, ...event } = data || {};
+      state.event = { ...(state.event || {}), ...event };
+      if (Array.isArray(fights)) {
+        state.fights = new Map(fights.map((f) => [f.id, f]));
+        sampleFights(fights, performance.now());
+      }
       renderEvent();
       renderCard();
       renderFocus();
       break;
+    }
     case 'fight_state': {
       if (!data || data.id === undefined) break;
       touch(`fight:${data.id}`);

@@ -129,6 +129,12 @@ export type CommentFrame = DurableFrame<'comment'>;
 export type CommentRemovedFrame = DurableFrame<'comment_removed'>;
 export type RankingFrame = DurableFrame<'ranking'>;
 export type NotificationFrame = DurableFrame<'notification'>;
+/** On `moderation:{event}` (moderators and admins): a reporter's update waiting for approval. */
+export type UpdatePendingFrame = DurableFrame<'update_pending'>;
+/** On `moderation:{event}`: a waiting update was approved or rejected (`{id, review, by}`). */
+export type UpdateReviewedFrame = DurableFrame<'update_reviewed'>;
+/** On `moderation:{event}`: a comment entered the moderation queue (`{reason, comment, reports}`). */
+export type QueueFrame = DurableFrame<'queue'>;
 /** A poll opened or closed (with `seq`), or its tally changed (no `seq`). */
 export interface PollFrame {
     type: 'poll';
@@ -227,7 +233,7 @@ export interface CloseFrame {
     code: number;
     reason: string;
 }
-export type Frame = WelcomeFrame | SubscribedFrame | UnsubscribedFrame | UpdateFrame | EventStateFrame | FightStateFrame | CommentFrame | CommentRemovedFrame | PollFrame | RankingFrame | NotificationFrame | SkippedFrame | ViewersFrame | ReactionsFrame | PresenceFrame | UnreadFrame | FanScoresFrame | BroadcastFrame | ResyncFrame | PongFrame | AckFrame | ErrorFrame | CloseFrame;
+export type Frame = WelcomeFrame | SubscribedFrame | UnsubscribedFrame | UpdateFrame | EventStateFrame | FightStateFrame | CommentFrame | CommentRemovedFrame | PollFrame | RankingFrame | NotificationFrame | UpdatePendingFrame | UpdateReviewedFrame | QueueFrame | SkippedFrame | ViewersFrame | ReactionsFrame | PresenceFrame | UnreadFrame | FanScoresFrame | BroadcastFrame | ResyncFrame | PongFrame | AckFrame | ErrorFrame | CloseFrame;
 export declare class RingsideClient {
     private readonly settings;
     /** The app's channels, in the order it subscribed them (the first picks the WebSocket endpoint). */

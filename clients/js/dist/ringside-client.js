@@ -63,6 +63,9 @@ function snapshotPath(channel) {
             return `/api/live/comments/?event=${id}`;
         case 'user':
             return '/api/notifications/';
+        case 'moderation':
+            // The staff channel's snapshot: the updates waiting for approval.
+            return `/api/live/updates/?event=${id}&review=pending`;
         case 'rankings':
             // `rankings` carries every division's moves: the closest table is pound-for-pound.
             return id === undefined ? '/api/rankings/p4p/' : `/api/rankings/?division=${id}`;

@@ -146,6 +146,12 @@ export type CommentFrame = DurableFrame<'comment'>;
 export type CommentRemovedFrame = DurableFrame<'comment_removed'>;
 export type RankingFrame = DurableFrame<'ranking'>;
 export type NotificationFrame = DurableFrame<'notification'>;
+/** On `moderation:{event}` (moderators and admins): a reporter's update waiting for approval. */
+export type UpdatePendingFrame = DurableFrame<'update_pending'>;
+/** On `moderation:{event}`: a waiting update was approved or rejected (`{id, review, by}`). */
+export type UpdateReviewedFrame = DurableFrame<'update_reviewed'>;
+/** On `moderation:{event}`: a comment entered the moderation queue (`{reason, comment, reports}`). */
+export type QueueFrame = DurableFrame<'queue'>;
 /** A poll opened or closed (with `seq`), or its tally changed (no `seq`). */
 export interface PollFrame {
   type: 'poll';
@@ -233,6 +239,9 @@ export type Frame =
   | PollFrame
   | RankingFrame
   | NotificationFrame
+  | UpdatePendingFrame
+  | UpdateReviewedFrame
+  | QueueFrame
   | SkippedFrame
   | ViewersFrame
   | ReactionsFrame
@@ -349,6 +358,9 @@ function snapshotPath(channel: string): string | undefined {
       return `/api/live/comments/?event=${id}`;
     case 'user':
       return '/api/notifications/';
+    case 'moderation':
+      // The staff channel's snapshot: the updates waiting for approval.
+      return `/api/live/updates/?event=${id}&review=pending`;
     case 'rankings':
       // `rankings` carries every division's moves: the closest table is pound-for-pound.
       return id === undefined ? '/api/rankings/p4p/' : `/api/rankings/?division=${id}`;

@@ -94,11 +94,18 @@ fn check_content(
     Ok((action_url, data))
 }
 
-/// Sends one notification to an audience. Each recipient's preferences
-/// decide (the type's switch, followed-only, push on or off, quiet hours);
-/// `{user}` in the title or message becomes the recipient's name. Answers
-/// `{id, recipients, deliveries}` once everything is stored and queued.
-pub async fn send(state: &AppState, admin: i64, b: SendInput) -> Result<Value, ApiError> {
+/// A send, checked: its texts, its reach and how the campaign records it.
+struct Checked {
+    notification_type: String,
+    title: String,
+    message: String,
+    action_url: Option<String>,
+    data: Value,
+    reach: Reach,
+    audience: Value,
+}
+
+fn check(b: SendInput) -> Result<Checked, ApiError> {
     let kind = NotificationType::parse(&b.notification_type);
     if matches!(kind, None | Some(NotificationType::Emergency)) {
         let sendable: Vec<&str> = NotificationType::ALL
@@ -157,8 +164,59 @@ pub async fn send(state: &AppState, admin: i64, b: SendInput) -> Result<Value, A
             )
         }
     };
+    Ok(Checked {
+        notification_type: b.notification_type,
+        title,
+        message,
+        action_url,
+        data,
+        reach,
+        audience,
+    })
+}
+
+/// What a send would do, sending nothing: how many users its audience
+/// reaches now (their preferences applied) and the notification as the
+/// first of them would get it.
+pub async fn preview(state: &AppState, b: SendInput) -> Result<Value, ApiError> {
+    let checked = check(b)?;
+    state
+        .db
+        .run(move |c| {
+            check_target(c, &checked.reach)?;
+            let people = recipients(c, &checked.notification_type, &checked.reach)?;
+            let sample = people.first().map_or(
+                json!({ "user": null, "title": checked.title, "message": checked.message,
+                        "action_url": checked.action_url }),
+                |(id, name)| {
+                    json!({
+                        "user": { "id": id, "display_name": name },
+                        "title": templates::personalise(&checked.title, name),
+                        "message": templates::personalise(&checked.message, name),
+                        "action_url": checked.action_url,
+                    })
+                },
+            );
+            Ok(json!({ "audience_size": people.len(), "sample": sample }))
+        })
+        .await
+}
+
+/// Sends one notification to an audience. Each recipient's preferences
+/// decide (the type's switch, followed-only, push on or off, quiet hours);
+/// `{user}` in the title or message becomes the recipient's name. Answers
+/// `{id, recipients, deliveries}` once everything is stored and queued.
+pub async fn send(state: &AppState, admin: i64, b: SendInput) -> Result<Value, ApiError> {
+    let Checked {
+        notification_type,
+        title,
+        message,
+        action_url,
+        data,
+        reach,
+        audience,
+    } = check(b)?;
     let push = state.push.targets_to_hand_over();
-    let notification_type = b.notification_type;
     let sent = state
         .db
         .run(move |c| {

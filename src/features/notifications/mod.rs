@@ -304,19 +304,9 @@ pub fn on_event_start(
     live: &crate::db::models::LiveEvent,
     push: &PushTargets,
 ) -> QueryResult<Sent> {
-    let event = crate::db::catalog::find_event(conn, live.event_id)?;
-    fire(
-        conn,
-        "event_start",
-        Reach {
-            events: vec![live.event_id],
-            ..Reach::default()
-        },
-        format!("/live/events/{}", live.id),
-        json!({ "live_event": live.id, "event": live.event_id }),
-        push,
-        |user| templates::event_start(user, &event.name, &event.venue),
-    )
+    to_event_followers(conn, live, json!({}), push, |user, event| {
+        templates::event_start(user, &event.name, &event.venue)
+    })
 }
 
 /// The event starts soon: its followers are reminded (automation's
@@ -327,7 +317,29 @@ pub fn on_event_reminder(
     minutes: i64,
     push: &PushTargets,
 ) -> QueryResult<Sent> {
+    to_event_followers(
+        conn,
+        live,
+        json!({ "reminder": true }),
+        push,
+        |user, event| templates::event_reminder(user, &event.name, &event.venue, minutes),
+    )
+}
+
+/// An `event_start` notification about a live event to its event's
+/// followers; `extra` joins its data.
+fn to_event_followers(
+    conn: &mut PgConnection,
+    live: &crate::db::models::LiveEvent,
+    extra: Value,
+    push: &PushTargets,
+    text: impl Fn(&str, &crate::db::models::Event) -> (String, String),
+) -> QueryResult<Sent> {
     let event = crate::db::catalog::find_event(conn, live.event_id)?;
+    let mut data = json!({ "live_event": live.id, "event": live.event_id });
+    if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
     fire(
         conn,
         "event_start",
@@ -336,9 +348,9 @@ pub fn on_event_reminder(
             ..Reach::default()
         },
         format!("/live/events/{}", live.id),
-        json!({ "live_event": live.id, "event": live.event_id, "reminder": true }),
+        data,
         push,
-        |user| templates::event_reminder(user, &event.name, &event.venue, minutes),
+        |user| text(user, &event),
     )
 }
 

@@ -118,6 +118,8 @@ impl ToSchema for ErrorCode {}
         super::live_events::update,
         super::automation::overview,
         super::automation::cancel,
+        super::notification_admin::preview,
+        super::moderation::user_panel,
         super::fight_control::officials,
         super::fight_control::start,
         super::fight_control::start_round,

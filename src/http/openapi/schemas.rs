@@ -701,3 +701,71 @@ pub struct AutomationOverview {
     /// Pending jobs first (soonest due first), then the latest 50 others, newest first.
     pub jobs: Vec<crate::db::automation::Job>,
 }
+
+/// What a send would do.
+#[derive(Serialize, ToSchema)]
+pub struct SendPreview {
+    /// Users the audience reaches now.
+    #[schema(minimum = 0)]
+    pub audience_size: i64,
+    pub sample: PreviewSample,
+}
+
+/// The notification as one recipient would get it.
+#[derive(Serialize, ToSchema)]
+pub struct PreviewSample {
+    /// Null when the audience reaches nobody.
+    #[schema(required = true)]
+    pub user: Option<PreviewUser>,
+    pub title: String,
+    pub message: String,
+    #[schema(required = true)]
+    pub action_url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PreviewUser {
+    pub id: i64,
+    pub display_name: String,
+}
+
+/// The moderators' panel of one user.
+#[derive(Serialize, ToSchema)]
+pub struct ModeratedUser {
+    pub user: ModeratedAccount,
+    pub banned: bool,
+    pub mutes: Vec<MuteInForce>,
+    /// Their latest 50 comments in any status, newest first.
+    pub comments: Vec<AuthoredComment>,
+    /// The latest 50 moderation actions on them, newest first.
+    pub actions: Vec<crate::db::moderation::ModerationAction>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ModeratedAccount {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: ringside_actors::Role,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MuteInForce {
+    /// Null: everywhere.
+    #[schema(required = true)]
+    pub live_event: Option<i64>,
+    /// Null: until lifted.
+    #[schema(required = true)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuthoredComment {
+    pub id: i64,
+    pub live_event: i64,
+    pub content: String,
+    pub status: ringside_actors::vocabulary::CommentStatus,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
