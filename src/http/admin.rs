@@ -58,16 +58,11 @@ fn looks_like_file(tail: &str) -> bool {
 /// Development: the file read from `<dir>/admin/`, only plain segments
 /// (no `..`, nothing hidden), tagged by its bytes.
 fn from_disk(req: &HttpRequest, dir: &Path, name: &str) -> Result<HttpResponse, ApiError> {
-    let rel = Path::new(name);
-    let plain = rel.components().all(|c| match c {
-        Component::Normal(part) => !part.to_string_lossy().starts_with('.'),
-        _ => false,
-    });
     let missing = || ApiError::NotFound(format!("no such file: {}", req.path()));
-    if !plain {
+    if !plain(name) {
         return Err(missing());
     }
-    let body = std::fs::read(dir.join("admin").join(rel)).map_err(|_| missing())?;
+    let body = std::fs::read(dir.join("admin").join(name)).map_err(|_| missing())?;
     let tag = quoted_hex(fnv1a(&body));
     let tag = String::from_utf8_lossy(&tag).into_owned();
     Ok(respond(
@@ -77,6 +72,16 @@ fn from_disk(req: &HttpRequest, dir: &Path, name: &str) -> Result<HttpResponse, 
         content_type(name),
         body,
     ))
+}
+
+/// A path of plain segments only: nothing that climbs out of the folder,
+/// no absolute path, nothing hidden.
+fn plain(name: &str) -> bool {
+    !name.is_empty()
+        && Path::new(name).components().all(|c| match c {
+            Component::Normal(part) => !part.to_string_lossy().starts_with('.'),
+            _ => false,
+        })
 }
 
 /// The content type of a file by its extension (`build.rs` has the same
@@ -114,6 +119,22 @@ mod tests {
     fn build_and_server_agree_on_content_types() {
         for a in ASSETS {
             assert_eq!(a.content_type, content_type(a.path), "{}", a.path);
+        }
+    }
+
+    #[test]
+    fn the_development_folder_serves_only_plain_paths() {
+        assert!(plain("views/fight.js"));
+        assert!(plain("index.html"));
+        for bad in [
+            "",
+            "../Cargo.toml",
+            "views/../../x.js",
+            "/etc/passwd",
+            ".env",
+            "views/.hidden.js",
+        ] {
+            assert!(!plain(bad), "{bad}");
         }
     }
 

@@ -319,6 +319,15 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
     let reporter = app
         .user_with_role("reporter@console.test", "reporter")
         .await;
+    let (status, body) = app
+        .call(
+            "PATCH",
+            &format!("/api/events/{event}/"),
+            Some(&admin),
+            Some(json!({ "name": "Ringside 12: Harbour Nights", "venue": "Harbour Arena" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     // A stand-in, for a late replacement.
     let (_, opener_fight) = app.get(&format!("/api/fights/{}/", fights[2]), None).await;
     let (status, stand_in) = app
@@ -669,6 +678,26 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
     set_clock(&mut console, "5:00").await;
     end_round(&mut console, &mut viewer, 1).await;
     start_round(&mut console, &mut viewer, 2).await;
+    // A decision in round 2 of 5: the engine refuses, and the console says
+    // so plainly (status, code, message) where it was asked.
+    set(&mut console, "#result-method", "unanimous_decision").await;
+    set(&mut console, "#result-winner", "red").await;
+    submit(&mut console, "#result").await;
+    confirm(&mut console).await;
+    console
+        .wait_for(
+            "the engine's refusal shown",
+            "(() => { const s = document.querySelector('[data-testid=result-status]'); \
+             return s.dataset.kind === 'error' && s.dataset.status.startsWith('4') && s.dataset.code !== '' \
+             && s.textContent.startsWith(`${s.dataset.status} ${s.dataset.code}: `); })()",
+            SHOWN,
+        )
+        .await;
+    assert_eq!(
+        viewer.eval(&format!("{} === ''", text("#result"))).await,
+        true,
+        "no result on the viewer page"
+    );
     record_result(&mut console, "submission", "blue", Some("rear-naked choke")).await;
     viewer
         .wait_for(
@@ -796,4 +825,159 @@ async fn a_viewer_account_has_no_access_and_a_reporter_sees_only_the_composer() 
         );
     }
     assert!(!views.iter().any(|x| x == "card"), "{views:?}");
+}
+
+#[actix_rt::test]
+async fn the_board_shows_the_servers_cap_when_a_start_is_refused() {
+    let name = "the_board_shows_the_servers_cap_when_a_start_is_refused";
+    let server = ChildServer::start(&[("MAX_CONCURRENT_EVENTS", "1")]).await;
+    let app = server.app();
+    let admin = app.admin_token().await;
+    let (first, _) = build_card(&app, &admin, 1).await;
+    let (status, second) = app
+        .post(
+            "/api/events/",
+            Some(&admin),
+            json!({ "name": "Second Night", "venue": "Arena", "scheduled_start": "2026-12-02T20:00:00Z" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let mut live = Vec::new();
+    for event in [first, second["id"].as_i64().expect("id")] {
+        let (status, body) = app
+            .post(
+                "/api/live/events/",
+                Some(&admin),
+                json!({ "event": event, "settings": {} }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        live.push(body["id"].as_i64().expect("id"));
+    }
+    let (status, body) = app
+        .post(
+            &format!("/api/live/events/{}/start/", live[0]),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let mut page = Browser::open(name, &app.url("/admin/#/events")).await;
+    laptop(&mut page).await;
+    sign_in(&mut page, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let row = format!("li[data-live-event=\"{}\"]", live[1]);
+    page.wait_for(
+        "one live, one upcoming",
+        &format!(
+            "{} && {}.startsWith('1 live now')",
+            exists(&format!("{row}[data-status=upcoming]")),
+            text("[data-testid=live-count]")
+        ),
+        SHOWN,
+    )
+    .await;
+    // Cancelling the confirmation starts nothing.
+    click(&mut page, &format!("{row} button[data-action=start]")).await;
+    click(&mut page, "#confirm-cancel").await;
+    let (_, still) = app
+        .get(&format!("/api/live/events/{}/", live[1]), None)
+        .await;
+    assert_eq!(still["status"], "upcoming");
+    // Confirmed, the server refuses: the refusal by the row, the cap on the board.
+    click(&mut page, &format!("{row} button[data-action=start]")).await;
+    confirm(&mut page).await;
+    page.wait_for(
+        "the cap shown",
+        &format!(
+            "{}.includes('of at most 1 (MAX_CONCURRENT_EVENTS)')",
+            text("[data-testid=live-count]")
+        ),
+        SHOWN,
+    )
+    .await;
+    let refusal = page.eval(&text(&format!("{row} .status-line"))).await;
+    assert!(
+        refusal
+            .as_str()
+            .is_some_and(|t| t.starts_with("409 too_many_live_events: ")),
+        "{refusal}"
+    );
+}
+
+/// A response's status, a header and the body.
+async fn fetch(app: &TestApp, path: &str, header: &str) -> (StatusCode, String, Vec<u8>) {
+    let mut resp = app.client.get(app.url(path)).send().await.expect("sent");
+    let value = resp
+        .headers()
+        .get(header)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = resp.body().limit(1 << 22).await.expect("body");
+    (resp.status(), value, body.to_vec())
+}
+
+#[actix_rt::test]
+async fn the_console_is_served_from_the_binary_or_from_a_development_folder() {
+    let app = TestApp::spawn().await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/admin");
+    let shell = std::fs::read(root.join("index.html")).expect("the shell");
+    // The shell at the root and at any view's address; its policy is the page's.
+    for path in ["/admin/", "/admin/fight/12", "/admin/events"] {
+        let (status, policy, body) = fetch(&app, path, "content-security-policy").await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(policy.contains("script-src 'self'"), "{path}: {policy}");
+        assert_eq!(body, shell, "{path} is the shell");
+    }
+    // Every file under web/admin/ as it is on disk, with its type.
+    for (path, file, content_type) in [
+        ("/admin/app.js", "app.js", "text/javascript"),
+        ("/admin/lib.js", "lib.js", "text/javascript"),
+        ("/admin/admin.css", "admin.css", "text/css"),
+        ("/admin/views/fight.js", "views/fight.js", "text/javascript"),
+    ] {
+        let (status, kind, body) = fetch(&app, path, "content-type").await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(kind.starts_with(content_type), "{path}: {kind}");
+        assert_eq!(
+            body,
+            std::fs::read(root.join(file)).expect("file"),
+            "{path}"
+        );
+    }
+    let (status, _, _) = fetch(&app, "/admin/views/nothing.js", "content-type").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.permanent_redirect("/admin").await.as_deref(),
+        Some("/admin/")
+    );
+
+    // RINGSIDE_WEB_DIR: read from that folder on every request instead.
+    let dir = std::env::temp_dir().join(format!("ringside-web-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("admin/views")).expect("folder");
+    std::fs::write(dir.join("admin/index.html"), "<p>first</p>").expect("write");
+    std::fs::write(dir.join("admin/views/new.js"), "export default {};").expect("write");
+    std::fs::write(dir.join("secret.txt"), "not served").expect("write");
+    let dev = TestApp::with_config(crate::harness::test_config_with(
+        crate::harness::fresh_database(),
+        &[("RINGSIDE_WEB_DIR", dir.display().to_string())],
+    ))
+    .await;
+    let (_, _, body) = fetch(&dev, "/admin/fight/3", "content-type").await;
+    assert_eq!(body, b"<p>first</p>");
+    std::fs::write(dir.join("admin/index.html"), "<p>edited</p>").expect("write");
+    let (_, _, body) = fetch(&dev, "/admin/", "content-type").await;
+    assert_eq!(body, b"<p>edited</p>", "an edit shows without a rebuild");
+    let (status, kind, _) = fetch(&dev, "/admin/views/new.js", "content-type").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(kind.starts_with("text/javascript"), "{kind}");
+    for path in [
+        "/admin/..%2fsecret.txt",
+        "/admin/views/..%2f..%2fsecret.txt",
+    ] {
+        let (status, _, _) = fetch(&dev, path, "content-type").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path} stays in the folder");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -35,7 +35,12 @@ export function el(tag, attrs = {}, ...children) {
       for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) node.dataset[k] = String(v);
     } else if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2).toLowerCase(), value);
     else if (key === 'style') throw new TypeError('style attributes are refused by the page policy: use node.style');
-    else if (key === 'value' || key === 'checked' || key === 'selected') node[key] = key === 'value' ? String(value) : !!value;
+    // As properties, and as the defaults a form's reset() goes back to.
+    else if (key === 'value') {
+      node.value = String(value);
+      if ('defaultValue' in node && node.tagName !== 'SELECT') node.defaultValue = String(value);
+    } else if (key === 'checked') node.checked = node.defaultChecked = !!value;
+    else if (key === 'selected') node.selected = node.defaultSelected = !!value;
     else node.setAttribute(key, value === true ? '' : String(value));
   }
   append(node, children);

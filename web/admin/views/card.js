@@ -112,7 +112,10 @@ export default {
             dataset: { action: text === '↑' ? 'up' : 'down' },
             'aria-label': `Move ${label} ${text === '↑' ? 'up' : 'down'} the card`,
             disabled: !other || !upcoming || other.status !== 'upcoming',
-            onclick: (e) => act(e.currentTarget, line, () => swap(f, other), 'Moved.'),
+            onclick: async (e) => {
+              const done = await act(e.currentTarget, line, () => swap(f, other).then(() => true));
+              if (done) ctx.toast(`${fighterName(f.red_fighter)} vs ${fighterName(f.blue_fighter)} is now ${other.card_order === 1 ? 'the main event' : `bout ${other.card_order}`}`, 'ok');
+            },
           },
           text,
         );

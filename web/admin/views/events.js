@@ -22,7 +22,7 @@ export default {
   roles: ['moderator', 'admin'],
   mount(root, ctx) {
     const admin = atLeast(ctx.user.role, 'admin');
-    const state = { rows: new Map(), events: new Map(), subs: new Map(), limit: null, generation: 0 };
+    const state = { rows: new Map(), events: new Map(), subs: new Map(), errors: new Map(), limit: null, generation: 0 };
     const status = statusLine({ 'data-testid': 'board-status' });
     const counter = el('p', { class: 'counter', 'data-testid': 'live-count' });
     const lists = new Map(SECTIONS.map(([s]) => [s, el('ul', { class: 'list', dataset: { section: s } })]));
@@ -77,6 +77,7 @@ export default {
     function row(r) {
       const e = state.events.get(r.event);
       const line = statusLine();
+      if (state.errors.has(r.id)) line.error(state.errors.get(r.id));
       const buttons = [];
       const open = () => {
         ctx.setEvent(r.id);
@@ -84,7 +85,7 @@ export default {
       };
       if (r.status === 'live' || r.status === 'upcoming') {
         buttons.push(el('button', { type: 'button', dataset: { action: 'pick' }, onclick: open }, 'Fight console'));
-        buttons.push(el('button', { type: 'button', dataset: { action: 'card' }, onclick: () => (ctx.setEvent(r.id), ctx.go(`card/${r.id}`)) }, 'Card'));
+        if (admin) buttons.push(el('button', { type: 'button', dataset: { action: 'card' }, onclick: () => (ctx.setEvent(r.id), ctx.go(`card/${r.id}`)) }, 'Card'));
       }
       if (admin && r.status === 'upcoming') {
         buttons.push(transitionButton(r, 'start', 'Start', `Start ${nameOf(r)} now? Viewers see it go live.`, line, 'ok'));
@@ -119,26 +120,38 @@ export default {
     }
 
     function transitionButton(r, action, label, question, line, kind) {
-      const button = el('button', {
-        type: 'button',
-        class: kind,
-        dataset: { action },
-        onclick: async () => {
-          if (!(await ctx.confirm(question, { okText: label }))) return;
-          const done = await act(button, line, () => ctx.api('POST', `/api/live/events/${r.id}/${action}/`));
-          if (done) {
-            ctx.toast(`${nameOf(r)}: ${STATUS[done.status] || done.status}`, 'ok');
-            state.rows.set(done.id, { ...r, ...done });
+      const button = el(
+        'button',
+        {
+          type: 'button',
+          class: kind,
+          dataset: { action },
+          onclick: async () => {
+            if (!(await ctx.confirm(question, { okText: label }))) return;
+            button.disabled = true;
+            state.errors.delete(r.id);
+            line.clear();
+            try {
+              const done = await ctx.api('POST', `/api/live/events/${r.id}/${action}/`);
+              ctx.toast(`${nameOf(r)}: ${STATUS[done.status] || done.status}`, 'ok');
+              state.rows.set(done.id, { ...r, ...done });
+              ctx.refreshEvents();
+            } catch (err) {
+              // Kept by the row across redraws, until its next action.
+              state.errors.set(r.id, err);
+              if (err.code === 'too_many_live_events') {
+                // The cap is in no endpoint; the refusal names it.
+                const n = /(\d+)/.exec(err.message || '');
+                if (n) state.limit = Number(n[1]);
+              }
+            } finally {
+              button.disabled = false;
+            }
             render();
-            ctx.refreshEvents();
-          } else if (line.node.dataset.code === 'too_many_live_events') {
-            // The cap is in no endpoint; the refusal names how many are live.
-            const n = /(\d+)/.exec(line.node.textContent.replace(/^\d+ /, ''));
-            if (n) state.limit = Number(n[1]);
-            render();
-          }
+          },
         },
-      }, label);
+        label,
+      );
       return button;
     }
 
@@ -243,6 +256,7 @@ export default {
         if (iso) body.start_time = iso;
         const made = await act(submit, line, () => ctx.api('POST', '/api/live/events/', body), (le) => `Created live event #${le.id}.`);
         if (made) {
+          form.reset();
           ctx.toast(`Live event #${made.id} created`, 'ok');
           ctx.setEvent(made.id);
           ctx.refreshEvents();

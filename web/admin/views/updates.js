@@ -36,6 +36,7 @@ export default {
   mount(root, ctx) {
     const staff = atLeast(ctx.user.role, 'moderator');
     const state = { event: null, pending: new Map(), published: new Map(), subs: [], poll: null, generation: 0, types: FALLBACK_TYPES };
+    const names = new Map();
     const heading = el('h1', {}, 'Updates');
     const composerBox = el('div');
     const queue = el('ul', { class: 'list', 'data-testid': 'approval-queue' });
@@ -233,13 +234,32 @@ export default {
       return el(
         'li',
         { class: ['update', u.is_breaking && 'breaking'], dataset: { updateId: u.id } },
-        el('p', { class: 'muted small' }, `${u.update_type}${u.is_breaking ? ' · BREAKING' : ''} · by user ${u.created_by ?? u.author ?? '?'} · ${clockTime(u.created_at)}`),
+        el('p', { class: 'muted small' }, `${u.update_type}${u.is_breaking ? ' · BREAKING' : ''} · by `, author(u.created_by), ` · ${clockTime(u.created_at)}`),
         el('p', { class: 'update-title' }, u.title),
         u.description ? el('p', {}, u.description) : null,
         mediaOf(u),
         el('div', { class: 'row' }, review('approve'), review('reject'), reason),
         line.node,
       );
+    }
+
+    /** The author's display name (from the moderators' user panel), once known. */
+    function author(id) {
+      const node = el('span', { class: 'author' }, id === null || id === undefined ? 'a deleted account' : `user ${id}`);
+      if (id === null || id === undefined) return node;
+      if (!names.has(id)) {
+        names.set(
+          id,
+          ctx.api('GET', `/api/moderation/users/${id}/`).then(
+            (panel) => (panel && panel.user && panel.user.display_name) || null,
+            () => null,
+          ),
+        );
+      }
+      names.get(id).then((name) => {
+        if (name) node.textContent = name;
+      });
+      return node;
     }
 
     function mediaOf(u) {
