@@ -204,11 +204,11 @@ export default {
             const answer = await act(e.submitter, slowLine, () => ctx.api('POST', `/api/moderation/events/${here}/slow-mode/`, { seconds }));
             if (!answer) return;
             showSlow(answer.slow_mode_seconds);
-            slowLine.ok(answer.slow_mode_seconds ? `Slow mode on: ${answer.slow_mode_seconds} s` : 'Slow mode off');
+            ctx.toast(answer.slow_mode_seconds ? `Slow mode on: ${answer.slow_mode_seconds} s` : 'Slow mode off', 'ok');
             audit.refresh();
           },
         },
-        field('Slow mode: seconds a fan waits between comments (0: off)', slow),
+        field('Slow mode, seconds (0: off)', slow),
         el('button', { type: 'submit' }, 'Set'),
       );
       fill(streamBox, panel(`Live comments · ${eventTitle(ctx, here)}`, { id: 'stream-section' }, streamLine.node, streamList, streamEmpty));
