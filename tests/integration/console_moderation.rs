@@ -641,3 +641,92 @@ async fn the_automation_view_lists_a_pending_start_and_cancels_it() {
         .await;
     assert_eq!(overview["settings"]["auto_complete"], true, "{overview}");
 }
+
+#[actix_rt::test]
+async fn a_poll_made_in_the_console_opens_counts_votes_live_and_closes() {
+    let app = TestApp::spawn().await;
+    // The shell picks the one live event by itself.
+    let night = night(&app, 1, json!({})).await;
+    app.user_with_role("polls@console-b.test", "moderator")
+        .await;
+    let (fan, _) = app.register("voter@console-b.test").await;
+    let mut page = console(
+        "a_poll_made_in_the_console_opens_counts_votes_live_and_closes",
+        &app,
+        "polls@console-b.test",
+        PASSWORD,
+    )
+    .await;
+    open_view(&mut page, "polls").await;
+    page.wait_for(
+        "the event's polls followed",
+        &exists("#polls[data-live=\"true\"]"),
+        SHOWN,
+    )
+    .await;
+    type_into(&mut page, "#poll-question", "Who takes it?").await;
+    type_into(&mut page, "#poll-options", "Red\nBlue\nDraw").await;
+    // Closing in ten minutes, in the browser's own zone (a datetime-local field).
+    page.eval(
+        "(() => { const d = new Date(Date.now() + 10 * 60 * 1000); const p = (n) => String(n).padStart(2, '0'); \
+         document.querySelector('#poll-closes').value = \
+         `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`; return true; })()",
+    )
+    .await;
+    click(
+        &mut page,
+        "[data-testid=\"poll-form\"] button[type=\"submit\"]",
+    )
+    .await;
+    let draft = "[data-testid=\"poll\"][data-status=\"draft\"]";
+    page.wait_for("the draft", &exists(draft), SHOWN).await;
+    let id = page
+        .eval(&format!(
+            "Number(document.querySelector({}).dataset.pollId)",
+            js(draft)
+        ))
+        .await
+        .as_i64()
+        .expect("a poll id");
+    let (_, stored) = app
+        .get(&format!("/api/live/polls/{id}/"), Some(&night.admin))
+        .await;
+    assert_eq!(stored["question"], "Who takes it?", "{stored}");
+    assert_eq!(stored["options"].as_array().map(Vec::len), Some(3));
+    assert!(stored["closes_at"].is_string(), "{stored}");
+
+    let card = format!("[data-testid=\"poll\"][data-poll-id=\"{id}\"]");
+    click(&mut page, &format!("{card} button[data-action=\"open\"]")).await;
+    page.wait_for(
+        "the poll open",
+        &exists(&format!("{card}[data-status=\"open\"]")),
+        SHOWN,
+    )
+    .await;
+    let option = stored["options"][1]["id"].as_i64().expect("option");
+    let (status, vote) = app
+        .post(
+            &format!("/api/live/polls/{id}/vote/"),
+            Some(&fan),
+            json!({ "option": option }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{vote}");
+    page.wait_for(
+        "the vote counted live",
+        &exists(&format!(
+            "{card} li[data-option-id=\"{option}\"][data-votes=\"1\"]"
+        )),
+        SHOWN,
+    )
+    .await;
+    click(&mut page, &format!("{card} button[data-action=\"close\"]")).await;
+    page.wait_for(
+        "the poll closed",
+        &exists(&format!("{card}[data-status=\"closed\"]")),
+        SHOWN,
+    )
+    .await;
+    let (_, stored) = app.get(&format!("/api/live/polls/{id}/"), None).await;
+    assert_eq!(stored["status"], "closed", "{stored}");
+}
