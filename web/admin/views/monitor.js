@@ -1,12 +1,13 @@
 // The monitor (`/admin/#/monitor`, admin): every node of the cluster with
-// its sessions by kind and transport, rooms, frames per second,
-// slow-client drops, persistence queue and bus health, and the push
-// outcomes, from GET /api/admin/monitor/ every 2 s.
+// its sessions by kind (as the server counts them) and by transport, rooms,
+// frames per second, slow-client drops, persistence queue and bus health,
+// and the push outcomes, from GET /api/admin/monitor/ every 2 s.
 
 import { el, fill, statusLine, clockTime, when, panel } from '../lib.js';
 import { num, facts, every, tag, styles } from './kit.js';
 
 const REFRESH_MS = 2000;
+const TRANSPORTS = { websocket: 'WebSocket', sse: 'SSE', poll: 'Long-poll' };
 
 export default {
   id: 'monitor',
@@ -55,9 +56,10 @@ export default {
             tag(n.alive ? 'alive' : 'down', { dataset: { testid: 'node-alive' } }),
             tag(`${n.bus || '?'} bus ${n.bus_healthy ? 'healthy' : 'down'}`, { dataset: { status: n.bus_healthy ? 'alive' : 'down' } }),
             el('span', { class: 'muted small' }, `up since ${when(n.started_at)} · seen ${clockTime(n.seen_at)}`)),
+          // Sessions by kind and by transport, whatever kinds the server counts.
+          facts(Object.entries(s).map(([kind, n_]) => [`Sessions: ${kind}`, num(n_), `sessions-${kind}`]), { class: 'b-facts b-kinds' }),
           facts([
-            ['Anonymous', num(s.anonymous)], ['Signed in', num(s.user)],
-            ['WebSocket', num(tr.websocket)], ['SSE', num(tr.sse)], ['Long-poll', num(tr.poll)],
+            ...Object.entries(tr).map(([t, n_]) => [TRANSPORTS[t] || t, num(n_), `transport-${t}`]),
             ['Rooms', num(n.rooms)], ['Frames/s', num(n.frames_per_second)],
             ['Slow-client drops', num(n.slow_client_drops)], ['Persistence queue', num(n.persistence_queue)],
           ]));
