@@ -118,7 +118,7 @@ export default {
         const v = (current.viewers && current.viewers.series) || [];
         if (v.length) {
           fill(viewersBox);
-          charts.push(new uPlot(opts(width, 'viewers', [{ label: 'Viewers', stroke: COLORS.viewers, width: 2 }]), [v.map((p) => ms(p.t) / 1000), v.map((p) => p.count)], viewersBox));
+          charts.push(new uPlot(opts(width, 'viewers', [{ label: 'Viewers', stroke: COLORS.viewers, width: 2 }]), widen([v.map((p) => ms(p.t) / 1000), v.map((p) => p.count)], 300), viewersBox));
         } else fill(viewersBox, el('p', { class: 'empty' }, 'No viewer counts yet.'));
         const msgs = (current.messages && current.messages.per_minute) || [];
         const coms = (current.comments && current.comments.per_minute) || [];
@@ -128,7 +128,7 @@ export default {
           charts.push(new uPlot(opts(width, 'per minute', [
             { label: 'Messages', stroke: COLORS.messages, width: 2 },
             { label: 'Comments', stroke: COLORS.comments, width: 2 },
-          ]), [xs, a, b], rateBox));
+          ]), widen([xs, a, b], 300), rateBox));
         } else fill(rateBox, el('p', { class: 'empty' }, 'No messages yet.'));
         drawCompare(width);
       }
@@ -152,9 +152,9 @@ export default {
             { label: eventTitle(ctx, event), stroke: COLORS.viewers, width: 2 },
             { label: eventTitle(ctx, past.event), stroke: COLORS.earlier, width: 2, dash: [6, 4] },
           ]),
-          scales: { x: { time: false } },
+          scales: { x: { time: false }, y: { range: fromZero } },
           axes: [axis('minutes since start'), axis('viewers')],
-        }, [minutes, minutes.map((x) => mine.get(x) ?? null), minutes.map((x) => theirs.get(x) ?? null)], compareBox));
+        }, widen([minutes, minutes.map((x) => mine.get(x) ?? null), minutes.map((x) => theirs.get(x) ?? null)], 5), compareBox));
       }
 
       earlier.addEventListener('change', async () => {
@@ -221,10 +221,21 @@ function axis(label) {
   return { label, stroke: '#a9b2bf', grid: { stroke: '#2c3442' }, ticks: { stroke: '#2c3442' } };
 }
 
+/** The y axis counts from 0. */
+const fromZero = (u, min, max) => [0, Math.max(1, Math.ceil((max || 0) * 1.1))];
+
+/** One point alone would make uPlot span years: empty neighbours `step` either side. */
+function widen(data, step) {
+  if (data[0].length !== 1) return data;
+  const [x] = data[0];
+  return [[x - step, x, x + step], ...data.slice(1).map(([v]) => [null, v, null])];
+}
+
 function opts(width, yLabel, series) {
   return {
     width,
     height: 220,
+    scales: { y: { range: fromZero } },
     series: [{}, ...series],
     axes: [axis(''), axis(yLabel)],
     legend: { live: false },

@@ -56,8 +56,11 @@ export default {
             tag(n.alive ? 'alive' : 'down', { dataset: { testid: 'node-alive' } }),
             tag(`${n.bus || '?'} bus ${n.bus_healthy ? 'healthy' : 'down'}`, { dataset: { status: n.bus_healthy ? 'alive' : 'down' } }),
             el('span', { class: 'muted small' }, `up since ${when(n.started_at)} · seen ${clockTime(n.seen_at)}`)),
-          // Sessions by kind and by transport, whatever kinds the server counts.
-          facts(Object.entries(s).map(([kind, n_]) => [`Sessions: ${kind}`, num(n_), `sessions-${kind}`]), { class: 'b-facts b-kinds' }),
+          // Sessions by kind (whatever kinds the server counts; the empty ones left out) and by transport.
+          facts([
+            ['Sessions', num(Object.values(s).reduce((a, b) => a + (Number(b) || 0), 0)), 'node-sessions'],
+            ...Object.entries(s).filter(([, n_]) => n_).map(([kind, n_]) => [`on ${kind}`, num(n_), `sessions-${kind}`]),
+          ], { class: 'b-facts b-kinds' }),
           facts([
             ...Object.entries(tr).map(([t, n_]) => [TRANSPORTS[t] || t, num(n_), `transport-${t}`]),
             ['Rooms', num(n.rooms)], ['Frames/s', num(n.frames_per_second)],
