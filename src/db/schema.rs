@@ -1,6 +1,25 @@
 // @generated from the migrations (information_schema); keep in step with migrations/.
 
 diesel::table! {
+    analytics (live_event_id, minute, metric, label) {
+        live_event_id -> Int8,
+        minute -> Timestamptz,
+        metric -> Text,
+        label -> Text,
+        value -> Int8,
+    }
+}
+
+diesel::table! {
+    analytics_viewers (live_event_id, minute, node) {
+        live_event_id -> Int8,
+        minute -> Timestamptz,
+        node -> Text,
+        value -> Int8,
+    }
+}
+
+diesel::table! {
     articles (id) {
         id -> Int8,
         title -> Text,
@@ -33,6 +52,15 @@ diesel::table! {
         epoch -> Text,
         last_seq -> Int8,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    cluster_nodes (node) {
+        node -> Text,
+        started_at -> Timestamptz,
+        seen_at -> Timestamptz,
+        figures -> Jsonb,
     }
 }
 
@@ -476,9 +504,12 @@ diesel::joinable!(push_notifications -> notification_campaigns (campaign_id));
 diesel::joinable!(fight_timeline -> live_fights (live_fight_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    analytics,
+    analytics_viewers,
     articles,
     channel_messages,
     channel_sequences,
+    cluster_nodes,
     comment_reports,
     devices,
     divisions,

@@ -8,6 +8,7 @@ mod harness;
 mod raw_ws;
 mod ws_client;
 
+mod analytics;
 mod auth;
 mod bad_input;
 mod body_timeout;

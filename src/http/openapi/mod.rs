@@ -176,6 +176,8 @@ impl ToSchema for ErrorCode {}
         super::notification_admin::send,
         super::notification_admin::analytics,
         super::notification_admin::broadcast,
+        super::analytics::analytics,
+        super::analytics::monitor,
     ),
     // Schemas only parameters use (utoipa collects those of bodies itself).
     components(schemas(
@@ -235,6 +237,10 @@ const TAGS: &[(&str, &str)] = &[
         include_str!("../../../docs/api/tags/websocket.md"),
     ),
     ("streams", include_str!("../../../docs/api/tags/streams.md")),
+    (
+        "analytics",
+        include_str!("../../../docs/api/tags/analytics.md"),
+    ),
 ];
 
 /// The long prose: the API's description and the tags'.
