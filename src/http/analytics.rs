@@ -31,7 +31,7 @@ struct Filter {
 #[schema(as = LiveAnalyticsAnswer)]
 enum Answer {
     /// With `event`.
-    One(EventAnalytics),
+    One(Box<EventAnalytics>),
     /// Without: every live event now.
     All(AllEvents),
 }
@@ -74,9 +74,9 @@ async fn analytics(
         Some(_) => return Err(ApiError::invalid("format", "must be json or csv")),
     };
     match (filter.event, csv) {
-        (Some(event), false) => {
-            Ok(HttpResponse::Ok().json(Answer::One(figures::event(&state, event).await?)))
-        }
+        (Some(event), false) => Ok(
+            HttpResponse::Ok().json(Answer::One(Box::new(figures::event(&state, event).await?)))
+        ),
         (Some(event), true) => {
             let night = figures::event(&state, event).await?;
             Ok(HttpResponse::Ok()
