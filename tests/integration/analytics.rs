@@ -13,6 +13,7 @@ use ringside::config::Config;
 use ringside_push_fakes::FakeFcm;
 use serde_json::{json, Value};
 
+use crate::child::ChildServer;
 use crate::comments::comment;
 use crate::harness::{assert_error, fresh_database, test_config_with, RedisServer, TestApp};
 use crate::live_ws::{live_event, post_update, watch};
@@ -416,6 +417,32 @@ async fn a_nights_figures_are_what_happened_and_survive_a_restart() {
     }
     assert_eq!(after["viewers"]["peak"], 3);
     assert_eq!(after["viewers"]["series"], got["viewers"]["series"]);
+}
+
+/// What a node counted since its last flush is written when it stops
+/// gracefully, so a restart loses nothing even with a long flush interval.
+#[actix_rt::test]
+async fn a_graceful_stop_flushes_what_was_counted() {
+    let env = [("ANALYTICS_FLUSH_INTERVAL", "3600")];
+    let mut server = ChildServer::start(&env).await;
+    let app = server.app();
+    let (_, event, _) = live_event(&app).await;
+    let (fan, _) = app.register("fan@ringside.test").await;
+    for text in ["left hook", "right cross"] {
+        let (status, body) = comment(&app, &fan, event, text, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    react(&app, &fan, event, "wow").await;
+    assert_eq!(app.count("analytics"), 0, "nothing flushed before the stop");
+
+    server.stop();
+    server.restart(&env).await;
+    let app = server.app();
+    let admin = app.admin_token().await;
+    let got = analytics(&app, &admin, event).await;
+    assert_eq!(got["comments"]["total"], 2, "{got}");
+    assert_eq!(got["messages"]["by_type"]["comment"], 2, "{got}");
+    assert_eq!(got["reactions"]["by_type"], json!({ "wow": 1 }), "{got}");
 }
 
 #[actix_rt::test]
