@@ -199,6 +199,28 @@ async fn react(app: &TestApp, token: &str, event: i64, kind: &str) {
     assert!(status.is_success(), "{body}");
 }
 
+/// The durable messages stored for the event's channels (its own, its
+/// comments' and its fights'), by frame type: what analytics must have counted.
+fn stored_by_type(app: &TestApp, event: i64, fights: &[i64]) -> Value {
+    let mut channels = vec![format!("'event:{event}'"), format!("'comments:{event}'")];
+    channels.extend(fights.iter().map(|f| format!("'fight:{f}'")));
+    let rows = app.rows(&format!(
+        "SELECT frame_type, count(*) AS n FROM channel_messages \
+          WHERE channel IN ({}) GROUP BY frame_type",
+        channels.join(", ")
+    ));
+    let by_type: serde_json::Map<String, Value> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["frame_type"].as_str().expect("type").to_string(),
+                r["n"].clone(),
+            )
+        })
+        .collect();
+    Value::Object(by_type)
+}
+
 /// A push provider (a local fake FCM) so a campaign queues deliveries.
 fn push_vars(fcm: &FakeFcm) -> Vec<(&'static str, String)> {
     vec![
@@ -215,7 +237,7 @@ async fn a_nights_figures_are_what_happened_and_survive_a_restart() {
     let mut settings = config(database.clone(), &push_vars(&fcm));
     settings.live.comment_rate_limit = 4; // burst 2
     let app = TestApp::with_config(settings.clone()).await;
-    let (admin, event, _) = live_event(&app).await;
+    let (admin, event, fights) = live_event(&app).await;
     let moderator = app.user_with_role("mod@ringside.test", "moderator").await;
 
     // Three viewers on the event.
@@ -344,10 +366,11 @@ async fn a_nights_figures_are_what_happened_and_survive_a_restart() {
 
     // One viewer leaves: current drops, the peak stays.
     viewers.pop();
+    let stored = stored_by_type(&app, event, &fights);
     let got = until(&app, &moderator, event, |g| {
         g["comments"]["total"] == accepted
             && g["reactions"]["total"] == 3
-            && g["messages"]["by_type"]["update"] == 1
+            && g["messages"]["by_type"] == stored
             && g["viewers"]["current"] == 2
             && g["push"]["sent"] == 1
     })
@@ -458,7 +481,7 @@ async fn the_numbers_of_two_nodes_add_up() {
         nodes.push(app);
     }
     let (a, b) = (&nodes[0], &nodes[1]);
-    let (admin, event, _) = live_event(a).await;
+    let (admin, event, fights) = live_event(a).await;
 
     // Two viewers on one node, one on the other; comments and reactions on both.
     let mut viewers = vec![
@@ -476,15 +499,26 @@ async fn the_numbers_of_two_nodes_add_up() {
         react(node, &fan, event, "celebrate").await;
     }
     post_update(b, &admin, event, "From the other node").await;
+    // A fight's frames (on `fight:{id}` and `event:{id}`) count for its event.
+    let (status, body) = b
+        .post(
+            &format!("/api/live/fights/{}/officials/", fights[0]),
+            Some(&admin),
+            json!({ "referee": "Herb Dean", "judges": ["Sal D'Amato", "Derek Cleary", "Chris Lee"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 
+    // Counted once, by the node that published, however many nodes delivered.
+    let stored = stored_by_type(a, event, &fights);
+    assert_eq!(stored["fight_state"], 2, "{stored}");
     let got = until(a, &admin, event, |g| {
         g["comments"]["total"] == 4
             && g["reactions"]["by_type"]["celebrate"] == 2
-            && g["messages"]["by_type"]["update"] == 1
+            && g["messages"]["by_type"] == stored
             && g["viewers"]["peak"] == 3
     })
     .await;
-    // Counted once, by the node that published, however many nodes delivered.
     assert_eq!(got["messages"]["by_type"]["comment"], 4, "{got}");
     assert_eq!(got["engaged_users"], 2);
     assert_consistent(&got);
