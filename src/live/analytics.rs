@@ -52,6 +52,28 @@ struct Pending {
     viewers: HashMap<(i64, DateTime<Utc>), i64>,
 }
 
+impl Pending {
+    fn count(&mut self, key: Key, n: i64) {
+        *self.counts.entry(key).or_default() += n;
+    }
+
+    /// A viewer sample: a minute keeps the most seen.
+    fn saw(&mut self, at: (i64, DateTime<Utc>), viewers: i64) {
+        let peak = self.viewers.entry(at).or_default();
+        *peak = (*peak).max(viewers);
+    }
+
+    /// Adds `other` (counted earlier, not written) to what is pending.
+    fn merge(&mut self, other: Pending) {
+        for (key, n) in other.counts {
+            self.count(key, n);
+        }
+        for (at, n) in other.viewers {
+            self.saw(at, n);
+        }
+    }
+}
+
 /// This node's counters; shared by the request handlers (through the app
 /// state) and the loop that flushes them.
 pub struct Analytics {
@@ -117,7 +139,7 @@ impl Analytics {
             label: label.to_string(),
         };
         if let Ok(mut pending) = self.pending.lock() {
-            *pending.counts.entry(key).or_default() += n;
+            pending.count(key, n);
         }
     }
 
@@ -157,8 +179,7 @@ impl Analytics {
         };
         for (channel, headcount) in counts {
             if let (Channel::Event(id), n @ 1..) = (channel, headcount.connections) {
-                let peak = pending.viewers.entry((*id, minute)).or_default();
-                *peak = (*peak).max(n as i64);
+                pending.saw((*id, minute), n as i64);
             }
         }
     }
@@ -173,13 +194,7 @@ impl Analytics {
     /// Puts back what a failed flush took, so the next one adds it.
     fn put_back(&self, taken: Pending) {
         if let Ok(mut pending) = self.pending.lock() {
-            for (key, n) in taken.counts {
-                *pending.counts.entry(key).or_default() += n;
-            }
-            for (key, n) in taken.viewers {
-                let peak = pending.viewers.entry(key).or_default();
-                *peak = (*peak).max(n);
-            }
+            pending.merge(taken);
         }
     }
 
@@ -355,5 +370,33 @@ mod tests {
             .with_timezone(&Utc);
         assert_eq!(minute_of(t).to_rfc3339(), "2026-12-01T17:03:00+00:00");
         assert_eq!(minute_of(minute_of(t)), minute_of(t));
+    }
+
+    fn key(metric: &'static str, label: &str) -> Key {
+        Key {
+            scope: Scope::Event(7),
+            minute: DateTime::from_timestamp(1_796_144_400, 0).expect("a minute"),
+            metric,
+            label: label.into(),
+        }
+    }
+
+    /// A failed flush gives its counts back: counters add up with what was
+    /// counted meanwhile, and a viewer peak keeps the most seen.
+    #[test]
+    fn what_a_failed_flush_took_is_added_back() {
+        let minute = key("comment", "").minute;
+        let mut taken = Pending::default();
+        taken.count(key("comment", ""), 3);
+        taken.count(key("comment_refused", "slow_mode"), 1);
+        taken.saw((7, minute), 5);
+        taken.saw((7, minute), 2);
+        let mut meanwhile = Pending::default();
+        meanwhile.count(key("comment", ""), 2);
+        meanwhile.saw((7, minute), 4);
+        meanwhile.merge(taken);
+        assert_eq!(meanwhile.counts[&key("comment", "")], 5);
+        assert_eq!(meanwhile.counts[&key("comment_refused", "slow_mode")], 1);
+        assert_eq!(meanwhile.viewers[&(7, minute)], 5);
     }
 }
