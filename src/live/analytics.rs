@@ -348,7 +348,6 @@ impl Monitor {
         json!({
             "sessions": sessions,
             "transports": transports,
-            "connections": stats.sessions,
             "rooms": stats.rooms,
             "frames_per_second": (per_second * 10.0).round() / 10.0,
             "slow_client_drops": slow,
