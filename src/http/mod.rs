@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, body limits, and the handlers of the REST API.
 //! Every handler answers JSON; every failure goes through [`ApiError`].
 
+mod analytics;
 mod auth;
 mod automation;
 pub mod body_deadline;
@@ -76,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(follows::routes)
     .configure(notifications::routes)
     .configure(notification_admin::routes)
+    .configure(analytics::routes)
     .configure(docs::routes)
     .configure(watch::routes)
     .default_service(web::to(unmatched));
