@@ -168,6 +168,7 @@ fn serve(config: Config) -> Result<(), StartError> {
         // The server has drained; what its last requests queued is pushed
         // (or given back) before the process ends.
         running.push.stop().await;
+        running.analytics.flush().await;
         served
     });
     // `database` drops here, after the server has drained: the embedded

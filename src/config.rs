@@ -76,6 +76,8 @@ pub struct Config {
     /// How long a room with no subscribers stays in memory.
     pub room_idle: Duration,
     pub automation: AutomationTimes,
+    /// How often a node adds its live analytics counts to PostgreSQL.
+    pub analytics_flush_interval: Duration,
     pub engagement: EngagementLimits,
     pub push: PushSettings,
     pub guards: Guards,
@@ -334,6 +336,7 @@ impl Config {
                     100..=60_000,
                 )?),
             },
+            analytics_flush_interval: vars.seconds("ANALYTICS_FLUSH_INTERVAL", 10, 1..=3600)?,
             engagement: EngagementLimits {
                 comment_fanout_per_second: vars.number(
                     "COMMENT_FANOUT_PER_SECOND",
@@ -661,6 +664,7 @@ mod tests {
         let c = config(&[]).expect("defaults are valid");
         assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
         assert_eq!(c.live.max_connections_per_user, 5);
+        assert_eq!(c.analytics_flush_interval, Duration::from_secs(10));
         assert_eq!(c.live.connection_timeout, Duration::from_secs(300));
         assert_eq!(c.live.heartbeat_interval, Duration::from_secs(30));
         assert_eq!(c.live.max_message_size, 4096);
@@ -683,6 +687,7 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("LOG_FORMAT", "xml"),
             ("HEARTBEAT_INTERVAL", "400"),
+            ("ANALYTICS_FLUSH_INTERVAL", "0"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).expect_err(var);

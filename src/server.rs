@@ -25,6 +25,8 @@ pub struct Running {
     pub hub: Addr<Hub>,
     /// Stopped after the server, so the last requests' pushes are sent.
     pub push: crate::push::Push,
+    /// Flushed once more after the server has drained.
+    pub analytics: Arc<crate::live::analytics::Analytics>,
 }
 
 pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<Running> {
@@ -49,7 +51,12 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
     .start();
     let push = crate::push::Push::start(&config.push, db.clone())
         .map_err(|e| std::io::Error::other(format!("push: {e}")))?;
+    let analytics = Arc::new(crate::live::analytics::Analytics::new(&bus, db.clone()));
+    analytics
+        .clone()
+        .run(hub.clone(), bus.clone(), config.analytics_flush_interval);
     let state = web::Data::new(AppState {
+        analytics: analytics.clone(),
         push: push.clone(),
         tokens: TokenKeys::new(secret_key, config.token_ttl),
         login_limiter: LoginLimiter::new(config.login_rate_per_account, config.login_rate_per_ip),
@@ -120,6 +127,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         addr,
         hub,
         push,
+        analytics,
     })
 }
 

@@ -36,6 +36,8 @@ pub struct AppState {
     pub live_slots: crate::live::ConnectionSlots,
     /// Long-poll sessions between their polls.
     pub long_polls: crate::live::LongPolls,
+    /// What this node counts for live analytics, flushed to PostgreSQL.
+    pub analytics: Arc<crate::live::analytics::Analytics>,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
         {
             self.push.wake();
         }
+        self.analytics.published(&published);
         self.bus.deliver(published);
     }
 }

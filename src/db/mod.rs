@@ -19,6 +19,7 @@ macro_rules! page_query {
 }
 
 pub mod activity;
+pub mod analytics;
 pub mod automation;
 pub mod catalog;
 pub mod channels;

@@ -21,6 +21,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    analytics (live_event_id, minute, metric, label) {
+        live_event_id -> Int8,
+        minute -> Timestamptz,
+        metric -> Text,
+        label -> Text,
+        value -> Int8,
+    }
+}
+
+diesel::table! {
+    analytics_viewers (live_event_id, minute, node) {
+        live_event_id -> Int8,
+        minute -> Timestamptz,
+        node -> Text,
+        value -> Int8,
+    }
+}
+
+diesel::table! {
     articles (id) {
         id -> Int8,
         title -> Text,
@@ -53,6 +72,15 @@ diesel::table! {
         epoch -> Text,
         last_seq -> Int8,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    cluster_nodes (node) {
+        node -> Text,
+        started_at -> Timestamptz,
+        seen_at -> Timestamptz,
+        figures -> Jsonb,
     }
 }
 
@@ -498,10 +526,13 @@ diesel::joinable!(fight_timeline -> live_fights (live_fight_id));
 diesel::joinable!(automation_jobs -> live_events (live_event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    analytics,
+    analytics_viewers,
     articles,
     automation_jobs,
     channel_messages,
     channel_sequences,
+    cluster_nodes,
     comment_reports,
     devices,
     divisions,

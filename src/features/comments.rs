@@ -33,13 +33,16 @@ pub async fn post(
     session: Option<String>,
     new: CommentInput,
 ) -> Result<CommentView, ApiError> {
+    let live_event = new.live_event;
     post_checked(state, caller, session, new)
         .await
+        .inspect(|_| state.analytics.comment(live_event))
         .inspect_err(|e| {
             crate::metrics::live()
                 .comment_refusals
                 .with_label_values(&[e.code()])
                 .inc();
+            state.analytics.comment_refused(live_event, e.code());
         })
 }
 
@@ -240,6 +243,6 @@ pub async fn report(
         ))
     })
     .await?;
-    state.bus.deliver(published);
+    state.deliver(published);
     Ok(answer)
 }

@@ -26,6 +26,7 @@
 //! - `presence`: who is on a channel, as the caller may see it.
 //! - `follows`: follows and the activity log clients report to.
 
+pub mod analytics;
 pub mod automation;
 pub mod comments;
 pub mod demo;

@@ -36,6 +36,9 @@ pub async fn react(
         },
     )
     .await?;
+    if let Some(live_event) = channels.iter().find_map(|c| c.live_event()) {
+        state.analytics.reaction(live_event, &new.reaction_type);
+    }
     state.totals.mark(
         Counted::Reactions {
             target_type: new.target_type.clone(),

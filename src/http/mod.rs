@@ -2,6 +2,7 @@
 //! Every handler answers JSON; every failure goes through [`ApiError`].
 
 mod admin;
+mod analytics;
 pub mod assets;
 mod auth;
 mod automation;
@@ -78,6 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(follows::routes)
     .configure(notifications::routes)
     .configure(notification_admin::routes)
+    .configure(analytics::routes)
     .configure(docs::routes)
     .configure(watch::routes)
     .configure(admin::routes)

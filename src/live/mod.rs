@@ -4,6 +4,7 @@
 //! multi-row inserts), the coalesced live totals, the connection slots, the
 //! long-poll sessions between polls, and the settings it all runs with.
 
+pub mod analytics;
 mod bus;
 mod long_poll;
 mod persist;

@@ -52,6 +52,15 @@ impl ChildServer {
         }
     }
 
+    /// Stops the server gracefully (SIGTERM) and waits until it has exited.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+    }
+
     /// Kills the server and starts it again on the same address and database.
     pub async fn restart(&mut self, env: &[(&str, &str)]) {
         self.kill();

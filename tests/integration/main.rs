@@ -8,6 +8,7 @@ mod harness;
 mod raw_ws;
 mod ws_client;
 
+mod analytics;
 mod auth;
 mod automation;
 mod bad_input;

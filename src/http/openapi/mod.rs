@@ -181,6 +181,8 @@ impl ToSchema for ErrorCode {}
         super::notification_admin::send,
         super::notification_admin::analytics,
         super::notification_admin::broadcast,
+        super::analytics::analytics,
+        super::analytics::monitor,
     ),
     // Schemas only parameters use (utoipa collects those of bodies itself).
     components(schemas(
@@ -243,6 +245,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "automation",
         include_str!("../../../docs/api/tags/automation.md"),
+    ),
+    (
+        "analytics",
+        include_str!("../../../docs/api/tags/analytics.md"),
     ),
 ];
 

@@ -1,0 +1,3 @@
+DROP TABLE cluster_nodes;
+DROP TABLE analytics_viewers;
+DROP TABLE analytics;
