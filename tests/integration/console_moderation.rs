@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 
 use crate::browser::Browser;
 use crate::fight_control::night;
-use crate::harness::{assert_error, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::harness::{
+    assert_error, fresh_database, test_config, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD,
+};
 
 /// How long a page may take to show what the server did.
 const SHOWN: Duration = Duration::from_secs(20);
@@ -729,4 +731,80 @@ async fn a_poll_made_in_the_console_opens_counts_votes_live_and_closes() {
     .await;
     let (_, stored) = app.get(&format!("/api/live/polls/{id}/"), None).await;
     assert_eq!(stored["status"], "closed", "{stored}");
+}
+
+#[actix_rt::test]
+async fn the_analytics_view_counts_the_nights_comments_and_the_monitor_shows_this_node() {
+    // A short flush, so the figures reach PostgreSQL in a moment.
+    let mut config = test_config(fresh_database());
+    config.analytics_flush_interval = Duration::from_millis(200);
+    let app = TestApp::with_config(config).await;
+    let night = night(&app, 1, json!({})).await;
+    let event = night.event;
+    let (fan, _) = app.register("fan@analytics-b.test").await;
+    // A fan watching, to be counted among the viewers.
+    let _watch = viewer("the_analytics_view_viewer", &app, event).await;
+    for line in ["Jab", "Cross", "Hook"] {
+        posted(&app, &fan, event, line).await;
+    }
+    let mut page = console(
+        "the_analytics_view_counts_the_nights_comments_and_the_monitor_shows_this_node",
+        &app,
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+    )
+    .await;
+    pick_event(&mut page, event).await;
+    open_view(&mut page, "analytics").await;
+    // The view reads the figures every 5 s.
+    page.wait_for(
+        "the night's three comments",
+        &format!("{} === '3'", text("[data-testid=\"a-comments-total\"]")),
+        Duration::from_secs(30),
+    )
+    .await;
+    page.wait_for(
+        "the watching fan counted",
+        &format!("Number({}) >= 1", text("[data-testid=\"a-viewers-peak\"]")),
+        Duration::from_secs(30),
+    )
+    .await;
+    let (status, stored) = app
+        .get(
+            &format!("/api/live/analytics/?event={event}"),
+            Some(&night.admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    assert_eq!(stored["comments"]["total"], 3, "{stored}");
+    page.wait_for(
+        "the charts drawn",
+        &format!(
+            "{} && {}",
+            exists("[data-testid=\"chart-rates\"] canvas"),
+            exists("[data-testid=\"chart-viewers\"] canvas")
+        ),
+        SHOWN,
+    )
+    .await;
+    screenshot(&mut page, "analytics").await;
+
+    // The CSV comes with the operator's token.
+    click(&mut page, "[data-testid=\"csv\"]").await;
+    page.wait_for(
+        "the CSV fetched",
+        "document.querySelector('[data-testid=\"csv-status\"]').dataset.kind === 'ok'",
+        SHOWN,
+    )
+    .await;
+
+    // The monitor lists this node, alive.
+    open_view(&mut page, "monitor").await;
+    page.wait_for(
+        "this node, alive",
+        &exists("[data-testid=\"nodes\"] article[data-alive=\"true\"]"),
+        SHOWN,
+    )
+    .await;
+    screenshot(&mut page, "monitor").await;
 }
