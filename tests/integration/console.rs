@@ -2,10 +2,11 @@
 //! real binary: an operator signs in, gives an event live coverage, starts
 //! it, assigns the officials and runs a three-fight card to completed from
 //! the console alone (a KO, a decision on three judges' cards, a
-//! submission), with stats typed from the keyboard, while a viewer page open
-//! in a second browser shows every step; a reporter's update arrives in the
-//! approval queue live and, approved, shows on the viewer page. And the
-//! roles: a viewer account has no access, a reporter sees the composer only.
+//! submission), with a late replacement and stats typed from the keyboard,
+//! while a viewer page open in a second browser shows every step; a
+//! reporter's update arrives in the approval queue live and, approved, shows
+//! on the viewer page. The roles: a viewer account has no access, a reporter
+//! sees the composer only. The board's cap, and how the files are served.
 //!
 //! With `RINGSIDE_SCREENSHOTS=<dir>` the test also saves PNGs of each view
 //! at 1280×800 for the README (`docs/console/`).
@@ -499,6 +500,16 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
         .await;
     let (_, replaced) = app.get(&format!("/api/fights/{}/", fights[2]), None).await;
     assert_eq!(replaced["blue_fighter"], stand_in["id"]);
+    viewer
+        .wait_for(
+            "the card change on the viewer page",
+            &format!(
+                "{}.includes('Pau Serra')",
+                text(&format!("#card li[data-fight-id=\"{opener}\"]"))
+            ),
+            SHOWN,
+        )
+        .await;
     screenshot(&mut console, "card-editor").await;
 
     // The opener (the card runs from its last slot): a KO in round 1, with
