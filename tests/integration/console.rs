@@ -631,6 +631,46 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
     viewer_sees_fight(&mut viewer, second, "in_progress").await;
     for round in 1..=3u32 {
         start_round(&mut console, &mut viewer, round).await;
+        if round == 1 {
+            // The doctor looks at a cut: the clocks stand still, then run on.
+            set(&mut console, "#clock-reason", "doctor checks the cut").await;
+            click(&mut console, "[data-control=pause]").await;
+            viewer
+                .wait_for(
+                    "the clock paused on the viewer page",
+                    &format!(
+                        "document.querySelector('#clock').dataset.mode === 'paused' && {}.includes('doctor checks the cut')",
+                        text("#clock-note")
+                    ),
+                    SHOWN,
+                )
+                .await;
+            click(&mut console, "[data-control=resume]").await;
+            viewer
+                .wait_for(
+                    "the clock running again on the viewer page",
+                    "document.querySelector('#clock').dataset.mode === 'running'",
+                    SHOWN,
+                )
+                .await;
+        }
+        if round == 2 {
+            // A point taken from blue for an eye poke.
+            set(&mut console, "#foul-corner", "blue").await;
+            set(&mut console, "#foul-name", "eye poke").await;
+            set(&mut console, "#foul-points", "1").await;
+            submit(&mut console, "#foul-form").await;
+            console
+                .wait_for(
+                    "the deduction listed",
+                    &format!(
+                        "{}.includes('R2 · blue · eye poke · −1')",
+                        text("[data-testid=foul-list]")
+                    ),
+                    SHOWN,
+                )
+                .await;
+        }
         set_clock(&mut console, "5:00").await;
         end_round(&mut console, &mut viewer, round).await;
         for judge in JUDGES {
@@ -673,7 +713,7 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
         .wait_for(
             "the decision and the cards on the viewer page",
             &format!(
-                "{}.includes('Ana Ruiz wins by unanimous decision') \
+                "{}.includes('Ana Ruiz wins by unanimous decision (30-26, 30-26, 30-26)') \
                  && document.querySelector('#scorecards').dataset.visible === 'true'",
                 text("#result")
             ),
