@@ -2,9 +2,9 @@
 //! real binary: an operator signs in, gives an event live coverage, starts
 //! it, assigns the officials and runs a three-fight card to completed from
 //! the console alone (a KO, a decision on three judges' cards, a
-//! submission), with a late replacement and stats typed from the keyboard,
-//! while a viewer page open in a second browser shows every step; a
-//! reporter's update arrives in the approval queue live and, approved, shows
+//! submission, the first then amended), with a late replacement, stats
+//! typed from the keyboard, a pause and a foul, while a viewer page open in
+//! a second browser shows every step; a reporter's update arrives in the approval queue live and, approved, shows
 //! on the viewer page. The roles: a viewer account has no access, a reporter
 //! sees the composer only. The board's cap, and how the files are served.
 //!
@@ -761,6 +761,24 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
         )
         .await;
 
+    // The opener's result amended after a failed test: a no contest.
+    open_fight(&mut console, opener).await;
+    set(&mut console, "#amend-method", "no_contest").await;
+    set(&mut console, "#amend-winner", "").await;
+    set(&mut console, "#amend-reason", "failed a drug test").await;
+    submit(&mut console, "#amend").await;
+    confirm(&mut console).await;
+    viewer
+        .wait_for(
+            "the amended result on the viewer page's card",
+            &format!(
+                "{}.includes('No contest')",
+                text(&format!("#card li[data-fight-id=\"{opener}\"]"))
+            ),
+            SHOWN,
+        )
+        .await;
+
     // The night ends from the board.
     console.eval("location.hash = '#/events'; true").await;
     click(&mut console, &format!("{row} button[data-action=end]")).await;
@@ -792,8 +810,8 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
             .map(|f| f["result"].clone())
             .expect("the fight")
     };
-    assert_eq!(result_of(opener)["method"], "ko");
-    assert_eq!(result_of(opener)["winner"], "red");
+    assert_eq!(result_of(opener)["method"], "no_contest", "amended");
+    assert!(result_of(opener)["winner"].is_null());
     assert_eq!(result_of(second)["method"], "unanimous_decision");
     assert_eq!(result_of(main)["method"], "submission");
     assert_eq!(result_of(main)["winner"], "blue");
