@@ -4,9 +4,10 @@
 //! the console alone (a KO, a decision on three judges' cards, a
 //! submission, the first then amended), with a late replacement, stats
 //! typed from the keyboard, a pause and a foul, while a viewer page open in
-//! a second browser shows every step; a reporter's update arrives in the approval queue live and, approved, shows
-//! on the viewer page. The roles: a viewer account has no access, a reporter
-//! sees the composer only. The board's cap, and how the files are served.
+//! a second browser shows every step; a reporter's update arrives in the
+//! approval queue live and, approved, shows on the viewer page. The roles: a
+//! viewer account has no access, a reporter sees the composer only. The
+//! board's cap, and how the files are served.
 //!
 //! With `RINGSIDE_SCREENSHOTS=<dir>` the test also saves PNGs of each view
 //! at 1280×800 for the README (`docs/console/`).
