@@ -81,6 +81,9 @@ pub struct Config {
     pub engagement: EngagementLimits,
     pub push: PushSettings,
     pub guards: Guards,
+    /// Development only (`RINGSIDE_WEB_DIR`): the console's files are read
+    /// from `<dir>/admin/` on every request instead of the embedded copies.
+    pub web_dir: Option<PathBuf>,
 }
 
 /// Limits against hostile clients, and what a deployment behind a reverse
@@ -351,6 +354,7 @@ impl Config {
             },
             push: push_settings(&vars)?,
             guards: guards(&vars)?,
+            web_dir: vars.text("RINGSIDE_WEB_DIR").map(PathBuf::from),
             live,
         })
     }

@@ -1,7 +1,9 @@
 //! The HTTP edge: routes, body limits, and the handlers of the REST API.
 //! Every handler answers JSON; every failure goes through [`ApiError`].
 
+mod admin;
 mod analytics;
+pub mod assets;
 mod auth;
 mod automation;
 pub mod body_deadline;
@@ -80,13 +82,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(analytics::routes)
     .configure(docs::routes)
     .configure(watch::routes)
+    .configure(admin::routes)
     .default_service(web::to(unmatched));
 }
 
 /// Whether a registered path is a web surface (an HTML page or its files,
 /// DESIGN §11) rather than part of the API and its document.
 pub fn is_web_surface(path: &str) -> bool {
-    path.starts_with(docs::PREFIX) || watch::PREFIXES.iter().any(|p| path.starts_with(p))
+    path.starts_with(docs::PREFIX)
+        || path.starts_with(admin::PREFIX)
+        || watch::PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
 /// A path no route matches. The API's paths end in `/`; a path that only

@@ -16,6 +16,7 @@ mod body_timeout;
 mod catalog;
 mod client_js;
 mod comments;
+mod console;
 mod embedded;
 mod fight_control;
 mod guards;
