@@ -2,10 +2,12 @@
 //! real binary: an operator signs in, gives an event live coverage, starts
 //! it, assigns the officials and runs a three-fight card to completed from
 //! the console alone (a KO, a decision on three judges' cards, a
-//! submission), with stats typed from the keyboard, while a viewer page open
-//! in a second browser shows every step; a reporter's update arrives in the
-//! approval queue live and, approved, shows on the viewer page. And the
-//! roles: a viewer account has no access, a reporter sees the composer only.
+//! submission, the first then amended), with a late replacement, stats
+//! typed from the keyboard, a pause and a foul, while a viewer page open in
+//! a second browser shows every step; a reporter's update arrives in the
+//! approval queue live and, approved, shows on the viewer page. The roles: a
+//! viewer account has no access, a reporter sees the composer only. The
+//! board's cap, and how the files are served.
 //!
 //! With `RINGSIDE_SCREENSHOTS=<dir>` the test also saves PNGs of each view
 //! at 1280×800 for the README (`docs/console/`).
@@ -499,6 +501,16 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
         .await;
     let (_, replaced) = app.get(&format!("/api/fights/{}/", fights[2]), None).await;
     assert_eq!(replaced["blue_fighter"], stand_in["id"]);
+    viewer
+        .wait_for(
+            "the card change on the viewer page",
+            &format!(
+                "{}.includes('Pau Serra')",
+                text(&format!("#card li[data-fight-id=\"{opener}\"]"))
+            ),
+            SHOWN,
+        )
+        .await;
     screenshot(&mut console, "card-editor").await;
 
     // The opener (the card runs from its last slot): a KO in round 1, with
@@ -620,6 +632,46 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
     viewer_sees_fight(&mut viewer, second, "in_progress").await;
     for round in 1..=3u32 {
         start_round(&mut console, &mut viewer, round).await;
+        if round == 1 {
+            // The doctor looks at a cut: the clocks stand still, then run on.
+            set(&mut console, "#clock-reason", "doctor checks the cut").await;
+            click(&mut console, "[data-control=pause]").await;
+            viewer
+                .wait_for(
+                    "the clock paused on the viewer page",
+                    &format!(
+                        "document.querySelector('#clock').dataset.mode === 'paused' && {}.includes('doctor checks the cut')",
+                        text("#clock-note")
+                    ),
+                    SHOWN,
+                )
+                .await;
+            click(&mut console, "[data-control=resume]").await;
+            viewer
+                .wait_for(
+                    "the clock running again on the viewer page",
+                    "document.querySelector('#clock').dataset.mode === 'running'",
+                    SHOWN,
+                )
+                .await;
+        }
+        if round == 2 {
+            // A point taken from blue for an eye poke.
+            set(&mut console, "#foul-corner", "blue").await;
+            set(&mut console, "#foul-name", "eye poke").await;
+            set(&mut console, "#foul-points", "1").await;
+            submit(&mut console, "#foul-form").await;
+            console
+                .wait_for(
+                    "the deduction listed",
+                    &format!(
+                        "{}.includes('R2 · blue · eye poke · −1')",
+                        text("[data-testid=foul-list]")
+                    ),
+                    SHOWN,
+                )
+                .await;
+        }
         set_clock(&mut console, "5:00").await;
         end_round(&mut console, &mut viewer, round).await;
         for judge in JUDGES {
@@ -662,7 +714,7 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
         .wait_for(
             "the decision and the cards on the viewer page",
             &format!(
-                "{}.includes('Ana Ruiz wins by unanimous decision') \
+                "{}.includes('Ana Ruiz wins by unanimous decision (30-26, 30-26, 30-26)') \
                  && document.querySelector('#scorecards').dataset.visible === 'true'",
                 text("#result")
             ),
@@ -710,6 +762,24 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
         )
         .await;
 
+    // The opener's result amended after a failed test: a no contest.
+    open_fight(&mut console, opener).await;
+    set(&mut console, "#amend-method", "no_contest").await;
+    set(&mut console, "#amend-winner", "").await;
+    set(&mut console, "#amend-reason", "failed a drug test").await;
+    submit(&mut console, "#amend").await;
+    confirm(&mut console).await;
+    viewer
+        .wait_for(
+            "the amended result on the viewer page's card",
+            &format!(
+                "{}.includes('No contest')",
+                text(&format!("#card li[data-fight-id=\"{opener}\"]"))
+            ),
+            SHOWN,
+        )
+        .await;
+
     // The night ends from the board.
     console.eval("location.hash = '#/events'; true").await;
     click(&mut console, &format!("{row} button[data-action=end]")).await;
@@ -741,8 +811,8 @@ async fn an_operator_runs_a_three_fight_card_from_the_console_while_a_viewer_wat
             .map(|f| f["result"].clone())
             .expect("the fight")
     };
-    assert_eq!(result_of(opener)["method"], "ko");
-    assert_eq!(result_of(opener)["winner"], "red");
+    assert_eq!(result_of(opener)["method"], "no_contest", "amended");
+    assert!(result_of(opener)["winner"].is_null());
     assert_eq!(result_of(second)["method"], "unanimous_decision");
     assert_eq!(result_of(main)["method"], "submission");
     assert_eq!(result_of(main)["winner"], "blue");

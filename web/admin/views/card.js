@@ -4,7 +4,7 @@
 // judges, and a late replacement (a new fighter in a corner, which viewers
 // see as the card changing). Live on `event:{id}`.
 
-import { act, atLeast, el, fetchAll, field, fighterName, fill, panel, resultText, select, statusLine, STATUS } from '../lib.js';
+import { act, el, fetchAll, field, fighterName, fill, panel, resultText, select, statusLine, STATUS } from '../lib.js';
 
 /** Where a fight waits while two swap slots (card_order is unique per event). */
 const PARKING = 100;

@@ -610,30 +610,39 @@ export default {
 
     // ---- Fouls
 
+    /** The list redraws with each change; the form stays as typed (built once per fight). */
     function renderFouls() {
       const f = state.fight;
+      if (!refs.foulForm || refs.foulForm.dataset.fight !== String(f.id)) refs.foulForm = foulForm();
+      refs.foulForm.hidden = f.status !== 'in_progress';
+      fill(
+        refs.fouls,
+        (f.fouls || []).length
+          ? el('ul', { class: 'list', 'data-testid': 'foul-list' }, f.fouls.map((x) => el('li', {}, `R${x.round} · ${x.corner} · ${x.foul}${x.points ? ` · −${x.points}` : ' · warning'}${x.intentional ? ' · intentional' : ''}`)))
+          : el('p', { class: 'muted' }, 'No fouls.'),
+        refs.foulForm,
+      );
+    }
+
+    function foulForm() {
       const line = statusLine({ 'data-testid': 'foul-status' });
-      const corner = select({ name: 'corner' }, [['red', 'Red'], ['blue', 'Blue']], 'red');
-      const foul = el('input', { type: 'text', name: 'foul', placeholder: 'eye poke', maxlength: '100' });
-      const points = select({ name: 'points' }, [['0', 'Warning (0)'], ['1', '−1 point'], ['2', '−2 points']], '0');
-      const intentional = el('input', { type: 'checkbox', name: 'intentional' });
+      const corner = select({ name: 'corner', id: 'foul-corner' }, [['red', 'Red'], ['blue', 'Blue']], 'red');
+      const foul = el('input', { type: 'text', name: 'foul', id: 'foul-name', placeholder: 'eye poke', maxlength: '100' });
+      const points = select({ name: 'points', id: 'foul-points' }, [['0', 'Warning (0)'], ['1', '−1 point'], ['2', '−2 points']], '0');
+      const intentional = el('input', { type: 'checkbox', name: 'intentional', id: 'foul-intentional' });
       const submit = el('button', { type: 'submit' }, 'Record the foul');
-      const form = el('form', { class: 'row', id: 'foul-form' }, corner, foul, points, el('label', { class: 'field inline' }, intentional, 'Intentional'), submit);
+      const form = el('form', { class: 'row', id: 'foul-form', dataset: { fight: state.fight.id } }, corner, foul, points, el('label', { class: 'field inline' }, intentional, 'Intentional'), submit, line.node);
       form.addEventListener('submit', async (e) => {
         e.preventDefault();
         const round = Math.max(1, (state.fight.clock && state.fight.clock.round) || 1);
         const body = { corner: corner.value, round, foul: foul.value.trim(), points: Number(points.value), intentional: intentional.checked };
-        const fight = await act(submit, line, () => ctx.api('POST', `/api/live/fights/${state.fight.id}/fouls/`, body), 'Foul recorded.');
-        if (fight && fight.id) setFight(fight, false);
+        const fight = await act(submit, line, () => ctx.api('POST', `/api/live/fights/${state.fight.id}/fouls/`, body), `Foul recorded: ${body.corner}, round ${round}.`);
+        if (fight && fight.id) {
+          form.reset();
+          setFight(fight, false);
+        }
       });
-      fill(
-        refs.fouls,
-        (f.fouls || []).length
-          ? el('ul', { class: 'list' }, f.fouls.map((x) => el('li', {}, `R${x.round} · ${x.corner} · ${x.foul}${x.points ? ` · −${x.points}` : ' · warning'}${x.intentional ? ' · intentional' : ''}`)))
-          : el('p', { class: 'muted' }, 'No fouls.'),
-        f.status === 'in_progress' ? form : null,
-        line.node,
-      );
+      return form;
     }
 
     // ---- Result and amendment
