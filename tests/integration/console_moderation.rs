@@ -274,6 +274,12 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
         .await;
 
     // Reported by another fan: in the queue, from the staff channel.
+    page.wait_for(
+        "the staff channel followed",
+        &exists("#queue[data-live=\"true\"]"),
+        SHOWN,
+    )
+    .await;
     let (status, report) = app
         .post(
             &format!("/api/live/comments/{first}/report/"),
