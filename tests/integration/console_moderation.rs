@@ -1,10 +1,11 @@
-//! The console's moderation side (`/admin/`: the moderation, notifications,
-//! analytics and automation views, and what each role sees) in a real
-//! headless Chromium against the real server, driven through its DOM, with
-//! the fans' viewer page open in a second browser where what the console
-//! does must show: a comment hidden from the console vanishes there and
-//! comes back on restore; the emergency broadcast reaches it only after
-//! both confirmations.
+//! The console's moderation side (`/admin/`: the moderation, polls,
+//! notifications, monitor, analytics and automation views, and what each
+//! role sees) in a real headless Chromium against the real server, driven
+//! through its DOM, with the fans' viewer page open in a second browser
+//! where what the console does must show: a comment hidden from the console
+//! vanishes there and comes back on restore; the emergency broadcast
+//! reaches it only after both confirmations. With `RINGSIDE_SCREENSHOTS=<dir>`
+//! the tests save the README's pictures of these views there (1280×800).
 
 use std::path::PathBuf;
 use std::time::Duration;
