@@ -291,6 +291,7 @@ async fn comment_rate_limits_refuse_then_recover() {
     let (fan, _) = app.register("fan@ringside.test").await;
     // 60 a minute: a burst of 30, then one a second.
     let mut refused = None;
+    let started = std::time::Instant::now();
     for i in 0..40 {
         let got = comment(&app, &fan, event, &format!("comment number {i}"), None).await;
         if got.0 != StatusCode::CREATED {
@@ -299,7 +300,12 @@ async fn comment_rate_limits_refuse_then_recover() {
         }
     }
     let (accepted, got) = refused.expect("the limit refuses");
-    assert_eq!(accepted, 30, "the burst is half the per-minute rate");
+    // A slow machine earns the one-a-second refill while it posts.
+    let refilled = started.elapsed().as_secs() as usize;
+    assert!(
+        (30..=30 + refilled).contains(&accepted),
+        "the burst is half the per-minute rate: {accepted} in {refilled} s"
+    );
     assert_error(&got, 429, "rate_limited");
     let wait = got.1["error"]["details"]["retry_after_ms"]
         .as_u64()

@@ -504,11 +504,12 @@ async fn silent_clients_are_closed_after_the_timeout() {
     config.live.connection_timeout = Duration::from_secs(2);
     let app = TestApp::with_config(config).await;
     let (_, event, _) = live_event(&app).await;
+    // Before the upgrade: the server's clock starts when it accepts it.
+    let started = Instant::now();
     let mut silent = WsClient::connect(&app, &format!("/api/live/events/{event}/"))
         .await
         .expect("upgrade");
     // Reading, but never answering the pings.
-    let started = Instant::now();
     let end = silent.ended().await;
     assert!(
         matches!(end, Ended::Dropped | Ended::Closed(Some(4000))),
