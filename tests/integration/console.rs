@@ -12,18 +12,15 @@
 //! With `RINGSIDE_SCREENSHOTS=<dir>` the test also saves PNGs of each view
 //! at 1280×800 for the README (`docs/console/`).
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use awc::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
 use crate::child::ChildServer;
+use crate::console_page::{
+    click, confirm, count, exists, js, key, laptop, screenshot, set, sign_in, submit, text, SHOWN,
+};
 use crate::harness::{build_card, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
-
-/// How long a page may take to show what happened.
-const SHOWN: Duration = Duration::from_secs(20);
 
 const JUDGES: [&str; 3] = ["Ana Pires", "Ben Oduya", "Cleo Marsh"];
 const REFEREES: [&str; 3] = ["Rita Ortega", "Sam Kwan", "Ivo Brandt"];
@@ -35,136 +32,6 @@ const CORNERS: [(&str, &str); 3] = [
     ("Ana Ruiz", "Mia Costa"),
     ("Tom Rautio", "Nico Bell"),
 ];
-
-/// A JavaScript string literal of `s`.
-fn js(s: &str) -> String {
-    serde_json::to_string(s).expect("a string")
-}
-
-fn exists(selector: &str) -> String {
-    format!("(document.querySelector({}) !== null)", js(selector))
-}
-
-fn text(selector: &str) -> String {
-    format!(
-        "((document.querySelector({}) || {{}}).textContent || '')",
-        js(selector)
-    )
-}
-
-fn count(selector: &str) -> String {
-    format!("document.querySelectorAll({}).length", js(selector))
-}
-
-/// Clicks the element once it is there and enabled.
-async fn click(page: &mut Browser, selector: &str) {
-    page.wait_for(
-        &format!("{selector} to click"),
-        &format!(
-            "(() => {{ const b = document.querySelector({0}); return b && !b.disabled; }})()",
-            js(selector)
-        ),
-        SHOWN,
-    )
-    .await;
-    page.eval(&format!(
-        "document.querySelector({}).click(); true",
-        js(selector)
-    ))
-    .await;
-}
-
-/// Sets a form control's value as a user would (input and change events).
-async fn set(page: &mut Browser, selector: &str, value: &str) {
-    page.wait_for(&format!("{selector} to fill"), &exists(selector), SHOWN)
-        .await;
-    page.eval(&format!(
-        "(() => {{ const e = document.querySelector({}); e.value = {}; \
-         e.dispatchEvent(new Event('input', {{ bubbles: true }})); \
-         e.dispatchEvent(new Event('change', {{ bubbles: true }})); return e.value; }})()",
-        js(selector),
-        js(value)
-    ))
-    .await;
-}
-
-async fn submit(page: &mut Browser, selector: &str) {
-    page.wait_for(&format!("{selector} to submit"), &exists(selector), SHOWN)
-        .await;
-    page.eval(&format!(
-        "document.querySelector({}).requestSubmit(); true",
-        js(selector)
-    ))
-    .await;
-}
-
-/// Answers the console's confirmation modal with its confirm button.
-async fn confirm(page: &mut Browser) {
-    click(page, "#confirm-ok").await;
-    page.wait_for(
-        "the modal closed",
-        &format!("!{}", exists("#confirm")),
-        SHOWN,
-    )
-    .await;
-}
-
-/// A key pressed on the page (a real key event, not a synthetic DOM one).
-async fn key(page: &mut Browser, key: &str) {
-    let code = format!("Key{}", key.to_uppercase());
-    let vk = key.to_uppercase().chars().next().map_or(0, |c| c as u32);
-    for kind in ["keyDown", "keyUp"] {
-        page.command(
-            "Input.dispatchKeyEvent",
-            json!({ "type": kind, "key": key, "code": code, "text": if kind == "keyDown" { key } else { "" },
-                    "windowsVirtualKeyCode": vk }),
-        )
-        .await;
-    }
-}
-
-/// The viewport of a laptop at the cage side.
-async fn laptop(page: &mut Browser) {
-    page.command(
-        "Emulation.setDeviceMetricsOverride",
-        json!({ "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false }),
-    )
-    .await;
-}
-
-/// With `RINGSIDE_SCREENSHOTS` set, the page as it is now (1280×800) into that folder.
-async fn screenshot(page: &mut Browser, name: &str) {
-    let Some(dir) = std::env::var_os("RINGSIDE_SCREENSHOTS") else {
-        return;
-    };
-    use base64::Engine;
-    // Let the last frame's repaint land and the clock tick over.
-    page.eval(
-        "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))",
-    )
-    .await;
-    let shot = page
-        .command("Page.captureScreenshot", json!({ "format": "png" }))
-        .await;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(shot["data"].as_str().expect("screenshot data"))
-        .expect("base64");
-    let dir = PathBuf::from(dir);
-    std::fs::create_dir_all(&dir).expect("screenshot folder");
-    std::fs::write(dir.join(format!("{name}.png")), bytes).expect("screenshot written");
-}
-
-async fn sign_in(page: &mut Browser, email: &str, password: &str) {
-    page.wait_for(
-        "the sign-in form",
-        "!document.querySelector('#signin').hidden",
-        SHOWN,
-    )
-    .await;
-    set(page, "#signin-email", email).await;
-    set(page, "#signin-password", password).await;
-    submit(page, "#signin").await;
-}
 
 /// The navigation's view ids, in order.
 async fn nav(page: &mut Browser) -> Vec<String> {

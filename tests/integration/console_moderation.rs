@@ -7,76 +7,28 @@
 //! reaches it only after both confirmations. With `RINGSIDE_SCREENSHOTS=<dir>`
 //! the tests save the README's pictures of these views there (1280×800).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use awc::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
+use crate::console_page::{click, exists, js, screenshot, set, text, SHOWN};
 use crate::fight_control::night;
 use crate::harness::{
     assert_error, fresh_database, test_config, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD,
 };
 
-/// How long a page may take to show what the server did.
-const SHOWN: Duration = Duration::from_secs(20);
-
 /// The password `TestApp::register` gives every account.
 const PASSWORD: &str = "password-123";
-
-/// A JavaScript string literal of `s`.
-fn js(s: &str) -> String {
-    serde_json::to_string(s).expect("a string")
-}
-
-fn exists(selector: &str) -> String {
-    format!("(document.querySelector({}) !== null)", js(selector))
-}
-
-fn text(selector: &str) -> String {
-    format!(
-        "((document.querySelector({}) || {{}}).textContent || '')",
-        js(selector)
-    )
-}
-
-/// Clicks the element `selector` names (failing the test if there is none).
-async fn click(page: &mut Browser, selector: &str) {
-    let done = page
-        .eval(&format!(
-            "(() => {{ const n = document.querySelector({}); if (!n) return false; n.click(); return true; }})()",
-            js(selector)
-        ))
-        .await;
-    if done != Value::Bool(true) {
-        page.fail(&format!("nothing to click at {selector}")).await;
-    }
-}
-
-/// Sets a form control's value as typing would (an `input` and a `change` event).
-async fn type_into(page: &mut Browser, selector: &str, value: &str) {
-    let done = page
-        .eval(&format!(
-            "(() => {{ const n = document.querySelector({}); if (!n) return false; n.value = {}; \
-             n.dispatchEvent(new Event('input', {{ bubbles: true }})); \
-             n.dispatchEvent(new Event('change', {{ bubbles: true }})); return true; }})()",
-            js(selector),
-            js(value)
-        ))
-        .await;
-    if done != Value::Bool(true) {
-        page.fail(&format!("no control at {selector}")).await;
-    }
-}
 
 /// The console, signed in as `email`, showing its navigation.
 async fn console(name: &str, app: &TestApp, email: &str, password: &str) -> Browser {
     let mut page = Browser::open(name, &app.url("/admin/")).await;
     page.wait_for("the sign-in form", &exists("#signin:not([hidden])"), SHOWN)
         .await;
-    type_into(&mut page, "#signin-email", email).await;
-    type_into(&mut page, "#signin-password", password).await;
+    set(&mut page, "#signin-email", email).await;
+    set(&mut page, "#signin-password", password).await;
     click(&mut page, "#signin-submit").await;
     page.wait_for(
         "signed in, with the navigation",
@@ -107,7 +59,7 @@ async fn pick_event(page: &mut Browser, event: i64) {
         SHOWN,
     )
     .await;
-    type_into(page, "#event-picker", &event.to_string()).await;
+    set(page, "#event-picker", &event.to_string()).await;
 }
 
 /// The viewer page of `event`, connected.
@@ -120,35 +72,6 @@ async fn viewer(name: &str, app: &TestApp, event: i64) -> Browser {
     )
     .await;
     page
-}
-
-/// With `RINGSIDE_SCREENSHOTS=<dir>`, saves the page at 1280×800 as `<dir>/<name>.png`.
-async fn screenshot(page: &mut Browser, name: &str) {
-    use base64::Engine;
-    let Some(dir) = std::env::var_os("RINGSIDE_SCREENSHOTS") else {
-        return;
-    };
-    page.command(
-        "Emulation.setDeviceMetricsOverride",
-        json!({ "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false }),
-    )
-    .await;
-    // The charts redraw for the new width; let a frame pass.
-    page.eval(
-        "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))",
-    )
-    .await;
-    let shot = page
-        .command("Page.captureScreenshot", json!({ "format": "png" }))
-        .await;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(shot["data"].as_str().expect("screenshot data"))
-        .expect("base64");
-    let dir = PathBuf::from(dir);
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    std::fs::write(dir.join(format!("{name}.png")), bytes).expect("screenshot written");
-    page.command("Emulation.clearDeviceMetricsOverride", json!({}))
-        .await;
 }
 
 async fn comment(app: &TestApp, token: &str, event: i64, content: &str) -> (StatusCode, Value) {
@@ -225,7 +148,7 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
         .await;
 
     // Hidden from the console: gone from the viewer page, logged with the reason.
-    type_into(&mut page, "#mod-reason", "low blow").await;
+    set(&mut page, "#mod-reason", "low blow").await;
     click(&mut page, &format!("{row} button[data-action=\"hide\"]")).await;
     page.wait_for(
         "the comment marked hidden",
@@ -299,7 +222,7 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
     .await;
 
     // Slow mode from the console.
-    type_into(&mut page, "#slow-seconds", "30").await;
+    set(&mut page, "#slow-seconds", "30").await;
     click(
         &mut page,
         "[data-testid=\"slow-form\"] button[type=\"submit\"]",
@@ -313,7 +236,7 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
     .await;
     let (_, detail) = app.get(&format!("/api/live/events/{event}/"), None).await;
     assert_eq!(detail["slow_mode_seconds"], 30, "{detail}");
-    type_into(&mut page, "#slow-seconds", "0").await;
+    set(&mut page, "#slow-seconds", "0").await;
     click(
         &mut page,
         "[data-testid=\"slow-form\"] button[type=\"submit\"]",
@@ -340,8 +263,8 @@ async fn a_moderator_hides_restores_and_mutes_from_the_console_while_a_viewer_wa
         SHOWN,
     )
     .await;
-    type_into(&mut page, "#mute-minutes", "15").await;
-    type_into(&mut page, "#mute-scope", "event").await;
+    set(&mut page, "#mute-minutes", "15").await;
+    set(&mut page, "#mute-scope", "event").await;
     click(&mut page, "button[data-action=\"mute\"]").await;
     page.wait_for(
         "the mute in the panel",
@@ -397,8 +320,8 @@ async fn a_send_is_previewed_and_the_emergency_broadcast_goes_out_only_after_bot
     open_view(&mut page, "notifications").await;
 
     // A bulk send previewed: the audience's size and the template as one of them reads it.
-    type_into(&mut page, "#send-title", "Doors open, {user}").await;
-    type_into(&mut page, "#send-message", "Main card at 8").await;
+    set(&mut page, "#send-title", "Doors open, {user}").await;
+    set(&mut page, "#send-message", "Main card at 8").await;
     click(&mut page, "button[data-action=\"preview\"]").await;
     page.wait_for(
         "the preview",
@@ -429,8 +352,8 @@ async fn a_send_is_previewed_and_the_emergency_broadcast_goes_out_only_after_bot
     );
     screenshot(&mut page, "notifications").await;
 
-    type_into(&mut page, "#broadcast-title", "Evacuate hall B").await;
-    type_into(&mut page, "#broadcast-message", "Use the north exits").await;
+    set(&mut page, "#broadcast-title", "Evacuate hall B").await;
+    set(&mut page, "#broadcast-message", "Use the north exits").await;
 
     // Confirmed once, then the typed step cancelled: nothing is sent.
     click(&mut page, "button[data-action=\"broadcast\"]").await;
@@ -481,7 +404,7 @@ async fn a_send_is_previewed_and_the_emergency_broadcast_goes_out_only_after_bot
     click(&mut page, "#confirm-ok").await;
     page.wait_for("the typed confirmation", &exists("#confirm-typed"), SHOWN)
         .await;
-    type_into(&mut page, "#confirm-typed", "BROADCAST").await;
+    set(&mut page, "#confirm-typed", "BROADCAST").await;
     click(&mut page, "#confirm-ok").await;
     page.wait_for(
         "sent",
@@ -673,8 +596,8 @@ async fn a_poll_made_in_the_console_opens_counts_votes_live_and_closes() {
         SHOWN,
     )
     .await;
-    type_into(&mut page, "#poll-question", "Who takes it?").await;
-    type_into(&mut page, "#poll-options", "Red\nBlue\nDraw").await;
+    set(&mut page, "#poll-question", "Who takes it?").await;
+    set(&mut page, "#poll-options", "Red\nBlue\nDraw").await;
     // Closing in ten minutes, in the browser's own zone (a datetime-local field).
     page.eval(
         "(() => { const d = new Date(Date.now() + 10 * 60 * 1000); const p = (n) => String(n).padStart(2, '0'); \

@@ -18,6 +18,7 @@ mod client_js;
 mod comments;
 mod console;
 mod console_moderation;
+mod console_page;
 mod embedded;
 mod fight_control;
 mod guards;
