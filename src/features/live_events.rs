@@ -204,3 +204,18 @@ pub async fn card_changed(state: &AppState, event: i64) -> Result<(), ApiError> 
     })
     .await
 }
+
+/// The seed's live limits as this server applies them: what a client or
+/// the console shows before it runs into one.
+pub fn limits(state: &AppState) -> Value {
+    let live = &state.config.live;
+    serde_json::json!({
+        "max_concurrent_events": live.max_concurrent_events,
+        "max_viewers_per_event": live.max_viewers_per_event,
+        "max_connections_per_user": live.max_connections_per_user,
+        "max_message_size": live.max_message_size,
+        "heartbeat_interval_s": live.heartbeat_interval.as_secs(),
+        "connection_timeout_s": live.connection_timeout.as_secs(),
+        "comment_rate_limit": live.comment_rate_limit,
+    })
+}

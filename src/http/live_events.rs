@@ -18,6 +18,7 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/live/events/").get(list).post(create))
         .service(resource("/api/live/events/{id}/").get(detail).patch(update))
+        .service(resource("/api/live/limits/").get(limits))
         .service(resource("/api/live/events/{id}/start/").post(start))
         .service(resource("/api/live/events/{id}/end/").post(end))
         .service(resource("/api/live/events/{id}/cancel/").post(cancel))
@@ -176,6 +177,21 @@ async fn update(
     let live =
         crate::features::live_events::update(&state, id.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(snapshot(&state, live.id).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/live/limits/",
+    tags = ["live"],
+    operation_id = "getLiveLimits",
+    summary = r#"The server's live limits"#,
+    description = r#"The seed's live limits as this server applies them (each is its configuration variable, upper-cased): how many live events may be live at once (`MAX_CONCURRENT_EVENTS`; past it a start answers 409 `too_many_live_events`), viewers per event, connections per user, the largest WebSocket message, the heartbeat and connection timeout in seconds, and comments per minute per user. Public."#,
+    responses(
+        (status = 200, description = r#"The limits."#, body = crate::http::openapi::schemas::LiveLimits, example = json!({"max_concurrent_events": 10, "max_viewers_per_event": 10000, "max_connections_per_user": 5, "max_message_size": 4096, "heartbeat_interval_s": 30, "connection_timeout_s": 300, "comment_rate_limit": 10})),
+    )
+)]
+async fn limits(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(crate::features::live_events::limits(&state))
 }
 
 async fn snapshot(state: &AppState, id: i64) -> Result<Value, ApiError> {

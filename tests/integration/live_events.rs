@@ -347,3 +347,34 @@ async fn a_late_replacement_reaches_viewers_as_a_card_change() {
     let (_, late) = crate::live_ws::watch(&app, event, "").await;
     assert!(late.to_string().contains("Short Notice"));
 }
+
+#[actix_rt::test]
+async fn the_limits_are_published_as_the_server_applies_them() {
+    let mut config = test_config(fresh_database());
+    config.live.max_concurrent_events = 1;
+    let app = TestApp::with_config(config).await;
+    let (status, limits) = app.get("/api/live/limits/", None).await;
+    assert_eq!(status, StatusCode::OK, "{limits}");
+    assert_eq!(limits["max_concurrent_events"], 1);
+    assert_eq!(limits["comment_rate_limit"], 10);
+    // The one it names is the one a start runs into.
+    let admin = app.admin_token().await;
+    let (first, _) = build_card(&app, &admin, 1).await;
+    let (status, second) = app
+        .post(
+            "/api/events/",
+            Some(&admin),
+            json!({ "name": "Second Night", "venue": "Arena", "scheduled_start": "2026-12-02T20:00:00Z" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let mut live = Vec::new();
+    for event in [first, second["id"].as_i64().expect("id")] {
+        live.push(create_live(&app, &admin, event).await["id"].clone());
+    }
+    let start = |id: &Value| format!("/api/live/events/{id}/start/");
+    let (status, _) = app.post(&start(&live[0]), Some(&admin), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let refused = app.post(&start(&live[1]), Some(&admin), json!({})).await;
+    assert_error(&refused, 409, "too_many_live_events");
+}

@@ -116,6 +116,7 @@ impl ToSchema for ErrorCode {}
         super::live_events::cancel,
         super::live_events::fight_detail,
         super::live_events::update,
+        super::live_events::limits,
         super::automation::overview,
         super::automation::cancel,
         super::notification_admin::preview,

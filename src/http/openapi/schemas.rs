@@ -769,3 +769,17 @@ pub struct AuthoredComment {
     pub status: ringside_actors::vocabulary::CommentStatus,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
+
+/// The seed's live limits as the server applies them.
+#[derive(Serialize, ToSchema)]
+pub struct LiveLimits {
+    pub max_concurrent_events: u32,
+    pub max_viewers_per_event: u32,
+    pub max_connections_per_user: u32,
+    /// Bytes.
+    pub max_message_size: usize,
+    pub heartbeat_interval_s: u64,
+    pub connection_timeout_s: u64,
+    /// Comments per minute per user.
+    pub comment_rate_limit: u32,
+}

@@ -40,11 +40,13 @@ export default {
     async function load() {
       const generation = ++state.generation;
       try {
-        const [events, ...bySection] = await Promise.all([
+        const [limits, events, ...bySection] = await Promise.all([
+          ctx.api('GET', '/api/live/limits/'),
           fetchAll('/api/events/', 2000),
           ...SECTIONS.map(([s]) => fetchAll(`/api/live/events/?status=${s}`, 500)),
         ]);
         if (generation !== state.generation) return;
+        state.limit = limits.max_concurrent_events;
         state.events = new Map(events.map((e) => [e.id, e]));
         state.rows = new Map(bySection.flat().map((r) => [r.id, r]));
         render();
@@ -139,11 +141,6 @@ export default {
             } catch (err) {
               // Kept by the row across redraws, until its next action.
               state.errors.set(r.id, err);
-              if (err.code === 'too_many_live_events') {
-                // The cap is in no endpoint; the refusal names it.
-                const n = /(\d+)/.exec(err.message || '');
-                if (n) state.limit = Number(n[1]);
-              }
             } finally {
               button.disabled = false;
             }
