@@ -1,8 +1,9 @@
-//! `/watch/{live_event_id}/`: the fans' viewer page (DESIGN §11), and
-//! `/static/ringside-client.js`, the project's TypeScript client that the
-//! page (and anyone's page) imports. Every file is embedded in the binary
-//! from `web/watch/` and `clients/js/dist/`; the page loads nothing from
-//! other hosts. A web surface, not part of the API document.
+//! `/watch/{live_event_id}/`: the fans' viewer page (DESIGN §11), and what
+//! it shares with the console: `/static/ringside-client.js`, the project's
+//! TypeScript client that the pages (and anyone's page) import, and
+//! `/static/fight-clock.js`, the fight clock both pages show. Every file is
+//! embedded in the binary from `web/watch/`, `web/shared/` and
+//! `clients/js/dist/`; the pages load nothing from other hosts. A web surface, not part of the API document.
 
 use actix_web::{web, HttpRequest};
 
@@ -26,6 +27,11 @@ const ASSETS: &[Asset] = &[
         "/watch/watch.css",
         "text/css; charset=utf-8",
         "../../web/watch/watch.css"
+    ),
+    asset!(
+        "/static/fight-clock.js",
+        "text/javascript; charset=utf-8",
+        "../../web/shared/fight-clock.js"
     ),
     asset!(
         "/static/ringside-client.js",

@@ -495,6 +495,11 @@ async fn the_page_and_its_files_are_served_from_the_binary() {
         ("/watch/watch.js", "web/watch/watch.js", "text/javascript"),
         ("/watch/watch.css", "web/watch/watch.css", "text/css"),
         (
+            "/static/fight-clock.js",
+            "web/shared/fight-clock.js",
+            "text/javascript",
+        ),
+        (
             "/static/ringside-client.js",
             "clients/js/dist/ringside-client.js",
             "text/javascript",

@@ -7,6 +7,8 @@
 //   as text nodes, attributes go through setAttribute.
 // - No inline style (the page policy refuses it): sizes go through the CSSOM.
 
+import { serverMs } from '/static/fight-clock.js';
+
 export const TOKEN_KEY = 'ringside_admin_token';
 export const USER_KEY = 'ringside_admin_user';
 const PAGE = 200;
@@ -195,50 +197,10 @@ export async function act(button, status, fn, okText) {
 }
 
 // ---------------------------------------------------------------------------
-// The server's clock (as the viewer page keeps it)
+// The server's clock and the fight clock: the viewer page's, shared.
 
-/** `2026-12-01T14:14:12.984476767Z` → epoch ms (Date.parse wants at most ms). */
-export function serverMs(text) {
-  if (typeof text !== 'string') return NaN;
-  return Date.parse(text.replace(/(\.\d{3})\d+/, '$1'));
-}
+export { clockFace, clockReading, mss, serverClock, serverMs } from '/static/fight-clock.js';
 
-const CLOCK_WINDOW_MS = 15 * 60 * 1000;
-
-/**
- * The server's time, estimated from the `server_time` of snapshots and
- * frames (the largest recent lower bound of the offset) applied to the
- * monotonic clock, never to this device's wall clock.
- */
-export const serverClock = {
-  samples: [],
-  offset: null,
-  sample(serverTime, at = performance.now()) {
-    const ms = serverMs(serverTime);
-    if (!Number.isFinite(ms)) return;
-    this.samples.push({ at, offset: ms - at });
-    const recent = this.samples.filter((s) => s.at >= at - CLOCK_WINDOW_MS).slice(-64);
-    this.samples = recent.length ? recent : this.samples.slice(-1);
-    this.offset = Math.max(...this.samples.map((s) => s.offset));
-  },
-  now() {
-    return this.offset === null ? Date.now() : performance.now() + this.offset;
-  },
-};
-
-/** A fight's clock now: mode, round, elapsed and remaining seconds. */
-export function clockReading(fight) {
-  const c = fight && fight.clock;
-  if (!c) return null;
-  const since = Math.max(0, (serverClock.now() - serverMs(c.server_time)) / 1000) || 0;
-  if (c.between_rounds) {
-    const rest = Math.min(c.rest_length_s, (c.rest_elapsed_s || 0) + since);
-    return { mode: 'rest', round: c.round, elapsed: rest, remaining: c.rest_length_s - rest };
-  }
-  const elapsed = Math.min(c.round_length_s, c.elapsed_s + (c.running ? since : 0));
-  const mode = c.running ? 'running' : c.paused ? 'paused' : c.stopped ? 'stopped' : 'idle';
-  return { mode, round: c.round, elapsed, remaining: c.round_length_s - elapsed };
-}
 
 // ---------------------------------------------------------------------------
 // Words and formats
@@ -268,12 +230,6 @@ export const STATUS = {
   in_progress: 'In progress',
   scheduled: 'Scheduled',
 };
-
-/** `m:ss` of whole seconds. */
-export function mss(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
 
 /** `m:ss` → seconds, or NaN. */
 export function parseMss(text) {

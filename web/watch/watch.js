@@ -13,15 +13,13 @@
 //   a resync never shows an item twice.
 
 import { RingsideClient } from '/static/ringside-client.js';
+import { clockFace, mss, serverClock, serverMs } from '/static/fight-clock.js';
 
 const TOKEN_KEY = 'ringside_token';
 const USER_KEY = 'ringside_user';
 const VOTES_KEY = 'ringside_votes';
 const MAX_COMMENTS = 200;
 const PAGE = 200;
-// Samples of the server clock older than this are forgotten, so a slow
-// drift between the two clocks cannot pin the estimate for the whole night.
-const CLOCK_WINDOW_MS = 15 * 60 * 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -57,37 +55,6 @@ const EVENT_ID = match ? Number(match[1]) : null;
 
 // ---------------------------------------------------------------------------
 // The server's clock
-
-/** `2026-12-01T14:14:12.984476767Z` → epoch ms (Date.parse wants at most ms). */
-function serverMs(text) {
-  if (typeof text !== 'string') return NaN;
-  return Date.parse(text.replace(/(\.\d{3})\d+/, '$1'));
-}
-
-const serverClock = {
-  samples: [],
-  offset: null,
-  /**
-   * A `server_time` seen at local (monotonic) time `at`. The server wrote
-   * it before it reached us, so `server - at` is a lower bound of the true
-   * offset; the largest recent bound is the best estimate (a stale value,
-   * such as a replayed frame's, only lowers a bound and is outvoted).
-   */
-  sample(serverTime, at = performance.now()) {
-    const ms = serverMs(serverTime);
-    if (!Number.isFinite(ms)) return;
-    this.samples.push({ at, offset: ms - at });
-    const recent = this.samples.filter((s) => s.at >= at - CLOCK_WINDOW_MS).slice(-64);
-    this.samples = recent.length ? recent : this.samples.slice(-1);
-    this.offset = Math.max(...this.samples.map((s) => s.offset));
-  },
-  /** The server's time now, in epoch ms. */
-  now() {
-    // Before the first sample (there is one with the first snapshot) the
-    // device's clock is all there is.
-    return this.offset === null ? Date.now() : performance.now() + this.offset;
-  },
-};
 
 function sampleFights(fights, at) {
   for (const f of fights || []) if (f && f.clock) serverClock.sample(f.clock.server_time, at);
@@ -231,11 +198,6 @@ const STATUS = {
 
 const number = new Intl.NumberFormat();
 const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-
-function mss(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
 
 function at(text) {
   const ms = serverMs(text);
@@ -414,19 +376,6 @@ function renderCard() {
 // ---------------------------------------------------------------------------
 // The fight in focus: clock, stats, cards
 
-function clockReading(fight) {
-  const c = fight && fight.clock;
-  if (!c) return null;
-  const since = Math.max(0, (serverClock.now() - serverMs(c.server_time)) / 1000) || 0;
-  if (c.between_rounds) {
-    const rest = Math.min(c.rest_length_s, (c.rest_elapsed_s || 0) + since);
-    return { mode: 'rest', round: c.round, elapsed: rest, remaining: c.rest_length_s - rest };
-  }
-  const elapsed = Math.min(c.round_length_s, c.elapsed_s + (c.running ? since : 0));
-  const mode = c.running ? 'running' : c.paused ? 'paused' : c.stopped ? 'stopped' : 'idle';
-  return { mode, round: c.round, elapsed, remaining: c.round_length_s - elapsed };
-}
-
 function renderClock() {
   const fight = focusFight();
   const clockEl = $('clock');
@@ -438,33 +387,8 @@ function renderClock() {
     note.textContent = '';
     return;
   }
-  const reading = clockReading(fight);
+  const { reading, round: roundText, clock: clockText, note: noteText } = clockFace(fight);
   if (!reading) return;
-  let clockText;
-  let roundText;
-  let noteText = '';
-  if (fight.status === 'completed' && fight.result) {
-    roundText = `Final · R${fight.result.round}`;
-    clockText = fight.result.time || mss(reading.elapsed);
-  } else if (fight.status !== 'in_progress' || reading.round === 0) {
-    roundText =
-      fight.status === 'cancelled'
-        ? 'Cancelled'
-        : fight.status === 'in_progress'
-          ? 'Round 1 is next'
-          : `${fight.scheduled_rounds} × ${Math.round(fight.clock.round_length_s / 60)} min`;
-    clockText = mss(fight.clock.round_length_s);
-  } else if (reading.mode === 'rest') {
-    roundText = `After R${reading.round} of ${fight.scheduled_rounds}`;
-    clockText = mss(Math.ceil(reading.remaining));
-    noteText = 'Between rounds';
-  } else {
-    roundText = `R${reading.round} of ${fight.scheduled_rounds}`;
-    clockText = mss(Math.ceil(reading.remaining));
-    if (reading.mode === 'paused') noteText = `Paused${fight.clock.pause_reason ? ` · ${fight.clock.pause_reason}` : ''}`;
-    else if (reading.mode === 'stopped') noteText = 'Round stopped';
-    else if (reading.mode === 'idle') noteText = reading.remaining <= 0 ? 'End of round' : '';
-  }
   if (clockEl.textContent !== clockText) clockEl.textContent = clockText;
   if (roundEl.textContent !== roundText) roundEl.textContent = roundText;
   if (note.textContent !== noteText) note.textContent = noteText;

@@ -6,7 +6,7 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { el, fill, statusLine, serverMs as ms, when, panel, token } from '../lib.js';
-import { num, noEvent, facts, every, styles, eventTitle } from './kit.js';
+import { num, noEvent, facts, every, styles, eventTitle, followPicked } from './kit.js';
 
 const REFRESH_MS = 5000;
 const COLORS = { viewers: '#ffc857', messages: '#6cb4ff', comments: '#5fd38d', earlier: '#ff6b6b' };
@@ -18,18 +18,11 @@ export default {
   mount(root, ctx) {
     styles();
     ensureUplotCss();
-    let event = ctx.event ?? null;
-    let stop = () => {};
     const view = el('div', { class: 'b-view b-analytics', dataset: { testid: 'view-analytics' } });
     fill(root, view);
 
-    function mountEvent() {
-      stop();
-      if (event === null || event === undefined) {
-        fill(view, panel('Analytics', {}, noEvent('analytics')));
-        stop = () => {};
-        return;
-      }
+    /** The view for one picked event; answers its stop. */
+    function mountEvent(event) {
       const line = statusLine({ dataset: { testid: 'analytics-status' } });
       const headline = el('div', { id: 'a-headline' });
       const viewersBox = el('div', { class: 'b-chart', id: 'chart-viewers', dataset: { testid: 'chart-viewers' } });
@@ -191,7 +184,7 @@ export default {
       const onResize = () => drawCharts();
       window.addEventListener('resize', onResize);
       const stopRefresh = every(REFRESH_MS, refresh);
-      stop = () => {
+      return () => {
         stopRefresh();
         window.removeEventListener('resize', onResize);
         for (const chart of charts.splice(0)) chart.destroy();
@@ -199,15 +192,10 @@ export default {
       };
     }
 
-    mountEvent();
-    const offPicker = ctx.onEvent((id) => {
-      event = id ?? null;
-      mountEvent();
+    return followPicked(ctx, {
+      empty: () => fill(view, panel('Analytics', {}, noEvent('analytics'))),
+      mountFor: mountEvent,
     });
-    return () => {
-      stop();
-      offPicker();
-    };
   },
 };
 

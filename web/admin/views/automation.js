@@ -6,7 +6,7 @@
 // once when the event's state changes).
 
 import { el, fill, statusLine, act, when, clockTime, serverMs as ms, panel, field, follow } from '../lib.js';
-import { duration, noEvent, every, tag, styles, eventTitle } from './kit.js';
+import { duration, noEvent, every, tag, styles, eventTitle, followPicked } from './kit.js';
 
 const REFRESH_MS = 3000;
 
@@ -34,19 +34,12 @@ export default {
   roles: ['moderator', 'admin'],
   mount(root, ctx) {
     styles();
-    let event = ctx.event ?? null;
-    let stop = () => {};
     const view = el('div', { class: 'b-view b-automation', dataset: { testid: 'view-automation' } });
     fill(root, view);
     const admin = ctx.user && ctx.user.role === 'admin';
 
-    function mountEvent() {
-      stop();
-      if (event === null || event === undefined) {
-        fill(view, panel('Automation', {}, noEvent('automation')));
-        stop = () => {};
-        return;
-      }
+    /** The view for one picked event; answers its stop. */
+    function mountEvent(event) {
       const line = statusLine({ dataset: { testid: 'automation-status' } });
       const settingsLine = statusLine({ dataset: { testid: 'settings-status' } });
       const switches = el('div', { class: 'b-switches', id: 'switches', dataset: { testid: 'switches' } });
@@ -170,22 +163,17 @@ export default {
         },
         onError: (e) => line.error(e),
       });
-      stop = () => {
+      return () => {
         stopTick();
         stopRefresh();
         off();
       };
     }
 
-    mountEvent();
-    const offPicker = ctx.onEvent((id) => {
-      event = id ?? null;
-      mountEvent();
+    return followPicked(ctx, {
+      empty: () => fill(view, panel('Automation', {}, noEvent('automation'))),
+      mountFor: mountEvent,
     });
-    return () => {
-      stop();
-      offPicker();
-    };
   },
 };
 

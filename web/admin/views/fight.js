@@ -9,9 +9,9 @@
 
 import {
   act,
+  clockFace,
   clockReading,
   el,
-
   field,
   fighterName,
   fill,
@@ -326,33 +326,14 @@ export default {
 
     function renderClock() {
       const f = state.fight;
-      const reading = clockReading(f);
-      let clock = '–';
-      let round = '–';
-      let note = '';
-      if (f && reading) {
-        if (f.status === 'completed' && f.result) {
-          round = `Final · R${f.result.round}`;
-          clock = f.result.time || mss(reading.elapsed);
-        } else if (f.status !== 'in_progress' || reading.round === 0) {
-          round = f.status === 'in_progress' ? 'Round 1 is next' : `${f.scheduled_rounds} × ${Math.round(f.clock.round_length_s / 60)} min`;
-          clock = mss(f.clock.round_length_s);
-        } else if (reading.mode === 'rest') {
-          round = `After R${reading.round} of ${f.scheduled_rounds}`;
-          clock = mss(Math.ceil(reading.remaining));
-          note = 'Between rounds';
-        } else {
-          round = `R${reading.round} of ${f.scheduled_rounds}`;
-          clock = mss(Math.ceil(reading.remaining));
-          note =
-            reading.mode === 'paused'
-              ? `Paused${f.clock.pause_reason ? ` · ${f.clock.pause_reason}` : ''}`
-              : reading.mode === 'stopped'
-                ? 'Round stopped'
-                : reading.mode === 'idle' && reading.remaining <= 0
-                  ? 'Full round: end it'
-                  : `${mss(reading.elapsed)} gone`;
-        }
+      const face = clockFace(f);
+      const { reading, round, clock } = face;
+      let note = face.note;
+      // The operator's notes: how much of the round is gone, and when the
+      // horn has gone with the round not yet ended.
+      if (reading && f.status === 'in_progress' && reading.round > 0 && reading.mode !== 'rest') {
+        if (reading.mode === 'idle' && reading.remaining <= 0) note = 'Full round: end it';
+        else if (reading.mode === 'running' || reading.mode === 'idle') note = `${mss(reading.elapsed)} gone`;
       }
       if (refs.clock.textContent !== clock) refs.clock.textContent = clock;
       if (refs.round.textContent !== round) refs.round.textContent = round;

@@ -27,6 +27,28 @@ export function noEvent(what) {
 }
 
 /**
+ * A view of the picked live event: `mountFor(event)` draws it (answering
+ * its stop), again whenever the header's picker changes, the previous one
+ * stopped first; `empty()` draws the view while none is picked. Answers
+ * the view's unmount.
+ */
+export function followPicked(ctx, { empty, mountFor }) {
+  let stop = () => {};
+  const show = (event) => {
+    stop();
+    stop = () => {};
+    if (event === null || event === undefined) empty();
+    else stop = mountFor(event) || stop;
+  };
+  show(ctx.event ?? null);
+  const offPicker = ctx.onEvent((id) => show(id ?? null));
+  return () => {
+    stop();
+    offPicker();
+  };
+}
+
+/**
  * Calls `fn` now and every `ms` while the view is mounted; a run still
  * going is not started again. Returns the stop.
  */

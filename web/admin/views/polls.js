@@ -3,7 +3,7 @@
 // watch its tallies move live (`poll` frames on `event:{id}`).
 
 import { el, fill, statusLine, act, when, serverMs, localToIso, fighterName, panel, field, follow } from '../lib.js';
-import { duration, noEvent, every, tag, styles, eventTitle } from './kit.js';
+import { duration, noEvent, every, tag, styles, eventTitle, followPicked } from './kit.js';
 
 export default {
   id: 'polls',
@@ -11,18 +11,11 @@ export default {
   roles: ['moderator', 'admin'],
   mount(root, ctx) {
     styles();
-    let event = ctx.event ?? null;
-    let stop = () => {};
     const view = el('div', { class: 'b-view b-polls', dataset: { testid: 'view-polls' } });
     fill(root, view);
 
-    function mountEvent() {
-      stop();
-      if (event === null || event === undefined) {
-        fill(view, panel('Polls', {}, noEvent('polls')));
-        stop = () => {};
-        return;
-      }
+    /** The view for one picked event; answers its stop. */
+    function mountEvent(event) {
       const polls = new Map();
       const fights = new Map();
       const list = el('div', { class: 'b-polls-list', id: 'polls', dataset: { testid: 'polls' } });
@@ -146,21 +139,16 @@ export default {
           node.textContent = `closes at ${when(node.dataset.closesAt)} (${left(node.dataset.closesAt)})`;
         }
       });
-      stop = () => {
+      return () => {
         off();
         stopTick();
       };
     }
 
-    mountEvent();
-    const offPicker = ctx.onEvent((id) => {
-      event = id ?? null;
-      mountEvent();
+    return followPicked(ctx, {
+      empty: () => fill(view, panel('Polls', {}, noEvent('polls'))),
+      mountFor: mountEvent,
     });
-    return () => {
-      stop();
-      offPicker();
-    };
   },
 };
 
