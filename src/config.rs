@@ -31,6 +31,16 @@ pub struct AutomationTimes {
     pub minute: Duration,
 }
 
+/// How long history is kept, and how often the retention job looks.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    /// Stored channel messages (the resume log) of channels not kept whole.
+    pub history: Duration,
+    /// Ended push deliveries (the outbox), not the notifications.
+    pub push: Duration,
+    pub every: Duration,
+}
+
 /// The seed's live-traffic limits, by their seed names.
 #[derive(Debug, Clone)]
 pub struct LiveLimits {
@@ -76,6 +86,7 @@ pub struct Config {
     /// How long a room with no subscribers stays in memory.
     pub room_idle: Duration,
     pub automation: AutomationTimes,
+    pub retention: Retention,
     /// How often a node adds its live analytics counts to PostgreSQL.
     pub analytics_flush_interval: Duration,
     pub engagement: EngagementLimits,
@@ -335,6 +346,15 @@ impl Config {
                     60_000,
                     100..=60_000,
                 )?),
+            },
+            retention: Retention {
+                history: Duration::from_secs(
+                    86_400 * vars.number("HISTORY_RETENTION_DAYS", 90, 1..=3650)?,
+                ),
+                push: Duration::from_secs(
+                    86_400 * vars.number("PUSH_RETENTION_DAYS", 30, 1..=3650)?,
+                ),
+                every: vars.seconds("RETENTION_INTERVAL", 3600, 1..=86_400)?,
             },
             analytics_flush_interval: vars.seconds("ANALYTICS_FLUSH_INTERVAL", 10, 1..=3600)?,
             engagement: EngagementLimits {

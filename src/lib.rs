@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod process_stats;
 pub mod push;
 pub mod rate_limit;
+pub mod retention;
 pub mod scheduler;
 pub mod server;
 pub mod state;

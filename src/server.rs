@@ -89,6 +89,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
     });
 
     crate::scheduler::start(state.clone());
+    crate::retention::start(state.clone());
 
     let pruned = state.clone();
     actix_web::rt::spawn(async move {

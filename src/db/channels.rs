@@ -171,6 +171,55 @@ pub fn store(
     })
 }
 
+/// Channels whose stored history began before `cutoff`, and may be cut:
+/// every channel but those of live events that are upcoming or live, or
+/// ended after `cutoff` (their night is kept whole), at most `limit`.
+pub fn cuttable(
+    conn: &mut PgConnection,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        channel: String,
+    }
+    let rows: Vec<Name> = diesel::sql_query(
+        "WITH kept AS ( \
+             SELECT id FROM live_events \
+              WHERE status IN ('upcoming', 'live') OR COALESCE(end_time, updated_at) > $1), \
+         kept_channels AS ( \
+             SELECT 'event:' || id AS channel FROM kept \
+             UNION ALL SELECT 'comments:' || id FROM kept \
+             UNION ALL SELECT 'moderation:' || id FROM kept \
+             UNION ALL SELECT 'fight:' || f.id FROM live_fights f JOIN kept ON kept.id = f.live_event_id) \
+         SELECT DISTINCT m.channel FROM channel_messages m \
+          WHERE m.created_at < $1 \
+            AND m.channel NOT IN (SELECT channel FROM kept_channels) \
+          LIMIT $2",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(cutoff)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.channel).collect())
+}
+
+/// Cuts a channel's history: its stored messages go, and it gets a new
+/// epoch, so a resume from before the cut gets `resync` rather than a gap
+/// (its seq goes on counting). Answers how many messages went.
+pub fn cut(conn: &mut PgConnection, channel: &str) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        diesel::update(channel_sequences::table.find(channel))
+            .set((
+                channel_sequences::epoch.eq(new_epoch()),
+                channel_sequences::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        diesel::delete(channel_messages::table.filter(channel_messages::channel.eq(channel)))
+            .execute(conn)
+    })
+}
+
 /// The channel's head, creating its epoch on first use.
 pub fn head(conn: &mut PgConnection, channel: &Channel) -> QueryResult<Head> {
     let name = channel.to_string();

@@ -348,6 +348,25 @@ pub fn expire(conn: &mut PgConnection, platform: &str) -> QueryResult<Vec<i64>> 
     Ok(ids)
 }
 
+/// Deletes deliveries that ended (sent, failed, refused or expired) and
+/// were created before `cutoff`, at most `limit` (oldest first); answers
+/// how many went. The notifications themselves (the users' inboxes) stay.
+pub fn prune(
+    conn: &mut PgConnection,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM notification_deliveries WHERE id IN ( \
+             SELECT id FROM notification_deliveries \
+              WHERE created_at < $1 AND status IN ('sent', 'failed', 'invalid_token', 'expired') \
+              ORDER BY created_at LIMIT $2)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(cutoff)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+}
+
 /// Sets each notification's `delivery_status` from its deliveries
 /// (`sending` while any is open; then `sent`, `partial` or `failed`) and
 /// its `sent_at` from the first acceptance.

@@ -241,6 +241,21 @@ impl Bus {
         });
     }
 
+    /// Every node's rooms of these channels reload from the store (their
+    /// history was cut: a new epoch, and their subscribers resync).
+    pub fn reload(&self, channels: Vec<Channel>) {
+        if channels.is_empty() {
+            return;
+        }
+        if let Some(link) = &self.redis {
+            let _ = link.out.try_send(Envelope::Reload {
+                node: link.node.clone(),
+                channels: channels.iter().map(Channel::to_string).collect(),
+            });
+        }
+        self.hub.do_send(ReloadRooms(Some(channels)));
+    }
+
     /// Closes every connection of `user` on every node (1008: banned).
     pub fn kick_user(&self, user: i64) {
         self.kick(user, KickReason::Banned);

@@ -34,5 +34,6 @@ mod proxy;
 mod push;
 mod rankings;
 mod reactions_polls;
+mod retention;
 mod streams;
 mod watch;

@@ -1,0 +1,3 @@
+DROP INDEX channel_messages_created_idx;
+DROP INDEX notification_deliveries_created_idx;
+DROP INDEX notification_deliveries_expiry_idx;
