@@ -64,7 +64,6 @@ async fn an_old_nights_history_is_cut_and_live_nights_are_kept_whole() {
         "UPDATE live_events SET start_time = now() - interval '41 days', end_time = now() - interval '40 days', \
          updated_at = now() - interval '40 days' WHERE id = {old}"
     ));
-    app.execute("UPDATE channel_messages SET created_at = now() - interval '40 days'");
     // Ended deliveries: one old, one recent, and an old one still pending.
     let (fan, fan_id) = app.register("fan@ringside.test").await;
     let (status, device) = app
@@ -87,6 +86,9 @@ async fn an_old_nights_history_is_cut_and_live_nights_are_kept_whole() {
             device["id"]
         ));
     }
+
+    // Aged last: the round that sees old messages sees the deliveries too.
+    app.execute("UPDATE channel_messages SET created_at = now() - interval '40 days'");
 
     // The job's next round (every second here) cuts the old night only.
     let deadline = Instant::now() + Duration::from_secs(20);
