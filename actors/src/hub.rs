@@ -492,13 +492,13 @@ pub struct HubStats {
     /// Subscriptions on this node by channel kind, in the order of
     /// [`CHANNEL_KINDS`](crate::telemetry::CHANNEL_KINDS), as rooms last
     /// told (each viewer interval).
-    pub subscriptions: [usize; 6],
+    pub subscriptions: [usize; crate::telemetry::CHANNEL_KINDS.len()],
 }
 
 impl Handler<Stats> for Hub {
     type Result = MessageResult<Stats>;
     fn handle(&mut self, _: Stats, _: &mut Context<Self>) -> Self::Result {
-        let mut subscriptions = [0; 6];
+        let mut subscriptions = [0; crate::telemetry::CHANNEL_KINDS.len()];
         for (channel, headcount) in &self.local_viewers {
             let kind = crate::telemetry::channel_kind(channel);
             if let Some(i) = crate::telemetry::CHANNEL_KINDS
@@ -939,6 +939,7 @@ pub(crate) mod tests {
         let store = FakeStore::new();
         store.add_channel(&Channel::Event(1), "e1");
         store.add_channel(&Channel::News, "e1");
+        store.add_channel(&Channel::Rankings, "e1");
         let mut config = hub_config();
         config.room.viewer_interval = Duration::from_millis(10);
         config.room.idle_after = Duration::from_millis(30);
@@ -946,9 +947,12 @@ pub(crate) mod tests {
         let mut a = client(1, Some(7), 16);
         let mut b = client(2, Some(7), 16);
         let mut c = client(3, None, 16);
+        // The last kind of the list too: the counts have a slot for each.
+        let mut d = client(4, None, 16);
         follow(&hub, &mut a, Channel::Event(1)).await;
         follow(&hub, &mut b, Channel::Event(1)).await;
         follow(&hub, &mut c, Channel::News).await;
+        follow(&hub, &mut d, Channel::Rankings).await;
         let kind = |k: &str| {
             crate::telemetry::CHANNEL_KINDS
                 .iter()
@@ -959,7 +963,7 @@ pub(crate) mod tests {
             let hub = hub.clone();
             async move {
                 let s = hub.send(Stats).await.expect("hub").subscriptions;
-                s[kind("event")] == 2 && s[kind("news")] == 1
+                s[kind("event")] == 2 && s[kind("news")] == 1 && s[kind("rankings")] == 1
             }
         })
         .await;
@@ -977,7 +981,7 @@ pub(crate) mod tests {
             }),
             "two connections of one fan"
         );
-        // The news room empties, idles and is forgotten; the event room stays.
+        // The news room empties, idles and is forgotten; the others stay.
         hub.send(Unsubscribe {
             channel: Channel::News,
             session: 3,
@@ -999,7 +1003,11 @@ pub(crate) mod tests {
             counts.iter().all(|(ch, _)| *ch != Channel::News),
             "{counts:?}"
         );
-        assert_eq!(hub.send(Stats).await.expect("hub").rooms, 1);
+        assert_eq!(
+            hub.send(Stats).await.expect("hub").rooms,
+            2,
+            "event, rankings"
+        );
         // A new subscriber gets a new room.
         follow(&hub, &mut c, Channel::News).await;
     }
