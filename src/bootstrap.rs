@@ -53,7 +53,7 @@ pub fn open_database(config: &Config) -> Result<Database, StartError> {
             (pg.url("ringside"), Some(pg))
         }
     };
-    let db = Db::connect(&url, config.database_pool_size)?;
+    let db = Db::connect(&url, config.database_pool_size, config.database_timeout)?;
     let applied = db.migrate()?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");

@@ -66,6 +66,9 @@ pub struct Config {
     /// `None`: run the embedded PostgreSQL in `data_dir`.
     pub database_url: Option<String>,
     pub database_pool_size: u32,
+    /// How long a request waits for the database; a durable write not
+    /// committed by then is answered 503 and never applied.
+    pub database_timeout: Duration,
     /// `None`: a single node with the in-process bus.
     pub redis_url: Option<String>,
     pub admin_email: Option<String>,
@@ -270,6 +273,11 @@ impl Config {
             ),
             database_url: vars.url("DATABASE_URL", &["postgres://", "postgresql://"])?,
             database_pool_size: vars.number("DATABASE_POOL_SIZE", 16, 1..=500)?,
+            database_timeout: Duration::from_millis(vars.number(
+                "DATABASE_TIMEOUT_MS",
+                5000,
+                100..=120_000,
+            )?),
             redis_url: vars.url(
                 "REDIS_URL",
                 &["redis://", "rediss://", "redis+unix://", "unix://"],

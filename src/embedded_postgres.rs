@@ -232,6 +232,12 @@ impl EmbeddedPostgres {
         text
     }
 
+    /// The postmaster's pid (also its process group: the backends are in
+    /// it), when this process started it; for fault tests that freeze it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Fast shutdown: open transactions roll back, committed data stays.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {

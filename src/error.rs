@@ -11,6 +11,9 @@ use ringside_actors::writes::Refusal;
 
 use crate::db::DbError;
 
+/// `Retry-After` on a 503, in seconds.
+pub const UNAVAILABLE_RETRY_AFTER_S: u64 = 2;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
@@ -77,10 +80,13 @@ pub enum ConflictCode {
     OfficialsMissing,
     CardsIncomplete,
     ContradictsScorecards,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    AlreadyApplied,
 }
 
 impl ConflictCode {
-    pub const ALL: [ConflictCode; 11] = [
+    pub const ALL: [ConflictCode; 14] = [
         ConflictCode::AlreadyExists,
         ConflictCode::InUse,
         ConflictCode::InvalidTransition,
@@ -92,6 +98,9 @@ impl ConflictCode {
         ConflictCode::OfficialsMissing,
         ConflictCode::CardsIncomplete,
         ConflictCode::ContradictsScorecards,
+        ConflictCode::IdempotencyInProgress,
+        ConflictCode::IdempotencyKeyReused,
+        ConflictCode::AlreadyApplied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +116,9 @@ impl ConflictCode {
             ConflictCode::OfficialsMissing => "officials_missing",
             ConflictCode::CardsIncomplete => "cards_incomplete",
             ConflictCode::ContradictsScorecards => "contradicts_scorecards",
+            ConflictCode::IdempotencyInProgress => "idempotency_in_progress",
+            ConflictCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ConflictCode::AlreadyApplied => "already_applied",
         }
     }
 }
@@ -259,6 +271,12 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
+            // Storage away or the server stopping: nothing was applied, and
+            // a retry a moment later (with the same Idempotency-Key) is safe.
+            ApiError::Unavailable(_) => {
+                response
+                    .insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_S.to_string()));
+            }
             _ => {}
         }
         response.json(self.body())
@@ -347,6 +365,7 @@ impl From<ringside_actors::persistence::PersistError> for ApiError {
                 "storage is unavailable and the write queue is full; try again shortly".into(),
             ),
             PersistError::Stopped => ApiError::Unavailable("the server is shutting down".into()),
+            PersistError::Expired => ApiError::Unavailable(e.to_string()),
         }
     }
 }
@@ -363,6 +382,13 @@ impl From<DbError> for ApiError {
             DbError::Query(e) => e.into(),
             DbError::Pool(e) => ApiError::Unavailable(format!("database unavailable: {e}")),
             DbError::Cancelled => ApiError::Unavailable("server is shutting down".into()),
+            DbError::TimedOut(_) => {
+                ApiError::Unavailable(format!("{e}; nothing was written, try again"))
+            }
+            DbError::Superseded => ApiError::Conflict {
+                code: ConflictCode::IdempotencyInProgress,
+                message: e.to_string(),
+            },
             DbError::Migration(e) => ApiError::Internal(e),
         }
     }
@@ -401,6 +427,13 @@ impl From<DieselError> for ApiError {
                     }
                     DatabaseErrorKind::SerializationFailure => {
                         ApiError::Unavailable("concurrent update; try again".into())
+                    }
+                    _ if info.message().starts_with(crate::db::fence::REFUSAL) => {
+                        ApiError::Unavailable(
+                            "the database did not commit the write in time; nothing was \
+                             written, try again"
+                                .into(),
+                        )
                     }
                     // Text PostgreSQL cannot store (NUL in `text` or `jsonb`).
                     // The edge refuses it per field first (`http::validate`);

@@ -71,6 +71,7 @@ pub struct Live {
     pub persistence_batch_seconds: HistogramVec,
     pub persistence_retries: IntCounterVec,
     pub persistence_refused: IntCounterVec,
+    pub persistence_expired: IntCounterVec,
     pub bus_publish_failures: IntCounterVec,
     pub bus_reconnects: IntCounter,
     pub comment_refusals: IntCounterVec,
@@ -150,6 +151,12 @@ impl Live {
                 "Writes refused because the persistence queue was full.",
                 &["writer"],
             ),
+            persistence_expired: counter_vec(
+                "ringside_persistence_expired_total",
+                "Writes not committed by their deadline (WRITE_TIMEOUT): answered \
+                 503 unavailable and never applied.",
+                &["writer"],
+            ),
             bus_publish_failures: counter_vec(
                 "ringside_bus_publish_failures_total",
                 "Messages that did not reach Redis (queue_full: the publish queue \
@@ -223,6 +230,7 @@ impl Live {
             live.persistence_batch_seconds.with_label_values(&[writer]);
             live.persistence_retries.with_label_values(&[writer]);
             live.persistence_refused.with_label_values(&[writer]);
+            live.persistence_expired.with_label_values(&[writer]);
         }
         for reason in ["bus", "replaced"] {
             live.room_reloads.with_label_values(&[reason]);
@@ -252,6 +260,7 @@ impl Live {
         registry.register(Box::new(self.persistence_batch_seconds.clone()))?;
         registry.register(Box::new(self.persistence_retries.clone()))?;
         registry.register(Box::new(self.persistence_refused.clone()))?;
+        registry.register(Box::new(self.persistence_expired.clone()))?;
         registry.register(Box::new(self.bus_publish_failures.clone()))?;
         registry.register(Box::new(self.bus_reconnects.clone()))?;
         registry.register(Box::new(self.comment_refusals.clone()))?;
@@ -346,6 +355,13 @@ impl Telemetry for LiveTelemetry {
     fn persistence_refused(&self, writer: &'static str) {
         live()
             .persistence_refused
+            .with_label_values(&[writer])
+            .inc();
+    }
+
+    fn persistence_expired(&self, writer: &'static str) {
+        live()
+            .persistence_expired
             .with_label_values(&[writer])
             .inc();
     }

@@ -5,14 +5,15 @@
 //! are kept) once it holds a message older than that: the messages go and
 //! the channel gets a new epoch, so a resume from before the cut gets
 //! `resync`, never a gap; rooms on every node reload. Ended push deliveries
-//! older than `PUSH_RETENTION_DAYS` go too (the notifications stay).
+//! older than `PUSH_RETENTION_DAYS` go too (the notifications stay), and
+//! `Idempotency-Key`s past their 24 hours.
 
 use actix_web::web;
 use diesel::Connection;
 use ringside_actors::Channel;
 
 use crate::config::Retention;
-use crate::db::{channels, push_outbox, Db};
+use crate::db::{channels, idempotency, push_outbox, Db};
 use crate::error::ApiError;
 use crate::live::Bus;
 use crate::state::AppState;
@@ -30,6 +31,8 @@ pub struct Round {
     pub channels_cut: usize,
     pub messages_deleted: usize,
     pub deliveries_deleted: usize,
+    /// Idempotency keys past their 24 hours.
+    pub keys_deleted: usize,
 }
 
 /// Starts this node's retention rounds.
@@ -57,7 +60,7 @@ pub async fn run_once(db: &Db, bus: &Bus, r: &Retention) -> Result<Option<Round>
     let history = now - chrono::Duration::from_std(r.history).unwrap_or_default();
     let push = now - chrono::Duration::from_std(r.push).unwrap_or_default();
     let done = db
-        .run(move |c| {
+        .run_unbounded(move |c| {
             c.transaction(|c| {
                 let locked: bool = diesel::RunQueryDsl::get_result(
                     diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
@@ -75,6 +78,9 @@ pub async fn run_once(db: &Db, bus: &Bus, r: &Retention) -> Result<Option<Round>
                 }
                 round.channels_cut = cut.len();
                 round.deliveries_deleted = push_outbox::prune(c, push, DELIVERIES_PER_ROUND)?;
+                let keys =
+                    now - chrono::Duration::hours(crate::features::idempotency::KEEP_FOR_HOURS);
+                round.keys_deleted = idempotency::prune(c, keys)?;
                 Ok(Some((round, cut)))
             })
             .map_err(ApiError::from)

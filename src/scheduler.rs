@@ -88,7 +88,7 @@ async fn fire_next(state: &web::Data<AppState>, node: &str) -> Result<bool, ApiE
     let claimer = node.to_string();
     let Some(job) = state
         .db
-        .run(move |c| Ok::<_, ApiError>(jobs::claim_due(c, &claimer, LEASE)?))
+        .run_unbounded(move |c| Ok::<_, ApiError>(jobs::claim_due(c, &claimer, LEASE)?))
         .await?
     else {
         return Ok(false);
@@ -96,7 +96,7 @@ async fn fire_next(state: &web::Data<AppState>, node: &str) -> Result<bool, ApiE
     let (rules, claimer) = (live_events::Rules::of(state), node.to_string());
     let published = state
         .db
-        .run(move |c| fire(c, &job, &claimer, &rules))
+        .run_unbounded(move |c| fire(c, &job, &claimer, &rules))
         .await?;
     state.deliver(published);
     Ok(true)

@@ -31,8 +31,11 @@ pub struct Running {
 
 pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<Running> {
     let metrics = Arc::new(Metrics::new());
-    let persister =
-        Persistence::new(PgWriter::new(db.clone()), crate::live::persistence_config()).start();
+    let persister = Persistence::new(
+        PgWriter::new(db.clone()),
+        crate::live::persistence_config(&config),
+    )
+    .start();
     let store = Arc::new(crate::live::PgLiveStore::new(db.clone(), persister.clone()));
     let hub = Hub::new(store, crate::live::hub_config(&config)).start();
     let bus = match &config.redis_url {
@@ -46,7 +49,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         .run(db.clone(), bus.clone(), config.engagement.totals_interval);
     let reaction_writer = Persistence::new(
         crate::live::reaction_writer::ReactionWriter::new(db.clone()),
-        crate::live::reaction_persistence_config(),
+        crate::live::reaction_persistence_config(&config),
     )
     .start();
     let push = crate::push::Push::start(&config.push, db.clone())
@@ -105,6 +108,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         App::new()
             .app_data(state.clone())
             .app_data(metrics.clone())
+            .wrap(middleware::from_fn(crate::http::idempotency::idempotent))
             .wrap(middleware::from_fn(crate::http::cors::cors))
             .wrap(middleware::from_fn(crate::http::body_deadline::enforce))
             .wrap(middleware::from_fn(crate::http::request_log::log))

@@ -7,10 +7,18 @@
 //! backoff, and refuses new writes with [`PersistError::Full`] once its bounded
 //! queue is full: nothing it acknowledged is ever lost, and nothing it could
 //! not keep is ever acknowledged.
+//!
+//! Every write has a deadline ([`PersistenceConfig::deadline`] from its
+//! arrival). A caller is answered by then: committed, or
+//! [`PersistError::Expired`], and an expired write is never applied later —
+//! a queued job past its deadline is dropped unrun, and a batch is handed the
+//! earliest deadline of its jobs as the moment after which the writer must
+//! not commit (Postgres checks it at COMMIT, see `db::fence`), so a batch
+//! stuck on a frozen database cannot land once its callers were told no.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
@@ -30,8 +38,14 @@ pub enum WriteOutcome<J, O> {
 pub trait BatchWriter: Send + Sync + 'static {
     type Job: Send + Unpin + 'static;
     type Output: Send + Unpin + 'static;
-    /// Runs `jobs` as one unit of work. Called on a blocking thread.
-    fn write(&self, jobs: Vec<Self::Job>) -> WriteOutcome<Self::Job, Self::Output>;
+    /// Runs `jobs` as one unit of work, committing only if it can do so by
+    /// `commit_by` (otherwise nothing of it is stored). Called on a
+    /// blocking thread.
+    fn write(
+        &self,
+        jobs: Vec<Self::Job>,
+        commit_by: SystemTime,
+    ) -> WriteOutcome<Self::Job, Self::Output>;
     /// The `writer` label of this actor's metrics.
     fn name(&self) -> &'static str {
         "writes"
@@ -45,7 +59,14 @@ pub struct PersistenceConfig {
     /// Jobs that may wait (while storage is down, say) before new ones are refused.
     pub queue_limit: usize,
     pub max_backoff: Duration,
+    /// From a write's arrival to its commit, at most; past it the caller
+    /// hears [`PersistError::Expired`] and the write is never applied.
+    pub deadline: Duration,
 }
+
+/// How long past a write's deadline its caller waits for the commit's
+/// answer: a commit the database accepted just in time still reaches it.
+const ANSWER_GRACE: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PersistError {
@@ -53,14 +74,23 @@ pub enum PersistError {
     Full,
     #[error("the persistence actor stopped")]
     Stopped,
+    #[error("storage did not commit the write in time; it was not applied, try again")]
+    Expired,
 }
 
 type Reply<O> = oneshot::Sender<Result<O, PersistError>>;
 
+/// A write waiting for its batch.
+struct Queued<W: BatchWriter> {
+    job: W::Job,
+    reply: Reply<W::Output>,
+    deadline: Instant,
+}
+
 pub struct Persistence<W: BatchWriter> {
     writer: Arc<W>,
     config: PersistenceConfig,
-    queue: VecDeque<(W::Job, Reply<W::Output>)>,
+    queue: VecDeque<Queued<W>>,
     writing: bool,
     flush_scheduled: bool,
     backoff: Option<Duration>,
@@ -110,31 +140,71 @@ impl<W: BatchWriter> Persistence<W> {
         );
     }
 
+    /// Answers and drops the queued writes whose deadline has passed: their
+    /// callers are told no, so they must never run.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        let before = self.queue.len();
+        let mut kept = VecDeque::with_capacity(self.queue.len());
+        for q in self.queue.drain(..) {
+            if q.deadline > now {
+                kept.push_back(q);
+            } else {
+                let _ = q.reply.send(Err(PersistError::Expired));
+            }
+        }
+        self.queue = kept;
+        for _ in self.queue.len()..before {
+            telemetry::sink().persistence_expired(self.writer.name());
+        }
+    }
+
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.writing || self.queue.is_empty() {
+        if self.writing {
+            return;
+        }
+        self.expire();
+        if self.queue.is_empty() {
+            self.report_queue();
             return;
         }
         self.writing = true;
         let n = self.queue.len().min(self.config.max_batch);
-        let (jobs, replies): (Vec<_>, Vec<_>) = self.queue.drain(..n).unzip();
+        let batch: Vec<Queued<W>> = self.queue.drain(..n).collect();
         self.report_queue();
+        // The batch must not commit once its most pressing caller was told no.
+        let now = Instant::now();
+        let earliest = batch.iter().map(|q| q.deadline).min().unwrap_or(now);
+        let commit_by = SystemTime::now() + earliest.saturating_duration_since(now);
+        let mut jobs = Vec::with_capacity(n);
+        let mut replies = Vec::with_capacity(n);
+        for q in batch {
+            jobs.push(q.job);
+            replies.push((q.reply, q.deadline));
+        }
         let writer = self.writer.clone();
         let started = std::time::Instant::now();
-        let work = async move { tokio::task::spawn_blocking(move || writer.write(jobs)).await };
+        let work =
+            async move { tokio::task::spawn_blocking(move || writer.write(jobs, commit_by)).await };
         ctx.spawn(work.into_actor(self).map(move |outcome, p, ctx| {
             p.writing = false;
             telemetry::sink().persistence_batch(p.writer.name(), n, started.elapsed());
             match outcome {
                 Ok(WriteOutcome::Done(outputs)) => {
                     p.backoff = None;
-                    for (reply, output) in replies.into_iter().zip(outputs) {
+                    for ((reply, _), output) in replies.into_iter().zip(outputs) {
                         let _ = reply.send(Ok(output));
                     }
                 }
                 Ok(WriteOutcome::NotStarted(jobs, why)) => {
-                    // Back to the front, in order, and try again later.
-                    for job in jobs.into_iter().zip(replies).rev() {
-                        p.queue.push_front(job);
+                    // Back to the front, in order, and try again later (those
+                    // past their deadline are dropped at the next flush).
+                    for (job, (reply, deadline)) in jobs.into_iter().zip(replies).rev() {
+                        p.queue.push_front(Queued {
+                            job,
+                            reply,
+                            deadline,
+                        });
                     }
                     telemetry::sink().persistence_retry(p.writer.name());
                     p.report_queue();
@@ -155,7 +225,7 @@ impl<W: BatchWriter> Persistence<W> {
                 }
                 Err(_) => {
                     // The blocking task panicked: its jobs are answered, never lost silently.
-                    for reply in replies {
+                    for (reply, _) in replies {
                         let _ = reply.send(Err(PersistError::Stopped));
                     }
                 }
@@ -178,14 +248,31 @@ impl<W: BatchWriter> Handler<Write<W>> for Persistence<W> {
 
     fn handle(&mut self, msg: Write<W>, ctx: &mut Context<Self>) -> Self::Result {
         if self.queue.len() >= self.config.queue_limit {
+            // Room may be held by writes nobody waits for any more.
+            self.expire();
+        }
+        if self.queue.len() >= self.config.queue_limit {
             telemetry::sink().persistence_refused(self.writer.name());
             return Box::pin(async { Err(PersistError::Full) });
         }
         let (tx, rx) = oneshot::channel();
-        self.queue.push_back((msg.0, tx));
+        let deadline = Instant::now() + self.config.deadline;
+        self.queue.push_back(Queued {
+            job: msg.0,
+            reply: tx,
+            deadline,
+        });
         self.report_queue();
         self.schedule(ctx);
-        Box::pin(async move { rx.await.unwrap_or(Err(PersistError::Stopped)) })
+        // Answered by the deadline whatever storage does: a batch still
+        // running then cannot commit any more (the writer's `commit_by`).
+        let answer_by = tokio::time::Instant::from_std(deadline + ANSWER_GRACE);
+        Box::pin(async move {
+            match tokio::time::timeout_at(answer_by, rx).await {
+                Ok(answer) => answer.unwrap_or(Err(PersistError::Stopped)),
+                Err(_) => Err(PersistError::Expired),
+            }
+        })
     }
 }
 
@@ -195,19 +282,40 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
 
-    /// Storage that is down for the first `down` batches and records what it wrote.
+    /// Storage that is down for the first `down` batches, takes `stall` over
+    /// each batch it runs, and, like Postgres's commit fence, stores a batch
+    /// only if it is done by `commit_by`; records what it stored.
     struct Fake {
         down: AtomicUsize,
+        stall: Duration,
         batches: Mutex<Vec<Vec<u32>>>,
+    }
+
+    impl Fake {
+        fn new(down: usize, stall: Duration) -> Arc<Fake> {
+            Arc::new(Fake {
+                down: AtomicUsize::new(down),
+                stall,
+                batches: Mutex::new(Vec::new()),
+            })
+        }
+
+        fn stored(&self) -> Vec<u32> {
+            self.batches.lock().expect("lock").concat()
+        }
     }
 
     impl BatchWriter for Arc<Fake> {
         type Job = u32;
         type Output = u32;
-        fn write(&self, jobs: Vec<u32>) -> WriteOutcome<u32, u32> {
+        fn write(&self, jobs: Vec<u32>, commit_by: SystemTime) -> WriteOutcome<u32, u32> {
             if self.down.load(Ordering::SeqCst) > 0 {
                 self.down.fetch_sub(1, Ordering::SeqCst);
                 return WriteOutcome::NotStarted(jobs, "down".into());
+            }
+            std::thread::sleep(self.stall);
+            if SystemTime::now() > commit_by {
+                return WriteOutcome::Done(jobs.iter().map(|_| 0).collect());
             }
             if let Ok(mut b) = self.batches.lock() {
                 b.push(jobs.clone());
@@ -222,15 +330,13 @@ mod tests {
             flush_every: Duration::from_millis(5),
             queue_limit,
             max_backoff: Duration::from_millis(100),
+            deadline: Duration::from_secs(5),
         }
     }
 
     #[actix_rt::test]
     async fn batches_answer_each_caller_with_its_own_result() {
-        let fake = Arc::new(Fake {
-            down: AtomicUsize::new(0),
-            batches: Mutex::new(Vec::new()),
-        });
+        let fake = Fake::new(0, Duration::ZERO);
         let addr = Persistence::new(fake.clone(), config(100)).start();
         let writes: Vec<_> = (1..=10).map(|i| addr.send(Write::<Arc<Fake>>(i))).collect();
         let results = futures_util::future::join_all(writes).await;
@@ -250,10 +356,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn storage_outages_are_retried_and_a_full_queue_refuses() {
-        let fake = Arc::new(Fake {
-            down: AtomicUsize::new(3),
-            batches: Mutex::new(Vec::new()),
-        });
+        let fake = Fake::new(3, Duration::ZERO);
         let addr = Persistence::new(fake.clone(), config(2)).start();
         let first = addr.send(Write::<Arc<Fake>>(1));
         let second = addr.send(Write::<Arc<Fake>>(2));
@@ -265,6 +368,61 @@ mod tests {
             "kept through the outage"
         );
         assert_eq!(second.await.expect("mailbox"), Ok(20));
-        assert_eq!(fake.batches.lock().expect("lock").concat(), vec![1, 2]);
+        assert_eq!(fake.stored(), vec![1, 2]);
+    }
+
+    #[actix_rt::test]
+    async fn a_write_storage_cannot_take_by_its_deadline_is_refused_and_never_applied() {
+        // Down for longer than the deadline (backoff 100 ms, 8 refusals).
+        let fake = Fake::new(8, Duration::ZERO);
+        let addr = Persistence::new(
+            fake.clone(),
+            PersistenceConfig {
+                deadline: Duration::from_millis(200),
+                ..config(100)
+            },
+        )
+        .start();
+        let answer = addr.send(Write::<Arc<Fake>>(1)).await.expect("mailbox");
+        assert_eq!(answer, Err(PersistError::Expired));
+        // Storage comes back: the next write lands, the expired one never.
+        let later = loop {
+            match addr.send(Write::<Arc<Fake>>(2)).await.expect("mailbox") {
+                Err(PersistError::Expired) => continue,
+                other => break other,
+            }
+        };
+        assert_eq!(later, Ok(20));
+        assert_eq!(
+            fake.stored(),
+            vec![2],
+            "the refused write was dropped unrun"
+        );
+    }
+
+    #[actix_rt::test]
+    async fn a_batch_stuck_past_its_deadline_is_answered_in_time_and_cannot_commit() {
+        // Each batch takes 600 ms; the deadline is 200 ms.
+        let fake = Fake::new(0, Duration::from_millis(600));
+        let addr = Persistence::new(
+            fake.clone(),
+            PersistenceConfig {
+                deadline: Duration::from_millis(200),
+                ..config(100)
+            },
+        )
+        .start();
+        let started = Instant::now();
+        let answer = addr.send(Write::<Arc<Fake>>(1)).await.expect("mailbox");
+        assert_eq!(answer, Err(PersistError::Expired));
+        assert!(
+            started.elapsed() < Duration::from_millis(600),
+            "answered before the stuck batch ended"
+        );
+        // The batch ends after its commit_by: the fence keeps it out.
+        let stored = fake.clone();
+        let after = addr.send(Write::<Arc<Fake>>(2)).await.expect("mailbox");
+        assert_eq!(after, Err(PersistError::Expired));
+        assert!(stored.stored().is_empty(), "{:?}", stored.stored());
     }
 }

@@ -58,6 +58,8 @@ pub trait Telemetry: Send + Sync + 'static {
     fn persistence_retry(&self, _writer: &'static str) {}
     /// A write was refused because the queue was full.
     fn persistence_refused(&self, _writer: &'static str) {}
+    /// A write was answered `Expired`: not committed by its deadline, never applied.
+    fn persistence_expired(&self, _writer: &'static str) {}
 }
 
 struct Nowhere;

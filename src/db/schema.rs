@@ -85,6 +85,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    commit_fences (id) {
+        id -> Int8,
+        commit_by -> Timestamptz,
+    }
+}
+
+diesel::table! {
     comment_reports (id) {
         id -> Int8,
         comment_id -> Int8,
@@ -191,6 +198,21 @@ diesel::table! {
         target_type -> Text,
         target_id -> Int8,
         notify -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Int8,
+        key -> Text,
+        request_hash -> Bytea,
+        attempt -> Int8,
+        committed -> Bool,
+        status -> Nullable<Int2>,
+        content_type -> Nullable<Text>,
+        response -> Nullable<Bytea>,
+        locked_until -> Timestamptz,
         created_at -> Timestamptz,
     }
 }
@@ -508,6 +530,7 @@ diesel::table! {
 }
 
 diesel::joinable!(fighters -> divisions (division_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(fights -> events (event_id));
 diesel::joinable!(live_events -> events (event_id));
 diesel::joinable!(live_fights -> live_events (live_event_id));
@@ -533,6 +556,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     channel_messages,
     channel_sequences,
     cluster_nodes,
+    commit_fences,
     comment_reports,
     devices,
     divisions,
@@ -541,6 +565,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     fight_timeline,
     fights,
     follows,
+    idempotency_keys,
     live_comments,
     live_events,
     live_fights,

@@ -10,7 +10,7 @@
 //! setting its switch or the start time). `crate::scheduler` fires the jobs.
 
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection, QueryResult};
+use diesel::{PgConnection, QueryResult};
 use ringside_actors::fight::{Phase, ROUND_LENGTH_S};
 use ringside_actors::vocabulary::{JobKind, UpdateType, Vocabulary};
 use serde::Serialize;
@@ -294,31 +294,29 @@ pub async fn overview(state: &AppState, event: i64) -> Result<Value, ApiError> {
 pub async fn cancel(state: &AppState, by: i64, id: i64) -> Result<Job, ApiError> {
     state
         .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let job =
-                    db::find_for_update(conn, id).map_err(|e| named("automation job")(e.into()))?;
-                if job.status != "pending" {
-                    return Err(ApiError::Conflict {
-                        code: ConflictCode::InvalidTransition,
-                        message: format!("this job is {}", job.status),
-                    });
-                }
-                let job = db::cancel(conn, id, by)?;
-                moderation::record(
-                    conn,
-                    Action {
-                        moderator: Some(by),
-                        action: "cancel_automation",
-                        target_type: "job",
-                        target_id: job.id,
-                        live_event: Some(job.live_event_id),
-                        reason: "",
-                        details: json!({ "kind": job.kind, "due_at": job.due_at }),
-                    },
-                )?;
-                Ok(job)
-            })
+        .transaction(move |conn| {
+            let job =
+                db::find_for_update(conn, id).map_err(|e| named("automation job")(e.into()))?;
+            if job.status != "pending" {
+                return Err(ApiError::Conflict {
+                    code: ConflictCode::InvalidTransition,
+                    message: format!("this job is {}", job.status),
+                });
+            }
+            let job = db::cancel(conn, id, by)?;
+            moderation::record(
+                conn,
+                Action {
+                    moderator: Some(by),
+                    action: "cancel_automation",
+                    target_type: "job",
+                    target_id: job.id,
+                    live_event: Some(job.live_event_id),
+                    reason: "",
+                    details: json!({ "kind": job.kind, "due_at": job.due_at }),
+                },
+            )?;
+            Ok(job)
         })
         .await
 }

@@ -7,7 +7,7 @@
 use ringside_actors::EventAction;
 
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -33,13 +33,10 @@ pub async fn create(state: &AppState, input: NewLiveEvent) -> Result<i64, ApiErr
     let minute = state.config.automation.minute;
     state
         .db
-        .run(move |c| {
-            c.transaction(|c| {
-                let live = live_events::create(c, &input)?;
-                super::automation::replan(c, live.id, Scope::Everything { minute })?;
-                Ok::<_, diesel::result::Error>(live.id)
-            })
-            .map_err(ApiError::from)
+        .transaction(move |c| {
+            let live = live_events::create(c, &input)?;
+            super::automation::replan(c, live.id, Scope::Everything { minute })?;
+            Ok::<_, ApiError>(live.id)
         })
         .await
         .map_err(already_exists("this event already has a live event"))
@@ -123,7 +120,7 @@ pub async fn transition(
     let rules = Rules::of(state);
     let (live, published) = state
         .db
-        .run(move |c| transition_in(c, id, action, &rules))
+        .transaction(move |c| transition_in(c, id, action, &rules))
         .await?;
     state.deliver(published);
     Ok(live)

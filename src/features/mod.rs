@@ -32,6 +32,7 @@ pub mod comments;
 pub mod demo;
 pub mod fight_control;
 pub mod follows;
+pub mod idempotency;
 pub mod live_events;
 pub mod live_updates;
 pub mod moderation;

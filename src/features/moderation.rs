@@ -5,7 +5,7 @@
 //! transaction. A moderator acts only on users below their own role.
 
 use chrono::Utc;
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use ringside_actors::vocabulary::{ModerationAction, Vocabulary};
 use ringside_actors::Role;
 use serde::Deserialize;
@@ -166,25 +166,23 @@ async fn on_user<T: Send + 'static>(
     let (moderator_id, moderator_role) = (moderator.id, moderator.role());
     state
         .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
-                outranks(moderator_role, user.role())?;
-                let (answer, live_event, details) = act(conn, &reason)?;
-                moderation::record(
-                    conn,
-                    Action {
-                        moderator: Some(moderator_id),
-                        action: action.as_str(),
-                        target_type: "user",
-                        target_id: target,
-                        live_event,
-                        reason: &reason,
-                        details,
-                    },
-                )?;
-                Ok(answer)
-            })
+        .transaction(move |conn| {
+            let user = users::find(conn, target)?.ok_or_else(|| ApiError::not_found("user"))?;
+            outranks(moderator_role, user.role())?;
+            let (answer, live_event, details) = act(conn, &reason)?;
+            moderation::record(
+                conn,
+                Action {
+                    moderator: Some(moderator_id),
+                    action: action.as_str(),
+                    target_type: "user",
+                    target_id: target,
+                    live_event,
+                    reason: &reason,
+                    details,
+                },
+            )?;
+            Ok(answer)
         })
         .await
 }
@@ -306,24 +304,22 @@ pub async fn slow_mode(
     validate::range("seconds", Some(seconds), 0, 3600)?;
     state
         .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                moderation::set_slow_mode(conn, event, seconds)
-                    .map_err(|e| named("live event")(e.into()))?;
-                moderation::record(
-                    conn,
-                    Action {
-                        moderator: Some(moderator),
-                        action: ModerationAction::SlowMode.as_str(),
-                        target_type: "event",
-                        target_id: event,
-                        live_event: Some(event),
-                        reason: "",
-                        details: json!({ "seconds": seconds }),
-                    },
-                )?;
-                Ok::<_, ApiError>(())
-            })
+        .transaction(move |conn| {
+            moderation::set_slow_mode(conn, event, seconds)
+                .map_err(|e| named("live event")(e.into()))?;
+            moderation::record(
+                conn,
+                Action {
+                    moderator: Some(moderator),
+                    action: ModerationAction::SlowMode.as_str(),
+                    target_type: "event",
+                    target_id: event,
+                    live_event: Some(event),
+                    reason: "",
+                    details: json!({ "seconds": seconds }),
+                },
+            )?;
+            Ok::<_, ApiError>(())
         })
         .await?;
     Ok(json!({ "live_event": event, "slow_mode_seconds": seconds }))

@@ -4,7 +4,6 @@
 //! (the database enforces it, so concurrent votes cannot double; the same
 //! path serves REST and the WebSocket `vote` op), tallies coalesced.
 
-use diesel::Connection;
 use ringside_actors::Role;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -110,26 +109,24 @@ pub async fn create(state: &AppState, author: i64, new: NewPoll) -> Result<Value
         .collect::<Result<Vec<_>, _>>()?;
     state
         .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                crate::db::live_events::find(conn, new.live_event).map_err(refers("live_event"))?;
-                let poll = polls::create(
-                    conn,
-                    new.live_event,
-                    new.live_fight,
-                    &question,
-                    &options,
-                    author,
-                    new.closes_at,
-                )
-                .map_err(|e| match ApiError::from(e) {
-                    ApiError::BadRequest { .. } if new.live_fight.is_some() => {
-                        ApiError::invalid("live_fight", "is not a fight of this live event")
-                    }
-                    other => other,
-                })?;
-                Ok::<_, ApiError>(polls::view(conn, &poll)?)
-            })
+        .transaction(move |conn| {
+            crate::db::live_events::find(conn, new.live_event).map_err(refers("live_event"))?;
+            let poll = polls::create(
+                conn,
+                new.live_event,
+                new.live_fight,
+                &question,
+                &options,
+                author,
+                new.closes_at,
+            )
+            .map_err(|e| match ApiError::from(e) {
+                ApiError::BadRequest { .. } if new.live_fight.is_some() => {
+                    ApiError::invalid("live_fight", "is not a fight of this live event")
+                }
+                other => other,
+            })?;
+            Ok::<_, ApiError>(polls::view(conn, &poll)?)
         })
         .await
 }

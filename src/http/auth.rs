@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::{Auth, Viewer};
-use super::{already_exists, created, query, resource};
+use super::{already_exists, created, query, resource, write};
 use crate::auth;
 use crate::db::models::{NewUser, User};
 use crate::db::users;
@@ -109,7 +109,7 @@ async fn register(
     validate::password(&body.password)?;
     state.login_limiter.check(client(&req, &state), None)?;
     let password_hash = hash(body.password).await?;
-    let user = query(&state.db, move |conn| {
+    let user = write(&state.db, move |conn| {
         users::insert(
             conn,
             &NewUser {
@@ -170,7 +170,7 @@ async fn login(
         return Err(ApiError::Banned);
     }
     let id = user.id;
-    query(&state.db, move |conn| users::touch_login(conn, id)).await?;
+    write(&state.db, move |conn| users::touch_login(conn, id)).await?;
     Ok(HttpResponse::Ok().json(session(&state, user)))
 }
 
@@ -280,7 +280,7 @@ async fn logout_all(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = auth.user.id;
-    query(&state.db, move |conn| users::bump_token_version(conn, id)).await?;
+    write(&state.db, move |conn| users::bump_token_version(conn, id)).await?;
     state.bus.kick(id, KickReason::SignedOut);
     tracing::info!(user = id, "signed out everywhere");
     Ok(HttpResponse::NoContent().finish())

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::extract::{Admin, Auth};
-use super::{created, named, query, resource};
+use super::{created, named, query, resource, write};
 use crate::db::catalog::{self, DivisionInput, EventInput, FightInput, FighterInput};
 use crate::db::pagination::{Page, PageParams};
 use crate::error::ApiError;
@@ -126,7 +126,7 @@ async fn create_division(
 ) -> Result<HttpResponse, ApiError> {
     let mut input = body.into_inner();
     check_division(&mut input, true)?;
-    let row = query(&state.db, move |c| catalog::insert_division(c, &input)).await?;
+    let row = write(&state.db, move |c| catalog::insert_division(c, &input)).await?;
     Ok(created(row))
 }
 
@@ -208,7 +208,7 @@ async fn delete_division(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let n = query(&state.db, move |c| catalog::delete_division(c, id)).await?;
+    let n = write(&state.db, move |c| catalog::delete_division(c, id)).await?;
     if n == 0 {
         return Err(ApiError::not_found("division"));
     }
@@ -444,7 +444,7 @@ async fn create_event(
 ) -> Result<HttpResponse, ApiError> {
     let mut input = body.into_inner();
     check_event(&mut input, true)?;
-    let row = query(&state.db, move |c| catalog::insert_event(c, &input)).await?;
+    let row = write(&state.db, move |c| catalog::insert_event(c, &input)).await?;
     Ok(created(row))
 }
 
@@ -639,7 +639,7 @@ async fn create_fight(
 ) -> Result<HttpResponse, ApiError> {
     let mut input = body.into_inner();
     check_fight(&mut input, true)?;
-    let row = query(&state.db, move |c| catalog::insert_fight(c, &input))
+    let row = write(&state.db, move |c| catalog::insert_fight(c, &input))
         .await
         .map_err(card_order_taken)?;
     crate::features::live_events::card_changed(&state, row.event_id).await?;
@@ -712,7 +712,7 @@ async fn update_fight(
             "a fight cannot move to another event",
         ));
     }
-    let outcome = query(&state.db, move |c| {
+    let outcome = write(&state.db, move |c| {
         let before = catalog::find_fight(c, id)?;
         let red = input.red_fighter_id.unwrap_or(before.red_fighter_id);
         let blue = input.blue_fighter_id.unwrap_or(before.blue_fighter_id);
@@ -778,7 +778,7 @@ async fn delete_fight(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let outcome = query(&state.db, move |c| {
+    let outcome = write(&state.db, move |c| {
         match catalog::live_fight_status(c, id)?.as_deref() {
             None | Some("upcoming") | Some("cancelled") => catalog::delete_fight(c, id).map(Some),
             Some(_) => Ok(None),

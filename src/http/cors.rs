@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
-const ALLOW_HEADERS: &str = "authorization, content-type";
+const ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key";
 /// Seconds a browser may reuse a preflight's answer.
 const MAX_AGE: &str = "600";
 
@@ -114,7 +114,7 @@ pub async fn cors(
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("retry-after"),
+            HeaderValue::from_static("retry-after, idempotent-replayed"),
         );
     }
     Ok(res.map_into_left_body())

@@ -11,9 +11,10 @@ mod catalog;
 mod comments;
 pub mod cors;
 pub mod docs;
-mod extract;
+pub(crate) mod extract;
 mod fight_control;
 mod follows;
+pub mod idempotency;
 mod live_events;
 mod live_updates;
 mod moderation;
@@ -226,6 +227,16 @@ async fn query<T: Send + 'static>(
     f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     db.run(move |conn| f(conn).map_err(ApiError::from)).await
+}
+
+/// Runs a write in a transaction that commits within the request's bound
+/// or not at all (`Db::transaction`): a 503 means it was not applied.
+async fn write<T: Send + 'static>(
+    db: &Db,
+    f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    db.transaction(move |conn| f(conn).map_err(ApiError::from))
+        .await
 }
 
 fn created(body: impl serde::Serialize) -> HttpResponse {

@@ -22,24 +22,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_none_or(|v| v.starts_with("application/json"));
-        let mut payload = payload.take();
+        let payload = payload.take();
         Box::pin(async move {
-            use futures_util::StreamExt;
-            // Read up to the API's limit ourselves: `web::Bytes` stops at its
-            // own 256 KiB limit with an error that is not "too large".
-            let too_large =
-                || ApiError::TooLarge(format!("body larger than {} bytes", super::MAX_BODY_BYTES));
-            let mut bytes = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| match super::body_deadline::is_timeout(&e) {
-                    true => ApiError::RequestTimeout,
-                    false => ApiError::bad_request(format!("body: {e}")),
-                })?;
-                if bytes.len() + chunk.len() > super::MAX_BODY_BYTES {
-                    return Err(too_large());
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes = read_limited(payload).await?;
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(OptionalJson(None));
             }
@@ -51,4 +36,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
                 .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
         })
     }
+}
+
+/// The whole body, up to the API's limit (413 past it, 408 when the body
+/// deadline passes). Read ourselves: `web::Bytes` stops at its own 256 KiB
+/// limit with an error that is not "too large".
+pub async fn read_limited(mut payload: Payload) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match super::body_deadline::is_timeout(&e) {
+            true => ApiError::RequestTimeout,
+            false => ApiError::bad_request(format!("body: {e}")),
+        })?;
+        if bytes.len() + chunk.len() > super::MAX_BODY_BYTES {
+            return Err(ApiError::TooLarge(format!(
+                "body larger than {} bytes",
+                super::MAX_BODY_BYTES
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
 }

@@ -5,7 +5,7 @@ use ringside_actors::Role;
 use serde::Deserialize;
 
 use super::extract::{Admin, Auth};
-use super::{named, query, resource};
+use super::{named, query, resource, write};
 use crate::db::pagination::{Page, PageParams};
 use crate::db::users;
 use crate::error::ApiError;
@@ -113,7 +113,7 @@ async fn update(
             message: "admins cannot remove their own admin role".into(),
         });
     }
-    let user = query(&state.db, move |conn| users::set_role(conn, id, role))
+    let user = write(&state.db, move |conn| users::set_role(conn, id, role))
         .await
         .map_err(named("user"))?;
     tracing::info!(by = auth.user.id, user = id, %role, "role changed");

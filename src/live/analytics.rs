@@ -233,7 +233,7 @@ impl Analytics {
         let node = self.node.clone();
         let written = self
             .db
-            .run(move |conn| {
+            .run_unbounded(move |conn| {
                 use diesel::Connection;
                 conn.transaction(|c| {
                     store::add_counts(c, &counts)?;
@@ -272,7 +272,7 @@ impl Analytics {
                     let (node, started_at) = (self.node.clone(), self.started_at);
                     let written = self
                         .db
-                        .run(move |c| {
+                        .run_unbounded(move |c| {
                             store::upsert_node(c, &node, started_at, &figures)
                                 .map_err(DbError::from)
                         })

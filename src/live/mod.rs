@@ -69,18 +69,19 @@ pub fn session_config(config: &Config) -> SessionConfig {
 }
 
 /// Reactions are small and many: bigger batches, each a few statements.
-pub fn reaction_persistence_config() -> PersistenceConfig {
+pub fn reaction_persistence_config(config: &Config) -> PersistenceConfig {
     PersistenceConfig {
         max_batch: 512,
-        ..persistence_config()
+        ..persistence_config(config)
     }
 }
 
-pub fn persistence_config() -> PersistenceConfig {
+pub fn persistence_config(config: &Config) -> PersistenceConfig {
     PersistenceConfig {
         max_batch: 64,
         flush_every: Duration::from_millis(2),
         queue_limit: 10_000,
         max_backoff: Duration::from_secs(2),
+        deadline: config.database_timeout,
     }
 }

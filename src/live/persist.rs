@@ -6,12 +6,14 @@
 //! `oneshot::Sender<Result<T, ApiError>>` in its closure, so whatever type a
 //! write returns reaches its caller as that type, with no `Any` to downcast.
 
+use std::time::SystemTime;
+
 use actix::Addr;
 use diesel::{Connection, PgConnection};
 use ringside_actors::persistence::{BatchWriter, PersistError, Persistence, Write, WriteOutcome};
 use tokio::sync::oneshot;
 
-use crate::db::Db;
+use crate::db::{fence, idempotency, Db, DbError};
 use crate::error::ApiError;
 
 /// How a job's caller is answered once its batch's transaction is over:
@@ -42,7 +44,7 @@ impl BatchWriter for PgWriter {
     /// Callers are answered through their jobs' own channels.
     type Output = ();
 
-    fn write(&self, jobs: Vec<Job>) -> WriteOutcome<Job, ()> {
+    fn write(&self, jobs: Vec<Job>, commit_by: SystemTime) -> WriteOutcome<Job, ()> {
         let mut pooled = match self.db.conn() {
             Ok(conn) => conn,
             Err(e) => return WriteOutcome::NotStarted(jobs, e.to_string()),
@@ -51,6 +53,7 @@ impl BatchWriter for PgWriter {
         let n = jobs.len();
         let mut answers = Vec::with_capacity(n);
         let committed = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            fence::arm(conn, commit_by)?;
             for job in jobs {
                 answers.push(job(conn));
             }
@@ -77,9 +80,19 @@ pub async fn persist<T: Send + 'static>(
     f: impl FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let (tx, rx) = oneshot::channel::<Result<T, ApiError>>();
+    let claimed = idempotency::current();
     let job: Job = Box::new(move |conn| {
         // Its own savepoint: a failing job undoes only its own writes.
-        let out = conn.transaction::<_, ApiError, _>(f);
+        let out = conn.transaction::<_, ApiError, _>(|conn| {
+            // Under an Idempotency-Key: only while the key is still this
+            // request's, and the key's row stays locked until the commit.
+            if let Some(claimed) = &claimed {
+                if !idempotency::mark_committed(conn, claimed)? {
+                    return Err(DbError::Superseded.into());
+                }
+            }
+            f(conn)
+        });
         Box::new(move |batch: Result<(), ApiError>| {
             // The caller may have gone (a dropped request): nobody to tell.
             let _ = tx.send(batch.and(out));
@@ -114,6 +127,7 @@ mod tests {
             flush_every: Duration::from_millis(1),
             queue_limit,
             max_backoff: Duration::from_millis(50),
+            deadline: Duration::from_secs(5),
         }
     }
 
@@ -129,7 +143,7 @@ mod tests {
             flag.store(true, Ordering::SeqCst);
             Box::new(|_| {})
         });
-        match PgWriter::new(down()).write(vec![job]) {
+        match PgWriter::new(down()).write(vec![job], SystemTime::now()) {
             WriteOutcome::NotStarted(jobs, why) => {
                 assert_eq!(jobs.len(), 1, "every job back, to retry");
                 assert!(!why.is_empty());

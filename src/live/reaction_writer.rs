@@ -3,13 +3,15 @@
 //! add_batch`) instead of a savepoint and five statements each. Like every
 //! durable write, a reaction is answered only after its batch commits.
 
+use std::time::SystemTime;
+
 use actix::Addr;
 use diesel::Connection;
 use ringside_actors::persistence::{BatchWriter, PersistError, Persistence, Write, WriteOutcome};
 use ringside_actors::Channel;
 
 use crate::db::reactions::{self, Reaction, Refusal};
-use crate::db::Db;
+use crate::db::{fence, Db};
 use crate::error::ApiError;
 
 pub struct ReactionWriter {
@@ -32,12 +34,19 @@ impl BatchWriter for ReactionWriter {
     type Job = Reaction;
     type Output = Result<Vec<Channel>, ApiError>;
 
-    fn write(&self, jobs: Vec<Reaction>) -> WriteOutcome<Reaction, Self::Output> {
+    fn write(
+        &self,
+        jobs: Vec<Reaction>,
+        commit_by: SystemTime,
+    ) -> WriteOutcome<Reaction, Self::Output> {
         let mut conn = match self.db.conn() {
             Ok(conn) => conn,
             Err(e) => return WriteOutcome::NotStarted(jobs, e.to_string()),
         };
-        let stored = conn.transaction(|c| reactions::add_batch(c, &jobs));
+        let stored = conn.transaction(|c| {
+            fence::arm(c, commit_by)?;
+            reactions::add_batch(c, &jobs)
+        });
         WriteOutcome::Done(match stored {
             Ok(outcome) => outcome.into_iter().map(|o| o.map_err(refused)).collect(),
             // Nothing of the batch is stored: no caller may hear otherwise.
@@ -93,6 +102,7 @@ mod tests {
             flush_every: Duration::from_millis(1),
             queue_limit,
             max_backoff: Duration::from_millis(50),
+            deadline: Duration::from_secs(5),
         }
     }
 
@@ -113,7 +123,7 @@ mod tests {
 
     #[test]
     fn a_batch_that_cannot_reach_the_database_is_handed_back_whole() {
-        match writer().write(vec![reaction(), reaction()]) {
+        match writer().write(vec![reaction(), reaction()], SystemTime::now()) {
             WriteOutcome::NotStarted(jobs, _) => assert_eq!(jobs.len(), 2),
             WriteOutcome::Done(_) => panic!("nothing can be written"),
         }

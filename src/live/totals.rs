@@ -56,7 +56,7 @@ impl Totals {
                 let keys: Vec<(Counted, Vec<Channel>)> = marked.into_iter().collect();
                 let read = keys.clone();
                 let frames = db
-                    .run(move |conn| {
+                    .run_unbounded(move |conn| {
                         read.iter()
                             .map(|(what, _)| frame_for(conn, what))
                             .collect::<Result<Vec<_>, DbError>>()

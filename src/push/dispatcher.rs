@@ -246,7 +246,9 @@ impl Work {
         let platform = self.provider.platform();
         match self
             .db
-            .run(move |c| push_outbox::release(c, &claimer, platform).map_err(DbError::from))
+            .run_unbounded(move |c| {
+                push_outbox::release(c, &claimer, platform).map_err(DbError::from)
+            })
             .await
         {
             Ok(0) => {}
@@ -302,7 +304,7 @@ impl Work {
         let n = reserved.num_permits() as i64;
         async move {
             let claimed = db
-                .run(move |c| {
+                .run_unbounded(move |c| {
                     push_outbox::claim(c, &claimer, n, lease, &platforms).map_err(DbError::from)
                 })
                 .await;
@@ -323,7 +325,7 @@ impl Work {
         let platform = self.provider.platform();
         let swept = self
             .db
-            .run(move |c| {
+            .run_unbounded(move |c| {
                 let ids = push_outbox::expire(c, platform)?;
                 push_outbox::roll_up(c, &ids)?;
                 Ok::<_, DbError>(ids.len())
@@ -469,7 +471,7 @@ async fn write(db: &Db, claimer: &str, rows: Vec<Recorded>) {
     for attempt in 1..=10u32 {
         let (claimer, batch) = (claimer.to_string(), rows.clone());
         let written = db
-            .run(move |c| push_outbox::record(c, &claimer, &batch).map_err(DbError::from))
+            .run_unbounded(move |c| push_outbox::record(c, &claimer, &batch).map_err(DbError::from))
             .await;
         match written {
             Ok(_) => return,
@@ -491,7 +493,7 @@ async fn roll_up(db: &Db, notifications: BTreeSet<i64>) {
     }
     let ids: Vec<i64> = notifications.into_iter().collect();
     if let Err(e) = db
-        .run(move |c| push_outbox::roll_up(c, &ids).map_err(DbError::from))
+        .run_unbounded(move |c| push_outbox::roll_up(c, &ids).map_err(DbError::from))
         .await
     {
         tracing::warn!(error = %e, "push: rolling up notification states failed");

@@ -122,6 +122,8 @@ pub fn test_config_with(database_url: String, extra: &[(&str, String)]) -> Confi
         ("RINGSIDE_BIND", "127.0.0.1:0".to_string()),
         ("RINGSIDE_WORKERS", "2".to_string()),
         ("DATABASE_POOL_SIZE", "4".to_string()),
+        // Roomy: many tests share two cores; the outage tests set their own.
+        ("DATABASE_TIMEOUT_MS", "20000".to_string()),
         ("RINGSIDE_ADMIN_EMAIL", ADMIN_EMAIL.to_string()),
         ("RINGSIDE_ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
         (
@@ -161,7 +163,7 @@ impl TestApp {
 
     pub async fn with_config(config: Config) -> TestApp {
         let db_url = config.database_url.clone().expect("tests use DATABASE_URL");
-        let db = Db::connect(&db_url, 4).expect("pool");
+        let db = Db::connect(&db_url, 4, config.database_timeout).expect("pool");
         ringside::bootstrap::ensure_admin(&db, &config).expect("admin");
         let key = config.secret_key.clone().expect("key").into_bytes();
         let running =
@@ -212,6 +214,27 @@ impl TestApp {
             None => req.send().await,
         };
         read(resp).await
+    }
+
+    /// A JSON POST with extra headers; answers the response's headers too.
+    pub async fn post_with(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) -> (StatusCode, awc::http::header::HeaderMap, Value) {
+        let mut req = self.client.post(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let resp = req.send_json(&body).await.expect("request sent");
+        let headers = resp.headers().clone();
+        let (status, value) = read(Ok(resp)).await;
+        (status, headers, value)
     }
 
     /// Sends raw bytes as the body, with the given content type.

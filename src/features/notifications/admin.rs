@@ -19,6 +19,11 @@ const MAX_LISTED_USERS: usize = 10_000;
 /// `data` rides in the push payload, which both providers cap at 4 KiB.
 const MAX_DATA_BYTES: usize = 2048;
 
+/// A send or broadcast writes one delivery per device of its audience (up
+/// to every user) in one transaction: it gets longer than a request's
+/// `DATABASE_TIMEOUT`, and is still answered, and fenced, by a bound.
+const BULK_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Who a send goes to.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -219,29 +224,27 @@ pub async fn send(state: &AppState, admin: i64, b: SendInput) -> Result<Value, A
     let push = state.push.targets_to_hand_over();
     let sent = state
         .db
-        .run(move |c| {
-            c.build_transaction().run(|c| {
-                check_target(c, &reach)?;
-                let people = recipients(c, &notification_type, &reach)?;
-                let personal = people
-                    .iter()
-                    .map(|(user, name)| Personal {
-                        recipient: *user,
-                        title: templates::personalise(&title, name),
-                        message: templates::personalise(&message, name),
-                    })
-                    .collect();
-                let campaign = NewCampaign {
-                    source: "send",
-                    notification_type,
-                    audience,
-                    created_by: Some(admin),
-                    title,
-                    action_url,
-                    data,
-                };
-                Ok::<_, ApiError>(notifications::send(c, &campaign, personal, &push)?)
-            })
+        .transaction_within(BULK_WRITE_TIMEOUT, move |c| {
+            check_target(c, &reach)?;
+            let people = recipients(c, &notification_type, &reach)?;
+            let personal = people
+                .iter()
+                .map(|(user, name)| Personal {
+                    recipient: *user,
+                    title: templates::personalise(&title, name),
+                    message: templates::personalise(&message, name),
+                })
+                .collect();
+            let campaign = NewCampaign {
+                source: "send",
+                notification_type,
+                audience,
+                created_by: Some(admin),
+                title,
+                action_url,
+                data,
+            };
+            Ok::<_, ApiError>(notifications::send(c, &campaign, personal, &push)?)
         })
         .await?;
     let id = sent.campaigns.first().copied().unwrap_or_default();
@@ -304,10 +307,8 @@ pub async fn broadcast(state: &AppState, admin: i64, b: BroadcastInput) -> Resul
     };
     let (stored, deliveries) = state
         .db
-        .run(move |c| {
-            c.build_transaction()
-                .run(|c| notifications::broadcast(c, &campaign, &message, &push))
-                .map_err(ApiError::from)
+        .transaction_within(BULK_WRITE_TIMEOUT, move |c| {
+            notifications::broadcast(c, &campaign, &message, &push).map_err(ApiError::from)
         })
         .await?;
     state.push.wake();

@@ -241,21 +241,19 @@ pub async fn set_preferences(
     };
     state
         .db
-        .run(move |c| {
-            c.build_transaction().run(|c| {
-                if let Some(tz) = &timezone {
-                    if !notifications::set_timezone(c, user, tz)? {
-                        return Err(ApiError::invalid(
-                            "timezone",
-                            "must be an IANA time zone name such as Europe/Lisbon",
-                        ));
-                    }
+        .transaction(move |c| {
+            if let Some(tz) = &timezone {
+                if !notifications::set_timezone(c, user, tz)? {
+                    return Err(ApiError::invalid(
+                        "timezone",
+                        "must be an IANA time zone name such as Europe/Lisbon",
+                    ));
                 }
-                preferences_body(
-                    notifications::set_preferences(c, &prefs)?,
-                    notifications::timezone(c, user)?,
-                )
-            })
+            }
+            preferences_body(
+                notifications::set_preferences(c, &prefs)?,
+                notifications::timezone(c, user)?,
+            )
         })
         .await
 }

@@ -389,9 +389,9 @@ const ERRORS: &[ErrorResponse] = &[
     ErrorResponse {
         name: "Unavailable",
         status: 503,
-        description: "`unavailable`: the database is unreachable or the pool is exhausted, a concurrent update conflicted (retry), or the server is shutting down.",
+        description: "`unavailable`: the database did not answer within `DATABASE_TIMEOUT_MS` (default 5000) or is unreachable, the write queue is full, a concurrent update conflicted, or the server is shutting down. Nothing of the request was applied (a write not committed in time is refused at COMMIT, never applied later); retry after `Retry-After`, with the same `Idempotency-Key`.",
         except: &[],
-        retry_after: false,
+        retry_after: true,
     },
 ];
 

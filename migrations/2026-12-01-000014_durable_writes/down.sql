@@ -1,0 +1,3 @@
+DROP TABLE idempotency_keys;
+DROP TABLE commit_fences;
+DROP FUNCTION commit_fence_check();
