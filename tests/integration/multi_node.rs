@@ -244,3 +244,76 @@ async fn an_emergency_broadcast_on_one_node_reaches_sessions_on_every_node() {
         "{frame}"
     );
 }
+
+/// `GET /api/live/presence/{channel}/` on `app` (signed in as `token`)
+/// until `done` holds; panics after a bound.
+async fn presence_until(
+    app: &TestApp,
+    channel: &str,
+    token: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, got) = app
+            .get(&format!("/api/live/presence/{channel}/"), Some(token))
+            .await;
+        assert_eq!(status.as_u16(), 200, "{got}");
+        if done(&got) {
+            return got;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "presence on {channel}: {got}"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn presence_asked_on_a_node_without_the_room_is_the_clusters() {
+    let redis = RedisServer::start();
+    let apps = nodes(&redis, 2).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let (_, event, _) = live_event(a).await;
+    let (fan, fan_id) = a.register("fan@ringside.test").await;
+    let (asker, _) = b.register("asker@ringside.test").await;
+    let channel = format!("event:{event}");
+
+    // Viewers on node A only: the fan on two sockets, one anonymous viewer.
+    let mut fan_sockets = Vec::new();
+    for _ in 0..2 {
+        let mut c = WsClient::open(a, &format!("/api/live/events/{event}/?token={fan}")).await;
+        assert_eq!(c.next_durable().await["type"], "subscribed");
+        fan_sockets.push(c);
+    }
+    let (anonymous, _) = watch(a, event, "").await;
+    let on_a = presence_until(a, &channel, &asker, |p| p["count"] == 2).await;
+    assert_eq!(on_a["users"][0]["id"], fan_id, "{on_a}");
+
+    // Node B has no room for the channel and answers the same, from A's beat.
+    let on_b = presence_until(b, &channel, &asker, |p| p["count"] == 2).await;
+    assert_eq!(on_b, on_a, "the same presence on every node");
+    let (_, anonymous_ask) = b.get(&format!("/api/live/presence/{channel}/"), None).await;
+    assert_eq!(
+        (
+            anonymous_ask["count"].clone(),
+            anonymous_ask["users"].clone()
+        ),
+        (serde_json::json!(2), Value::Null),
+        "names are for signed-in callers: {anonymous_ask}"
+    );
+    let room = b
+        .hub()
+        .send(ringside_actors::hub::RoomOf(
+            channel.parse().expect("a channel"),
+        ))
+        .await
+        .expect("hub");
+    assert!(room.is_none(), "asking made no room on B");
+
+    // They leave A: B hears it too.
+    drop(fan_sockets);
+    drop(anonymous);
+    presence_until(b, &channel, &asker, |p| p["count"] == 0).await;
+}
