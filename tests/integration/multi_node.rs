@@ -460,3 +460,81 @@ async fn without_redis_each_node_keeps_its_own_comment_quota() {
     let got = crate::comments::comment(b, &fan, event, "after, once more", None).await;
     crate::harness::assert_error(&got, 429, "rate_limited");
 }
+
+#[actix_rt::test]
+async fn a_slow_mode_change_reaches_comment_viewers_on_every_node() {
+    let redis = RedisServer::start();
+    let apps = nodes(&redis, 2).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let (_, event, _) = live_event(a).await;
+    let moderator = a.user_with_role("mod@ringside.test", "moderator").await;
+    let mut on_b = WsClient::open(b, &format!("/api/live/comments/{event}/")).await;
+    let subscribed = on_b.next_durable().await;
+    assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+    assert_eq!(
+        subscribed["snapshot"]["slow_mode_seconds"], 0,
+        "{subscribed}"
+    );
+    let base = subscribed["seq"].as_u64().expect("seq");
+
+    let (status, answer) = a
+        .post(
+            &format!("/api/moderation/events/{event}/slow-mode/"),
+            Some(&moderator),
+            serde_json::json!({ "seconds": 45 }),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 200, "{answer}");
+    let frame = crate::comments::next_comment_frame(&mut on_b).await;
+    assert_eq!(
+        (
+            frame["type"].as_str(),
+            frame["channel"].clone(),
+            frame["seq"].as_u64(),
+            frame["data"].clone()
+        ),
+        (
+            Some("slow_mode"),
+            serde_json::json!(format!("comments:{event}")),
+            Some(base + 1),
+            answer.clone()
+        ),
+        "{frame}"
+    );
+    assert_eq!(frame["data"]["slow_mode_seconds"], 45);
+
+    // A later subscriber on B sees it in the snapshot; one resuming from
+    // before the change gets the frame replayed.
+    let mut late = WsClient::open(b, &format!("/api/live/comments/{event}/")).await;
+    let snapshot = late.next_durable().await;
+    assert_eq!(snapshot["snapshot"]["slow_mode_seconds"], 45, "{snapshot}");
+    assert_eq!(snapshot["seq"].as_u64(), Some(base + 1));
+    let epoch = subscribed["epoch"].as_str().expect("epoch");
+    let mut resumed = WsClient::open(
+        a,
+        &format!("/api/live/comments/{event}/?since={epoch}:{base}"),
+    )
+    .await;
+    assert_eq!(resumed.next_durable().await["type"], "subscribed");
+    let replayed = crate::comments::next_comment_frame(&mut resumed).await;
+    assert_eq!(replayed, frame, "numbered and stored: replayed as sent");
+
+    // Turned off: the viewers hear 0.
+    let (status, _) = a
+        .post(
+            &format!("/api/moderation/events/{event}/slow-mode/"),
+            Some(&moderator),
+            serde_json::json!({ "seconds": 0 }),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 200);
+    let off = crate::comments::next_comment_frame(&mut on_b).await;
+    assert_eq!(
+        (
+            off["type"].as_str(),
+            off["data"]["slow_mode_seconds"].as_i64()
+        ),
+        (Some("slow_mode"), Some(0)),
+        "{off}"
+    );
+}
