@@ -64,6 +64,7 @@ pub struct Live {
     pub ws_closes: IntCounterVec,
     pub fanout_seconds: Histogram,
     pub rate_limited: IntCounterVec,
+    pub rate_limit_fallbacks: IntCounterVec,
     pub room_reloads: IntCounterVec,
     pub persistence_queue: IntGaugeVec,
     pub persistence_queue_limit: IntGaugeVec,
@@ -111,6 +112,12 @@ impl Live {
             rate_limited: counter_vec(
                 "ringside_rate_limited_total",
                 "Requests and frames refused by a rate limit, by kind.",
+                &["kind"],
+            ),
+            rate_limit_fallbacks: counter_vec(
+                "ringside_rate_limit_fallbacks_total",
+                "Cluster-wide rate-limit checks this node answered alone because \
+                 Redis did not (unreachable, slow, or not reached yet), by kind.",
                 &["kind"],
             ),
             room_reloads: counter_vec(
@@ -209,6 +216,7 @@ impl Live {
         ] {
             live.rate_limited.with_label_values(&[kind]);
         }
+        live.rate_limit_fallbacks.with_label_values(&["comment"]);
         // The refusals an operator watches for, listed from the start.
         for reason in [
             "rate_limited",
@@ -253,6 +261,7 @@ impl Live {
         registry.register(Box::new(self.ws_closes.clone()))?;
         registry.register(Box::new(self.fanout_seconds.clone()))?;
         registry.register(Box::new(self.rate_limited.clone()))?;
+        registry.register(Box::new(self.rate_limit_fallbacks.clone()))?;
         registry.register(Box::new(self.room_reloads.clone()))?;
         registry.register(Box::new(self.persistence_queue.clone()))?;
         registry.register(Box::new(self.persistence_queue_limit.clone()))?;
@@ -272,6 +281,11 @@ impl Live {
     /// A refusal by a rate limit of `kind`.
     pub fn rate_limited(&self, kind: &str) {
         self.rate_limited.with_label_values(&[kind]).inc();
+    }
+
+    /// A cluster-wide check of `kind` answered by this node alone.
+    pub fn rate_limit_fallback(&self, kind: &str) {
+        self.rate_limit_fallbacks.with_label_values(&[kind]).inc();
     }
 }
 

@@ -43,6 +43,12 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         Some(url) => crate::live::Bus::redis(hub.clone(), url, db.clone())
             .map_err(|e| std::io::Error::other(format!("REDIS_URL: {e}")))?,
     };
+    let comment_limiter = crate::rate_limit::CommentLimiter::new(
+        config.live.comment_rate_limit,
+        config.redis_url.as_deref(),
+        &db,
+    )
+    .map_err(|e| std::io::Error::other(format!("REDIS_URL: {e}")))?;
     let totals = Arc::new(crate::live::Totals::default());
     totals
         .clone()
@@ -69,10 +75,10 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         persister,
         content_filter: crate::content_filter::ContentFilter::new(&config.moderation_blocked_terms),
         write_limiter: crate::rate_limit::WriteLimiter::new(
-            config.live.comment_rate_limit,
             config.engagement.reaction_rate_limit,
             config.engagement.vote_rate_limit,
         ),
+        comment_limiter,
         totals,
         reaction_writer,
         live_slots: crate::live::ConnectionSlots::new(config.guards.max_connections_per_ip),
@@ -101,6 +107,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
             tick.tick().await;
             pruned.login_limiter.prune();
             pruned.write_limiter.prune();
+            pruned.comment_limiter.prune();
         }
     });
 

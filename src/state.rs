@@ -24,8 +24,10 @@ pub struct AppState {
     /// Every durable live write goes through it (batched, committed, then answered).
     pub persister: crate::live::Persister,
     pub content_filter: crate::content_filter::ContentFilter,
-    /// Per-user throttles on comments, reactions and votes.
+    /// Per-user throttles on reactions and votes (per node).
     pub write_limiter: crate::rate_limit::WriteLimiter,
+    /// The per-user comment quota, over the cluster.
+    pub comment_limiter: crate::rate_limit::CommentLimiter,
     /// Reactions are stored in batches of their own (multi-row inserts).
     pub reaction_writer: crate::live::reaction_writer::ReactionPersister,
     /// Reaction totals and poll tallies waiting to go out.

@@ -87,6 +87,7 @@ const CHANNELS: [Logical; 8] = [
         &[
             FrameType::Comment,
             FrameType::CommentRemoved,
+            FrameType::SlowMode,
             FrameType::Skipped,
             FrameType::Reactions,
             FrameType::Presence,
@@ -515,6 +516,12 @@ mod tests {
             p::unsubscribed(&channel, &reference),
             p::durable("update", &channel, 18, &json!({ "id": 1 })),
             p::durable("fight_state", &channel, 19, &json!({})),
+            p::durable(
+                "slow_mode",
+                &crate::Channel::Comments(7),
+                4,
+                &json!({ "live_event": 7, "slow_mode_seconds": 30 }),
+            ),
             p::ephemeral("viewers", &channel, &json!({ "count": 3 })),
             p::ephemeral("presence", &channel, &json!({ "count": 3 })),
             p::ephemeral("unread", &channel, &json!({ "unread": 1 })),

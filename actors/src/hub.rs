@@ -5,6 +5,15 @@
 //! once a second sweeps for sessions whose socket stopped taking frames.
 //! A channel is looked up in the store before a room is made for it, so
 //! subscriptions to channels that do not exist cost a query and no room.
+//!
+//! Presence on a channel this node has no room for comes from the other
+//! nodes' beats (multi-node): each beat carries that node's headcount of
+//! every channel it has a room for, and the hub keeps the last beat of each
+//! node (dropped once older than the rooms' own peer-count TTL). That is the
+//! source the rooms already add up, so `GET /api/live/presence/…` answers the
+//! cluster's count on any node, with no room started (a room would load its
+//! snapshot and log for a one-off read) and no store round trip (the counts
+//! are nowhere else: they live in the nodes' memories and on the bus).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,6 +59,9 @@ pub struct Hub {
     users: HashMap<i64, Vec<SessionId>>,
     /// Who follows this node's rooms, as the rooms last said.
     local_viewers: HashMap<Channel, Headcount>,
+    /// Every other node's last beat: its headcount per channel, and when it
+    /// came (see the module header).
+    remote: HashMap<String, (Instant, HashMap<Channel, Headcount>)>,
     /// Sessions with frames waiting: progress seen, and since when.
     stalls: HashMap<SessionId, (u64, Instant)>,
     /// Joins waiting for their channel to be looked up.
@@ -70,6 +82,7 @@ impl Hub {
             sessions: HashMap::new(),
             users: HashMap::new(),
             local_viewers: HashMap::new(),
+            remote: HashMap::new(),
             stalls: HashMap::new(),
             pending: HashMap::new(),
         }
@@ -106,8 +119,24 @@ impl Hub {
         let (store, ch) = (self.store.clone(), channel.clone());
         let addr =
             Supervisor::start_in_arbiter(arbiter, move |_| Room::new(ch, store, config, owner));
+        // The other nodes' counts as last heard, so a new room's presence
+        // and viewer count do not start from this node alone.
+        for (node, (_, counts)) in &self.remote {
+            if let Some(headcount) = counts.get(channel) {
+                addr.do_send(PeerCount {
+                    node: node.clone(),
+                    headcount: headcount.clone(),
+                });
+            }
+        }
         self.rooms.insert(channel.clone(), addr.clone());
         addr
+    }
+
+    /// Forgets the beats of nodes not heard from within the peer TTL.
+    fn forget_silent_nodes(&mut self) {
+        self.remote
+            .retain(|_, (heard, _)| heard.elapsed() < room::PEER_COUNT_TTL);
     }
 
     /// A socket the client stopped reading is never polled, so its writer
@@ -139,7 +168,10 @@ impl Actor for Hub {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_interval(Duration::from_secs(1), |hub, _| hub.sweep_stalls());
+        ctx.run_interval(Duration::from_secs(1), |hub, _| {
+            hub.sweep_stalls();
+            hub.forget_silent_nodes();
+        });
     }
 }
 
@@ -431,7 +463,8 @@ impl Handler<ViewerCounts> for Hub {
     }
 }
 
-/// Another node's headcounts; rooms add them to their own.
+/// Another node's headcounts (all of its rooms'): rooms add them to their
+/// own, and the hub keeps them for channels it has no room for.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct PeerViewers {
@@ -442,14 +475,40 @@ pub struct PeerViewers {
 impl Handler<PeerViewers> for Hub {
     type Result = ();
     fn handle(&mut self, msg: PeerViewers, _: &mut Context<Self>) {
+        let mut counts = HashMap::with_capacity(msg.counts.len());
         for (channel, headcount) in msg.counts {
             if let Some(room) = self.rooms.get(&channel) {
                 room.do_send(PeerCount {
                     node: msg.node.clone(),
-                    headcount,
+                    headcount: headcount.clone(),
                 });
             }
+            counts.insert(channel, headcount);
         }
+        // The whole beat replaces the last: a channel it no longer names has
+        // no room there any more.
+        self.remote.insert(msg.node, (Instant::now(), counts));
+    }
+}
+
+/// A channel's presence from the other nodes' last beats alone: what a node
+/// with no room for the channel answers.
+#[derive(Message)]
+#[rtype(result = "Presence")]
+pub struct RemotePresence(pub Channel);
+
+impl Handler<RemotePresence> for Hub {
+    type Result = MessageResult<RemotePresence>;
+    fn handle(&mut self, msg: RemotePresence, _: &mut Context<Self>) -> Self::Result {
+        let heard = self
+            .remote
+            .values()
+            .filter(|(at, _)| at.elapsed() < room::PEER_COUNT_TTL)
+            .filter_map(|(_, counts)| counts.get(&msg.0));
+        MessageResult(room::combine_presence(
+            heard,
+            self.config.room.presence_list_max,
+        ))
     }
 }
 
@@ -528,14 +587,14 @@ impl Handler<RoomOf> for Hub {
     }
 }
 
-/// A channel's presence on every node (nobody: no room here).
+/// A channel's presence on every node: from its room here, which adds up
+/// every node's headcount, or, with no room here, from the other nodes'
+/// beats (nobody when no node follows it).
 pub async fn presence(hub: &Addr<Hub>, channel: Channel) -> Presence {
-    match hub.send(RoomOf(channel)).await {
+    match hub.send(RoomOf(channel.clone())).await {
         Ok(Some(room)) => room.send(GetPresence).await.unwrap_or_default(),
-        _ => Presence {
-            count: 0,
-            users: Some(Vec::new()),
-        },
+        Ok(None) => hub.send(RemotePresence(channel)).await.unwrap_or_default(),
+        Err(_) => Presence::default(),
     }
 }
 
@@ -1016,6 +1075,7 @@ pub(crate) mod tests {
     async fn other_nodes_headcounts_add_to_presence() {
         let store = FakeStore::new();
         store.add_channel(&Channel::Event(1), "e1");
+        store.add_channel(&Channel::Event(5), "e5");
         let hub = hub_with(&store, hub_config());
         let mut a = client(1, Some(7), 16);
         follow(&hub, &mut a, Channel::Event(1)).await;
@@ -1024,11 +1084,16 @@ pub(crate) mod tests {
             members: 2,
             users: Some(vec![8, 9]),
         };
+        let elsewhere = Headcount {
+            connections: 2,
+            members: 2,
+            users: Some(vec![10, 11]),
+        };
         hub.send(PeerViewers {
             node: "n2".into(),
             counts: vec![
                 (Channel::Event(1), peer),
-                (Channel::Event(5), Headcount::default()),
+                (Channel::Event(5), elsewhere.clone()),
             ],
         })
         .await
@@ -1043,12 +1108,60 @@ pub(crate) mod tests {
         assert_eq!(
             presence(&hub, Channel::Event(5)).await,
             Presence {
+                count: 2,
+                users: Some(vec![10, 11]),
+            },
+            "no room here: the other node's count"
+        );
+        assert_eq!(subscribers(&hub, Channel::Event(5)).await, 0);
+        assert_eq!(
+            hub.send(Stats).await.expect("hub").rooms,
+            1,
+            "asking made no room"
+        );
+        assert_eq!(
+            presence(&hub, Channel::Event(6)).await,
+            Presence {
                 count: 0,
                 users: Some(vec![]),
             },
-            "no room here: nobody"
+            "followed nowhere: nobody"
         );
-        assert_eq!(subscribers(&hub, Channel::Event(5)).await, 0);
+
+        // A room made now starts from the other node's count.
+        let mut b = client(2, Some(12), 16);
+        follow(&hub, &mut b, Channel::Event(5)).await;
+        assert_eq!(
+            presence(&hub, Channel::Event(5)).await,
+            Presence {
+                count: 3,
+                users: Some(vec![10, 11, 12]),
+            }
+        );
+        hub.send(Unsubscribe {
+            channel: Channel::Event(5),
+            session: 2,
+        })
+        .await
+        .expect("hub");
+
+        // A beat replaces the node's last: a channel it no longer names is
+        // not followed there any more.
+        hub.send(PeerViewers {
+            node: "n2".into(),
+            counts: vec![(Channel::Event(1), Headcount::default())],
+        })
+        .await
+        .expect("hub");
+        assert_eq!(
+            hub.send(RemotePresence(Channel::Event(5)))
+                .await
+                .expect("hub"),
+            Presence {
+                count: 0,
+                users: Some(vec![]),
+            }
+        );
     }
 
     #[actix_rt::test]

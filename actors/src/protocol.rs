@@ -336,6 +336,7 @@ pub enum FrameType {
     FightState,
     Comment,
     CommentRemoved,
+    SlowMode,
     Poll,
     Ranking,
     Notification,
@@ -356,7 +357,7 @@ pub enum FrameType {
 }
 
 impl FrameType {
-    pub const ALL: [FrameType; 25] = [
+    pub const ALL: [FrameType; 26] = [
         FrameType::Welcome,
         FrameType::Subscribed,
         FrameType::Unsubscribed,
@@ -365,6 +366,7 @@ impl FrameType {
         FrameType::FightState,
         FrameType::Comment,
         FrameType::CommentRemoved,
+        FrameType::SlowMode,
         FrameType::Poll,
         FrameType::Ranking,
         FrameType::Notification,
@@ -422,6 +424,7 @@ impl FrameType {
             | FrameType::FightState
             | FrameType::Comment
             | FrameType::CommentRemoved
+            | FrameType::SlowMode
             | FrameType::Ranking
             | FrameType::Notification
             | FrameType::UpdatePending
@@ -453,6 +456,7 @@ impl FrameType {
             FrameType::FightState => ("fight_state", Durable, "A fight's state: round, clock, stats, scores, result (on the fight and its event)."),
             FrameType::Comment => ("comment", Durable, "A new comment on the event's comment stream."),
             FrameType::CommentRemoved => ("comment_removed", Durable, "A comment was hidden or deleted by a moderator."),
+            FrameType::SlowMode => ("slow_mode", Durable, "A moderator set the live event's slow mode (on `comments:{live_event}`): `{live_event, slow_mode_seconds}`, one comment per user per that many seconds, 0 for off; the `comments:` snapshot's `slow_mode_seconds` is the same value."),
             FrameType::Poll => ("poll", Durable, "A poll opened or closed (durable: with `seq`), or its tally changed (coalesced: no `seq`)."),
             FrameType::Ranking => ("ranking", Durable, "A fighter's rank or rating moved (on `rankings` and `rankings:{division}`), one frame per fighter: the ranking history row's fields `at`, `fight`, `cause`, `rank_before`, `rank_after`, `rating_before`, `rating_after`, `reason`, with `fighter`, `fighter_name` and `division`."),
             FrameType::Notification => ("notification", Durable, "An in-app notification for this user (on `user:{id}`)."),

@@ -1,7 +1,8 @@
 //! Posting and reporting comments. The order of checks is the order of
-//! cost: shape and rate limit first (no I/O), then, inside the batched
-//! transaction, ban, event state, mute, slow mode, repeats and the thread,
-//! so a refusal never stores anything.
+//! cost: shape first, then the rate limit (the cluster's quota: one Redis
+//! round trip with several nodes, no I/O on one; `rate_limit.rs`), then,
+//! inside the batched transaction, ban, event state, mute, slow mode,
+//! repeats and the thread, so a refusal never stores anything.
 
 use chrono::Utc;
 use ringside_actors::writes::CommentInput;
@@ -18,7 +19,6 @@ use crate::db::moderation::{self, Action};
 use crate::db::{live_events, users};
 use crate::error::ApiError;
 use crate::live::persist;
-use crate::rate_limit::WriteKind;
 use crate::state::AppState;
 use crate::validate;
 
@@ -54,7 +54,7 @@ async fn post_checked(
 ) -> Result<CommentView, ApiError> {
     let user_id = caller.user_id;
     let content = validate::text("content", &new.content, 1, 1000)?;
-    state.write_limiter.check(WriteKind::Comment, user_id)?;
+    state.comment_limiter.check(user_id).await?;
     let verdict = state.content_filter.check(&content);
     let action = state.config.moderation_filter_action;
     let push = state.push.targets().clone();

@@ -6,8 +6,9 @@
 
 use chrono::Utc;
 use diesel::PgConnection;
+use ringside_actors::protocol::FrameType;
 use ringside_actors::vocabulary::{ModerationAction, Vocabulary};
-use ringside_actors::Role;
+use ringside_actors::{Channel, Role};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -16,6 +17,7 @@ use crate::db::comments::{self, CommentView};
 use crate::db::models::User;
 use crate::db::moderation::{self, Action};
 use crate::db::users;
+use crate::db::{channels, snapshots};
 use crate::error::{named, refers, ApiError};
 use crate::state::AppState;
 use crate::validate;
@@ -293,7 +295,10 @@ pub async fn unban(
     .await
 }
 
-/// Sets a live event's slow mode (0 turns it off).
+/// Sets a live event's slow mode (0 turns it off) and tells the event's
+/// comment stream: a `slow_mode` frame on `comments:{event}`, numbered in
+/// the same transaction as the change (so a resume replays it, on every
+/// node), with the channel's new snapshot, whose `slow_mode_seconds` it is.
 pub async fn slow_mode(
     state: &AppState,
     moderator: i64,
@@ -302,27 +307,32 @@ pub async fn slow_mode(
 ) -> Result<Value, ApiError> {
     let seconds = body.seconds;
     validate::range("seconds", Some(seconds), 0, 3600)?;
-    state
-        .db
-        .transaction(move |conn| {
-            moderation::set_slow_mode(conn, event, seconds)
-                .map_err(|e| named("live event")(e.into()))?;
-            moderation::record(
-                conn,
-                Action {
-                    moderator: Some(moderator),
-                    action: ModerationAction::SlowMode.as_str(),
-                    target_type: "event",
-                    target_id: event,
-                    live_event: Some(event),
-                    reason: "",
-                    details: json!({ "seconds": seconds }),
-                },
-            )?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
-    Ok(json!({ "live_event": event, "slow_mode_seconds": seconds }))
+    publishing(state, move |conn| {
+        moderation::set_slow_mode(conn, event, seconds)
+            .map_err(|e| named("live event")(e.into()))?;
+        moderation::record(
+            conn,
+            Action {
+                moderator: Some(moderator),
+                action: ModerationAction::SlowMode.as_str(),
+                target_type: "event",
+                target_id: event,
+                live_event: Some(event),
+                reason: "",
+                details: json!({ "seconds": seconds }),
+            },
+        )?;
+        let answer = json!({ "live_event": event, "slow_mode_seconds": seconds });
+        let mut published = channels::append(
+            conn,
+            &Channel::Comments(event),
+            FrameType::SlowMode.as_str(),
+            &answer,
+        )?;
+        published.snapshot = Some(snapshots::comments(conn, event)?);
+        Ok((answer, vec![published]))
+    })
+    .await
 }
 
 /// The user panel: who they are, their standing (ban, mutes in force),

@@ -309,7 +309,7 @@ async fn unban(
     tags = ["moderation"],
     operation_id = "setSlowMode",
     summary = r#"Set a live event's slow mode"#,
-    description = r#"Sets the slow mode of a live event (`id` is the live event's id): each user may post one comment per `seconds` on it, and a faster one is answered 429 `slow_mode`; moderators and admins are exempt. `0` turns it off. Stored as the live event's `slow_mode_seconds`; logged as `slow_mode` (`details`: `{seconds}`). Unknown fields are refused. Requires role: `moderator`."#,
+    description = r#"Sets the slow mode of a live event (`id` is the live event's id): each user may post one comment per `seconds` on it, and a faster one is answered 429 `slow_mode`; moderators and admins are exempt. `0` turns it off. Stored as the live event's `slow_mode_seconds`; logged as `slow_mode` (`details`: `{seconds}`); announced on `comments:{id}` on every node as a durable `slow_mode` frame (`data`: this answer), so the comment stream's snapshot and every viewer follow it. Unknown fields are refused. Requires role: `moderator`."#,
     security(("bearerAuth" = ["moderator"])),
     request_body(content = SlowModeInput, example = json!({"seconds": 30})),
     responses(

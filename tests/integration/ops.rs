@@ -505,6 +505,7 @@ async fn the_asyncapi_document_describes_the_websocket_protocol() {
         "fight_state",
         "comment",
         "comment_removed",
+        "slow_mode",
         "poll",
         "ranking",
         "notification",
@@ -528,7 +529,7 @@ async fn the_asyncapi_document_describes_the_websocket_protocol() {
             "frame {frame} not a receive operation"
         );
     }
-    assert_eq!(messages.len(), 6 + 25, "a message the test does not know");
+    assert_eq!(messages.len(), 6 + 26, "a message the test does not know");
     let codes = doc["components"]["schemas"]["ErrorCode"].to_string();
     for code in [
         "bad_request",

@@ -1143,6 +1143,10 @@ function onCommentFrame(frame) {
     case 'skipped':
       noteSkipped(data);
       break;
+    case 'slow_mode':
+      // A moderator changed it: the frame carries the snapshot's field.
+      slowModeNote(data);
+      break;
     default:
       break;
   }

@@ -40,7 +40,7 @@ pub struct Unsubscribed {
 }
 
 /// A durable frame: `update`, `event_state`, `fight_state`, `comment`,
-/// `comment_removed`, `ranking`, `notification`.
+/// `comment_removed`, `slow_mode`, `ranking`, `notification`.
 #[derive(JsonSchema)]
 pub struct Durable {
     pub channel: String,

@@ -37,6 +37,7 @@ use crate::outbox::{Outbox, SessionId};
 use crate::protocol::{self, ErrorCode, Frame, Since};
 use crate::store::{Head, LiveStore, StoreError};
 
+pub(crate) use presence::{combine as combine_presence, PEER_COUNT_TTL};
 pub use presence::{Headcount, Presence};
 pub use sampling::FanoutHint;
 

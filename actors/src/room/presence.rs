@@ -32,8 +32,36 @@ pub struct Presence {
     pub users: Option<Vec<i64>>,
 }
 
-/// A peer's count is dropped when not heard from for this long.
-const PEER_COUNT_TTL: Duration = Duration::from_secs(5);
+/// A peer's count is dropped when not heard from for this long (the hub
+/// keeps the counts of channels it has no room for as long).
+pub(crate) const PEER_COUNT_TTL: Duration = Duration::from_secs(5);
+
+/// A channel's presence from the headcounts of the nodes that follow it:
+/// members added up; members listed only when every node listed its own
+/// and the total is at most `list_max`. No headcount at all is nobody.
+pub(crate) fn combine<'a>(
+    headcounts: impl IntoIterator<Item = &'a Headcount>,
+    list_max: usize,
+) -> Presence {
+    let mut count = 0;
+    let mut users: Option<BTreeSet<i64>> = Some(BTreeSet::new());
+    for headcount in headcounts {
+        count += headcount.members;
+        users = match (users, &headcount.users) {
+            (Some(mut all), Some(theirs)) => {
+                all.extend(theirs);
+                Some(all)
+            }
+            _ => None,
+        };
+    }
+    Presence {
+        users: users
+            .filter(|_| count <= list_max)
+            .map(|u| u.into_iter().collect()),
+        count,
+    }
+}
 
 impl Room {
     fn counts_viewers(&self) -> bool {
@@ -65,28 +93,13 @@ impl Room {
         }
     }
 
-    /// Presence over every node; members are listed only when every node
-    /// listed its own and the total is small.
+    /// Presence over every node: ours and what peers said recently.
     pub(super) fn presence_now(&self, local: &Headcount) -> Presence {
-        let mut count = local.members;
-        let mut users: Option<BTreeSet<i64>> =
-            local.users.as_ref().map(|u| u.iter().copied().collect());
-        for (peer, _) in self.peers.values() {
-            count += peer.members;
-            users = match (users, &peer.users) {
-                (Some(mut all), Some(theirs)) => {
-                    all.extend(theirs);
-                    Some(all)
-                }
-                _ => None,
-            };
-        }
-        Presence {
-            users: users
-                .filter(|_| count <= self.config.presence_list_max)
-                .map(|u| u.into_iter().collect()),
-            count,
-        }
+        let peers = self.peers.values().map(|(h, _)| h);
+        combine(
+            std::iter::once(local).chain(peers),
+            self.config.presence_list_max,
+        )
     }
 
     /// Announces presence when it changed: the count, and who joined and

@@ -127,6 +127,16 @@ export type EventStateFrame = DurableFrame<'event_state'>;
 export type FightStateFrame = DurableFrame<'fight_state'>;
 export type CommentFrame = DurableFrame<'comment'>;
 export type CommentRemovedFrame = DurableFrame<'comment_removed'>;
+/** On `comments:{event}`: a moderator set the event's slow mode (`{live_event, slow_mode_seconds}`, 0 for off). */
+export interface SlowModeFrame {
+    type: 'slow_mode';
+    channel: string;
+    seq: number;
+    data: {
+        live_event: number;
+        slow_mode_seconds: number;
+    };
+}
 export type RankingFrame = DurableFrame<'ranking'>;
 export type NotificationFrame = DurableFrame<'notification'>;
 /** On `moderation:{event}` (moderators and admins): a reporter's update waiting for approval. */
@@ -233,7 +243,7 @@ export interface CloseFrame {
     code: number;
     reason: string;
 }
-export type Frame = WelcomeFrame | SubscribedFrame | UnsubscribedFrame | UpdateFrame | EventStateFrame | FightStateFrame | CommentFrame | CommentRemovedFrame | PollFrame | RankingFrame | NotificationFrame | UpdatePendingFrame | UpdateReviewedFrame | QueueFrame | SkippedFrame | ViewersFrame | ReactionsFrame | PresenceFrame | UnreadFrame | FanScoresFrame | BroadcastFrame | ResyncFrame | PongFrame | AckFrame | ErrorFrame | CloseFrame;
+export type Frame = WelcomeFrame | SubscribedFrame | UnsubscribedFrame | UpdateFrame | EventStateFrame | FightStateFrame | CommentFrame | CommentRemovedFrame | SlowModeFrame | PollFrame | RankingFrame | NotificationFrame | UpdatePendingFrame | UpdateReviewedFrame | QueueFrame | SkippedFrame | ViewersFrame | ReactionsFrame | PresenceFrame | UnreadFrame | FanScoresFrame | BroadcastFrame | ResyncFrame | PongFrame | AckFrame | ErrorFrame | CloseFrame;
 export declare class RingsideClient {
     private readonly settings;
     /** The app's channels, in the order it subscribed them (the first picks the WebSocket endpoint). */

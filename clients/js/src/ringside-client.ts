@@ -144,6 +144,13 @@ export type EventStateFrame = DurableFrame<'event_state'>;
 export type FightStateFrame = DurableFrame<'fight_state'>;
 export type CommentFrame = DurableFrame<'comment'>;
 export type CommentRemovedFrame = DurableFrame<'comment_removed'>;
+/** On `comments:{event}`: a moderator set the event's slow mode (`{live_event, slow_mode_seconds}`, 0 for off). */
+export interface SlowModeFrame {
+  type: 'slow_mode';
+  channel: string;
+  seq: number;
+  data: { live_event: number; slow_mode_seconds: number };
+}
 export type RankingFrame = DurableFrame<'ranking'>;
 export type NotificationFrame = DurableFrame<'notification'>;
 /** On `moderation:{event}` (moderators and admins): a reporter's update waiting for approval. */
@@ -236,6 +243,7 @@ export type Frame =
   | FightStateFrame
   | CommentFrame
   | CommentRemovedFrame
+  | SlowModeFrame
   | PollFrame
   | RankingFrame
   | NotificationFrame

@@ -243,6 +243,9 @@ export default {
             if (after.status === 'hidden') queue.set(after.id, { reports: 0, via: 'frame', ...queue.get(after.id), reason: 'hidden', comment: after });
             else queue.delete(after.id);
             renderQueue();
+          } else if (frame.type === 'slow_mode' && data && typeof data.slow_mode_seconds === 'number') {
+            // Set here or by another moderator: every console shows it.
+            showSlow(data.slow_mode_seconds);
           }
         },
         onResync: () => loadComments(),
