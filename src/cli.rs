@@ -159,11 +159,13 @@ fn serve(config: Config) -> Result<(), StartError> {
     let db = database.db.clone();
     let result = actix_web::rt::System::new().block_on(async move {
         let running = crate::server::start(config, db, &key)?;
-        tracing::info!(addr = %running.addr, "Ringside is listening");
-        actix_web::rt::spawn(crate::server::stop_on_signal(
-            running.server.handle(),
-            running.hub.clone(),
-        ));
+        tracing::info!(addr = %running.addr, write_addr = ?running.write_addr, "Ringside is listening");
+        let mut handles = vec![running.server.handle()];
+        handles.extend(running.write_server.as_ref().map(|s| s.handle()));
+        actix_web::rt::spawn(crate::server::stop_on_signal(handles, running.hub.clone()));
+        if let Some(write) = running.write_server {
+            actix_web::rt::spawn(write);
+        }
         let served = running.server.await;
         // The server has drained; what its last requests queued is pushed
         // (or given back) before the process ends.

@@ -62,6 +62,11 @@ pub struct LiveLimits {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// A second listener with workers of its own, for the write path (a
+    /// load balancer sends it everything but GETs): publishes, comments and
+    /// fight control then never queue behind the fan-out's sockets.
+    pub write_bind: Option<SocketAddr>,
+    pub write_workers: usize,
     pub data_dir: PathBuf,
     /// `None`: run the embedded PostgreSQL in `data_dir`.
     pub database_url: Option<String>,
@@ -297,6 +302,15 @@ impl Config {
             token_ttl: vars.seconds("TOKEN_TTL", 7 * 86_400, 60..=365 * 86_400)?,
             login_rate_per_account: vars.number("LOGIN_RATE_PER_ACCOUNT", 10, 1..=100_000)?,
             login_rate_per_ip: vars.number("LOGIN_RATE_PER_IP", 30, 1..=100_000)?,
+            write_bind: match vars.text("RINGSIDE_WRITE_BIND") {
+                None => None,
+                Some(_) => Some(vars.parse(
+                    "RINGSIDE_WRITE_BIND",
+                    "",
+                    "a socket address such as 127.0.0.1:8001",
+                )?),
+            },
+            write_workers: vars.number("RINGSIDE_WRITE_WORKERS", 1, 1..=64)?,
             workers: vars.number(
                 "RINGSIDE_WORKERS",
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -704,6 +718,8 @@ mod tests {
         assert_eq!(c.live.channel_expiry, Duration::from_secs(10));
         assert_eq!(c.moderation_auto_hide_reports, 3);
         assert!(c.database_url.is_none() && c.redis_url.is_none());
+        assert_eq!(c.write_bind, None, "one listener unless asked");
+        assert_eq!(c.database_timeout, Duration::from_secs(5));
     }
 
     #[test]
@@ -716,6 +732,8 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("HEARTBEAT_INTERVAL", "400"),
             ("ANALYTICS_FLUSH_INTERVAL", "0"),
+            ("RINGSIDE_WRITE_BIND", "8001"),
+            ("DATABASE_TIMEOUT_MS", "50"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).expect_err(var);

@@ -22,6 +22,9 @@ use crate::state::AppState;
 pub struct Running {
     pub server: Server,
     pub addr: SocketAddr,
+    /// The write listener (`RINGSIDE_WRITE_BIND`), when configured.
+    pub write_server: Option<Server>,
+    pub write_addr: Option<SocketAddr>,
     pub hub: Addr<Hub>,
     /// Stopped after the server, so the last requests' pushes are sent.
     pub push: crate::push::Push,
@@ -111,7 +114,7 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
         }
     });
 
-    let server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .app_data(state.clone())
             .app_data(metrics.clone())
@@ -120,32 +123,52 @@ pub fn start(config: Arc<Config>, db: Db, secret_key: &[u8]) -> std::io::Result<
             .wrap(middleware::from_fn(crate::http::body_deadline::enforce))
             .wrap(middleware::from_fn(crate::http::request_log::log))
             .configure(crate::http::configure)
-    })
-    // Each TCP connection's socket, so a WebSocket that will not go away
-    // can be aborted (`http/socket.rs`).
-    .on_connect(crate::http::socket::on_connect)
-    .workers(config.workers)
-    .shutdown_timeout(10)
-    // Signals are ours (see `stop_on_signal`): sessions hear 1012 first.
-    .disable_signals()
-    .bind(config.bind)?;
-    let addr = server
-        .addrs()
-        .first()
-        .copied()
-        .ok_or_else(|| std::io::Error::other("no listening address"))?;
+    };
+    let listener = |workers: usize, bind: SocketAddr| {
+        HttpServer::new(app.clone())
+            // Each TCP connection's socket, so a WebSocket that will not go
+            // away can be aborted (`http/socket.rs`).
+            .on_connect(crate::http::socket::on_connect)
+            .workers(workers)
+            .shutdown_timeout(10)
+            // Signals are ours (see `stop_on_signal`): sessions hear 1012 first.
+            .disable_signals()
+            .bind(bind)
+    };
+    let server = listener(config.workers, config.bind)?;
+    let addr = first_addr(server.addrs())?;
+    // The write path's own workers: the same routes, but the fan-out's
+    // sockets live on the main listener's workers, so a POST here waits
+    // for no socket write (see "Decisions" in the README).
+    let (write_server, write_addr) = match config.write_bind {
+        None => (None, None),
+        Some(bind) => {
+            let server = listener(config.write_workers, bind)?;
+            let addr = first_addr(server.addrs())?;
+            (Some(server.run()), Some(addr))
+        }
+    };
     Ok(Running {
         server: server.run(),
         addr,
+        write_server,
+        write_addr,
         hub,
         push,
         analytics,
     })
 }
 
+fn first_addr(addrs: Vec<SocketAddr>) -> std::io::Result<SocketAddr> {
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("no listening address"))
+}
+
 /// Waits for SIGINT or SIGTERM, then closes every WebSocket with 1012 and
-/// stops the server gracefully (requests in flight finish).
-pub async fn stop_on_signal(server: actix_web::dev::ServerHandle, hub: Addr<Hub>) {
+/// stops the servers gracefully (requests in flight finish).
+pub async fn stop_on_signal(servers: Vec<actix_web::dev::ServerHandle>, hub: Addr<Hub>) {
     use actix_web::rt::signal;
     let terminate = async {
         match signal::unix::signal(signal::unix::SignalKind::terminate()) {
@@ -158,7 +181,9 @@ pub async fn stop_on_signal(server: actix_web::dev::ServerHandle, hub: Addr<Hub>
     first_of(signal::ctrl_c(), terminate).await;
     let sessions = hub.send(ringside_actors::hub::Shutdown).await.unwrap_or(0);
     tracing::info!(sessions, "shutting down: clients told to reconnect");
-    server.stop(true).await;
+    for server in servers {
+        server.stop(true).await;
+    }
 }
 
 /// Resolves when either future does.

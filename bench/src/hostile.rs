@@ -255,7 +255,7 @@ async fn hostile_on(
     };
     let mut peak = rss_before.unwrap_or(0);
     let outcome = {
-        let publish = publisher::publish(server.addr, &plan);
+        let publish = publisher::publish(server.write_addr(), &plan);
         tokio::pin!(publish);
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         loop {

@@ -72,6 +72,10 @@ pub struct CommonArgs {
     /// Keep the started Ringside's temporary folder (database and log).
     #[arg(long)]
     pub keep: bool,
+    /// Start Ringside without its write listener (`RINGSIDE_WRITE_BIND`):
+    /// publishes then share the workers with the subscribers' sockets.
+    #[arg(long)]
+    pub no_write_listener: bool,
     /// Also print one JSON line with every figure.
     #[arg(long)]
     pub json: bool,
@@ -209,6 +213,7 @@ pub(crate) async fn server_for(kind: Kind, env: &Env<'_>) -> Result<ServerProces
                     max_viewers: env.viewers.max(10_000) + 100,
                     env: vars,
                     keep: c.keep,
+                    write_listener: !c.no_write_listener,
                 })
                 .await
             }
@@ -484,7 +489,7 @@ async fn fanout_on(
         max_duration: Duration::from_secs(args.max_publish_secs),
         token,
     };
-    let outcome = publisher::publish(server.addr, &plan).await;
+    let outcome = publisher::publish(server.write_addr(), &plan).await;
     eprintln!(
         "  published {} of {} (last seq {}) in {:.1} s; draining…",
         outcome.published,

@@ -49,6 +49,8 @@ pub struct RingsideLaunch {
     pub env: Vec<(String, String)>,
     /// Keep the temporary folder (database, log) after the run.
     pub keep: bool,
+    /// Give it a write listener (`RINGSIDE_WRITE_BIND`) for the publishers.
+    pub write_listener: bool,
 }
 
 /// Log lines at WARN or above, grouped.
@@ -63,6 +65,8 @@ pub struct LogFindings {
 pub struct ServerProcess {
     pub kind: Kind,
     pub addr: SocketAddr,
+    /// Ringside's write listener, where publishers post (else `addr`).
+    write: Option<SocketAddr>,
     pub pid: Option<u32>,
     child: Option<Child>,
     dir: Option<PathBuf>,
@@ -90,11 +94,17 @@ fn die_with_parent(cmd: &mut Command, signal: libc::c_int) {
 }
 
 impl ServerProcess {
+    /// Where publishers post: the write listener if it has one.
+    pub fn write_addr(&self) -> SocketAddr {
+        self.write.unwrap_or(self.addr)
+    }
+
     /// A server somebody else runs; `pid` (if known) is for RSS readings.
     pub fn external(kind: Kind, addr: SocketAddr, pid: Option<u32>) -> ServerProcess {
         ServerProcess {
             kind,
             addr,
+            write: None,
             pid,
             child: None,
             dir: None,
@@ -124,6 +134,10 @@ impl ServerProcess {
         let log_file =
             std::fs::File::create(&log).map_err(|e| format!("create {}: {e}", log.display()))?;
         let log_err = log_file.try_clone().map_err(|e| format!("log file: {e}"))?;
+        let write = match launch.write_listener {
+            true => Some(SocketAddr::from(([127, 0, 0, 1], free_port()?))),
+            false => None,
+        };
         let mut cmd = Command::new(&launch.binary);
         cmd.arg("serve")
             .env_remove("DATABASE_URL")
@@ -145,6 +159,9 @@ impl ServerProcess {
             .stdout(Stdio::from(log_file))
             .stderr(Stdio::from(log_err))
             .kill_on_drop(false);
+        if let Some(write) = write {
+            cmd.env("RINGSIDE_WRITE_BIND", write.to_string());
+        }
         for (k, v) in &launch.env {
             cmd.env(k, v);
         }
@@ -155,6 +172,7 @@ impl ServerProcess {
         let mut server = ServerProcess {
             kind: Kind::Ringside,
             addr,
+            write,
             pid: child.id(),
             child: Some(child),
             dir: Some(dir),
@@ -181,6 +199,7 @@ impl ServerProcess {
         let mut server = ServerProcess {
             kind: Kind::Reference,
             addr,
+            write: None,
             pid: child.id(),
             child: Some(child),
             dir: None,

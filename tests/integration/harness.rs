@@ -154,6 +154,8 @@ pub struct TestApp {
     pub client: awc::Client,
     /// The in-process server's hub (`None` for a server in a child process).
     hub: Option<actix::Addr<ringside_actors::hub::Hub>>,
+    /// The write listener's base URL (`RINGSIDE_WRITE_BIND`), when set.
+    pub write_base: Option<String>,
 }
 
 impl TestApp {
@@ -169,12 +171,16 @@ impl TestApp {
         let running =
             ringside::server::start(Arc::new(config), db.clone(), &key).expect("server starts");
         actix_rt::spawn(running.server);
+        if let Some(write) = running.write_server {
+            actix_rt::spawn(write);
+        }
         let base = format!("http://{}", running.addr);
         TestApp {
             base,
             db_url,
             client: http_client(),
             hub: Some(running.hub),
+            write_base: running.write_addr.map(|a| format!("http://{a}")),
         }
     }
 
@@ -185,6 +191,7 @@ impl TestApp {
             db_url,
             client: http_client(),
             hub: None,
+            write_base: None,
         }
     }
 

@@ -809,3 +809,28 @@ async fn the_comment_streams_endpoint_without_an_upgrade_points_to_the_comment_l
     let missing = app.get("/api/live/comments/999999/", None).await;
     assert_error(&missing, 404, "not_found");
 }
+
+#[actix_rt::test]
+async fn a_write_listener_of_its_own_serves_publishes_to_the_main_listener_s_viewers() {
+    let config = crate::harness::test_config_with(
+        fresh_database(),
+        &[("RINGSIDE_WRITE_BIND", "127.0.0.1:0".to_string())],
+    );
+    let app = TestApp::with_config(config).await;
+    let writes = TestApp::at(
+        app.write_base.clone().expect("the write listener is up"),
+        app.db_url.clone(),
+    );
+    assert_ne!(writes.base, app.base);
+    let (admin, event, _) = live_event(&app).await;
+    let (mut viewer, _) = watch(&app, event, "").await;
+    // Published through the write listener, heard on the main one.
+    let posted = post_update(&writes, &admin, event, "From the write path").await;
+    let frame = viewer.next_durable().await;
+    assert_eq!(frame["data"]["id"], posted["id"], "{frame}");
+    // It is the same API: reads answer there too.
+    let (status, _) = writes
+        .get(&format!("/api/live/events/{event}/"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
