@@ -408,7 +408,9 @@ impl Handler<KickUser> for Hub {
 }
 
 /// The node is going down: every session is closed with 1012 (restart) so
-/// clients reconnect, elsewhere or shortly, and resume with `since`.
+/// clients reconnect, elsewhere or shortly, and resume with `since`; each
+/// session's reason asks for its own wait (`retry_after_ms`), spread evenly
+/// over 0–5 s, so thousands of clients do not reconnect in one instant.
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct Shutdown;
@@ -416,11 +418,19 @@ pub struct Shutdown;
 impl Handler<Shutdown> for Hub {
     type Result = usize;
     fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) -> usize {
-        for outbox in self.sessions.values() {
-            outbox.kick(
-                protocol::close::RESTART,
-                "server restarting: reconnect and resume",
-            );
+        let reasons = protocol::close::RESTART_REASONS;
+        // Sessions in a random order, then dealt round the waits.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as u64);
+        let mut order: Vec<(u64, &Outbox)> = self
+            .sessions
+            .iter()
+            .map(|(id, outbox)| (mix(*id ^ seed), outbox))
+            .collect();
+        order.sort_unstable_by_key(|(key, _)| *key);
+        for (i, (_, outbox)) in order.iter().enumerate() {
+            outbox.kick(protocol::close::RESTART, reasons[i % reasons.len()]);
         }
         self.sessions.len()
     }
@@ -537,6 +547,13 @@ impl Handler<ReloadRooms> for Hub {
         }
         crate::telemetry::sink().rooms_reloaded("bus", reloaded);
     }
+}
+
+/// A 64-bit finaliser (splitmix64's): neighbouring ids land far apart.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// Counts, for /metrics and tests.
@@ -769,16 +786,29 @@ pub(crate) mod tests {
     }
 
     #[actix_rt::test]
-    async fn shutdown_closes_every_session_with_1012() {
+    async fn shutdown_closes_every_session_with_1012_and_spreads_their_return() {
         let store = FakeStore::new();
         let hub = hub_with(&store, hub_config());
-        let mut a = client(1, None, 16);
-        let mut b = client(2, Some(7), 16);
-        connect(&hub, &a).await;
-        connect(&hub, &b).await;
-        assert_eq!(hub.send(Shutdown).await.expect("hub"), 2);
-        assert_eq!(a.told().await, Told::Kick(close::RESTART));
-        assert_eq!(b.told().await, Told::Kick(close::RESTART));
+        let mut clients: Vec<_> = (1..=20).map(|id| client(id, None, 16)).collect();
+        for c in &clients {
+            connect(&hub, c).await;
+        }
+        assert_eq!(hub.send(Shutdown).await.expect("hub"), 20);
+        let mut waits = Vec::new();
+        for c in &mut clients {
+            assert_eq!(c.told().await, Told::Kick(close::RESTART));
+            let reason = c.kick_reasons()[0];
+            let ms: u64 = reason
+                .rsplit_once("retry_after_ms=")
+                .and_then(|(_, n)| n.parse().ok())
+                .expect("a wait in the reason");
+            assert!(ms < 5000, "{reason}");
+            waits.push(ms);
+        }
+        // Twenty sessions dealt round ten waits: each wait twice.
+        waits.sort_unstable();
+        let expected: Vec<u64> = (0..10).flat_map(|i| [i * 500, i * 500]).collect();
+        assert_eq!(waits, expected);
     }
 
     #[actix_rt::test]

@@ -279,6 +279,21 @@ pub mod close {
     pub const SERVER_ERROR: u16 = 1011;
     /// The server is restarting: reconnect and resume.
     pub const RESTART: u16 = 1012;
+
+    /// 1012's reasons, each with the wait a session is asked for: spread
+    /// over 0–5 s in steps of 0.5 s. Static, as every close reason is.
+    pub const RESTART_REASONS: [&str; 10] = [
+        "server restarting: reconnect and resume; retry_after_ms=0",
+        "server restarting: reconnect and resume; retry_after_ms=500",
+        "server restarting: reconnect and resume; retry_after_ms=1000",
+        "server restarting: reconnect and resume; retry_after_ms=1500",
+        "server restarting: reconnect and resume; retry_after_ms=2000",
+        "server restarting: reconnect and resume; retry_after_ms=2500",
+        "server restarting: reconnect and resume; retry_after_ms=3000",
+        "server restarting: reconnect and resume; retry_after_ms=3500",
+        "server restarting: reconnect and resume; retry_after_ms=4000",
+        "server restarting: reconnect and resume; retry_after_ms=4500",
+    ];
     /// No answer to pings within `CONNECTION_TIMEOUT`.
     pub const HEARTBEAT_TIMEOUT: u16 = 4000;
     /// The client did not keep up: more than `CHANNEL_CAPACITY` frames waited,
@@ -294,7 +309,7 @@ pub mod close {
         (POLICY, "policy: more than MAX_CONNECTIONS_PER_USER connections, more than MAX_CONNECTIONS_PER_IP from the client's address, repeated bad frames or a frame flood, the user was banned; reason `signed out`: the password changed or the user signed out everywhere (do not reconnect with the old token)"),
         (TOO_LARGE, "a message over MAX_MESSAGE_SIZE, refused as soon as its frame header (or a fragmented message's running total) says so"),
         (SERVER_ERROR, "server error"),
-        (RESTART, "the server is shutting down or restarting: reconnect and resume with `since`"),
+        (RESTART, "the server is shutting down or restarting: reconnect (to any node) and resume with `since`, after the reason's `retry_after_ms=N` (spread over 0 to 5 s across the node's sessions, so its clients do not all come back in one instant)"),
         (HEARTBEAT_TIMEOUT, "no answer to pings for CONNECTION_TIMEOUT"),
         (TOO_SLOW, "too slow: more than CHANNEL_CAPACITY frames waited, or one waited over CHANNEL_EXPIRY; reconnect with `since`"),
     ];

@@ -281,8 +281,9 @@ pub enum Told {
     NotSubscribed(Channel),
 }
 
-/// Stands in for a session: records kicks and refused subscriptions.
-struct Probe(mpsc::UnboundedSender<Told>);
+/// Stands in for a session: records kicks (and their reasons) and refused
+/// subscriptions.
+struct Probe(mpsc::UnboundedSender<Told>, Arc<Mutex<Vec<&'static str>>>);
 
 impl Actor for Probe {
     type Context = Context<Self>;
@@ -291,6 +292,9 @@ impl Actor for Probe {
 impl Handler<Kick> for Probe {
     type Result = ();
     fn handle(&mut self, msg: Kick, _: &mut Context<Self>) {
+        if let Ok(mut reasons) = self.1.lock() {
+            reasons.push(msg.reason);
+        }
         let _ = self.0.send(Told::Kick(msg.code));
     }
 }
@@ -307,13 +311,15 @@ pub struct Client {
     pub outbox: Outbox,
     rx: mpsc::Receiver<Outgoing>,
     told: mpsc::UnboundedReceiver<Told>,
+    kick_reasons: Arc<Mutex<Vec<&'static str>>>,
 }
 
 /// A client with its own outbox (`capacity` frames) and probe.
 pub fn client(id: SessionId, user: Option<i64>, capacity: usize) -> Client {
     let (tx, rx) = mpsc::channel(capacity);
     let (told_tx, told) = mpsc::unbounded_channel();
-    let probe = Probe(told_tx).start();
+    let kick_reasons = Arc::new(Mutex::new(Vec::new()));
+    let probe = Probe(told_tx, kick_reasons.clone()).start();
     let outbox = Outbox::new(
         id,
         user,
@@ -322,7 +328,12 @@ pub fn client(id: SessionId, user: Option<i64>, capacity: usize) -> Client {
         probe.recipient(),
         Arc::new(AtomicU64::new(0)),
     );
-    Client { outbox, rx, told }
+    Client {
+        outbox,
+        rx,
+        told,
+        kick_reasons,
+    }
 }
 
 fn parse(item: Outgoing) -> Value {
@@ -386,6 +397,14 @@ impl Client {
     }
 
     /// Nothing told so far.
+    /// The reasons of the kicks told so far.
+    pub fn kick_reasons(&self) -> Vec<&'static str> {
+        self.kick_reasons
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
     pub fn told_nothing(&mut self) -> bool {
         self.told.try_recv().is_err()
     }

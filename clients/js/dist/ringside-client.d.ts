@@ -298,7 +298,8 @@ export declare class RingsideClient {
     private dropLink;
     /**
      * A link ended (or failed to open). Close codes decide what next: 1008
-     * stops; 4001 and 1012 resume at once (after a small jitter); anything else
+     * stops; 4001 resumes at once and 1012 after the wait its reason asks for
+     * (each after a small jitter); anything else
      * backs off. A transport that fails before `welcome` hands over to the
      * next one at once; a whole round of failures backs off.
      */

@@ -280,6 +280,14 @@ const CLOSE_TOO_SLOW = 4001; // the client fell behind: resume at once
 
 /** A resume after 4001 or 1012 waits this much at most, so a crowd does not reconnect in one instant. */
 const RESUME_JITTER_MS = 1000;
+/** A 1012's reason asks for a wait of its own (the server spreads its sessions over 0–5 s). */
+const RETRY_HINT = /retry_after_ms=(\d+)/;
+
+/** The wait a close reason asks for, if any (at most a minute). */
+function retryHint(reason: string | undefined): number | undefined {
+  const ms = Number(RETRY_HINT.exec(reason ?? '')?.[1]);
+  return Number.isFinite(ms) ? Math.min(ms, 60_000) : undefined;
+}
 /** Long-poll requests get this long past `timeout_s` before they count as dead. */
 const POLL_GRACE_MS = 10_000;
 /** Missed heartbeats (WebSocket pongs, SSE traffic) before a connection counts as dead. */
@@ -1131,7 +1139,8 @@ export class RingsideClient {
 
   /**
    * A link ended (or failed to open). Close codes decide what next: 1008
-   * stops; 4001 and 1012 resume at once (after a small jitter); anything else
+   * stops; 4001 resumes at once and 1012 after the wait its reason asks for
+   * (each after a small jitter); anything else
    * backs off. A transport that fails before `welcome` hands over to the
    * next one at once; a whole round of failures backs off.
    */
@@ -1151,7 +1160,9 @@ export class RingsideClient {
     let delay: number;
     if (welcomed) {
       this.roundStart = this.index;
-      delay = end.code === CLOSE_TOO_SLOW || end.code === CLOSE_RESTART ? Math.random() * RESUME_JITTER_MS : this.backoff();
+      const jitter = Math.random() * RESUME_JITTER_MS;
+      if (end.code === CLOSE_RESTART) delay = (retryHint(end.reason) ?? 0) + jitter / 2;
+      else delay = end.code === CLOSE_TOO_SLOW ? jitter : this.backoff();
     } else {
       this.index = (this.index + 1) % this.settings.transports.length;
       delay = this.index === this.roundStart ? this.backoff() : 0;

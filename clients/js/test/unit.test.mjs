@@ -322,3 +322,22 @@ test('fallback: a refused WebSocket and a 403 stream hand over to long-poll; the
   assert.deepEqual(got.seqs, [5, 6]);
   assert.deepEqual(got.states, ['connecting', 'connected', 'reconnecting', 'connected']);
 });
+
+test('a 1012 waits for the retry_after_ms its reason asks for, then resumes', (t) => {
+  t.mock.method(Math, 'random', () => 0); // no jitter of our own
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const { client, got } = setup(t);
+  follow(client, got, 'event:1');
+  client.connect();
+  const ws = FakeSocket.all[0];
+  ws.open();
+  ws.frame(welcome());
+  ws.frame({ type: 'subscribed', channel: 'event:1', epoch: 'e1', seq: 4, snapshot: {} });
+  ws.hangUp(1012, 'server restarting: reconnect and resume; retry_after_ms=2500');
+  assert.equal(client.state, 'reconnecting');
+  t.mock.timers.tick(2499);
+  assert.equal(FakeSocket.all.length, 1, 'not before the wait the server asked for');
+  t.mock.timers.tick(1);
+  assert.equal(FakeSocket.all.length, 2, 'then at once');
+  assert.equal(FakeSocket.all[1].url.searchParams.get('since'), 'e1:4');
+});
