@@ -35,6 +35,37 @@ impl ChildServer {
         server
     }
 
+    /// Starts `ringside serve` over `db_url` (another node's database).
+    pub async fn start_on(db_url: String, env: &[(&str, &str)]) -> ChildServer {
+        let mut server = ChildServer {
+            port: free_port(),
+            db_url,
+            process: None,
+        };
+        server.spawn(env).await;
+        server
+    }
+
+    /// SIGTERM, then waits until it has exited without blocking the
+    /// runtime (its clients must be able to answer its goodbyes).
+    pub async fn stop_gracefully(&mut self) {
+        let Some(mut child) = self.process.take() else {
+            return;
+        };
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().ok().flatten().is_none() {
+            assert!(Instant::now() < deadline, "ringside did not stop in 30 s");
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Starts it again (after a stop or a kill), same address and database.
+    pub async fn start_again(&mut self, env: &[(&str, &str)]) {
+        self.spawn(env).await;
+    }
+
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

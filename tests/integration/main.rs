@@ -14,6 +14,7 @@ mod automation;
 mod bad_input;
 mod body_timeout;
 mod catalog;
+mod chaos;
 mod client_js;
 mod comments;
 mod console;
