@@ -371,18 +371,23 @@ mod tests {
         assert_eq!(fake.stored(), vec![1, 2]);
     }
 
-    #[actix_rt::test]
-    async fn a_write_storage_cannot_take_by_its_deadline_is_refused_and_never_applied() {
-        // Down for longer than the deadline (backoff 100 ms, 8 refusals).
-        let fake = Fake::new(8, Duration::ZERO);
-        let addr = Persistence::new(
+    /// A persistence actor over `fake` whose writes have 200 ms.
+    fn within_200ms(fake: &Arc<Fake>) -> Addr<Persistence<Arc<Fake>>> {
+        Persistence::new(
             fake.clone(),
             PersistenceConfig {
                 deadline: Duration::from_millis(200),
                 ..config(100)
             },
         )
-        .start();
+        .start()
+    }
+
+    #[actix_rt::test]
+    async fn a_write_storage_cannot_take_by_its_deadline_is_refused_and_never_applied() {
+        // Down for longer than the deadline (backoff 100 ms, 8 refusals).
+        let fake = Fake::new(8, Duration::ZERO);
+        let addr = within_200ms(&fake);
         let answer = addr.send(Write::<Arc<Fake>>(1)).await.expect("mailbox");
         assert_eq!(answer, Err(PersistError::Expired));
         // Storage comes back: the next write lands, the expired one never.
@@ -404,14 +409,7 @@ mod tests {
     async fn a_batch_stuck_past_its_deadline_is_answered_in_time_and_cannot_commit() {
         // Each batch takes 600 ms; the deadline is 200 ms.
         let fake = Fake::new(0, Duration::from_millis(600));
-        let addr = Persistence::new(
-            fake.clone(),
-            PersistenceConfig {
-                deadline: Duration::from_millis(200),
-                ..config(100)
-            },
-        )
-        .start();
+        let addr = within_200ms(&fake);
         let started = Instant::now();
         let answer = addr.send(Write::<Arc<Fake>>(1)).await.expect("mailbox");
         assert_eq!(answer, Err(PersistError::Expired));

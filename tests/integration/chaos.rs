@@ -155,6 +155,15 @@ async fn until(what: &str, limit: Duration, cond: impl Fn() -> bool) {
     }
 }
 
+/// Waits until two more updates than now are acknowledged.
+async fn two_more(acked: &Rc<RefCell<Vec<u64>>>, what: &str) {
+    let before = acked.borrow().len();
+    until(what, Duration::from_secs(30), || {
+        acked.borrow().len() >= before + 2
+    })
+    .await;
+}
+
 #[actix_rt::test]
 async fn rolling_restarts_and_a_killed_node_lose_nothing_and_every_viewer_resumes() {
     let redis = RedisServer::start();
@@ -186,41 +195,20 @@ async fn rolling_restarts_and_a_killed_node_lose_nothing_and_every_viewer_resume
         acked.clone(),
         finished.clone(),
     ));
-    let acked_now = || acked.borrow().len();
 
     // A rolling restart: b, then a, each stopped gracefully and back.
-    let before = acked_now();
-    until("updates flowing", Duration::from_secs(30), || {
-        acked_now() >= before + 2
-    })
-    .await;
+    two_more(&acked, "updates flowing").await;
     b.stop_gracefully().await;
     b.start_again(&env).await;
-    let before = acked_now();
-    until("updates after b's restart", Duration::from_secs(30), || {
-        acked_now() >= before + 2
-    })
-    .await;
+    two_more(&acked, "updates after b's restart").await;
     a.stop_gracefully().await;
     a.start_again(&env).await;
-    let before = acked_now();
-    until("updates after a's restart", Duration::from_secs(30), || {
-        acked_now() >= before + 2
-    })
-    .await;
+    two_more(&acked, "updates after a's restart").await;
     // And a node killed outright.
     b.kill();
-    let before = acked_now();
-    until("updates while b is dead", Duration::from_secs(30), || {
-        acked_now() >= before + 2
-    })
-    .await;
+    two_more(&acked, "updates while b is dead").await;
     b.start_again(&env).await;
-    let before = acked_now();
-    until("updates after b is back", Duration::from_secs(30), || {
-        acked_now() >= before + 2
-    })
-    .await;
+    two_more(&acked, "updates after b is back").await;
 
     stop.set(true);
     until(

@@ -20,6 +20,24 @@ fn replayed(headers: &awc::http::header::HeaderMap) -> bool {
         .is_some_and(|v| v == "true")
 }
 
+/// Posts an update with `key`: (status, whether it was a replay, body).
+async fn post_keyed(
+    app: &TestApp,
+    token: &str,
+    key: &str,
+    body: Value,
+) -> (StatusCode, bool, Value) {
+    let (status, headers, body) = app
+        .post_with(
+            "/api/live/updates/",
+            Some(token),
+            &[("Idempotency-Key", key)],
+            body,
+        )
+        .await;
+    (status, replayed(&headers), body)
+}
+
 #[actix_rt::test]
 async fn a_retried_update_is_answered_once_on_any_node_and_published_once() {
     let database = fresh_database();
@@ -134,74 +152,28 @@ async fn a_retried_round_start_replays_instead_of_conflicting() {
 async fn a_key_is_one_request_and_a_refused_request_leaves_it_free() {
     let app = TestApp::spawn().await;
     let (admin, event, _) = live_event(&app).await;
-    let key = [("Idempotency-Key", "k-1")];
-    let (status, _, _) = app
-        .post_with(
-            "/api/live/updates/",
-            Some(&admin),
-            &key,
-            update(event, "One"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let posted = post_keyed(&app, &admin, "k-1", update(event, "One")).await;
+    assert_eq!(posted.0, StatusCode::CREATED, "{}", posted.2);
     // The same key for another request.
-    let (status, _, body) = app
-        .post_with(
-            "/api/live/updates/",
-            Some(&admin),
-            &key,
-            update(event, "Two"),
-        )
-        .await;
+    let (status, _, body) = post_keyed(&app, &admin, "k-1", update(event, "Two")).await;
     assert_error(&(status, body), 409, "idempotency_key_reused");
     // Another user's key is theirs alone.
     let reporter = app
         .user_with_role("reporter@ringside.test", "reporter")
         .await;
-    let (status, headers, body) = app
-        .post_with(
-            "/api/live/updates/",
-            Some(&reporter),
-            &key,
-            update(event, "Two"),
-        )
-        .await;
-    assert_eq!(
-        (status, replayed(&headers)),
-        (StatusCode::CREATED, false),
-        "{body}"
-    );
+    let (status, replay, body) = post_keyed(&app, &reporter, "k-1", update(event, "Two")).await;
+    assert_eq!((status, replay), (StatusCode::CREATED, false), "{body}");
 
     // Refused (a bad field): nothing applied, nothing kept; fixed, the same
     // key runs.
-    let bad = [("Idempotency-Key", "k-2")];
     let mut invalid = update(event, "Three");
     invalid["update_type"] = json!("haymaker");
-    let (status, _, body) = app
-        .post_with("/api/live/updates/", Some(&admin), &bad, invalid.clone())
-        .await;
-    assert_error(&(status, body), 400, "bad_request");
-    let (status, headers, body) = app
-        .post_with("/api/live/updates/", Some(&admin), &bad, invalid)
-        .await;
-    assert_eq!(
-        (status, replayed(&headers)),
-        (StatusCode::BAD_REQUEST, false),
-        "{body}"
-    );
-    let (status, headers, body) = app
-        .post_with(
-            "/api/live/updates/",
-            Some(&admin),
-            &bad,
-            update(event, "Three"),
-        )
-        .await;
-    assert_eq!(
-        (status, replayed(&headers)),
-        (StatusCode::CREATED, false),
-        "{body}"
-    );
+    for _ in 0..2 {
+        let (status, replay, body) = post_keyed(&app, &admin, "k-2", invalid.clone()).await;
+        assert_eq!((status, replay), (StatusCode::BAD_REQUEST, false), "{body}");
+    }
+    let (status, replay, body) = post_keyed(&app, &admin, "k-2", update(event, "Three")).await;
+    assert_eq!((status, replay), (StatusCode::CREATED, false), "{body}");
     assert_eq!(
         app.rows("SELECT count(*) AS n FROM idempotency_keys")[0]["n"],
         3,
@@ -210,14 +182,7 @@ async fn a_key_is_one_request_and_a_refused_request_leaves_it_free() {
 
     // Malformed keys are refused before anything runs.
     for bad in ["", "has space", &"x".repeat(256)] {
-        let (status, _, body) = app
-            .post_with(
-                "/api/live/updates/",
-                Some(&admin),
-                &[("Idempotency-Key", bad)],
-                update(event, "Four"),
-            )
-            .await;
+        let (status, _, body) = post_keyed(&app, &admin, bad, update(event, "Four")).await;
         assert_error(&(status, body), 400, "bad_request");
     }
     assert_eq!(
@@ -226,7 +191,12 @@ async fn a_key_is_one_request_and_a_refused_request_leaves_it_free() {
     );
     // Without a token the key changes nothing: the handler answers 401.
     let (status, _, body) = app
-        .post_with("/api/live/updates/", None, &key, update(event, "One"))
+        .post_with(
+            "/api/live/updates/",
+            None,
+            &[("Idempotency-Key", "k-1")],
+            update(event, "One"),
+        )
         .await;
     assert_error(&(status, body), 401, "unauthorized");
 }

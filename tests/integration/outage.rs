@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::harness::{fresh_database, test_config_with, TestApp};
 use crate::live_ws::{live_event, post_update, watch};
+use crate::ws_client::WsClient;
 
 /// A request's bound on the database in these tests.
 const TIMEOUT_MS: u64 = 1500;
@@ -131,6 +132,29 @@ async fn post_when_back(app: &TestApp, token: &str, event: i64, title: &str) -> 
     }
 }
 
+/// The database is back: the next write lands, and the viewer, still
+/// connected, gets it right after `before`: nothing of the outage (the
+/// updates titled "during") was applied or sent.
+async fn resumed_right_after(
+    app: &TestApp,
+    admin: &str,
+    event: i64,
+    viewer: &mut WsClient,
+    before: &Value,
+    url: &str,
+) {
+    post_when_back(app, admin, event, "after").await;
+    let after = viewer.next_durable().await;
+    assert_eq!(after["data"]["title"], "after", "{after}");
+    assert_eq!(
+        after["seq"].as_i64(),
+        before["seq"].as_i64().map(|s| s + 1),
+        "{before} then {after}"
+    );
+    let during = "SELECT count(*) AS n FROM live_updates WHERE title = 'during'";
+    assert_eq!(count(url, during), 0);
+}
+
 fn count(url: &str, sql: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct N {
@@ -181,23 +205,7 @@ async fn a_frozen_database_answers_writes_in_time_and_applies_none_of_them_later
     .await;
     own.freeze(false);
 
-    // Back: the next write lands and the viewer, still connected, gets it
-    // right after the one before: nothing of the frozen time in between.
-    post_when_back(&app, &admin, event, "after").await;
-    let after = viewer.next_durable().await;
-    assert_eq!(after["data"]["title"], "after", "{after}");
-    assert_eq!(
-        after["seq"].as_i64(),
-        before["seq"].as_i64().map(|s| s + 1),
-        "{before} then {after}"
-    );
-    assert_eq!(
-        count(
-            &url,
-            "SELECT count(*) AS n FROM live_updates WHERE title = 'during'"
-        ),
-        0
-    );
+    resumed_right_after(&app, &admin, event, &mut viewer, &before, &url).await;
     assert_eq!(
         count(
             &url,
@@ -243,21 +251,7 @@ async fn a_stopped_database_refuses_writes_in_time_and_viewers_resume_when_it_re
     refused_in_time(&app, &admin, "/api/live/updates/", update(event, "during")).await;
     own.restart();
 
-    post_when_back(&app, &admin, event, "after").await;
-    let after = viewer.next_durable().await;
-    assert_eq!(after["data"]["title"], "after", "{after}");
-    assert_eq!(
-        after["seq"].as_i64(),
-        before["seq"].as_i64().map(|s| s + 1),
-        "{before} then {after}"
-    );
-    assert_eq!(
-        count(
-            &url,
-            "SELECT count(*) AS n FROM live_updates WHERE title = 'during'"
-        ),
-        0
-    );
+    resumed_right_after(&app, &admin, event, &mut viewer, &before, &url).await;
 }
 
 #[test]
