@@ -77,6 +77,10 @@ pub enum Outcome {
         after: Option<Duration>,
         reason: String,
     },
+    /// The provider's quota is spent (FCM 429 with `Retry-After`): this push
+    /// goes back to the outbox for after `after`, the attempt not counted,
+    /// and the dispatcher sends that provider nothing until then.
+    Throttled { after: Duration, reason: String },
     /// Will never succeed (a malformed request, a payload too large).
     Failed(String),
 }
@@ -96,6 +100,7 @@ impl Provider {
             Some(s) => out.push(Provider::Fcm(Box::new(fcm::Fcm::new(
                 s,
                 settings.request_timeout,
+                settings.connections,
             )?))),
             None => tracing::warn!("FCM push is off: FCM_SERVICE_ACCOUNT_FILE is not set"),
         }
@@ -103,6 +108,7 @@ impl Provider {
             Some(s) => out.push(Provider::Apns(Box::new(apns::Apns::new(
                 s,
                 settings.request_timeout,
+                settings.connections,
             )?))),
             None => tracing::warn!("APNs push is off: APNS_KEY_FILE and friends are not set"),
         }
