@@ -150,6 +150,9 @@ async fn measure(
         }
         times.sort_unstable();
         let at = |q: f64| ms(times[((times.len() - 1) as f64 * q).round() as usize]);
+        // Idle while the pushes went out, perhaps past the server's
+        // keep-alive (5 s, a 100,000-device round): a fresh connection.
+        admin.reconnect();
         let stats = server_stats(&mut admin, &campaign).await?;
         eprintln!(
             "round {round}: last acceptance {} ms after the request",
@@ -219,14 +222,13 @@ async fn register_devices(addr: SocketAddr, tokens: &[String], devices: u64) -> 
                 let user = &tokens[(i % tokens.len() as u64) as usize];
                 client.set_token(user.clone());
                 let platform = if i % 2 == 0 { "android" } else { "ios" };
-                let body = json!({ "platform": platform, "token": format!("bench-device-{i}"), "app_id": "com.ringside.app" });
-                // A keep-alive connection the server closed as the request
-                // went out: once more on a new one (registering is an upsert).
-                let r = match client.post("/api/notifications/register/", Some(&body)).await {
-                    Ok(r) => r,
-                    Err(_) => client.post("/api/notifications/register/", Some(&body)).await?,
-                };
-                if r.status != 201 && r.status != 200 {
+                let r = client
+                    .post(
+                        "/api/notifications/register/",
+                        Some(&json!({ "platform": platform, "token": format!("bench-device-{i}"), "app_id": "com.ringside.app" })),
+                    )
+                    .await?;
+                if r.status != 201 {
                     return Err(format!("register device: {} {}", r.status, r.text()));
                 }
                 i += lanes;
