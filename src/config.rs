@@ -163,8 +163,11 @@ pub struct EngagementLimits {
 pub struct PushSettings {
     pub fcm: Option<FcmSettings>,
     pub apns: Option<ApnsSettings>,
-    /// Requests in flight to the providers at once, per node.
+    /// Requests in flight to each provider at once, per node.
     pub concurrency: usize,
+    /// HTTP/2 connections to each provider, per node; the requests in
+    /// flight are spread over them (the least busy takes the next).
+    pub connections: usize,
     /// Attempts before a delivery is given up (`failed`).
     pub max_attempts: u32,
     /// How long a claimed delivery stays this node's before another may take it.
@@ -484,7 +487,8 @@ fn push_settings(vars: &Vars) -> Result<PushSettings, ConfigError> {
     let settings = PushSettings {
         fcm: fcm_settings(vars)?,
         apns: apns_settings(vars)?,
-        concurrency: vars.number("PUSH_CONCURRENCY", 512, 1..=10_000)?,
+        concurrency: vars.number("PUSH_CONCURRENCY", 400, 1..=10_000)?,
+        connections: vars.number("PUSH_CONNECTIONS", 4, 1..=64)?,
         max_attempts: vars.number("PUSH_MAX_ATTEMPTS", 8, 1..=100)?,
         lease: vars.seconds("PUSH_LEASE", 60, 5..=3_600)?,
         poll: Duration::from_millis(vars.number("PUSH_POLL_MS", 250, 10..=60_000)?),

@@ -229,7 +229,14 @@ impl Live {
             live.comment_refusals.with_label_values(&[reason]);
         }
         for provider in ["fcm", "apns"] {
-            for outcome in ["sent", "retry", "invalid_token", "failed"] {
+            for outcome in [
+                "sent",
+                "retry",
+                "throttled",
+                "deferred",
+                "invalid_token",
+                "failed",
+            ] {
                 live.push_deliveries.with_label_values(&[provider, outcome]);
             }
         }

@@ -1,10 +1,13 @@
 //! The `push` scenario: a bulk send to N registered devices (half Android,
 //! half iOS) against the local fake FCM and APNs servers; the time from the
-//! send request to the last provider acceptance (DESIGN §7: 10,000 devices
-//! in under a second).
+//! send request to the provider acceptances, p95 and last (DESIGN §7:
+//! 10,000 devices p95 under a second, 100,000 under 8 s).
 //!
 //! The fakes run inside this process (each on a thread of its own) and
-//! check credentials and wire formats as in the tests. Devices are spread
+//! check credentials and wire formats as in the tests, and advertise and
+//! enforce the providers' limits (FCM: 100 streams per HTTP/2 connection
+//! and 600,000 sends a minute; APNs: 1000 streams; see `push-fakes`'s
+//! header), unless the flags below say otherwise. Devices are spread
 //! over `--users` accounts (signing up is deliberately slow: argon2), so a
 //! send to everyone stores one notification per account and queues one
 //! push per device.
@@ -12,7 +15,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use ringside_push_fakes::{FakeApns, FakeFcm};
+use ringside_push_fakes::{FakeApns, FakeFcm, Limits, Quota};
 use serde_json::{json, Value};
 
 use crate::http::HttpClient;
@@ -31,11 +34,34 @@ pub struct PushArgs {
     /// Bulk sends, one after another (each to every device).
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
+    /// Streams the fake FCM allows per HTTP/2 connection (Google's front
+    /// ends: 100).
+    #[arg(long, default_value_t = 100)]
+    pub fcm_streams: u32,
+    /// Streams the fake APNs allows per HTTP/2 connection (1000).
+    #[arg(long, default_value_t = 1000)]
+    pub apns_streams: u32,
+    /// The fake FCM's quota, sends a minute (FCM's default: 600,000; 0: none).
+    #[arg(long, default_value_t = 600_000)]
+    pub fcm_quota: u64,
+    /// The p95 each round must be under, in ms (default: DESIGN §7's, 1 s
+    /// up to 10,000 devices, 8 s above).
+    #[arg(long)]
+    pub target_ms: Option<u64>,
 }
 
 pub async fn run(args: PushArgs) -> Result<(), String> {
-    let fcm = FakeFcm::start();
-    let apns = FakeApns::start();
+    let fcm = FakeFcm::start_with(Limits {
+        streams_per_connection: args.fcm_streams,
+        quota: (args.fcm_quota > 0).then_some(Quota {
+            requests: args.fcm_quota,
+            window: Duration::from_secs(60),
+        }),
+    });
+    let apns = FakeApns::start_with(Limits {
+        streams_per_connection: args.apns_streams,
+        quota: None,
+    });
     let dir = std::env::temp_dir().join(format!("ringside-bench-push-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let account = dir.join("service-account.json");
@@ -124,6 +150,9 @@ async fn measure(
         }
         times.sort_unstable();
         let at = |q: f64| ms(times[((times.len() - 1) as f64 * q).round() as usize]);
+        // Idle while the pushes went out, perhaps past the server's
+        // keep-alive (5 s, a 100,000-device round): a fresh connection.
+        admin.reconnect();
         let stats = server_stats(&mut admin, &campaign).await?;
         eprintln!(
             "round {round}: last acceptance {} ms after the request",
@@ -134,24 +163,44 @@ async fn measure(
             "send_answered_ms": ms(answered),
             "first_acceptance_ms": at(0.0),
             "p50_acceptance_ms": at(0.5),
+            "p95_acceptance_ms": at(0.95),
             "p99_acceptance_ms": at(0.99),
             "last_acceptance_ms": at(1.0),
             "server": stats,
         }));
     }
-    let last: Vec<f64> = rounds
-        .iter()
-        .filter_map(|r| r["last_acceptance_ms"].as_f64())
-        .collect();
+    let of = |key: &str| -> Vec<f64> { rounds.iter().filter_map(|r| r[key].as_f64()).collect() };
+    let (p95, last) = (of("p95_acceptance_ms"), of("last_acceptance_ms"));
+    let target = args
+        .target_ms
+        .unwrap_or(if args.devices > 10_000 { 8_000 } else { 1_000 });
+    let throttled = fcm.answered().iter().filter(|a| a.status == 429).count();
+    let connections = |seen: Vec<ringside_push_fakes::ConnectionSeen>| {
+        json!({
+            "opened": seen.len(),
+            "max_streams_on_one": seen.iter().map(|c| c.max_streams).max().unwrap_or(0),
+        })
+    };
     Ok(json!({
         "scenario": "push",
         "users": args.users,
         "devices": args.devices,
+        "limits": {
+            "fcm_streams_per_connection": args.fcm_streams,
+            "apns_streams_per_connection": args.apns_streams,
+            "fcm_quota_per_minute": args.fcm_quota,
+        },
+        "connections": {
+            "fcm": connections(fcm.connections()),
+            "apns": connections(apns.connections()),
+        },
+        "fcm_429s": throttled,
         "auth_refusals": fcm.rejected_auth() + apns.rejected_auth(),
         "oauth_tokens_fetched": fcm.tokens_issued(),
+        "p95_acceptance_ms": p95,
         "last_acceptance_ms": last,
-        "target_ms": 1000,
-        "met": last.iter().all(|ms| *ms < 1000.0),
+        "target_p95_ms": target,
+        "met": p95.iter().all(|ms| *ms < target as f64),
         "rounds": rounds,
     }))
 }

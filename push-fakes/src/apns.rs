@@ -8,7 +8,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
 
 use crate::server::{self, Protocol};
-use crate::{controls, now_s, Received, Reply, Shared, APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC};
+use crate::{
+    controls, now_s, Limits, Received, Reply, Shared, APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC,
+};
 
 /// APNs refuses payloads over 4 KiB.
 const MAX_PAYLOAD: usize = 4096;
@@ -20,22 +22,27 @@ pub struct FakeApns {
 }
 
 impl FakeApns {
-    /// h2c on `http://127.0.0.1:{port}`.
+    /// h2c on `http://127.0.0.1:{port}`, with APNs' limits ([`Limits::apns`]).
     pub fn start() -> FakeApns {
-        FakeApns::serve(Protocol::H2c, "http")
+        FakeApns::start_with(Limits::apns())
+    }
+
+    /// h2c with other limits (APNs has no quota: `limits.quota` is ignored).
+    pub fn start_with(limits: Limits) -> FakeApns {
+        FakeApns::serve(Protocol::H2c, "http", limits)
     }
 
     /// h2 over TLS on `https://127.0.0.1:{port}`, with a certificate from
     /// the test CA ([`crate::TLS_CA_CERT`]), as Apple serves it.
     pub fn start_tls() -> FakeApns {
-        FakeApns::serve(Protocol::H2Tls(server::test_tls()), "https")
+        FakeApns::serve(Protocol::H2Tls(server::test_tls()), "https", Limits::apns())
     }
 
-    fn serve(protocol: Protocol, scheme: &str) -> FakeApns {
+    fn serve(protocol: Protocol, scheme: &str, limits: Limits) -> FakeApns {
         let shared = Arc::new(Shared::default());
         let handler: server::Handler = {
             let shared = shared.clone();
-            Arc::new(move |parts, body| {
+            Arc::new(move |parts, body, conn: Arc<server::Conn>| {
                 let shared = shared.clone();
                 Box::pin(async move {
                     let delay = shared.delay_for(|| {
@@ -45,11 +52,20 @@ impl FakeApns {
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
+                    if !conn.alive() {
+                        // Killed while this one waited: nobody will read it.
+                        return server::empty(&[]);
+                    }
                     push(&shared, &parts, &body)
                 })
             })
         };
-        let addr = server::start(protocol, handler);
+        let addr = server::start(
+            protocol,
+            limits.streams_per_connection,
+            shared.connections.clone(),
+            handler,
+        );
         FakeApns {
             base_url: format!("{scheme}://{addr}"),
             shared,

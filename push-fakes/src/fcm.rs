@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use hyper::body::Bytes;
 use hyper::http::request::Parts;
@@ -9,7 +10,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
 
 use crate::server::{self, Protocol};
-use crate::{controls, now_s, Received, Reply, Shared, FCM_CLIENT_EMAIL, FCM_PROJECT};
+use crate::{
+    controls, now_s, Limits, Quota, Received, Reply, Shared, FCM_CLIENT_EMAIL, FCM_PROJECT,
+};
 
 pub struct FakeFcm {
     /// What `FCM_BASE_URL` should say.
@@ -26,16 +29,65 @@ struct Tokens {
     issued: usize,
 }
 
+/// The quota's current window: when it began and what it has counted.
+struct Window {
+    quota: Option<Quota>,
+    began: Option<Instant>,
+    used: u64,
+}
+
+impl Window {
+    /// Counts one send, or says how long until the quota refills.
+    fn admit(&mut self) -> Result<(), u64> {
+        let Some(quota) = self.quota else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let began = match self.began {
+            Some(at) if now.duration_since(at) < quota.window => at,
+            _ => {
+                self.used = 0;
+                *self.began.insert(now)
+            }
+        };
+        if self.used < quota.requests {
+            self.used += 1;
+            return Ok(());
+        }
+        let left = quota.window.saturating_sub(now.duration_since(began));
+        Err((left.as_secs_f64().ceil() as u64).max(1))
+    }
+}
+
 impl FakeFcm {
+    /// With FCM's limits ([`Limits::fcm`]).
     pub fn start() -> FakeFcm {
+        FakeFcm::start_with(Limits::fcm())
+    }
+
+    pub fn start_with(limits: Limits) -> FakeFcm {
         let shared = Arc::new(Shared::default());
+        let window = Arc::new(Mutex::new(Window {
+            quota: limits.quota,
+            began: None,
+            used: 0,
+        }));
         let tokens = Arc::new(Mutex::new(Tokens::default()));
         let token_uri = Arc::new(Mutex::new(String::new()));
         let handler: server::Handler = {
-            let (shared, tokens, token_uri) = (shared.clone(), tokens.clone(), token_uri.clone());
-            Arc::new(move |parts, body| {
-                let (shared, tokens, token_uri) =
-                    (shared.clone(), tokens.clone(), token_uri.clone());
+            let (shared, tokens, token_uri, window) = (
+                shared.clone(),
+                tokens.clone(),
+                token_uri.clone(),
+                window.clone(),
+            );
+            Arc::new(move |parts, body, conn: Arc<server::Conn>| {
+                let (shared, tokens, token_uri, window) = (
+                    shared.clone(),
+                    tokens.clone(),
+                    token_uri.clone(),
+                    window.clone(),
+                );
                 Box::pin(async move {
                     if parts.uri.path() == "/token" {
                         let audience = token_uri.lock().map(|u| u.clone()).unwrap_or_default();
@@ -48,11 +100,20 @@ impl FakeFcm {
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
-                    send(&shared, &tokens, &parts, &body)
+                    if !conn.alive() {
+                        // Killed while this one waited: nobody will read it.
+                        return server::empty(&[]);
+                    }
+                    send(&shared, &tokens, &window, &parts, &body)
                 })
             })
         };
-        let addr = server::start(Protocol::Auto, handler);
+        let addr = server::start(
+            Protocol::Auto,
+            limits.streams_per_connection,
+            shared.connections.clone(),
+            handler,
+        );
         let base_url = format!("http://{addr}");
         let uri = format!("{base_url}/token");
         if let Ok(mut t) = token_uri.lock() {
@@ -178,6 +239,20 @@ fn google_error(
     server::json(status, &json!({ "error": error }), headers)
 }
 
+/// 429 `RESOURCE_EXHAUSTED` (`QUOTA_EXCEEDED`), with `Retry-After` in seconds.
+fn quota_exceeded(retry_after: Option<u64>) -> server::Reply {
+    let headers: Vec<(&str, String)> = retry_after
+        .map(|s| vec![("retry-after", s.to_string())])
+        .unwrap_or_default();
+    google_error(
+        429,
+        "RESOURCE_EXHAUSTED",
+        "Quota exceeded for quota metric 'Send requests'.",
+        Some("QUOTA_EXCEEDED"),
+        &headers,
+    )
+}
+
 fn invalid(message: &str) -> server::Reply {
     google_error(
         400,
@@ -189,7 +264,13 @@ fn invalid(message: &str) -> server::Reply {
 }
 
 /// `POST /v1/projects/{project}/messages:send`.
-fn send(shared: &Shared, tokens: &Mutex<Tokens>, parts: &Parts, body: &Bytes) -> server::Reply {
+fn send(
+    shared: &Shared,
+    tokens: &Mutex<Tokens>,
+    window: &Mutex<Window>,
+    parts: &Parts,
+    body: &Bytes,
+) -> server::Reply {
     if parts.method != hyper::Method::POST
         || parts.uri.path() != format!("/v1/projects/{FCM_PROJECT}/messages:send")
     {
@@ -219,6 +300,18 @@ fn send(shared: &Shared, tokens: &Mutex<Tokens>, parts: &Parts, body: &Bytes) ->
             None,
             &[],
         );
+    }
+    let admitted = window
+        .lock()
+        .map(|mut w| w.admit())
+        .unwrap_or_else(|p| p.into_inner().admit());
+    if let Err(retry_after) = admitted {
+        let token = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|r| r["message"]["token"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        shared.answered(&token, 429, None);
+        return quota_exceeded(Some(retry_after));
     }
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return invalid("Invalid JSON payload received.");
@@ -265,21 +358,7 @@ fn send(shared: &Shared, tokens: &Mutex<Tokens>, parts: &Parts, body: &Bytes) ->
                 ),
             )
         }
-        Reply::TooManyRequests { retry_after } => {
-            let headers: Vec<(&str, String)> = retry_after
-                .map(|s| vec![("retry-after", s.to_string())])
-                .unwrap_or_default();
-            (
-                429,
-                google_error(
-                    429,
-                    "RESOURCE_EXHAUSTED",
-                    "Quota exceeded for quota metric 'Send requests'.",
-                    Some("QUOTA_EXCEEDED"),
-                    &headers,
-                ),
-            )
-        }
+        Reply::TooManyRequests { retry_after } => (429, quota_exceeded(*retry_after)),
         Reply::Unavailable => (
             503,
             google_error(

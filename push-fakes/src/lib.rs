@@ -13,6 +13,48 @@
 //! Both answer with the providers' real error bodies when told to
 //! ([`Reply`]), record every request they accept, and can be slowed down
 //! so a test can stop a sender halfway through a bulk send.
+//!
+//! ## The providers' limits ([`Limits`])
+//!
+//! Each fake advertises and enforces what its provider documents or is
+//! seen to do; the defaults are those values, a test may set others.
+//!
+//! - **Concurrent streams per connection.** Each fake sends
+//!   `SETTINGS_MAX_CONCURRENT_STREAMS` on every HTTP/2 connection, and
+//!   HTTP/2 itself refuses a stream beyond it (`REFUSED_STREAM`).
+//!   - FCM: **100**. `fcm.googleapis.com` is served by Google's front ends
+//!     (GFE), which advertise 100 streams per connection; Google's own
+//!     gRPC connection pool is built on that figure ("the current 100
+//!     maximum value is also a configurable value on GFE side",
+//!     GoogleCloudPlatform/grpc-gcp-go issue 11).
+//!   - APNs: **1000**. Apple does not document a number ("the exact number
+//!     of streams is based on the authentication method … and the server
+//!     load, so don't assume a specific number", Apple, "Sending
+//!     notification requests to APNs"), and asks senders of volume to open
+//!     several connections. Clients see it in the server's SETTINGS: 500
+//!     in 2016 (openradar 27870881, dropping to 1 after a rejected push),
+//!     1,500 in 2019 (jchambers/pushy issue 709), 1000 in aioapns' pool; with
+//!     token auth the limit starts low and is raised after the first
+//!     authenticated request (HENNGE/aapns, in AndrewBarba/apns2 issue 17).
+//!     The fake advertises the raised value from the start (hyper cannot
+//!     change a connection's SETTINGS once it is open).
+//! - **FCM's quota** ([`Quota`]): **600,000 messages a minute per project**
+//!   by default; past it FCM answers `429 RESOURCE_EXHAUSTED`
+//!   (`QUOTA_EXCEEDED`) until the quota refills in the following minute;
+//!   the minutes are not aligned to the clock and 429s do not count
+//!   (Firebase, "FCM Throttling and Quotas",
+//!   firebase.google.com/docs/cloud-messaging/throttling-and-quotas). The
+//!   fake counts every `messages:send` it authenticates (429s excepted) in
+//!   windows starting at the first request after the previous window, and
+//!   answers a 429 with `Retry-After` (whole seconds to the window's end,
+//!   at least 1) past the quota. APNs documents no such quota (its 429 is
+//!   "too many requests for the same device token"), so the fake has none.
+//!
+//! The fakes also record every connection ([`ConnectionSeen`]: requests,
+//! the most streams open at once) and can end them: GOAWAY
+//! (`close_connections`, as a front end does when it drains) or a drop
+//! without one (`kill_connections`; requests it had not answered are not
+//! counted as accepted).
 
 mod apns;
 mod fcm;
@@ -20,6 +62,7 @@ mod server;
 
 pub use apns::FakeApns;
 pub use fcm::FakeFcm;
+pub use server::ConnectionSeen;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Condvar, Mutex};
@@ -96,6 +139,45 @@ struct Book {
 struct Shared {
     book: Mutex<Book>,
     changed: Condvar,
+    connections: std::sync::Arc<server::Connections>,
+}
+
+/// What a fake advertises and enforces (see the crate's header for the
+/// sources of the defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` on each HTTP/2 connection.
+    pub streams_per_connection: u32,
+    /// FCM only: the project's quota; `None`: unlimited.
+    pub quota: Option<Quota>,
+}
+
+/// At most `requests` sends per `window`; past it, 429 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quota {
+    pub requests: u64,
+    pub window: Duration,
+}
+
+impl Limits {
+    /// FCM's: 100 streams per connection, 600,000 messages a minute.
+    pub fn fcm() -> Limits {
+        Limits {
+            streams_per_connection: 100,
+            quota: Some(Quota {
+                requests: 600_000,
+                window: Duration::from_secs(60),
+            }),
+        }
+    }
+
+    /// APNs': 1000 streams per connection, no quota.
+    pub fn apns() -> Limits {
+        Limits {
+            streams_per_connection: 1000,
+            quota: None,
+        }
+    }
 }
 
 impl Shared {
@@ -172,6 +254,33 @@ macro_rules! controls {
             /// Pushes to `token` are answered only after `delay`.
             pub fn slow_token(&self, token: &str, delay: std::time::Duration) {
                 self.shared.lock().slow.insert(token.to_string(), delay);
+            }
+
+            /// Every connection accepted so far, in order.
+            pub fn connections(&self) -> Vec<$crate::ConnectionSeen> {
+                self.shared.connections.seen()
+            }
+
+            /// Sends GOAWAY on every open connection: what is open is
+            /// answered, then the connection closes.
+            pub fn close_connections(&self) {
+                self.shared.connections.goaway();
+            }
+
+            /// Drops every open connection at once, without GOAWAY; the
+            /// requests it had not answered are not accepted.
+            pub fn kill_connections(&self) {
+                self.shared.connections.kill();
+            }
+
+            /// Requests being answered now, on every connection.
+            pub fn open_streams(&self) -> usize {
+                self.shared
+                    .connections
+                    .seen()
+                    .iter()
+                    .map(|c| c.open_streams)
+                    .sum()
             }
 
             /// Pushes accepted so far.

@@ -222,6 +222,12 @@ pub enum Attempt {
         at: DateTime<Utc>,
         error: String,
     },
+    /// Not sent for the provider's quota (or not tried while the provider
+    /// is paused for it): pending again from `at`, the attempt not counted.
+    Deferred {
+        at: DateTime<Utc>,
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -244,6 +250,7 @@ pub fn record(conn: &mut PgConnection, claimer: &str, batch: &[Recorded]) -> Que
 
 fn record_in(conn: &mut PgConnection, claimer: &str, batch: &[Recorded]) -> QueryResult<usize> {
     let n = batch.len();
+    let mut uncounted: Vec<i32> = Vec::with_capacity(n);
     let (mut ids, mut statuses, mut sent_at, mut provider_ids, mut errors, mut next_at) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -268,7 +275,11 @@ fn record_in(conn: &mut PgConnection, claimer: &str, batch: &[Recorded]) -> Quer
                 Attempt::Retry { at, error } => {
                     ("pending", None, None, Some(error.clone()), Some(*at))
                 }
+                Attempt::Deferred { at, error } => {
+                    ("pending", None, None, Some(error.clone()), Some(*at))
+                }
             };
+        uncounted.push(i32::from(matches!(r.result, Attempt::Deferred { .. })));
         statuses.push(status);
         sent_at.push(at);
         provider_ids.push(provider);
@@ -280,9 +291,11 @@ fn record_in(conn: &mut PgConnection, claimer: &str, batch: &[Recorded]) -> Quer
             SET status = CASE WHEN r.status = 'pending' AND r.next_at >= d.expires_at \
                               THEN 'expired' ELSE r.status END, \
                 sent_at = r.sent_at, provider_id = r.provider_id, last_error = r.error, \
-                next_attempt_at = COALESCE(r.next_at, d.next_attempt_at), lease_until = NULL \
+                next_attempt_at = COALESCE(r.next_at, d.next_attempt_at), lease_until = NULL, \
+                attempts = greatest(d.attempts - r.uncounted, 0) \
            FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], \
-                       $6::timestamptz[]) AS r(id, status, sent_at, provider_id, error, next_at) \
+                       $6::timestamptz[], $8::int[]) \
+                AS r(id, status, sent_at, provider_id, error, next_at, uncounted) \
           WHERE d.id = ANY($1) AND d.id = r.id AND d.lease_until IS NOT NULL AND d.claimed_by = $7",
     )
     .bind::<Array<BigInt>, _>(&ids)
@@ -292,6 +305,7 @@ fn record_in(conn: &mut PgConnection, claimer: &str, batch: &[Recorded]) -> Quer
     .bind::<Array<Nullable<Text>>, _>(&errors)
     .bind::<Array<Nullable<Timestamptz>>, _>(&next_at)
     .bind::<Text, _>(claimer)
+    .bind::<Array<Integer>, _>(&uncounted)
     .execute(conn)?;
     if !dead_devices.is_empty() {
         use super::schema::devices;

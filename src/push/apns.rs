@@ -27,12 +27,17 @@ pub struct Apns {
 }
 
 impl Apns {
-    pub fn new(settings: &ApnsSettings, timeout: Duration) -> Result<Apns, String> {
+    pub fn new(
+        settings: &ApnsSettings,
+        timeout: Duration,
+        connections: usize,
+    ) -> Result<Apns, String> {
         let key = EncodingKey::from_ec_pem(settings.key.as_bytes())
             .map_err(|e| format!("APNs key: {e}"))?;
         Ok(Apns {
             http: Transport::new(&settings.base_url, timeout)
-                .map_err(|e| format!("APNS_BASE_URL: {e}"))?,
+                .map_err(|e| format!("APNS_BASE_URL: {e}"))?
+                .with_connections(connections),
             topic: HeaderValue::try_from(settings.topic.as_str())
                 .map_err(|e| format!("APNS_TOPIC: {e}"))?,
             tokens: ProviderTokens {

@@ -5,7 +5,7 @@
 //! It sends what a bulk send on this node handed over (rows queued already
 //! claimed in its name) and claims the rest under a lease; each push is its
 //! own request, at most `PUSH_CONCURRENCY` in flight (streams multiplexed
-//! over the provider's HTTP/2 connection), and a recorder writes the
+//! over the provider's `PUSH_CONNECTIONS` HTTP/2 connections), and a recorder writes the
 //! answers back in batches, giving way to sending while a burst is in
 //! flight. Nothing is lost: a row is only ever `in_flight` under a lease,
 //! so rows held by a node that dies go back to whoever claims next once the
@@ -16,6 +16,12 @@
 //! answered but not yet recorded at that instant (the last `RECORD_WITHIN`
 //! of answers, 50 ms), and those carry the notification's collapse id, so the
 //! device shows it once.
+//!
+//! When the provider says its quota is spent (FCM 429 with `Retry-After`),
+//! that push goes back to the outbox due after the wait, its attempt not
+//! counted, and the dispatcher pauses: nothing more goes to that provider
+//! until the wait is over, and rows it holds or is handed meanwhile go back
+//! the same way (not failed, not sent early), to be claimed once it ends.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -139,6 +145,25 @@ impl Handler<Stop> for Dispatcher {
     }
 }
 
+/// Until when the provider asked not to be sent anything (its quota).
+#[derive(Clone, Default)]
+struct Pause(Arc<std::sync::Mutex<Option<Instant>>>);
+
+impl Pause {
+    fn until(&self) -> Option<Instant> {
+        let at = *self.0.lock().unwrap_or_else(|p| p.into_inner());
+        at.filter(|at| *at > Instant::now())
+    }
+
+    fn extend(&self, after: Duration) {
+        let mut at = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let until = Instant::now() + after;
+        if at.is_none_or(|at| at < until) {
+            *at = Some(until);
+        }
+    }
+}
+
 struct Work {
     db: Db,
     provider: Arc<Provider>,
@@ -174,6 +199,8 @@ impl Work {
         let mut claims = futures_util::stream::FuturesUnordered::new();
         let mut ready: std::collections::VecDeque<Claimed> = std::collections::VecDeque::new();
         let mut swept: Option<Instant> = None;
+        let pause = Pause::default();
+        let name = self.provider.name();
         loop {
             if *self.stopping.borrow() {
                 break;
@@ -182,9 +209,18 @@ impl Work {
                 swept = Some(Instant::now());
                 self.sweep_expired().await;
             }
+            let paused = pause.until();
+            if let Some(until) = paused {
+                defer(ready.drain(..), until, name, &results);
+            }
+            let resume = tokio::time::Instant::from_std(paused.unwrap_or_else(Instant::now));
             tokio::select! {
-                Some(rows) = self.handed.recv() => ready.extend(rows),
-                slot = slots.clone().acquire_owned(), if !ready.is_empty() => {
+                Some(rows) = self.handed.recv() => match paused {
+                    Some(until) => defer(rows, until, name, &results),
+                    None => ready.extend(rows),
+                },
+                _ = tokio::time::sleep_until(resume), if paused.is_some() => {}
+                slot = slots.clone().acquire_owned(), if !ready.is_empty() && paused.is_none() => {
                     let Ok(mut reserved) = slot else { break };
                     // Every free slot at once, not one per turn of the loop.
                     let more = slots.available_permits().min(ready.len() - 1);
@@ -193,10 +229,10 @@ impl Work {
                     }
                     let n = reserved.num_permits().min(ready.len());
                     let rows: Vec<Claimed> = ready.drain(..n).collect();
-                    self.spawn_sends(rows, &mut reserved, &results);
+                    self.spawn_sends(rows, &mut reserved, &results, &pause);
                 }
                 reserved = slots.clone().acquire_many_owned(floor),
-                    if claims.len() < CLAIMS_IN_FLIGHT && ready.is_empty() => {
+                    if claims.len() < CLAIMS_IN_FLIGHT && ready.is_empty() && paused.is_none() => {
                     let Ok(mut reserved) = reserved else { break };
                     let more = slots
                         .available_permits()
@@ -221,14 +257,18 @@ impl Work {
                         }
                         continue;
                     }
-                    self.spawn_sends(rows, &mut reserved, &results);
+                    if let Some(until) = pause.until() {
+                        defer(rows, until, name, &results);
+                        continue;
+                    }
+                    self.spawn_sends(rows, &mut reserved, &results, &pause);
                 }
                 _ = self.stopping.changed() => continue,
             }
         }
         // Claims still running hold rows: send those too before stopping.
         while let Some((claimed, mut reserved)) = claims.next().await {
-            self.spawn_sends(claimed.unwrap_or_default(), &mut reserved, &results);
+            self.spawn_sends(claimed.unwrap_or_default(), &mut reserved, &results, &pause);
         }
         // Stopping: let what is in flight finish (each request has its own
         // timeout), record it, and give back anything still held.
@@ -265,6 +305,7 @@ impl Work {
         rows: Vec<Claimed>,
         reserved: &mut OwnedSemaphorePermit,
         results: &mpsc::UnboundedSender<(i64, Recorded)>,
+        pause: &Pause,
     ) {
         // A send must be able to finish (its timeout) inside the lease.
         let margin = chrono::Duration::from_std(self.settings.request_timeout)
@@ -277,13 +318,14 @@ impl Work {
             let Some(slot) = reserved.split(1) else {
                 break;
             };
-            let (provider, results) = (self.provider.clone(), results.clone());
+            let (provider, results, pause) =
+                (self.provider.clone(), results.clone(), pause.clone());
             let max_attempts = self.settings.max_attempts;
             // Boxed: the request's state is a few KiB, and a task is moved
             // more than once as it is spawned; moving a pointer is cheaper.
             actix::spawn(Box::pin(async move {
                 let notification = row.notification_id;
-                let recorded = send(&provider, row, max_attempts).await;
+                let recorded = send(&provider, row, max_attempts, &pause).await;
                 drop(slot);
                 let _ = results.send((notification, recorded));
             }));
@@ -340,7 +382,7 @@ impl Work {
 }
 
 /// One delivery, one request; what happened, as the outbox records it.
-async fn send(provider: &Provider, row: Claimed, max_attempts: u32) -> Recorded {
+async fn send(provider: &Provider, row: Claimed, max_attempts: u32, pause: &Pause) -> Recorded {
     let result = if !row.is_active {
         Attempt::Failed("the device was unregistered".into())
     } else {
@@ -358,6 +400,14 @@ async fn send(provider: &Provider, row: Claimed, max_attempts: u32) -> Recorded 
             },
             Outcome::InvalidToken(e) => Attempt::InvalidToken(e),
             Outcome::Failed(e) => Attempt::Failed(e),
+            Outcome::Throttled { after, reason } => {
+                pause.extend(after);
+                Attempt::Deferred {
+                    at: Utc::now()
+                        + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX),
+                    error: reason,
+                }
+            }
             Outcome::Retry { reason, .. } if row.attempts as u32 >= max_attempts => {
                 Attempt::Failed(format!("gave up after {} attempts: {reason}", row.attempts))
             }
@@ -374,6 +424,7 @@ async fn send(provider: &Provider, row: Claimed, max_attempts: u32) -> Recorded 
     let outcome = match &result {
         Attempt::Sent { .. } => "sent",
         Attempt::Retry { .. } => "retry",
+        Attempt::Deferred { .. } => "throttled",
         Attempt::InvalidToken(_) => "invalid_token",
         Attempt::Failed(_) => "failed",
     };
@@ -385,6 +436,34 @@ async fn send(provider: &Provider, row: Claimed, max_attempts: u32) -> Recorded 
         delivery: row.id,
         device: row.device_id,
         result,
+    }
+}
+
+/// Gives rows back unsent while the provider is paused: pending again from
+/// `until`, the attempt not counted (counted as `deferred`).
+fn defer(
+    rows: impl IntoIterator<Item = Claimed>,
+    until: Instant,
+    provider: &'static str,
+    results: &mpsc::UnboundedSender<(i64, Recorded)>,
+) {
+    let at = Utc::now()
+        + chrono::Duration::from_std(until.saturating_duration_since(Instant::now()))
+            .unwrap_or(chrono::Duration::MAX);
+    for row in rows {
+        crate::metrics::live()
+            .push_deliveries
+            .with_label_values(&[provider, "deferred"])
+            .inc();
+        let recorded = Recorded {
+            delivery: row.id,
+            device: row.device_id,
+            result: Attempt::Deferred {
+                at,
+                error: "not sent: the provider's quota was spent".into(),
+            },
+        };
+        let _ = results.send((row.notification_id, recorded));
     }
 }
 

@@ -31,9 +31,14 @@ pub struct Fcm {
 }
 
 impl Fcm {
-    pub fn new(settings: &FcmSettings, timeout: Duration) -> Result<Fcm, String> {
+    pub fn new(
+        settings: &FcmSettings,
+        timeout: Duration,
+        connections: usize,
+    ) -> Result<Fcm, String> {
         let http = Transport::new(&settings.base_url, timeout)
-            .map_err(|e| format!("FCM_BASE_URL: {e}"))?;
+            .map_err(|e| format!("FCM_BASE_URL: {e}"))?
+            .with_connections(connections);
         let key = EncodingKey::from_rsa_pem(settings.private_key.as_bytes())
             .map_err(|e| format!("FCM private key: {e}"))?;
         let send_uri = http.uri(&format!(
@@ -205,6 +210,11 @@ fn outcome(status: StatusCode, after: Option<Duration>, text: &[u8]) -> Outcome 
         400 if message.to_lowercase().contains("registration token") => {
             Outcome::InvalidToken(reason)
         }
+        // The project's quota (or an overload): wait as long as told.
+        429 if after.is_some() => Outcome::Throttled {
+            after: after.unwrap_or_default(),
+            reason,
+        },
         401 | 429 | 500..=599 => Outcome::Retry { after, reason },
         // THIRD_PARTY_AUTH_ERROR: the project's APNs credentials; may be fixed.
         403 => Outcome::Retry { after, reason },
@@ -361,11 +371,15 @@ mod tests {
                 Some(Duration::from_secs(2)),
                 quota
             ),
-            Outcome::Retry {
-                after: Some(Duration::from_secs(2)),
+            Outcome::Throttled {
+                after: Duration::from_secs(2),
                 reason: "FCM 429: QUOTA_EXCEEDED ".into()
             }
         );
+        assert!(matches!(
+            outcome(StatusCode::TOO_MANY_REQUESTS, None, quota),
+            Outcome::Retry { after: None, .. }
+        ));
         assert_eq!(
             outcome(
                 StatusCode::OK,

@@ -1,5 +1,12 @@
-//! One HTTP/2 connection to a push provider, shared by every push as a
-//! stream of its own and opened again when it breaks. `https` is h2 over
+//! A small pool of HTTP/2 connections to a push provider (one unless told
+//! otherwise: `PUSH_CONNECTIONS` for the push endpoints), each push a stream
+//! of its own on the least busy connection, each connection opened again
+//! when it breaks. The provider's `SETTINGS_MAX_CONCURRENT_STREAMS` holds
+//! per connection (FCM's front ends: 100), so the pool is what lets
+//! `PUSH_CONCURRENCY` pushes be in flight at once; Apple asks senders of
+//! volume for several connections too. A request the connection never sent
+//! (it had closed: GOAWAY, reset) is sent once more on another connection
+//! at once; one that may have been sent is the caller's to retry. `https` is h2 over
 //! TLS (ALPN, the Mozilla roots from webpki-roots, rustls with ring);
 //! `http` is h2c with prior knowledge, which only local fakes speak.
 //!
@@ -9,6 +16,7 @@
 //! never uses, which was a quarter of the dispatcher's time
 //! (bench/RESULTS.md, "Mobile push").
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,8 +45,28 @@ pub struct Transport {
     /// For connecting and for each exchange (request to whole answer).
     timeout: Duration,
     user_agent: HeaderValue,
+    /// The pool; a request goes to the slot with the fewest in flight.
+    slots: Vec<Slot>,
+    /// Where the search for the least busy slot starts (ties rotate).
+    next: AtomicUsize,
+}
+
+/// One connection of the pool.
+#[derive(Default)]
+struct Slot {
     /// The open connection; connecting holds the lock, so there is one.
     open: tokio::sync::Mutex<Option<SendRequest<Body>>>,
+    /// Requests on it now (waiting to connect included).
+    in_flight: AtomicUsize,
+}
+
+/// Counts a request on its slot until it is done.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Transport {
@@ -85,8 +113,38 @@ impl Transport {
             tls,
             timeout,
             user_agent: HeaderValue::from_static(concat!("ringside/", env!("CARGO_PKG_VERSION"))),
-            open: tokio::sync::Mutex::new(None),
+            slots: vec![Slot::default()],
+            next: AtomicUsize::new(0),
         })
+    }
+
+    /// The same with `n` connections (at least one), each opened when it
+    /// is first needed.
+    pub fn with_connections(mut self, n: usize) -> Transport {
+        self.slots = (0..n.max(1)).map(|_| Slot::default()).collect();
+        self
+    }
+
+    /// Connections in the pool (open or not).
+    pub fn connections(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The slot with the fewest requests on it: with `c` in flight over
+    /// `n` slots, none carries more than `ceil(c / n)`.
+    fn least_busy(&self) -> &Slot {
+        let n = self.slots.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let mut best = &self.slots[start];
+        let mut load = best.in_flight.load(Ordering::Relaxed);
+        for i in 1..n {
+            let slot = &self.slots[(start + i) % n];
+            let l = slot.in_flight.load(Ordering::Relaxed);
+            if l < load {
+                (best, load) = (slot, l);
+            }
+        }
+        best
     }
 
     /// The URI of `path` under the base URL (`""`: the base URL itself).
@@ -115,20 +173,43 @@ impl Transport {
     }
 
     async fn exchange(&self, request: Request<Body>) -> Result<Response<Bytes>, String> {
-        let mut sender = self.sender().await?;
-        sender.ready().await.map_err(|e| e.to_string())?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok(Response::from_parts(parts, body))
+        let mut request = request;
+        // Once more when the request was never sent (the connection had
+        // closed under it): then it cannot have reached the provider.
+        for attempt in 0..2 {
+            let slot = self.least_busy();
+            slot.in_flight.fetch_add(1, Ordering::Relaxed);
+            let _counted = InFlight(&slot.in_flight);
+            let mut sender = self.sender(slot).await?;
+            if sender.ready().await.is_err() {
+                // Closed under us: the next request on this slot reconnects.
+                slot.open.lock().await.take();
+                if attempt == 0 {
+                    continue;
+                }
+                return Err("the connection closed before the request was sent".into());
+            }
+            let response = match sender.try_send_request(request).await {
+                Ok(response) => response,
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if attempt == 0 => {
+                        slot.open.lock().await.take();
+                        request = unsent;
+                        continue;
+                    }
+                    _ => return Err(e.into_error().to_string()),
+                },
+            };
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+            return Ok(Response::from_parts(parts, body));
+        }
+        Err("the connection closed before the request was sent".into())
     }
 
-    /// The open connection, or a new one if it closed (GOAWAY, reset).
-    async fn sender(&self) -> Result<SendRequest<Body>, String> {
-        let mut open = self.open.lock().await;
+    /// The slot's open connection, or a new one if it closed (GOAWAY, reset).
+    async fn sender(&self, slot: &Slot) -> Result<SendRequest<Body>, String> {
+        let mut open = slot.open.lock().await;
         if let Some(sender) = open.as_ref().filter(|s| !s.is_closed()) {
             return Ok(sender.clone());
         }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
-use ringside_push_fakes::{FakeApns, FakeFcm, Received, Reply};
+use ringside_push_fakes::{FakeApns, FakeFcm, Limits, Quota, Received, Reply};
 use serde_json::{json, Value};
 
 use crate::harness::{assert_error, fresh_database, test_config_with, TestApp};
@@ -26,6 +26,13 @@ impl Fakes {
         Fakes {
             fcm: FakeFcm::start(),
             apns: FakeApns::start(),
+        }
+    }
+
+    fn with(fcm: Limits, apns: Limits) -> Fakes {
+        Fakes {
+            fcm: FakeFcm::start_with(fcm),
+            apns: FakeApns::start_with(apns),
         }
     }
 
@@ -419,9 +426,19 @@ async fn throttled_and_failing_pushes_are_retried_after_retry_after() {
             "{token} retried after {waited:?}"
         );
     }
-    let attempts = app.rows("SELECT attempts, last_error FROM notification_deliveries ORDER BY id");
+    // FCM's 429 with Retry-After is its quota: not an attempt. APNs' 429 is
+    // about one device (too many pushes to it), a 503 an outage: attempts.
+    let attempts = app.rows(
+        "SELECT v.token, d.attempts FROM notification_deliveries d \
+         JOIN devices v ON v.id = d.device_id ORDER BY d.id",
+    );
     for a in &attempts {
-        assert_eq!(a["attempts"], 2, "{a}");
+        let counted = if a["token"] == "throttled-android" {
+            1
+        } else {
+            2
+        };
+        assert_eq!(a["attempts"], counted, "{a}");
     }
 }
 
@@ -1036,4 +1053,196 @@ async fn providers_are_reached_over_tls_with_http2_and_a_checked_certificate() {
         .expect_err("an unknown issuer is refused");
     assert!(refused.contains("certificate"), "{refused}");
     assert_eq!(apns.rejected_auth(), 1);
+}
+
+/// The fakes' limits with `streams` per connection (and FCM's `quota`).
+fn limits(streams: u32, quota: Option<Quota>) -> Limits {
+    Limits {
+        streams_per_connection: streams,
+        quota,
+    }
+}
+
+/// `ringside_push_deliveries_total{provider, outcome}` as /metrics says
+/// (the process's: other tests' pushes count too).
+async fn push_metric(app: &TestApp, provider: &str, outcome: &str) -> u64 {
+    let (status, text) = app.get("/metrics", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = text.as_str().unwrap_or_default().to_string();
+    text.lines()
+        .find(|l| {
+            l.starts_with("ringside_push_deliveries_total{")
+                && l.contains(&format!("provider=\"{provider}\""))
+                && l.contains(&format!("outcome=\"{outcome}\""))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[actix_rt::test]
+async fn the_pool_spreads_pushes_within_each_connections_stream_limit() {
+    // 10 streams per connection: one connection could carry 10 at once;
+    // three carry the 30 in flight, never more than 10 on any.
+    let fakes = Fakes::with(limits(10, None), limits(10, None));
+    fakes.fcm.set_delay(Duration::from_millis(40));
+    fakes.apns.set_delay(Duration::from_millis(40));
+    let vars = [
+        ("PUSH_CONNECTIONS", "3".to_string()),
+        ("PUSH_CONCURRENCY", "30".to_string()),
+    ];
+    let app = push_app(&fakes, &vars).await;
+    let tokens = bulk_devices(&app, 600);
+    let (admin, sent) = send_to_everyone(&app, 600).await;
+    let stats = settled(&app, &admin, &sent["id"]).await;
+    assert_eq!((&stats["sent"], &stats["failed"]), (&json!(600), &json!(0)));
+    let counts = fakes.per_token();
+    assert!(tokens.iter().all(|t| counts.get(t) == Some(&1)));
+    for (name, seen) in [
+        ("fcm", fakes.fcm.connections()),
+        ("apns", fakes.apns.connections()),
+    ] {
+        // FCM's token endpoint is on the same fake: one connection more,
+        // one request on it.
+        let pushing: Vec<_> = seen.iter().filter(|c| c.requests > 1).collect();
+        assert_eq!(pushing.len(), 3, "{name}: {seen:?}");
+        assert!(
+            seen.iter().all(|c| c.max_streams <= 10),
+            "{name}: over the limit: {seen:?}"
+        );
+        let at_once: usize = pushing.iter().map(|c| c.max_streams).sum();
+        assert!(at_once > 10, "{name}: the pool was not used: {seen:?}");
+        assert!(
+            pushing.iter().all(|c| c.requests >= 50),
+            "{name}: not spread: {seen:?}"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn a_quota_burst_is_sent_once_after_retry_after_and_counted() {
+    // 40 sends per 2 s window: a send to 120 android devices runs into it.
+    let quota = Quota {
+        requests: 40,
+        window: Duration::from_secs(2),
+    };
+    let fakes = Fakes::with(limits(100, Some(quota)), Limits::apns());
+    let app = push_app(&fakes, &[]).await;
+    let before = push_metric(&app, "fcm", "throttled").await;
+    app.execute(
+        "INSERT INTO users (email, password_hash, display_name) \
+         SELECT 'quota' || g || '@ringside.test', 'x', 'Quota ' || g FROM generate_series(1, 120) g",
+    );
+    app.execute(
+        "INSERT INTO devices (user_id, platform, token, app_id) \
+         SELECT id, 'android', 'quota-' || id, 'app' FROM users WHERE email LIKE 'quota%'",
+    );
+    let (admin, sent) = send_to_everyone(&app, 120).await;
+    let stats = settled(&app, &admin, &sent["id"]).await;
+    assert_eq!(
+        (&stats["sent"], &stats["failed"]),
+        (&json!(120), &json!(0)),
+        "{stats}"
+    );
+    let counts = fakes.per_token();
+    assert_eq!(counts.len(), 120);
+    assert!(counts.values().all(|n| *n == 1), "sent twice: {counts:?}");
+    let answered = fakes.fcm.answered();
+    let refused: Vec<_> = answered.iter().filter(|a| a.status == 429).collect();
+    assert!(!refused.is_empty(), "the quota was never reached");
+    // Each refused push was sent once more, after the Retry-After (at
+    // least a second: whole seconds, rounded up).
+    for r in &refused {
+        let later: Vec<_> = answered
+            .iter()
+            .filter(|a| a.token == r.token && a.at > r.at)
+            .collect();
+        let ok = later
+            .iter()
+            .find(|a| a.status == 200)
+            .expect("sent after the 429");
+        assert!(
+            ok.at - r.at >= Duration::from_millis(950),
+            "{} retried after {:?}",
+            r.token,
+            ok.at - r.at
+        );
+    }
+    // The fake never accepted more than the quota in a window.
+    let accepted: Vec<Instant> = fakes.fcm.received().iter().map(|r| r.at).collect();
+    for first in &accepted {
+        let within = accepted
+            .iter()
+            .filter(|a| **a >= *first && **a - *first < Duration::from_millis(1900))
+            .count();
+        assert!(within <= 40, "{within} accepted within one window");
+    }
+    // Not failed, not an attempt: every row took one counted attempt.
+    let rows = app.rows("SELECT attempts, status FROM notification_deliveries");
+    assert!(
+        rows.iter()
+            .all(|r| r["attempts"] == 1 && r["status"] == "sent"),
+        "{rows:?}"
+    );
+    let throttled = push_metric(&app, "fcm", "throttled").await;
+    assert!(
+        throttled >= before + refused.len() as u64,
+        "throttled {before} -> {throttled}, {} refused",
+        refused.len()
+    );
+}
+
+#[actix_rt::test]
+async fn a_dropped_connection_is_replaced_and_nothing_is_lost_or_doubled() {
+    let fakes = Fakes::start();
+    fakes.fcm.set_delay(Duration::from_millis(300));
+    fakes.apns.set_delay(Duration::from_millis(300));
+    let vars = [
+        ("PUSH_CONNECTIONS", "2".to_string()),
+        ("PUSH_CONCURRENCY", "20".to_string()),
+    ];
+    let app = push_app(&fakes, &vars).await;
+    let tokens = bulk_devices(&app, 400);
+    let (admin, sent) = send_to_everyone(&app, 400).await;
+    // Mid-burst, with pushes waiting on both connections of each pool: FCM's
+    // are dropped outright, APNs' are told to go away (GOAWAY).
+    until("pushes in flight on every connection", || {
+        fakes.fcm.open_streams() >= 15 && fakes.apns.open_streams() >= 15
+    })
+    .await;
+    fakes.fcm.kill_connections();
+    fakes.apns.close_connections();
+    fakes.fcm.set_delay(Duration::from_millis(5));
+    fakes.apns.set_delay(Duration::from_millis(5));
+    let stats = settled(&app, &admin, &sent["id"]).await;
+    assert_eq!(
+        (&stats["sent"], &stats["failed"]),
+        (&json!(400), &json!(0)),
+        "{stats}"
+    );
+    let counts = fakes.per_token();
+    assert_eq!(counts.len(), 400, "a device was skipped");
+    assert!(
+        tokens.iter().all(|t| counts.get(t) == Some(&1)),
+        "a device was pushed twice"
+    );
+    // The dropped connection's unanswered pushes came back through the
+    // outbox (a second attempt), and were still accepted once.
+    let retried = app.rows(
+        "SELECT count(*) AS n FROM notification_deliveries \
+         WHERE platform = 'android' AND attempts > 1",
+    );
+    assert!(retried[0]["n"].as_i64() > Some(0), "{retried:?}");
+    for (name, seen) in [
+        ("fcm", fakes.fcm.connections()),
+        ("apns", fakes.apns.connections()),
+    ] {
+        let closed = seen.iter().filter(|c| !c.open).count();
+        let open_now = seen.iter().filter(|c| c.open && c.requests > 1).count();
+        assert!(closed >= 2, "{name}: {seen:?}");
+        assert!(
+            (1..=2).contains(&open_now),
+            "{name}: replaced by new connections: {seen:?}"
+        );
+    }
 }
