@@ -9,7 +9,7 @@ use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
+use actix_web::{web, HttpMessage, HttpResponse};
 
 use crate::db::idempotency::CLAIMED;
 use crate::features::idempotency::{self as rules, Begin};
@@ -67,10 +67,7 @@ pub async fn idempotent(
             }
             return Ok(req.into_response(replay.body(body)));
         }
-        Err(e) => {
-            let response = e.error_response();
-            return Ok(req.into_response(response));
-        }
+        Err(e) => return Ok(req.error_response(e).map_into_boxed_body()),
     };
     let res = CLAIMED.scope(claimed.clone(), next.call(req)).await?;
     let status = res.status();

@@ -3,40 +3,11 @@
 //! a request that applied nothing leaves its key free.
 
 use awc::http::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::fight_control::night;
 use crate::harness::{assert_error, fresh_database, test_config, TestApp};
-use crate::live_ws::{live_event, watch};
-
-fn update(event: i64, title: &str) -> Value {
-    json!({ "live_event": event, "live_fight": null, "update_type": "news", "title": title,
-            "description": "", "round_number": null, "data": {}, "is_breaking": true })
-}
-
-fn replayed(headers: &awc::http::header::HeaderMap) -> bool {
-    headers
-        .get("idempotent-replayed")
-        .is_some_and(|v| v == "true")
-}
-
-/// Posts an update with `key`: (status, whether it was a replay, body).
-async fn post_keyed(
-    app: &TestApp,
-    token: &str,
-    key: &str,
-    body: Value,
-) -> (StatusCode, bool, Value) {
-    let (status, headers, body) = app
-        .post_with(
-            "/api/live/updates/",
-            Some(token),
-            &[("Idempotency-Key", key)],
-            body,
-        )
-        .await;
-    (status, replayed(&headers), body)
-}
+use crate::live_ws::{live_event, news as update, post_keyed, replayed, watch};
 
 #[actix_rt::test]
 async fn a_retried_update_is_answered_once_on_any_node_and_published_once() {
@@ -45,30 +16,17 @@ async fn a_retried_update_is_answered_once_on_any_node_and_published_once() {
     let b = TestApp::with_config(test_config(database)).await;
     let (admin, event, _) = live_event(&a).await;
     let (mut viewer, _) = watch(&a, event, "").await;
-    let key = [("Idempotency-Key", "phone-7f3a-knockdown")];
+    let key = "phone-7f3a-knockdown";
 
-    let (status, headers, first) = a
-        .post_with(
-            "/api/live/updates/",
-            Some(&admin),
-            &key,
-            update(event, "Knockdown!"),
-        )
-        .await;
+    let (status, replay, first) = post_keyed(&a, &admin, key, update(event, "Knockdown!")).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
-    assert!(!replayed(&headers));
+    assert!(!replay);
     // The phone timed out and retries, once through each node.
     for node in [&a, &b] {
-        let (status, headers, again) = node
-            .post_with(
-                "/api/live/updates/",
-                Some(&admin),
-                &key,
-                update(event, "Knockdown!"),
-            )
-            .await;
+        let (status, replay, again) =
+            post_keyed(node, &admin, key, update(event, "Knockdown!")).await;
         assert_eq!(status, StatusCode::CREATED, "{again}");
-        assert!(replayed(&headers), "the stored answer");
+        assert!(replay, "the stored answer");
         assert_eq!(again, first, "the first answer, byte for byte");
     }
     assert_eq!(

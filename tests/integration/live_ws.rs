@@ -49,6 +49,38 @@ pub(crate) async fn post_update(app: &TestApp, token: &str, event: i64, title: &
     body
 }
 
+/// A news update's body, for posting by hand.
+pub(crate) fn news(event: i64, title: &str) -> Value {
+    json!({ "live_event": event, "live_fight": null, "update_type": "news", "title": title,
+            "description": "", "round_number": null, "data": {}, "is_breaking": false })
+}
+
+/// Whether an answer is a replay of an `Idempotency-Key`'s first answer.
+pub(crate) fn replayed(headers: &awc::http::header::HeaderMap) -> bool {
+    headers
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true")
+}
+
+/// Posts an update with `Idempotency-Key: key`: (status, whether it was a
+/// replay, body).
+pub(crate) async fn post_keyed(
+    app: &TestApp,
+    token: &str,
+    key: &str,
+    body: Value,
+) -> (StatusCode, bool, Value) {
+    let (status, headers, body) = app
+        .post_with(
+            "/api/live/updates/",
+            Some(token),
+            &[("Idempotency-Key", key)],
+            body,
+        )
+        .await;
+    (status, replayed(&headers), body)
+}
+
 /// Subscribes through the event endpoint; returns the `subscribed` frame.
 pub(crate) async fn watch(app: &TestApp, event: i64, query: &str) -> (WsClient, Value) {
     let mut c = WsClient::open(app, &format!("/api/live/events/{event}/{query}")).await;

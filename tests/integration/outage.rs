@@ -12,7 +12,7 @@ use ringside::embedded_postgres::{EmbeddedPostgres, Options};
 use serde_json::{json, Value};
 
 use crate::harness::{fresh_database, test_config_with, TestApp};
-use crate::live_ws::{live_event, post_update, watch};
+use crate::live_ws::{live_event, news as update, post_keyed, post_update, watch};
 use crate::ws_client::WsClient;
 
 /// A request's bound on the database in these tests.
@@ -87,11 +87,6 @@ fn children_of(parent: i32) -> Vec<i32> {
                 == Some(parent)
         })
         .collect()
-}
-
-fn update(event: i64, title: &str) -> Value {
-    json!({ "live_event": event, "live_fight": null, "update_type": "news", "title": title,
-            "description": "", "round_number": null, "data": {}, "is_breaking": false })
 }
 
 /// Asserts a 503 `unavailable` with a `Retry-After`, answered within the bound.
@@ -187,14 +182,7 @@ async fn a_frozen_database_answers_writes_in_time_and_applies_none_of_them_later
     refused_in_time(&app, &admin, "/api/live/updates/", update(event, "during")).await;
     // The reporter's app sends its key; the 503 keeps nothing against it.
     let key = [("Idempotency-Key", "reporter-retry-1")];
-    let (status, _, body) = app
-        .post_with(
-            "/api/live/updates/",
-            Some(&admin),
-            &key,
-            update(event, "keyed"),
-        )
-        .await;
+    let (status, _, body) = post_keyed(&app, &admin, key[0].1, update(event, "keyed")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     refused_in_time(
         &app,
