@@ -41,13 +41,19 @@ pub struct Database {
 
 /// Connects to `DATABASE_URL`, or starts the embedded cluster; then migrates.
 pub fn open_database(config: &Config) -> Result<Database, StartError> {
+    open_database_for(config, (config.database_pool_size * 2 + 10).max(100))
+}
+
+/// [`open_database`], the embedded cluster (if it starts one) taking up to
+/// `max_connections` (`ringside database` serves several nodes' pools).
+pub fn open_database_for(config: &Config, max_connections: u32) -> Result<Database, StartError> {
     let (url, embedded) = match &config.database_url {
         Some(url) => (url.clone(), None),
         None => {
             let pg = EmbeddedPostgres::start(&embedded_postgres::Options {
                 data_dir: config.data_dir.clone(),
                 durable: true,
-                max_connections: (config.database_pool_size * 2 + 10).max(100),
+                max_connections,
             })?;
             pg.ensure_database("ringside")?;
             (pg.url("ringside"), Some(pg))

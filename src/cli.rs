@@ -1,5 +1,5 @@
-//! The `ringside` command: serve (the default), migrate, user create,
-//! user set-password, seed-demo, rankings import.
+//! The `ringside` command: serve (the default), migrate, database, user
+//! create, user set-password, seed-demo, rankings import.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,6 +29,15 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run only the embedded PostgreSQL (migrated, with the admin account),
+    /// until SIGTERM or Ctrl-C, for several `ringside serve` on one machine
+    /// that share it through `DATABASE_URL`. Prints one JSON line on stdout
+    /// once it is ready: `{"database_url": …, "postgres_pid": …}`.
+    Database {
+        /// Connections the cluster accepts (every node's pool together).
+        #[arg(long, default_value_t = 300)]
+        max_connections: u32,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -97,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Migrate => {
             bootstrap::open_database(&config).map(|_| println!("migrations are up to date"))
         }
+        Command::Database { max_connections } => run_database(&config, max_connections),
         Command::User {
             command:
                 UserCommand::Create {
@@ -127,6 +137,29 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_database(config: &Config, max_connections: u32) -> Result<(), StartError> {
+    if config.database_url.is_some() {
+        return Err(StartError::Other(
+            "`ringside database` runs the embedded PostgreSQL: unset DATABASE_URL".into(),
+        ));
+    }
+    let database = bootstrap::open_database_for(config, max_connections)?;
+    bootstrap::ensure_admin(&database.db, config)?;
+    let Some(pg) = &database.embedded else {
+        return Err(StartError::Other(
+            "no embedded PostgreSQL was started".into(),
+        ));
+    };
+    println!(
+        "{}",
+        serde_json::json!({ "database_url": pg.url("ringside"), "postgres_pid": pg.pid() })
+    );
+    tracing::info!("the embedded PostgreSQL is serving; SIGTERM or Ctrl-C stops it");
+    actix_web::rt::System::new().block_on(crate::server::until_signal());
+    // `database` drops here: the cluster stops cleanly.
+    Ok(())
 }
 
 fn import_rankings(config: &Config, file: &std::path::Path) -> Result<(), StartError> {

@@ -232,8 +232,9 @@ impl EmbeddedPostgres {
         text
     }
 
-    /// The postmaster's pid (also its process group: the backends are in
-    /// it), when this process started it; for fault tests that freeze it.
+    /// The postmaster's pid, when this process started it; for fault tests
+    /// that freeze it (its backends are its children, each in a process
+    /// group of its own).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }

@@ -169,6 +169,16 @@ fn first_addr(addrs: Vec<SocketAddr>) -> std::io::Result<SocketAddr> {
 /// Waits for SIGINT or SIGTERM, then closes every WebSocket with 1012 and
 /// stops the servers gracefully (requests in flight finish).
 pub async fn stop_on_signal(servers: Vec<actix_web::dev::ServerHandle>, hub: Addr<Hub>) {
+    until_signal().await;
+    let sessions = hub.send(ringside_actors::hub::Shutdown).await.unwrap_or(0);
+    tracing::info!(sessions, "shutting down: clients told to reconnect");
+    for server in servers {
+        server.stop(true).await;
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+pub async fn until_signal() {
     use actix_web::rt::signal;
     let terminate = async {
         match signal::unix::signal(signal::unix::SignalKind::terminate()) {
@@ -179,11 +189,6 @@ pub async fn stop_on_signal(servers: Vec<actix_web::dev::ServerHandle>, hub: Add
         }
     };
     first_of(signal::ctrl_c(), terminate).await;
-    let sessions = hub.send(ringside_actors::hub::Shutdown).await.unwrap_or(0);
-    tracing::info!(sessions, "shutting down: clients told to reconnect");
-    for server in servers {
-        server.stop(true).await;
-    }
 }
 
 /// Resolves when either future does.

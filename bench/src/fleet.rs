@@ -88,6 +88,11 @@ pub struct FleetPlan {
     pub transport: Transport,
     /// What the subscribers open (`Transport::url`).
     pub url: String,
+    /// Several nodes' URLs instead: worker i starts on `urls[i % len]`, and
+    /// its subscribers resume on another node when they lose one.
+    pub urls: Vec<String>,
+    /// Start worker i on `urls[i % len]` (else every worker on `url`).
+    pub spread: bool,
     pub connections: u64,
     pub per_worker: u64,
     /// Workers to use at least (each still ≤ `per_worker`).
@@ -129,9 +134,17 @@ impl Fleet {
             let share = left / (count - i);
             left -= share;
             let source = sources.take();
+            let url = match plan.spread && !plan.urls.is_empty() {
+                true => &plan.urls[i as usize % plan.urls.len()],
+                false => &plan.url,
+            };
             let mut cmd = Command::new(&exe);
-            cmd.arg("worker")
-                .args(["--url", &plan.url])
+            if !plan.urls.is_empty() {
+                cmd.args(["worker", "--reconnect-urls", &plan.urls.join(",")]);
+            } else {
+                cmd.arg("worker");
+            }
+            cmd.args(["--url", url])
                 .args(["--transport", plan.transport.name()])
                 .args(["--connections", &share.to_string()])
                 .args(["--source", &source.to_string()])
@@ -241,6 +254,27 @@ impl Fleet {
             }
         }
         self.progress()
+    }
+
+    /// Follows progress until `done` holds of the sum (checked as each
+    /// worker reports, every half second) or `limit` passes; the latest sum
+    /// and whether `done` held.
+    pub async fn wait_until(
+        &mut self,
+        limit: Duration,
+        done: impl Fn(&Progress) -> bool,
+    ) -> (Progress, bool) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let p = self.progress();
+            if done(&p) {
+                return (p, true);
+            }
+            if Instant::now() >= deadline || !self.pump(deadline).await {
+                let p = self.progress();
+                return (p, done(&p));
+            }
+        }
     }
 
     /// Tells every worker that publishing starts now.

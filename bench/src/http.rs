@@ -17,9 +17,19 @@ const MAX_RESPONSE: usize = 4 << 20;
 pub struct Response {
     pub status: u16,
     pub body: Vec<u8>,
+    /// Header names in lower case, with their values.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Response {
+    /// The value of header `name` (lower case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn json(&self) -> Result<serde_json::Value, String> {
         serde_json::from_slice(&self.body).map_err(|e| {
             format!(
@@ -85,6 +95,19 @@ impl HttpClient {
         self.request("POST", path, bytes.as_deref()).await
     }
 
+    /// A POST with an `Idempotency-Key`: a retry with the same key is
+    /// answered the first answer and writes nothing.
+    pub async fn post_keyed(
+        &mut self,
+        path: &str,
+        body: &serde_json::Value,
+        key: &str,
+    ) -> Result<Response, String> {
+        let bytes = body.to_string().into_bytes();
+        self.request_with("POST", path, Some(&bytes), &[("Idempotency-Key", key)])
+            .await
+    }
+
     /// One request and its response, within the client's timeout. On any
     /// error the connection is dropped (the next request reconnects).
     pub async fn request(
@@ -93,8 +116,19 @@ impl HttpClient {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<Response, String> {
+        self.request_with(method, path, body, &[]).await
+    }
+
+    /// [`HttpClient::request`] with `extra` headers.
+    pub async fn request_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        extra: &[(&str, &str)],
+    ) -> Result<Response, String> {
         let limit = self.timeout;
-        match timeout(limit, self.exchange(method, path, body)).await {
+        match timeout(limit, self.exchange(method, path, body, extra)).await {
             Ok(Ok(r)) => Ok(r),
             Ok(Err(e)) => {
                 self.stream = None;
@@ -112,6 +146,7 @@ impl HttpClient {
         method: &str,
         path: &str,
         body: Option<&[u8]>,
+        extra: &[(&str, &str)],
     ) -> Result<Response, String> {
         if self.stream.is_none() {
             let s = TcpStream::connect(self.addr)
@@ -127,6 +162,9 @@ impl HttpClient {
         );
         if let Some(token) = &self.token {
             head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        for (name, value) in extra {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
         let body = body.unwrap_or_default();
         if method != "GET" {
@@ -176,7 +214,7 @@ pub(crate) async fn read_response(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
 ) -> Result<(Response, bool), String> {
-    let (status, head_len, length, chunked, keep_alive) = loop {
+    let (status, head_len, length, chunked, keep_alive, headers) = loop {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut parsed = httparse::Response::new(&mut headers);
         match parsed.parse(buf) {
@@ -185,8 +223,10 @@ pub(crate) async fn read_response(
                 let mut length = None;
                 let mut chunked = false;
                 let mut keep_alive = parsed.version == Some(1);
+                let mut headers = Vec::new();
                 for h in parsed.headers.iter() {
                     let value = String::from_utf8_lossy(h.value).to_ascii_lowercase();
+                    headers.push((h.name.to_ascii_lowercase(), value.trim().to_string()));
                     if h.name.eq_ignore_ascii_case("content-length") {
                         length = value.trim().parse::<usize>().ok();
                     } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
@@ -195,7 +235,7 @@ pub(crate) async fn read_response(
                         keep_alive = !value.contains("close");
                     }
                 }
-                break (status, len, length, chunked, keep_alive);
+                break (status, len, length, chunked, keep_alive, headers);
             }
             Ok(httparse::Status::Partial) => fill(stream, buf).await?,
             Err(e) => return Err(format!("bad response head: {e}")),
@@ -222,11 +262,19 @@ pub(crate) async fn read_response(
             Response {
                 status,
                 body: std::mem::take(buf),
+                headers,
             },
             false,
         ));
     };
-    Ok((Response { status, body }, keep_alive))
+    Ok((
+        Response {
+            status,
+            body,
+            headers,
+        },
+        keep_alive,
+    ))
 }
 
 async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u8>, String> {

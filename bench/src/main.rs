@@ -7,6 +7,8 @@
 //! ringside-bench push     --devices 10000 --users 500        (bulk push against fake FCM/APNs)
 //! ringside-bench hold     --connections 19000 [--transport …] (idle subscribers, memory per connection)
 //! ringside-bench hostile  --subscribers 10000 --oversized 1000 --never-read 1000   (fanout under a hostile client)
+//! ringside-bench cluster  --nodes 6 --subscribers 100000 [--fault kill|restart|rolling|database]  (a cluster on this machine)
+//! ringside-bench chaos    [--only kill,restart,rolling,database]   (each fault on a fresh cluster: PASS or FAIL)
 //! ringside-bench reference --bind 127.0.0.1:PORT              (the reference server itself)
 //! ringside-bench worker   …                                   (internal: a subscriber process)
 //! ```
@@ -20,6 +22,7 @@
 //! server; `stats` and `report` turn measurements into figures.
 
 mod api;
+mod cluster;
 mod engagement;
 mod fleet;
 mod hostile;
@@ -70,6 +73,14 @@ enum Command {
     /// frames, sockets that never read): server memory before, at peak and
     /// after; whether honest delivery stayed whole.
     Hostile(hostile::HostileArgs),
+    /// N nodes sharing one PostgreSQL and one Redis, subscribers spread
+    /// over them (resuming elsewhere when they lose a node), a 2/s event,
+    /// and one fault during it; passes when nothing is lost or doubled.
+    Cluster(cluster::ClusterArgs),
+    /// Every fault (`kill`, `restart`: a 19,000-client reconnect storm,
+    /// `rolling`, `database`: PostgreSQL frozen 30 s) on a fresh cluster,
+    /// each bounded; PASS or FAIL for each.
+    Chaos(cluster::ChaosArgs),
     /// Run the reference fan-out server.
     Reference(ReferenceArgs),
     /// Internal: a subscriber process driven by its parent over pipes.
@@ -115,6 +126,8 @@ fn main() -> ExitCode {
         Command::Comments(args) => drive(engagement::run(args)),
         Command::Push(args) => drive(push::run(args)),
         Command::Hostile(args) => drive(hostile::run(args)),
+        Command::Cluster(args) => drive(cluster::cluster(args)),
+        Command::Chaos(args) => drive(cluster::chaos(args)),
     }
 }
 

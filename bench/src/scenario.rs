@@ -258,6 +258,8 @@ pub(crate) fn fleet_plan(
     FleetPlan {
         transport,
         url,
+        urls: Vec::new(),
+        spread: false,
         connections,
         per_worker: c.per_worker,
         min_workers: c.workers.unwrap_or(if connections >= 2000 { 2 } else { 1 }),

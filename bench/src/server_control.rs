@@ -72,10 +72,12 @@ pub struct ServerProcess {
     dir: Option<PathBuf>,
     log: Option<PathBuf>,
     keep: bool,
+    /// How it was started, to start it again (a Ringside the bench started).
+    launch: Option<RingsideLaunch>,
 }
 
 /// A free port on 127.0.0.1 (bound then released).
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("free port: {e}"))?;
     l.local_addr()
         .map(|a| a.port())
@@ -83,7 +85,7 @@ fn free_port() -> Result<u16, String> {
 }
 
 /// Makes a child get `signal` when the bench dies.
-fn die_with_parent(cmd: &mut Command, signal: libc::c_int) {
+pub(crate) fn die_with_parent(cmd: &mut Command, signal: libc::c_int) {
     // SAFETY: the closure only calls prctl, which is async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
@@ -110,11 +112,13 @@ impl ServerProcess {
             dir: None,
             log: None,
             keep: true,
+            launch: None,
         }
     }
 
     /// Starts the Ringside release binary on its own embedded PostgreSQL in
-    /// a fresh folder under /tmp and waits for `/readyz`.
+    /// a fresh folder under /tmp (or on the database `launch.env` names) and
+    /// waits for `/readyz`.
     pub async fn start_ringside(launch: &RingsideLaunch) -> Result<ServerProcess, String> {
         if !launch.binary.is_file() {
             return Err(format!(
@@ -130,20 +134,44 @@ impl ServerProcess {
             stats::realtime_ns() % 1_000_000_000
         ));
         std::fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
-        let log = dir.join("server.log");
-        let log_file =
-            std::fs::File::create(&log).map_err(|e| format!("create {}: {e}", log.display()))?;
-        let log_err = log_file.try_clone().map_err(|e| format!("log file: {e}"))?;
         let write = match launch.write_listener {
             true => Some(SocketAddr::from(([127, 0, 0, 1], free_port()?))),
             false => None,
         };
+        let mut server = ServerProcess {
+            kind: Kind::Ringside,
+            addr,
+            write,
+            pid: None,
+            child: None,
+            log: Some(dir.join("server.log")),
+            dir: Some(dir),
+            keep: launch.keep,
+            launch: Some(launch.clone()),
+        };
+        server.spawn_ringside()?;
+        server.wait_healthy("/readyz").await?;
+        Ok(server)
+    }
+
+    /// Starts Ringside's process (again) on this server's ports and folder,
+    /// its output appended to the log.
+    fn spawn_ringside(&mut self) -> Result<(), String> {
+        let (Some(launch), Some(dir), Some(log)) = (&self.launch, &self.dir, &self.log) else {
+            return Err("not a Ringside the bench started".into());
+        };
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| format!("open {}: {e}", log.display()))?;
+        let log_err = log_file.try_clone().map_err(|e| format!("log file: {e}"))?;
         let mut cmd = Command::new(&launch.binary);
         cmd.arg("serve")
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
             .env("RINGSIDE_DATA_DIR", dir.join("data"))
-            .env("RINGSIDE_BIND", addr.to_string())
+            .env("RINGSIDE_BIND", self.addr.to_string())
             .env("RINGSIDE_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("RINGSIDE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("MAX_VIEWERS_PER_EVENT", launch.max_viewers.to_string())
@@ -154,12 +182,12 @@ impl ServerProcess {
             .env("SIGNED_IN_RESERVE", "0")
             .env("RUST_LOG", "warn")
             .env("LOG_FORMAT", "json")
-            .current_dir(&dir)
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file))
             .stderr(Stdio::from(log_err))
             .kill_on_drop(false);
-        if let Some(write) = write {
+        if let Some(write) = self.write {
             cmd.env("RINGSIDE_WRITE_BIND", write.to_string());
         }
         for (k, v) in &launch.env {
@@ -169,18 +197,67 @@ impl ServerProcess {
         let child = cmd
             .spawn()
             .map_err(|e| format!("start {}: {e}", launch.binary.display()))?;
-        let mut server = ServerProcess {
-            kind: Kind::Ringside,
-            addr,
-            write,
-            pid: child.id(),
-            child: Some(child),
-            dir: Some(dir),
-            log: Some(log),
-            keep: launch.keep,
+        self.pid = child.id();
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Starts a Ringside the bench stopped ([`ServerProcess::terminate`],
+    /// [`ServerProcess::kill`]) again, same ports, and waits for `/readyz`.
+    pub async fn restart(&mut self) -> Result<(), String> {
+        self.spawn_ringside()?;
+        let addr = self.addr;
+        let child = &mut self.child;
+        let alive = || {
+            child
+                .as_mut()
+                .is_none_or(|c| matches!(c.try_wait(), Ok(None)))
         };
-        server.wait_healthy("/readyz").await?;
-        Ok(server)
+        wait_until_healthy(addr, "/readyz", Duration::from_secs(120), alive)
+            .await
+            .map_err(|e| format!("ringside did not start again: {e}"))
+    }
+
+    /// SIGTERM (a graceful stop: sessions hear 1012), waiting at most 30 s
+    /// for the exit; the folder stays for [`ServerProcess::restart`].
+    pub async fn terminate(&mut self) -> Result<(), String> {
+        self.signal_and_wait(libc::SIGTERM).await
+    }
+
+    /// SIGKILL: a crash, nobody told.
+    pub async fn kill(&mut self) -> Result<(), String> {
+        self.signal_and_wait(libc::SIGKILL).await
+    }
+
+    async fn signal_and_wait(&mut self, signal: libc::c_int) -> Result<(), String> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        if let Some(pid) = child.id() {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe {
+                libc::kill(pid as libc::pid_t, signal);
+            }
+        }
+        self.pid = None;
+        match tokio::time::timeout(Duration::from_secs(30), child.wait()).await {
+            Ok(_) => Ok(()),
+            Err(_) => {
+                let _ = child.kill().await;
+                Err(format!(
+                    "{}: no exit 30 s after signal {signal}",
+                    self.kind.name()
+                ))
+            }
+        }
+    }
+
+    /// Whether its process is running (a server somebody else runs: true).
+    pub fn running(&mut self) -> bool {
+        match &mut self.child {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => self.launch.is_none(),
+        }
     }
 
     /// Starts `ringside-bench reference` on a free port.
@@ -205,6 +282,7 @@ impl ServerProcess {
             dir: None,
             log: None,
             keep: false,
+            launch: None,
         };
         server.wait_healthy("/healthz").await?;
         Ok(server)

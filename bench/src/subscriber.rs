@@ -67,6 +67,8 @@ impl Transport {
 pub enum Phase {
     Connecting,
     Subscribed,
+    /// Lost its connection and resuming elsewhere (`--reconnect`).
+    Reconnecting,
     Failed,
     Closed,
 }
@@ -79,6 +81,8 @@ pub struct SubState {
     pub last_seq: Cell<u64>,
     /// The socket, while subscribed (for TCP_INFO readings); -1 otherwise.
     pub fd: Cell<RawFd>,
+    /// Where a `resync` puts the stream: the last `subscribed` frame's seq.
+    pub resync_to: Cell<u64>,
 }
 
 impl Default for SubState {
@@ -87,6 +91,7 @@ impl Default for SubState {
             phase: Cell::new(Phase::Connecting),
             last_seq: Cell::new(0),
             fd: Cell::new(-1),
+            resync_to: Cell::new(0),
         }
     }
 }
@@ -113,6 +118,16 @@ pub struct Tally {
     pub close_codes: BTreeMap<String, u64>,
     /// Failed attempts and errors, by kind.
     pub errors: BTreeMap<String, u64>,
+    /// Connections lost after subscribing and resumed (`--reconnect`).
+    pub resumed: u64,
+    /// Resume attempts refused or failed before one held.
+    pub resume_refusals: u64,
+    /// The most refusals one resume met.
+    pub resume_refusals_max: u64,
+    /// `resync` frames: history a resume could not replay (a loss).
+    pub resyncs: u64,
+    /// From losing the connection to the next `subscribed`, µs.
+    pub resume_time: Histogram,
 }
 
 impl Tally {
@@ -121,6 +136,12 @@ impl Tally {
         kind.truncate(120);
         *self.errors.entry(kind).or_default() += 1;
     }
+}
+
+/// Where subscribers go when they lose their connection: every node's
+/// address and URL (`--reconnect`).
+pub struct Reconnect {
+    pub nodes: Vec<(SocketAddr, String)>,
 }
 
 /// Where and how subscribers connect.
@@ -136,6 +157,8 @@ pub struct Target {
     pub attempts: u32,
     /// The worker's hard stop: every read loop ends by then.
     pub deadline: Instant,
+    /// Resume on another node after a lost connection, or end there.
+    pub reconnect: Option<Reconnect>,
 }
 
 /// A small read buffer: tens of thousands of these live in one process.
@@ -161,7 +184,9 @@ pub async fn run(
     }
 }
 
-/// One WebSocket subscriber: connect (a few attempts), then read.
+/// One WebSocket subscriber: connect (a few attempts), then read; with
+/// `target.reconnect`, resume on another node each time the connection is
+/// lost, as a real client does.
 async fn run_websocket(
     target: &Target,
     source: IpAddr,
@@ -169,16 +194,134 @@ async fn run_websocket(
     tally: &RefCell<Tally>,
     gate: &Semaphore,
 ) {
-    let Some((mut ws, seq)) = attempts(target, tally, gate, || subscribe(target, source)).await
-    else {
+    let first = || subscribe(target.addr, &target.url, target, source);
+    let Some((mut ws, sub)) = attempts(target, tally, gate, first).await else {
         state.phase.set(Phase::Failed);
         return;
     };
-    state.last_seq.set(seq);
-    state.fd.set(ws.get_ref().as_raw_fd());
-    state.phase.set(Phase::Subscribed);
-    read_loop(&mut ws, target, state, tally).await;
-    state.fd.set(-1);
+    state.last_seq.set(sub.seq);
+    state.resync_to.set(sub.seq);
+    let mut epoch = sub.epoch;
+    // Differs per subscriber so a crowd spreads over the nodes.
+    let mut rng = Rng::new(source, state as *const SubState as u64);
+    let mut node = target.reconnect.as_ref().map_or(0, |r| {
+        r.nodes
+            .iter()
+            .position(|(addr, _)| *addr == target.addr)
+            .unwrap_or(0)
+    });
+    loop {
+        state.fd.set(ws.get_ref().as_raw_fd());
+        state.phase.set(Phase::Subscribed);
+        let ended = read_loop(&mut ws, target, state, tally).await;
+        state.fd.set(-1);
+        // The worker's deadline: nothing more to do.
+        let Some(ended) = ended else { return };
+        let Some(reconnect) = &target.reconnect else {
+            return closed(state, tally, ended.how);
+        };
+        *tally.borrow_mut().close_codes.entry(ended.how).or_default() += 1;
+        state.phase.set(Phase::Reconnecting);
+        let lost = Lost {
+            epoch: &epoch,
+            retry_after: ended.retry_after,
+            node: &mut node,
+        };
+        match resume(target, reconnect, source, state, tally, lost, &mut rng).await {
+            Some((next, sub)) => {
+                ws = next;
+                epoch = sub.epoch;
+                state.resync_to.set(sub.seq);
+            }
+            None => return closed(state, tally, "gave up resuming"),
+        }
+    }
+}
+
+/// A lost connection: the epoch held, the server's retry hint (1012), and
+/// the node it was on (updated to the node resumed on).
+struct Lost<'a> {
+    epoch: &'a str,
+    retry_after: Option<Duration>,
+    node: &'a mut usize,
+}
+
+/// Reconnects to a node other than the last one tried, with `?since=` the
+/// last seq held, until one answers `subscribed` or the worker's deadline:
+/// the first try after the server's retry hint or up to 1 s, then
+/// exponential backoff with full jitter, at most 5 s.
+async fn resume(
+    target: &Target,
+    reconnect: &Reconnect,
+    source: IpAddr,
+    state: &SubState,
+    tally: &RefCell<Tally>,
+    lost: Lost<'_>,
+    rng: &mut Rng,
+) -> Option<(WebSocketStream<TcpStream>, Subscription)> {
+    let since = Instant::now();
+    let mut wait = match lost.retry_after {
+        Some(hint) => hint + Duration::from_millis(rng.below(hint.as_millis() as u64 / 2 + 1)),
+        None => Duration::from_millis(rng.below(1000)),
+    };
+    let mut refusals = 0u64;
+    let nodes = reconnect.nodes.len().max(1);
+    loop {
+        tokio::time::sleep(wait).await;
+        if Instant::now() >= target.deadline {
+            return None;
+        }
+        // Any node but the one that failed last.
+        let node = (*lost.node + 1 + rng.below(nodes.max(2) as u64 - 1) as usize) % nodes;
+        *lost.node = node;
+        let (addr, base) = reconnect.nodes.get(node)?;
+        let url = format!("{base}?since={}:{}", lost.epoch, state.last_seq.get());
+        match timeout(
+            target.subscribe_timeout,
+            subscribe(*addr, &url, target, source),
+        )
+        .await
+        {
+            Ok(Ok(ok)) => {
+                let mut t = tally.borrow_mut();
+                t.resumed += 1;
+                t.resume_refusals_max = t.resume_refusals_max.max(refusals);
+                t.resume_time.record(since.elapsed().as_micros() as u64);
+                return Some(ok);
+            }
+            Ok(Err(e)) => tally.borrow_mut().error(format!("resume: {e}")),
+            Err(_) => tally.borrow_mut().error("resume: timed out"),
+        }
+        refusals += 1;
+        tally.borrow_mut().resume_refusals += 1;
+        let ceiling = (250u64 << refusals.min(5)).min(5000);
+        wait = Duration::from_millis(rng.below(ceiling) + 50);
+    }
+}
+
+/// A small xorshift generator: jitter without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn new(source: IpAddr, salt: u64) -> Rng {
+        let ip = match source {
+            IpAddr::V4(v4) => u64::from(u32::from(v4)),
+            IpAddr::V6(v6) => u128::from(v6) as u64,
+        };
+        Rng((ip << 32 ^ salt ^ crate::stats::realtime_ns()) | 1)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        if n == 0 {
+            0
+        } else {
+            self.0 % n
+        }
+    }
 }
 
 /// Runs `subscribe` up to `target.attempts` times (each within
@@ -212,11 +355,19 @@ where
 
 /// A TCP connection to the server from `source` (any port), without Nagle.
 pub(crate) async fn connect(target: &Target, source: IpAddr) -> Result<TcpStream, String> {
+    connect_to(target.addr, target.connect_timeout, source).await
+}
+
+async fn connect_to(
+    addr: SocketAddr,
+    limit: Duration,
+    source: IpAddr,
+) -> Result<TcpStream, String> {
     let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
     socket
         .bind(SocketAddr::new(source, 0))
         .map_err(|e| format!("bind {source}: {e}"))?;
-    let stream = timeout(target.connect_timeout, socket.connect(target.addr))
+    let stream = timeout(limit, socket.connect(addr))
         .await
         .map_err(|_| "connect: timed out".to_string())?
         .map_err(|e| format!("connect: {e}"))?;
@@ -284,17 +435,33 @@ pub fn data_segments_in(fd: RawFd) -> Option<u64> {
     Some(u64::from(u32::from_ne_bytes(bytes)))
 }
 
-/// Connects from `source`, completes the handshake and reads until the
-/// `subscribed` frame; returns the socket and the channel's current seq.
+/// What a `subscribed` frame says.
+pub(crate) struct Subscription {
+    pub epoch: String,
+    /// The channel's last seq when the subscription began.
+    pub seq: u64,
+}
+
+/// How a subscribed connection ended.
+struct Ended {
+    /// A close code, `eof` or `error`.
+    how: String,
+    /// A 1012's `retry_after_ms` hint.
+    retry_after: Option<Duration>,
+}
+
+/// Connects from `source` to `addr`, completes the handshake on `url` and
+/// reads until the `subscribed` frame.
 async fn subscribe(
+    addr: SocketAddr,
+    url: &str,
     target: &Target,
     source: IpAddr,
-) -> Result<(WebSocketStream<TcpStream>, u64), String> {
-    let stream = connect(target, source).await?;
-    let (mut ws, _) =
-        tokio_tungstenite::client_async_with_config(target.url.as_str(), stream, Some(ws_config()))
-            .await
-            .map_err(|e| format!("handshake: {e}"))?;
+) -> Result<(WebSocketStream<TcpStream>, Subscription), String> {
+    let stream = connect_to(addr, target.connect_timeout, source).await?;
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
     // `welcome` comes first, maybe a viewer count; `subscribed` soon after.
     for _ in 0..32 {
         match ws.next().await {
@@ -302,7 +469,13 @@ async fn subscribe(
                 let frame: Incoming = serde_json::from_str(text.as_str())
                     .map_err(|e| format!("subscribe: bad frame: {e}"))?;
                 match frame.kind {
-                    "subscribed" => return Ok((ws, frame.seq.unwrap_or(0))),
+                    "subscribed" => {
+                        let sub = Subscription {
+                            epoch: frame.epoch.unwrap_or_default().to_string(),
+                            seq: frame.seq.unwrap_or(0),
+                        };
+                        return Ok((ws, sub));
+                    }
                     "error" => return Err(format!("subscribe: error frame {}", frame.code_text())),
                     _ => {}
                 }
@@ -321,35 +494,75 @@ async fn subscribe(
     Err("subscribe: no subscribed frame".into())
 }
 
+/// The channel's last seq now: one subscription's `subscribed` frame.
+pub(crate) async fn current_seq(addr: SocketAddr, url: &str) -> Result<u64, String> {
+    let stream = timeout(Duration::from_secs(10), TcpStream::connect(addr))
+        .await
+        .map_err(|_| "connect: timed out".to_string())?
+        .map_err(|e| format!("connect: {e}"))?;
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    let found = timeout(Duration::from_secs(10), async {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Text(text) = message {
+                if let Ok(frame) = serde_json::from_str::<Incoming>(text.as_str()) {
+                    if frame.kind == "subscribed" {
+                        return frame.seq;
+                    }
+                }
+            }
+        }
+        None
+    })
+    .await;
+    let _ = ws.close(None).await;
+    found
+        .ok()
+        .flatten()
+        .ok_or_else(|| format!("{url}: no subscribed frame"))
+}
+
+/// Reads until the connection ends (`Some`) or the worker's deadline (`None`).
 async fn read_loop(
     ws: &mut WebSocketStream<TcpStream>,
     target: &Target,
     state: &SubState,
     tally: &RefCell<Tally>,
-) {
-    // Ends on close, error, or the worker's deadline: one frame per round.
+) -> Option<Ended> {
+    let ended = |how: String| Ended {
+        how,
+        retry_after: None,
+    };
+    // One frame per round.
     loop {
-        let next = match timeout_at(target.deadline, ws.next()).await {
-            Ok(next) => next,
-            Err(_) => return,
-        };
+        let next = timeout_at(target.deadline, ws.next()).await.ok()?;
         match next {
             Some(Ok(Message::Text(text))) => {
                 on_frame(text.as_str(), state, tally);
             }
             Some(Ok(Message::Close(close))) => {
-                let code = close
-                    .map(|c| u16::from(c.code).to_string())
-                    .unwrap_or_else(|| "none".into());
-                return closed(state, tally, code);
+                let Some(close) = close else {
+                    return Some(ended("none".into()));
+                };
+                let retry_after = close
+                    .reason
+                    .as_str()
+                    .split_once("retry_after_ms=")
+                    .and_then(|(_, ms)| ms.trim().parse().ok())
+                    .map(Duration::from_millis);
+                return Some(Ended {
+                    how: u16::from(close.code).to_string(),
+                    retry_after,
+                });
             }
             // Pings are answered by tungstenite as we keep reading.
             Some(Ok(_)) => {}
             Some(Err(e)) => {
                 tally.borrow_mut().error(format!("read: {e}"));
-                return closed(state, tally, "error");
+                return Some(ended("error".into()));
             }
-            None => return closed(state, tally, "eof"),
+            None => return Some(ended("eof".into())),
         }
     }
 }
@@ -391,6 +604,14 @@ pub(crate) fn on_incoming(
         match frame.kind {
             "error" => tally.error(format!("error frame {}", frame.code_text())),
             "close" => return Some(frame.code_text().to_string()),
+            // History the resume could not replay: counted as a loss, the
+            // stream goes on from the subscription.
+            "resync" => {
+                tally.resyncs += 1;
+                state
+                    .last_seq
+                    .set(state.last_seq.get().max(state.resync_to.get()));
+            }
             _ => {}
         }
         return None;
@@ -432,6 +653,9 @@ pub(crate) struct Incoming<'a> {
     pub kind: &'a str,
     #[serde(default)]
     pub seq: Option<u64>,
+    /// A `subscribed` frame's epoch.
+    #[serde(default, borrow)]
+    pub epoch: Option<&'a str>,
     /// An `error` frame's code (text) or a `close` frame's (a number).
     #[serde(default)]
     code: Option<Code>,

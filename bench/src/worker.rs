@@ -48,6 +48,9 @@ pub enum ParentMsg {
 pub struct Progress {
     pub connecting: u64,
     pub subscribed: u64,
+    /// Lost a connection and resuming (`--reconnect-urls`).
+    #[serde(default)]
+    pub reconnecting: u64,
     pub failed: u64,
     pub closed: u64,
     pub deliveries: u64,
@@ -57,6 +60,7 @@ impl Progress {
     pub fn add(&mut self, o: &Progress) {
         self.connecting += o.connecting;
         self.subscribed += o.subscribed;
+        self.reconnecting += o.reconnecting;
         self.failed += o.failed;
         self.closed += o.closed;
         self.deliveries += o.deliveries;
@@ -91,6 +95,12 @@ pub struct WorkerReport {
     pub close_codes: BTreeMap<String, u64>,
     pub errors: BTreeMap<String, u64>,
     pub unsequenced: BTreeMap<String, u64>,
+    /// Connections lost and resumed on another node, and what it took.
+    pub resumed: u64,
+    pub resume_refusals: u64,
+    pub resume_refusals_max: u64,
+    pub resyncs: u64,
+    pub resume_time: WireHistogram,
 }
 
 /// `ringside-bench worker` arguments (given by the parent).
@@ -119,6 +129,10 @@ pub struct WorkerArgs {
     /// Hard stop: the worker exits after this long whatever happens.
     #[arg(long, default_value_t = 1800)]
     pub max_secs: u64,
+    /// Every node's URL, comma-separated: a subscriber that loses its
+    /// connection resumes (`?since=`) on another of them (WebSocket only).
+    #[arg(long, value_delimiter = ',')]
+    pub reconnect_urls: Vec<String>,
 }
 
 /// `host:port` of a `ws://` or `http://` URL.
@@ -194,6 +208,22 @@ where
 
 async fn main_loop(args: WorkerArgs, addr: SocketAddr) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(args.max_secs);
+    let reconnect = match args.reconnect_urls.is_empty() {
+        true => None,
+        false => {
+            let mut nodes = Vec::new();
+            for url in &args.reconnect_urls {
+                match socket_addr_of(url) {
+                    Ok(a) => nodes.push((a, url.clone())),
+                    Err(e) => {
+                        eprintln!("worker: {e}");
+                        return 2;
+                    }
+                }
+            }
+            Some(subscriber::Reconnect { nodes })
+        }
+    };
     let target = Rc::new(Target {
         transport: args.transport,
         addr,
@@ -202,6 +232,7 @@ async fn main_loop(args: WorkerArgs, addr: SocketAddr) -> i32 {
         subscribe_timeout: Duration::from_millis(args.subscribe_timeout_ms),
         attempts: args.attempts.max(1),
         deadline,
+        reconnect,
     });
     let tally = Rc::new(RefCell::new(Tally::default()));
     let gate = Rc::new(Semaphore::new(args.concurrency.max(1)));
@@ -294,6 +325,7 @@ fn progress(states: &[Rc<SubState>], tally: &RefCell<Tally>) -> Progress {
         match s.phase.get() {
             Phase::Connecting => p.connecting += 1,
             Phase::Subscribed => p.subscribed += 1,
+            Phase::Reconnecting => p.reconnecting += 1,
             Phase::Failed => p.failed += 1,
             Phase::Closed => p.closed += 1,
         }
@@ -311,9 +343,10 @@ async fn finish(
 ) -> WorkerReport {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        let pending = states
-            .iter()
-            .any(|s| s.phase.get() == Phase::Subscribed && s.last_seq.get() < last_seq);
+        let pending = states.iter().any(|s| {
+            matches!(s.phase.get(), Phase::Subscribed | Phase::Reconnecting)
+                && s.last_seq.get() < last_seq
+        });
         if !pending {
             break;
         }
@@ -327,7 +360,7 @@ async fn finish(
         let have = s.last_seq.get();
         let missing = last_seq.saturating_sub(have);
         match s.phase.get() {
-            Phase::Subscribed => report.tail_missing += missing,
+            Phase::Subscribed | Phase::Reconnecting => report.tail_missing += missing,
             Phase::Closed => report.missed_by_closed += missing,
             Phase::Connecting | Phase::Failed => continue,
         }
@@ -347,5 +380,10 @@ async fn finish(
     report.close_codes = t.close_codes.clone();
     report.errors = t.errors.clone();
     report.unsequenced = t.unsequenced.clone();
+    report.resumed = t.resumed;
+    report.resume_refusals = t.resume_refusals;
+    report.resume_refusals_max = t.resume_refusals_max;
+    report.resyncs = t.resyncs;
+    report.resume_time = t.resume_time.to_wire();
     report
 }
