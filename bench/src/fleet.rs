@@ -127,6 +127,12 @@ impl Fleet {
             .div_ceil(per)
             .max(plan.min_workers.min(plan.connections))
             .max(1);
+        // Spread over nodes: as many workers on each, so no node holds more
+        // than its share (a process may hold 20,000 files).
+        let count = match plan.spread && !plan.urls.is_empty() {
+            true => count.next_multiple_of(plan.urls.len() as u64),
+            false => count,
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         let mut workers = Vec::new();
         let mut left = plan.connections;
