@@ -303,7 +303,11 @@ impl Session {
     ) {
         if let Some(closer) = self.closer.take() {
             telemetry::sink().closed(code, by);
-            let _ = closer.send((code, reason));
+            let _ = closer.send(CloseRequest {
+                code,
+                reason,
+                echo: by == Initiator::Client,
+            });
         }
         ctx.stop();
     }

@@ -39,8 +39,34 @@ use crate::telemetry::{self, Initiator};
 /// thread and buffers stay small.
 const MAX_CHUNK: usize = 64 * 1024;
 
-/// A close the session wants sent (code, reason).
-pub type CloseRequest = (u16, &'static str);
+/// A close the session wants sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseRequest {
+    pub code: u16,
+    pub reason: &'static str,
+    /// It answers the client's own close: nothing more comes from the
+    /// client, so the connection ends at once instead of lingering.
+    pub echo: bool,
+}
+
+impl CloseRequest {
+    /// A close the server starts.
+    pub fn server(code: u16, reason: &'static str) -> CloseRequest {
+        CloseRequest {
+            code,
+            reason,
+            echo: false,
+        }
+    }
+}
+
+/// After a WebSocket close the server starts, how long the connection stays
+/// open reading before it ends. The client answers a close with its own; a
+/// socket closed with that answer (or a pong) unread sends a reset, and a
+/// reset can overtake the close frame still unread on the client's side: in
+/// a restart of a node holding 19,000 clients, a fifth of them lost the
+/// 1012 and its retry hint that way.
+const LINGER: Duration = Duration::from_secs(1);
 
 /// How frames go on the wire.
 pub enum Encoding {
@@ -112,7 +138,8 @@ impl Encoding {
         }
     }
 
-    fn close(&mut self, (code, reason): CloseRequest, buf: &mut BytesMut) {
+    fn close(&mut self, request: CloseRequest, buf: &mut BytesMut) {
+        let CloseRequest { code, reason, .. } = request;
         match self {
             Encoding::WebSocket(codec) => Encoding::ws(
                 codec,
@@ -137,6 +164,8 @@ pub struct Writer {
     written: Arc<AtomicU64>,
     expiry: Duration,
     done: bool,
+    /// Set once a close the server started is out: the body ends when it fires.
+    linger: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Kept alive, never polled: see [`Writer::keeping`].
     _keep: Option<Box<dyn std::any::Any + Send>>,
     /// Dropped with the body: tells its session at once that it is gone.
@@ -158,6 +187,7 @@ impl Writer {
             written,
             expiry,
             done: false,
+            linger: None,
             _keep: None,
             _gone: None,
         }
@@ -176,7 +206,7 @@ impl Writer {
         telemetry::sink().closed(code, Initiator::Server);
         let (_, queue) = mpsc::channel(1);
         let (tx, close) = oneshot::channel();
-        let _ = tx.send((code, reason));
+        let _ = tx.send(CloseRequest::server(code, reason));
         Writer::new(encoding, queue, close, Arc::default(), Duration::MAX)
     }
 
@@ -204,6 +234,9 @@ impl Writer {
         self.encoding.close(request, buf);
         self.done = true;
         self.queue.close();
+        if !request.echo && matches!(self.encoding, Encoding::WebSocket(_)) {
+            self.linger = Some(Box::pin(tokio::time::sleep(LINGER)));
+        }
     }
 }
 
@@ -213,7 +246,10 @@ impl Stream for Writer {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if this.done {
-            return Poll::Ready(None);
+            return match this.linger.as_mut().map(|l| l.as_mut().poll(cx)) {
+                Some(Poll::Pending) => Poll::Pending,
+                _ => Poll::Ready(None),
+            };
         }
         let mut buf = BytesMut::new();
         match Pin::new(&mut this.close).poll(cx) {
@@ -234,7 +270,7 @@ impl Stream for Writer {
                 Poll::Ready(Some(Outgoing::Text(_, queued))) if queued.elapsed() > this.expiry => {
                     telemetry::sink().closed(close::TOO_SLOW, Initiator::Server);
                     this.encode_close(
-                        (close::TOO_SLOW, "too slow: reconnect with since"),
+                        CloseRequest::server(close::TOO_SLOW, "too slow: reconnect with since"),
                         &mut buf,
                     );
                     break;
@@ -392,11 +428,43 @@ mod tests {
         for i in 0..3 {
             p.tx.try_send(text(&format!("f{i}"))).expect("room");
         }
-        p.closer.send((close::POLICY, "bye")).expect("writer alive");
+        p.closer
+            .send(CloseRequest::server(close::POLICY, "bye"))
+            .expect("writer alive");
         let frames = decode(&p.writer.next().await.expect("a chunk").expect("bytes"));
         assert_eq!(frames.len(), 1, "only the close: {frames:?}");
         assert_eq!(close_code(&frames[0]), Some(close::POLICY));
         assert!(p.writer.next().await.is_none());
+    }
+
+    #[actix_rt::test]
+    async fn a_server_close_lingers_before_the_body_ends_and_an_echo_ends_at_once() {
+        let mut p = writer(Duration::from_secs(60));
+        p.closer
+            .send(CloseRequest::server(close::RESTART, "restarting"))
+            .expect("writer alive");
+        let started = Instant::now();
+        let frames = decode(&p.writer.next().await.expect("a chunk").expect("bytes"));
+        assert_eq!(close_code(&frames[0]), Some(close::RESTART));
+        assert!(
+            p.writer.next().now_or_never().is_none(),
+            "the connection stays open to read the client's answer"
+        );
+        assert!(p.writer.next().await.is_none(), "then the body ends");
+        assert!(started.elapsed() >= LINGER);
+
+        let mut q = writer(Duration::from_secs(60));
+        let echo = CloseRequest {
+            code: close::NORMAL,
+            reason: "",
+            echo: true,
+        };
+        q.closer.send(echo).expect("writer alive");
+        let _ = q.writer.next().await.expect("the close");
+        assert!(
+            matches!(q.writer.next().now_or_never(), Some(None)),
+            "after the client's own close the body ends at once"
+        );
     }
 
     #[actix_rt::test]
@@ -540,7 +608,7 @@ mod tests {
     async fn a_stream_ends_with_a_close_event_saying_what_a_websocket_would() {
         let mut p = stream_writer(Encoding::EventStream(Cursor::default()));
         p.closer
-            .send((close::TOO_SLOW, "too slow"))
+            .send(CloseRequest::server(close::TOO_SLOW, "too slow"))
             .expect("writer alive");
         let chunk = p.writer.next().await.expect("a chunk").expect("bytes");
         assert_eq!(
@@ -588,7 +656,7 @@ mod tests {
             protocol::durable("update", &news, 5, &serde_json::json!({})),
         );
         p.closer
-            .send((close::RESTART, "restart"))
+            .send(CloseRequest::server(close::RESTART, "restart"))
             .expect("writer alive");
         let chunk = p.writer.next().await.expect("a chunk").expect("bytes");
         let frames: Vec<serde_json::Value> =

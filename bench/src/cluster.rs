@@ -184,6 +184,8 @@ pub struct ClusterFigures {
     pub resume_refusals_max: u64,
     /// How the lost connections ended, by close code.
     pub close_codes: std::collections::BTreeMap<String, u64>,
+    /// The subscribers' failed attempts and errors, by kind.
+    pub errors: std::collections::BTreeMap<String, u64>,
     /// From the fault to every subscriber subscribed again.
     pub recovered_seconds: Option<f64>,
     pub rss_per_node_kib: Vec<f64>,
@@ -862,6 +864,9 @@ fn fold(
         f.resume_refusals_max = f.resume_refusals_max.max(r.resume_refusals_max);
         for (k, v) in &r.close_codes {
             *f.close_codes.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &r.errors {
+            *f.errors.entry(k.clone()).or_default() += v;
         }
     }
     f.latency_p50_ms = ms(latency.quantile(0.5));

@@ -608,6 +608,7 @@ pub(crate) fn on_incoming(
             // stream goes on from the subscription.
             "resync" => {
                 tally.resyncs += 1;
+                tally.error(format!("resync: {}", frame.reason.unwrap_or("?")));
                 state
                     .last_seq
                     .set(state.last_seq.get().max(state.resync_to.get()));
@@ -656,6 +657,9 @@ pub(crate) struct Incoming<'a> {
     /// A `subscribed` frame's epoch.
     #[serde(default, borrow)]
     pub epoch: Option<&'a str>,
+    /// A `resync` frame's reason.
+    #[serde(default, borrow)]
+    pub reason: Option<&'a str>,
     /// An `error` frame's code (text) or a `close` frame's (a number).
     #[serde(default)]
     code: Option<Code>,
