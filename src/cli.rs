@@ -196,10 +196,15 @@ fn serve(config: Config) -> Result<(), StartError> {
         let mut handles = vec![running.server.handle()];
         handles.extend(running.write_server.as_ref().map(|s| s.handle()));
         actix_web::rt::spawn(crate::server::stop_on_signal(handles, running.hub.clone()));
-        if let Some(write) = running.write_server {
-            actix_web::rt::spawn(write);
-        }
+        let write = running.write_server.map(actix_web::rt::spawn);
         let served = running.server.await;
+        // The write listener drains too: a write it committed is answered
+        // (and its Idempotency-Key's answer kept) before the process ends.
+        if let Some(write) = write {
+            if let Ok(Err(e)) = write.await {
+                tracing::warn!("write listener: {e}");
+            }
+        }
         // The server has drained; what its last requests queued is pushed
         // (or given back) before the process ends.
         running.push.stop().await;
