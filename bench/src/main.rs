@@ -20,6 +20,7 @@
 //! server; `stats` and `report` turn measurements into figures.
 
 mod api;
+mod bandwidth;
 mod engagement;
 mod fleet;
 mod hostile;
@@ -70,6 +71,9 @@ enum Command {
     /// frames, sockets that never read): server memory before, at peak and
     /// after; whether honest delivery stayed whole.
     Hostile(hostile::HostileArgs),
+    /// A fight night through the fight-control API, watched with and without
+    /// delta frames: the state frames' bytes each way, and the saving.
+    Bandwidth(bandwidth::BandwidthArgs),
     /// Run the reference fan-out server.
     Reference(ReferenceArgs),
     /// Internal: a subscriber process driven by its parent over pipes.
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
         Command::Comments(args) => drive(engagement::run(args)),
         Command::Push(args) => drive(push::run(args)),
         Command::Hostile(args) => drive(hostile::run(args)),
+        Command::Bandwidth(args) => drive(bandwidth::run(args)),
     }
 }
 
