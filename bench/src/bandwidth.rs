@@ -5,7 +5,8 @@
 //! while two WebSocket subscribers follow the event and each fight: one
 //! that asked for deltas (`?delta=true`, `"delta": true`) and one that did
 //! not. It counts the bytes of the `event_state` and `fight_state` frames
-//! each received, rebuilds the delta subscriber's states (RFC 7386) and
+//! each received, rebuilds the delta subscriber's states (RFC 7386 and the
+//! delta's `nulls`) and
 //! checks they equal the full subscriber's, frame by frame.
 //!
 //! Ringside only: the reference server has no fights.
@@ -186,6 +187,25 @@ async fn next_text(ws: &mut Ws) -> Result<String, String> {
     }
 }
 
+/// A delta's `nulls`: members set to null after the patch (RFC 6901
+/// pointers into objects).
+fn set_nulls(target: &mut Value, nulls: &Value) {
+    for pointer in nulls
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let Some((parent, last)) = pointer.rsplit_once('/') else {
+            continue;
+        };
+        let key = last.replace("~1", "/").replace("~0", "~");
+        if let Some(Value::Object(object)) = target.pointer_mut(parent) {
+            object.insert(key, Value::Null);
+        }
+    }
+}
+
 /// RFC 7386.
 fn apply(target: &mut Value, patch: &Value) {
     let Value::Object(members) = patch else {
@@ -251,6 +271,7 @@ impl Received {
                     return;
                 };
                 apply(&mut data, patch);
+                set_nulls(&mut data, &v["nulls"]);
                 data
             }
             _ => v["data"].clone(),
