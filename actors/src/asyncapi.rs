@@ -315,7 +315,7 @@ pub fn document() -> Value {
                     "A WebSocket (`Upgrade: websocket`; the same path without it is the REST \
                      resource). The session is subscribed to `{subscribes}` at once and may \
                      follow more channels with `subscribe`. `?since=<epoch>:<seq>` resumes that \
-                     first subscription. Auth: `?token=` or `Authorization: Bearer`; anonymous \
+                     first subscription, `?delta=true` asks it for delta frames (the `subscribe` op's `delta`). Auth: `?token=` or `Authorization: Bearer`; anonymous \
                      clients may watch public channels but not write."
                 ),
                 "parameters": parameters(parameter, "id"),
@@ -327,6 +327,7 @@ pub fn document() -> Value {
                         "properties": {
                             "token": { "type": "string", "description": "a bearer token" },
                             "since": { "type": "string", "description": "`<epoch>:<seq>`: resume the first subscription" },
+                            "delta": { "type": "string", "enum": ["true", "false"], "description": "`true`: the first subscription asks for delta frames, as `delta` on `subscribe` does" },
                         },
                     },
                     "bindingVersion": "0.1.0",
@@ -516,6 +517,15 @@ mod tests {
             p::unsubscribed(&channel, &reference),
             p::durable("update", &channel, 18, &json!({ "id": 1 })),
             p::durable("fight_state", &channel, 19, &json!({})),
+            p::delta(
+                FrameType::FightState,
+                &channel,
+                21,
+                19,
+                &json!({ "round": 2 }),
+                &["/result".to_string()],
+            ),
+            p::durable("event_state", &channel, 22, &json!({ "id": 7 })),
             p::durable(
                 "slow_mode",
                 &crate::Channel::Comments(7),

@@ -242,6 +242,8 @@ pub struct Subscribe {
     pub since: Option<Since>,
     pub reference: Option<Value>,
     pub outbox: Outbox,
+    /// The client asked for delta frames (`subscribe`'s `delta`).
+    pub delta: bool,
 }
 
 impl Handler<Subscribe> for Hub {
@@ -251,6 +253,7 @@ impl Handler<Subscribe> for Hub {
             outbox: msg.outbox,
             since: msg.since,
             reference: msg.reference,
+            delta: msg.delta,
         };
         let channel = msg.channel;
         if self
@@ -658,6 +661,7 @@ pub(crate) mod tests {
             since: None,
             reference: Some(json!(reference)),
             outbox: outbox.clone(),
+            delta: false,
         }
     }
 

@@ -144,6 +144,16 @@ pub enum ClientOp {
     Subscribe {
         channel: String,
         since: Option<Since>,
+        /// `true`: the state frames (`event_state`, `fight_state`) may come
+        /// as deltas, `{"type","channel","seq","base","patch"}`: `patch` is
+        /// a JSON Merge Patch (RFC 7386) to apply to the `data` of the
+        /// frame of the same type and `data.id` whose `seq` is `base`,
+        /// always one this subscription delivered since its `subscribed`.
+        /// Replays and snapshots stay full. Default `false`: full frames
+        /// only. Anything but a boolean is refused (`bad_request`).
+        #[serde(default, deserialize_with = "delta_flag")]
+        #[schemars(with = "bool")]
+        delta: bool,
     },
     /// Stop following a channel. Answered with `unsubscribed`.
     Unsubscribe { channel: String },
@@ -163,6 +173,30 @@ impl ClientOp {
     pub fn parse(mut frame: Value) -> (Option<Value>, Result<ClientOp, serde_json::Error>) {
         let reference = frame.as_object_mut().and_then(|m| m.remove("ref"));
         (reference, serde_json::from_value(frame))
+    }
+}
+
+/// A client op that parses as JSON but says something the protocol refuses.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OpError {
+    #[error("`delta` must be true or false, not {0}")]
+    Delta(Value),
+}
+
+impl OpError {
+    /// The one place these map to codes.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            OpError::Delta(_) => ErrorCode::BadRequest,
+        }
+    }
+}
+
+/// `delta` on `subscribe`: a boolean, or a clear refusal naming the field.
+fn delta_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Bool(b) => Ok(b),
+        other => Err(serde::de::Error::custom(OpError::Delta(other))),
     }
 }
 
@@ -316,6 +350,7 @@ pub mod close {
 }
 
 pub mod frames;
+pub mod merge_patch;
 pub mod payloads;
 
 use payloads::{CommentInput, ReactionInput, VoteInput};
@@ -341,7 +376,7 @@ pub enum FrameKind {
 /// debug assertion), and [`FrameType::schema`] gives each its JSON Schema
 /// for the AsyncAPI document (`crate::asyncapi`), so a new frame type cannot
 /// reach the wire undocumented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FrameType {
     Welcome,
     Subscribed,
@@ -425,6 +460,12 @@ impl FrameType {
         FrameType::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
+    /// A channel's state, repeated whole at every change: the frames a
+    /// subscription that asks for `delta` may get as a patch ([`delta`]).
+    pub fn carries_state(self) -> bool {
+        matches!(self, FrameType::EventState | FrameType::FightState)
+    }
+
     /// The frame's JSON Schema, every field but `type` (and `ref`, which
     /// [`FrameKind::Reply`] frames echo).
     pub fn schema(self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -434,9 +475,8 @@ impl FrameType {
             FrameType::Welcome => Welcome::json_schema(generator),
             FrameType::Subscribed => Subscribed::json_schema(generator),
             FrameType::Unsubscribed => Unsubscribed::json_schema(generator),
+            FrameType::EventState | FrameType::FightState => StateFrame::json_schema(generator),
             FrameType::Update
-            | FrameType::EventState
-            | FrameType::FightState
             | FrameType::Comment
             | FrameType::CommentRemoved
             | FrameType::SlowMode
@@ -467,8 +507,8 @@ impl FrameType {
             FrameType::Subscribed => ("subscribed", Reply, "A subscription holds: the channel's epoch and current last seq, and its snapshot; replayed messages (after `since`) follow."),
             FrameType::Unsubscribed => ("unsubscribed", Reply, "The session no longer follows the channel."),
             FrameType::Update => ("update", Durable, "A live update (on its event, its fight, and `news` when breaking)."),
-            FrameType::EventState => ("event_state", Durable, "The live event's state: start, end, the current fight."),
-            FrameType::FightState => ("fight_state", Durable, "A fight's state: round, clock, stats, scores, result (on the fight and its event)."),
+            FrameType::EventState => ("event_state", Durable, "The live event's state: start, end, the current fight. To a `delta` subscription, possibly as a delta: `base` and `patch` instead of `data`."),
+            FrameType::FightState => ("fight_state", Durable, "A fight's state: round, clock, stats, scores, result (on the fight and its event). To a `delta` subscription, possibly as a delta: `base` and `patch` instead of `data`."),
             FrameType::Comment => ("comment", Durable, "A new comment on the event's comment stream."),
             FrameType::CommentRemoved => ("comment_removed", Durable, "A comment was hidden or deleted by a moderator."),
             FrameType::SlowMode => ("slow_mode", Durable, "A moderator set the live event's slow mode (on `comments:{live_event}`): `{live_event, slow_mode_seconds}`, one comment per user per that many seconds, 0 for off; the `comments:` snapshot's `slow_mode_seconds` is the same value."),
@@ -559,6 +599,35 @@ pub fn durable(frame_type: &str, channel: &Channel, seq: u64, data: &Value) -> F
             seq,
         })),
     }
+}
+
+/// A state frame as a delta (`delta: true` subscriptions only):
+/// `{"type","channel","seq","base","patch","nulls"?}`, `patch` the JSON
+/// Merge Patch from the `data` of the frame at `base` (same type, same
+/// `data.id`) to this one's, `nulls` the members it makes null
+/// ([`merge_patch`]). Its position is the full frame's: resume positions,
+/// SSE ids and cursors do not see the difference.
+pub fn delta(
+    kind: FrameType,
+    channel: &Channel,
+    seq: u64,
+    base: u64,
+    patch: &Value,
+    nulls: &[String],
+) -> Frame {
+    debug_assert!(kind.carries_state(), "{kind:?} carries no state");
+    let mut v = json!({ "type": kind.as_str(), "channel": channel.to_string(), "seq": seq, "base": base, "patch": patch });
+    if !nulls.is_empty() {
+        v["nulls"] = json!(nulls);
+    }
+    Frame::new(
+        kind,
+        &v,
+        Some(Mark::At {
+            channel: channel.clone(),
+            seq,
+        }),
+    )
 }
 
 /// An ephemeral message (viewers, reactions, presence): no `seq`.
@@ -718,6 +787,58 @@ mod tests {
         assert!(parse(r#"{"op":"vote","poll":1,"option":2,"content":"x"}"#)
             .1
             .is_err());
+    }
+
+    #[test]
+    fn subscribe_takes_delta_as_a_boolean_only() {
+        let parse = |text: &str| ClientOp::parse(serde_json::from_str(text).expect("JSON")).1;
+        assert!(matches!(
+            parse(r#"{"op":"subscribe","channel":"fight:7"}"#),
+            Ok(ClientOp::Subscribe { delta: false, .. })
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"subscribe","channel":"fight:7","delta":true}"#),
+            Ok(ClientOp::Subscribe { delta: true, .. })
+        ));
+        for bad in [r#""yes""#, "1", "null"] {
+            let text = format!(r#"{{"op":"subscribe","channel":"fight:7","delta":{bad}}}"#);
+            let e = parse(&text).expect_err("refused");
+            assert!(
+                e.to_string().contains("`delta` must be true or false"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_delta_frame_keeps_the_full_frames_type_and_position() {
+        let channel = Channel::Fight(7);
+        let f = delta(
+            FrameType::FightState,
+            &channel,
+            42,
+            39,
+            &json!({ "round": 2 }),
+            &[],
+        );
+        let v: Value = serde_json::from_str(&f).expect("json");
+        assert_eq!(
+            v,
+            json!({ "type": "fight_state", "channel": "fight:7", "seq": 42, "base": 39, "patch": { "round": 2 } })
+        );
+        assert_eq!(f.kind(), Some(FrameType::FightState));
+        assert_eq!(
+            f.mark(),
+            Some(&Mark::At {
+                channel: channel.clone(),
+                seq: 42
+            })
+        );
+        assert_eq!(
+            Frame::received(f.text().to_string()).mark(),
+            f.mark(),
+            "another node reads the same position"
+        );
     }
 
     #[test]

@@ -144,6 +144,9 @@ pub struct Start {
     /// Followed from the start (the endpoint's channel, or a stream's list),
     /// each resumed after `since` when given.
     pub channels: Vec<(Channel, Option<Since>)>,
+    /// Those channels asked for delta frames (a WebSocket's `?delta=true`;
+    /// SSE and long-poll send full frames only).
+    pub delta: bool,
     pub abort: Option<Abort>,
 }
 
@@ -173,6 +176,7 @@ pub struct Session {
     registered: bool,
     channels: HashSet<Channel>,
     initial: Vec<(Channel, Option<Since>)>,
+    initial_delta: bool,
     last_heard: Instant,
     limiter: DefaultDirectRateLimiter,
     strikes: Strikes,
@@ -235,6 +239,7 @@ impl Session {
             user,
             config,
             channels: initial,
+            delta: initial_delta,
             abort,
         } = start;
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
@@ -269,6 +274,8 @@ impl Session {
                 registered: false,
                 channels: HashSet::new(),
                 initial,
+                // Only a WebSocket can apply a delta's patch to what it holds.
+                initial_delta: initial_delta && transport == Transport::WebSocket,
                 last_heard: Instant::now(),
                 limiter: RateLimiter::direct_with_clock(
                     Quota::per_second(per_second).allow_burst(burst),
@@ -342,6 +349,7 @@ impl Session {
         ctx: &mut Context<Self>,
         channel: Channel,
         since: Option<Since>,
+        delta: bool,
         reference: Option<Value>,
     ) {
         if let Some(restriction) = channel.restricted_to() {
@@ -380,6 +388,7 @@ impl Session {
             since,
             reference,
             outbox: self.outbox.clone(),
+            delta,
         });
     }
 
@@ -427,8 +436,12 @@ impl Session {
             }
         };
         match op {
-            ClientOp::Subscribe { channel, since } => match channel.parse::<Channel>() {
-                Ok(channel) => self.subscribe(ctx, channel, since, reference),
+            ClientOp::Subscribe {
+                channel,
+                since,
+                delta,
+            } => match channel.parse::<Channel>() {
+                Ok(channel) => self.subscribe(ctx, channel, since, delta, reference),
                 Err(e) => self.refuse(
                     ctx,
                     protocol::error(ErrorCode::BadRequest, &e.to_string(), &reference),
@@ -516,8 +529,9 @@ impl Actor for Session {
                 let user = session.user.as_ref().map(|u| json!({ "id": u.id, "role": u.role, "display_name": u.display_name }));
                 let welcome = protocol::welcome(&format!("{:x}", session.id), user, session.config.heartbeat_interval.as_secs());
                 session.send(ctx, welcome);
+                let delta = session.initial_delta;
                 for (channel, since) in std::mem::take(&mut session.initial) {
-                    session.subscribe(ctx, channel, since, None);
+                    session.subscribe(ctx, channel, since, delta, None);
                 }
             }
             Ok(Err(Refused::TooManyConnections)) => session.close(ctx, close::POLICY, "too many connections for this user"),
@@ -681,6 +695,7 @@ mod tests {
             user,
             config,
             channels: initial.into_iter().collect(),
+            delta: false,
             abort,
         };
         let from_server = Session::websocket(stream, start);
@@ -1283,6 +1298,7 @@ mod tests {
                 ..config()
             },
             channels: vec![(Channel::News, since)],
+            delta: false,
             abort: None,
         })
     }

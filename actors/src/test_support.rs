@@ -89,6 +89,26 @@ impl FakeStore {
         self.append_hinted(channel, None)
     }
 
+    /// Stores a durable frame of `frame_type` with `data` (a state frame,
+    /// say); returns the message for the room.
+    pub fn append_frame(&self, channel: &Channel, frame_type: &str, data: &Value) -> Publish {
+        let mut state = self.state();
+        let stored = state
+            .channels
+            .get_mut(channel)
+            .expect("channel added first");
+        let seq = stored.frames.keys().next_back().copied().unwrap_or(0) + 1;
+        let frame = protocol::durable(frame_type, channel, seq, data);
+        stored.frames.insert(seq, frame.clone());
+        Publish {
+            epoch: stored.epoch.clone(),
+            seq,
+            frame,
+            snapshot: None,
+            hint: None,
+        }
+    }
+
     /// [`FakeStore::append`] for a comment with a fan-out hint.
     pub fn append_hinted(&self, channel: &Channel, hint: Option<FanoutHint>) -> Publish {
         let mut state = self.state();

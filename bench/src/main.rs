@@ -22,6 +22,7 @@
 //! server; `stats` and `report` turn measurements into figures.
 
 mod api;
+mod bandwidth;
 mod cluster;
 mod engagement;
 mod fleet;
@@ -81,6 +82,9 @@ enum Command {
     /// `rolling`, `database`: PostgreSQL frozen 30 s) on a fresh cluster,
     /// each bounded; PASS or FAIL for each.
     Chaos(cluster::ChaosArgs),
+    /// A fight night through the fight-control API, watched with and without
+    /// delta frames: the state frames' bytes each way, and the saving.
+    Bandwidth(bandwidth::BandwidthArgs),
     /// Run the reference fan-out server.
     Reference(ReferenceArgs),
     /// Internal: a subscriber process driven by its parent over pipes.
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
         Command::Hostile(args) => drive(hostile::run(args)),
         Command::Cluster(args) => drive(cluster::cluster(args)),
         Command::Chaos(args) => drive(cluster::chaos(args)),
+        Command::Bandwidth(args) => drive(bandwidth::run(args)),
     }
 }
 

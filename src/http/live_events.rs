@@ -91,7 +91,7 @@ async fn create(
     tags = ["live", "websocket"],
     operation_id = "getLiveEvent",
     summary = r#"A live event's snapshot (or its WebSocket stream)"#,
-    description = r#"The live event with its event and its card (in card order), as clients render them. With `Upgrade: websocket` (a WebSocket handshake) the request instead becomes a WebSocket session auto-subscribed to `event:{id}` (`101`; `?since=` resumes it, `?token=` or the bearer header signs the session in, anonymous is fine): the `subscribed` frame's snapshot is this same JSON, and changes follow as frames. See the `websocket` tag. Without the upgrade, tokens and `since` are ignored. Public."#,
+    description = r#"The live event with its event and its card (in card order), as clients render them. With `Upgrade: websocket` (a WebSocket handshake) the request instead becomes a WebSocket session auto-subscribed to `event:{id}` (`101`; `?since=` resumes it, `?delta=true` asks it for delta state frames, `?token=` or the bearer header signs the session in, anonymous is fine): the `subscribed` frame's snapshot is this same JSON, and changes follow as frames. See the `websocket` tag. Without the upgrade, tokens and `since` are ignored. Public."#,
     security((), ("bearerAuth" = []), ("tokenQuery" = [])),
     responses(
         (status = 101, description = r#"Switching Protocols (with `Upgrade: websocket`): the connection is now a WebSocket session auto-subscribed to `event:{id}`; its first frame is `welcome`, then `subscribed` (or an `error` such as `room_full`). See the `websocket` tag."#),
@@ -124,7 +124,7 @@ async fn detail(
     tags = ["live", "websocket"],
     operation_id = "getLiveFight",
     summary = r#"A live fight's snapshot (or its WebSocket stream)"#,
-    description = r#"One live fight as the card shows it: status, round and clock, fighters, stats, scorecards and result. With `Upgrade: websocket` (a WebSocket handshake) the request instead becomes a WebSocket session auto-subscribed to `fight:{id}` (`101`; `?since=` resumes it, `?token=` or the bearer header signs the session in, anonymous is fine): the `subscribed` frame's snapshot is this same JSON, and changes follow as frames. See the `websocket` tag. Without the upgrade, tokens and `since` are ignored. Public."#,
+    description = r#"One live fight as the card shows it: status, round and clock, fighters, stats, scorecards and result. With `Upgrade: websocket` (a WebSocket handshake) the request instead becomes a WebSocket session auto-subscribed to `fight:{id}` (`101`; `?since=` resumes it, `?delta=true` asks it for delta state frames, `?token=` or the bearer header signs the session in, anonymous is fine): the `subscribed` frame's snapshot is this same JSON, and changes follow as frames. See the `websocket` tag. Without the upgrade, tokens and `since` are ignored. Public."#,
     security((), ("bearerAuth" = []), ("tokenQuery" = [])),
     responses(
         (status = 101, description = r#"Switching Protocols (with `Upgrade: websocket`): the connection is now a WebSocket session auto-subscribed to `fight:{id}`; its first frame is `welcome`, then `subscribed` (or an `error`). See the `websocket` tag."#),

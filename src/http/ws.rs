@@ -30,6 +30,9 @@ pub fn is_upgrade(req: &HttpRequest) -> bool {
 struct WsParams {
     token: Option<String>,
     since: Option<String>,
+    /// `true`: the auto-subscription asks for delta frames (as the
+    /// `subscribe` op's `delta`).
+    delta: Option<String>,
 }
 
 /// Whether the endpoint needs a signed-in user.
@@ -95,6 +98,7 @@ pub fn start(
         user,
         config: crate::live::session_config(&state.config),
         channels,
+        delta: false,
         abort,
     }
 }
@@ -136,6 +140,11 @@ pub async fn connect(
             Since::parse(s).ok_or_else(|| ApiError::invalid("since", "expected <epoch>:<seq>"))?,
         ),
     };
+    let delta = match params.delta.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::invalid("delta", "expected true or false")),
+    };
     let channel = channel.or_else(|| caller.user.as_ref().map(|u| Channel::User(u.id)));
     let mut handshake = actix_http::ws::handshake(req.head())
         .map_err(|e| ApiError::bad_request(format!("WebSocket handshake: {e}")))?;
@@ -143,8 +152,11 @@ pub async fn connect(
     let body = match state.live_slots.take(caller.ip) {
         Ok(slot) => {
             let channels = channel.map(|c| (c, since)).into_iter().collect();
-            Session::websocket(body, start(state, caller.user, channels, abort))
-                .keeping(Box::new(slot))
+            let start = Start {
+                delta,
+                ..start(state, caller.user, channels, abort)
+            };
+            Session::websocket(body, start).keeping(Box::new(slot))
         }
         Err(crate::live::Full) => {
             // No session: the close frame goes out, and the connection is

@@ -20,6 +20,7 @@ mod comments;
 mod console;
 mod console_moderation;
 mod console_page;
+mod delta;
 mod embedded;
 mod fight_control;
 mod guards;

@@ -50,6 +50,32 @@ pub struct Durable {
     pub data: Value,
 }
 
+/// `event_state` and `fight_state`: `data` in full, or (to a subscription
+/// that asked for `delta`) `base` and `patch` instead.
+#[derive(JsonSchema)]
+pub struct StateFrame {
+    pub channel: String,
+    /// Strictly one more than the previous durable message on this channel.
+    pub seq: u64,
+    /// The state in full, as the REST API shows it (absent in a delta).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    /// A delta only: the `seq` of the earlier frame of the same `type` and
+    /// `data.id` on this channel whose `data` `patch` applies to; always one
+    /// this subscription was sent since its `subscribed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<u64>,
+    /// A delta only: the JSON Merge Patch (RFC 7386) from the base's `data`
+    /// to this frame's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Value>,
+    /// A delta only, when some: the members this frame makes null, as JSON
+    /// Pointers (RFC 6901) into `data`; set them to null after applying
+    /// `patch` (in a merge patch, null means "remove").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nulls: Option<Vec<String>>,
+}
+
 /// `poll`: durable when it opens or closes, ephemeral (no `seq`) for a
 /// coalesced tally.
 #[derive(JsonSchema)]

@@ -41,6 +41,7 @@ impl Room {
         };
         if epoch_changed || sub.last_seq > last {
             sub.last_seq = last;
+            sub.in_step_from = sub.in_step_from.map(|_| last + 1);
             sub.catching_up = None;
             if !sub
                 .outbox
@@ -50,6 +51,7 @@ impl Room {
             }
         } else if last - sub.last_seq > self.config.resume_max_messages {
             sub.last_seq = last;
+            sub.in_step_from = sub.in_step_from.map(|_| last + 1);
             sub.catching_up = None;
             if !sub
                 .outbox
@@ -160,12 +162,13 @@ impl Room {
             if !matches!(sub.catching_up, Some((g, _)) if g == replay.generation) {
                 return;
             }
-            let (frames, done) = match result {
+            let (frames, done, resynced) = match result {
                 Ok(frames) if frames.len() as u64 == page_end - replay.after => {
-                    (frames, page_end == replay.upto)
+                    (frames, page_end == replay.upto, false)
                 }
                 Ok(_) => (
                     vec![(replay.upto, protocol::resync(&room.channel, "history_gap"))],
+                    true,
                     true,
                 ),
                 Err(e) => {
@@ -173,9 +176,14 @@ impl Room {
                     (
                         vec![(replay.upto, protocol::resync(&room.channel, "unavailable"))],
                         true,
+                        true,
                     )
                 }
             };
+            if resynced {
+                // The client drops what it held: no earlier frame is a base.
+                sub.in_step_from = sub.in_step_from.map(|_| replay.upto + 1);
+            }
             let mut frames = frames;
             if done {
                 if let Some((_, held)) = sub.catching_up.take() {

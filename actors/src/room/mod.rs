@@ -14,11 +14,13 @@
 //! This file holds the actor, its messages and what ties them together
 //! (loading, joining, the periodic tick); the rest is split by concern:
 //! `ordering.rs` (in-order delivery: early arrivals, gap fill),
-//! `catch_up.rs` (resume and paged replay), `sampling.rs` (the comment
+//! `catch_up.rs` (resume and paged replay), `delta.rs` (delta frames of
+//! the state frames, for subscribers that ask), `sampling.rs` (the comment
 //! fan-out budget and `skipped` ranges) and `presence.rs` (headcounts,
 //! presence and viewer counts).
 
 mod catch_up;
+mod delta;
 mod ordering;
 mod presence;
 mod sampling;
@@ -73,6 +75,10 @@ struct Subscriber {
     outbox: Outbox,
     /// The last durable frame this subscriber was given.
     last_seq: u64,
+    /// Asked for deltas: every frame from this seq on reached it in order,
+    /// so a delta whose base is at or past it can go instead of the frame
+    /// (`delta.rs`). `None`: full frames only.
+    in_step_from: Option<u64>,
     /// While replaying from the store: live frames held back, and the join
     /// generation the replay belongs to.
     catching_up: Option<(u64, Vec<(u64, Frame)>)>,
@@ -102,6 +108,8 @@ pub struct Room {
     /// Sampling hints of frames not yet fanned out, by seq.
     hints: HashMap<u64, FanoutHint>,
     pace: Pace,
+    /// The last state frames, for deltas (`delta.rs`).
+    states: delta::States,
 }
 
 /// Where a room reports what its owner (the hub) keeps track of. Recipients
@@ -128,6 +136,8 @@ pub struct Join {
     pub outbox: Outbox,
     pub since: Option<Since>,
     pub reference: Option<Value>,
+    /// The client asked for delta frames (`subscribe`'s `delta`).
+    pub delta: bool,
 }
 
 #[derive(Message)]
@@ -232,6 +242,7 @@ impl Room {
             empty_since: Some(Instant::now()),
             hints: HashMap::new(),
             pace: Pace::full(),
+            states: delta::States::default(),
         }
     }
 
@@ -259,6 +270,8 @@ impl Room {
             Ok((head, snapshot)) => {
                 room.missing = false;
                 room.snapshot = snapshot;
+                // Catch-ups below send frames that never pass the fan-out.
+                room.states.clear();
                 let epoch_changed = previous_epoch.is_some_and(|e| e != head.epoch);
                 // Hints of frames the reload already covers would never be used.
                 room.hints.retain(|seq, _| *seq > head.last_seq);
@@ -287,6 +300,7 @@ impl Room {
             outbox,
             since,
             reference,
+            delta,
         } = msg;
         if self.missing {
             outbox.refuse_subscription(
@@ -331,6 +345,9 @@ impl Room {
             Subscriber {
                 outbox: outbox.clone(),
                 last_seq: last,
+                // Replays (after `since`) and held frames go full: the
+                // first frame that may be a delta's base is the next live one.
+                in_step_from: delta.then_some(last + 1),
                 catching_up: None,
             },
         );
@@ -395,6 +412,7 @@ impl Supervised for Room {
     fn restarting(&mut self, _: &mut Context<Self>) {
         // Subscribers stay; the state is rebuilt by `started` from the store.
         self.filling_gap = false;
+        self.states.clear();
         for sub in self.subscribers.values_mut() {
             sub.catching_up = None;
         }

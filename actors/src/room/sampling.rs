@@ -72,6 +72,7 @@ impl Room {
         }
         let capacity = self.config.catch_up_buffer;
         let now = Instant::now();
+        let deltas = self.deltas(&ready);
         let ready: Vec<(u64, Frame, Audience)> = ready
             .into_iter()
             .map(|(seq, frame)| {
@@ -116,7 +117,13 @@ impl Room {
                         return false;
                     }
                 }
-                if !sub.outbox.deliver_at(frame.clone(), now) {
+                // Only comments are ever sampled out, never a state frame,
+                // so `in_step_from` holds across a `skipped` range.
+                let out = match (deltas.get(seq), sub.in_step_from) {
+                    (Some((base, delta)), Some(from)) if *base >= from => delta,
+                    _ => frame,
+                };
+                if !sub.outbox.deliver_at(out.clone(), now) {
                     return false;
                 }
                 sub.last_seq = *seq;

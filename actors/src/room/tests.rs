@@ -22,6 +22,7 @@ fn join(outbox: &Outbox, since: Option<Since>) -> Join {
         outbox: outbox.clone(),
         since,
         reference: None,
+        delta: false,
     }
 }
 

@@ -32,6 +32,13 @@ export interface ClientOptions {
     pollTimeoutS?: number;
     /** A transport that has not delivered `welcome` by then has failed. */
     openTimeoutMs?: number;
+    /**
+     * Over WebSocket, ask for `event_state` and `fight_state` as deltas (a JSON
+     * Merge Patch from the previous state) and rebuild them here: `onFrame`
+     * sees the same full frames either way. Default true; false asks for full
+     * frames only. SSE and long-poll always send full frames.
+     */
+    delta?: boolean;
 }
 /** Where the client is on a channel: its epoch and the last durable seq it delivered. */
 export interface Position {
@@ -244,6 +251,10 @@ export interface CloseFrame {
     reason: string;
 }
 export type Frame = WelcomeFrame | SubscribedFrame | UnsubscribedFrame | UpdateFrame | EventStateFrame | FightStateFrame | CommentFrame | CommentRemovedFrame | SlowModeFrame | PollFrame | RankingFrame | NotificationFrame | UpdatePendingFrame | UpdateReviewedFrame | QueueFrame | SkippedFrame | ViewersFrame | ReactionsFrame | PresenceFrame | UnreadFrame | FanScoresFrame | BroadcastFrame | ResyncFrame | PongFrame | AckFrame | ErrorFrame | CloseFrame;
+/** Applies a JSON Merge Patch (RFC 7386) to `target` (changed in place when it is an object); returns the result. */
+export declare function applyMergePatch(target: any, patch: any): any;
+/** Sets the members at `pointers` (RFC 6901, into objects) to null; returns `target`. */
+export declare function setNulls(target: any, pointers: string[]): any;
 export declare class RingsideClient {
     private readonly settings;
     /** The app's channels, in the order it subscribed them (the first picks the WebSocket endpoint). */
@@ -313,6 +324,13 @@ export declare class RingsideClient {
     private onSubscribed;
     private onResync;
     private onChannelFrame;
+    /**
+     * A delta made whole from the state it patches, and state frames kept for
+     * the next delta; `undefined` when the base is missing (the server never
+     * sends such a delta, but then the channel is subscribed again from the
+     * last seq delivered, and the replay brings this frame in full).
+     */
+    private rebuild;
     private subscriptionFailed;
     private channelError;
     private cursor;

@@ -106,6 +106,32 @@ function socketEndpoint(channels, signedIn) {
     // endpoint carries them when signed in; its own `user:{me}` is dropped.
     return signedIn ? { path: '/api/live/notifications/' } : undefined;
 }
+/** Applies a JSON Merge Patch (RFC 7386) to `target` (changed in place when it is an object); returns the result. */
+export function applyMergePatch(target, patch) {
+    if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
+        return patch;
+    const out = target !== null && typeof target === 'object' && !Array.isArray(target) ? target : {};
+    for (const [key, value] of Object.entries(patch)) {
+        if (value === null)
+            delete out[key];
+        else
+            out[key] = applyMergePatch(out[key], value);
+    }
+    return out;
+}
+/** Sets the members at `pointers` (RFC 6901, into objects) to null; returns `target`. */
+export function setNulls(target, pointers) {
+    for (const pointer of pointers) {
+        const keys = pointer.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+        const last = keys.pop();
+        let parent = target;
+        for (const k of keys)
+            parent = parent !== null && typeof parent === 'object' ? parent[k] : undefined;
+        if (last !== undefined && parent !== null && typeof parent === 'object' && !Array.isArray(parent))
+            parent[last] = null;
+    }
+    return target;
+}
 function query(params) {
     const q = new URLSearchParams();
     for (const [key, value] of Object.entries(params))
@@ -256,7 +282,8 @@ class WebSocketLink {
         this.urlChannel = endpoint.channel;
         const since = endpoint.resume ? host.position(endpoint.resume) : undefined;
         const base = settings.url.replace(/^http/, 'ws');
-        this.ws = new settings.WebSocket(base + endpoint.path + query({ token, since: since && `${since.epoch}:${since.seq}` }));
+        const delta = settings.delta ? 'true' : undefined;
+        this.ws = new settings.WebSocket(base + endpoint.path + query({ token, since: since && `${since.epoch}:${since.seq}`, delta }));
         this.ws.onmessage = (ev) => this.onMessage(typeof ev.data === 'string' ? ev.data : String(ev.data));
         this.ws.onclose = (ev) => this.end({ code: ev.code, reason: ev.reason });
         // An error is always followed by close, which reports it.
@@ -314,7 +341,8 @@ class WebSocketLink {
     }
     subscribe(channel) {
         const since = this.host.position(channel);
-        this.send({ op: 'subscribe', channel, since, ref: this.track({ kind: 'subscribe', channel }) });
+        const delta = this.host.settings.delta ? { delta: true } : {};
+        this.send({ op: 'subscribe', channel, since, ...delta, ref: this.track({ kind: 'subscribe', channel }) });
     }
     onMessage(text) {
         let frame;
@@ -693,6 +721,7 @@ export class RingsideClient {
             ackTimeoutMs: opts.ackTimeoutMs ?? 10_000,
             pollTimeoutS: opts.pollTimeoutS ?? 25,
             openTimeoutMs: opts.openTimeoutMs ?? 5_000,
+            delta: opts.delta ?? true,
         };
     }
     get state() {
@@ -730,7 +759,7 @@ export class RingsideClient {
             existing.handlers = handlers;
         }
         else {
-            this.channels.set(channel, { handlers, epoch: undefined, seq: 0, lastSubscribedSeq: 0 });
+            this.channels.set(channel, { handlers, epoch: undefined, seq: 0, lastSubscribedSeq: 0, states: new Map(), reloading: false });
             if (this.link)
                 this.link.add(channel);
             else if (this.running && this.retryTimer === undefined)
@@ -912,6 +941,9 @@ export class RingsideClient {
             c.seq = frame.seq;
         c.epoch = frame.epoch;
         c.lastSubscribedSeq = frame.seq;
+        // A delta's base is always a frame sent after this `subscribed`.
+        c.states.clear();
+        c.reloading = false;
         callApp(c.handlers.onSubscribed, frame.snapshot, { epoch: frame.epoch, seq: frame.seq, resumed });
     }
     onResync(frame) {
@@ -921,6 +953,7 @@ export class RingsideClient {
         // Live frames continue after the head the `subscribed` frame named. With
         // `unknown_epoch` our seq means nothing (it may even be past the head).
         c.seq = frame.reason === 'unknown_epoch' ? c.lastSubscribedSeq : Math.max(c.seq, c.lastSubscribedSeq);
+        c.states.clear();
         const path = snapshotPath(frame.channel);
         const snapshot = path === undefined ? Promise.resolve(null) : this.request('GET', path);
         snapshot.then((body) => {
@@ -931,18 +964,51 @@ export class RingsideClient {
                 this.channelError(c, e);
         });
     }
-    onChannelFrame(frame) {
-        const c = this.channels.get(frame.channel);
+    onChannelFrame(received) {
+        const c = this.channels.get(received.channel);
         if (!c)
             return;
         // Durable frames carry a numeric seq (a poll tally has none, or null).
-        const seq = 'seq' in frame ? frame.seq : undefined;
+        const seq = 'seq' in received ? received.seq : undefined;
         if (typeof seq === 'number') {
             if (seq <= c.seq)
                 return; // already delivered (a replay overlapping what we had)
-            c.seq = seq;
+            if (c.reloading)
+                return; // replayed, in full, after the `subscribed` asked for
         }
+        const frame = this.rebuild(c, received);
+        if (frame === undefined)
+            return;
+        if (typeof seq === 'number')
+            c.seq = seq;
         callApp(c.handlers.onFrame, frame);
+    }
+    /**
+     * A delta made whole from the state it patches, and state frames kept for
+     * the next delta; `undefined` when the base is missing (the server never
+     * sends such a delta, but then the channel is subscribed again from the
+     * last seq delivered, and the replay brings this frame in full).
+     */
+    rebuild(c, frame) {
+        if (!this.settings.delta || (frame.type !== 'event_state' && frame.type !== 'fight_state'))
+            return frame;
+        let data;
+        if ('patch' in frame) {
+            const base = [...c.states].find(([key, s]) => s.seq === frame.base && key.startsWith(`${frame.type}:`));
+            if (base === undefined) {
+                c.reloading = true;
+                this.link?.add(frame.channel);
+                return undefined;
+            }
+            c.states.delete(base[0]);
+            data = setNulls(applyMergePatch(structuredClone(base[1].data), frame.patch), frame.nulls ?? []);
+        }
+        else {
+            data = frame.data;
+        }
+        c.states.set(`${frame.type}:${data?.id ?? ''}`, { seq: frame.seq, data });
+        // The app may change what it is given: the kept state stays ours.
+        return { type: frame.type, channel: frame.channel, seq: frame.seq, data: structuredClone(data) };
     }
     subscriptionFailed(channel, e) {
         const c = this.channels.get(channel);

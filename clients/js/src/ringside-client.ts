@@ -38,6 +38,13 @@ export interface ClientOptions {
   pollTimeoutS?: number;
   /** A transport that has not delivered `welcome` by then has failed. */
   openTimeoutMs?: number;
+  /**
+   * Over WebSocket, ask for `event_state` and `fight_state` as deltas (a JSON
+   * Merge Patch from the previous state) and rebuild them here: `onFrame`
+   * sees the same full frames either way. Default true; false asks for full
+   * frames only. SSE and long-poll always send full frames.
+   */
+  delta?: boolean;
 }
 
 /** Where the client is on a channel: its epoch and the last durable seq it delivered. */
@@ -263,6 +270,22 @@ export type Frame =
   | ErrorFrame
   | CloseFrame;
 
+/**
+ * A state frame as the server sends it to a `delta` subscription: `patch`
+ * (RFC 7386) turns the `data` of the frame at `base` (same type, same
+ * `data.id`) into this one's, and `nulls` (JSON Pointers) are the members
+ * it makes null, which a merge patch cannot say. Never handed to the app:
+ * the client rebuilds the full frame.
+ */
+interface DeltaFrame {
+  type: 'event_state' | 'fight_state';
+  channel: string;
+  seq: number;
+  base: number;
+  patch: any;
+  nulls?: string[];
+}
+
 /** The frames that belong to one channel and reach `onFrame`. */
 type ChannelFrame = Exclude<Frame, WelcomeFrame | SubscribedFrame | UnsubscribedFrame | BroadcastFrame | ResyncFrame | PongFrame | AckFrame | ErrorFrame | CloseFrame>;
 
@@ -304,6 +327,7 @@ interface Settings {
   ackTimeoutMs: number;
   pollTimeoutS: number;
   openTimeoutMs: number;
+  delta: boolean;
 }
 
 /** What the client needs of a WebSocket: the browser's, Node's, or an injected one such as `ws`. */
@@ -406,6 +430,29 @@ function socketEndpoint(channels: string[], signedIn: boolean): { path: string; 
   // Only channels without an endpoint (`news`, `rankings…`): the notification
   // endpoint carries them when signed in; its own `user:{me}` is dropped.
   return signedIn ? { path: '/api/live/notifications/' } : undefined;
+}
+
+/** Applies a JSON Merge Patch (RFC 7386) to `target` (changed in place when it is an object); returns the result. */
+export function applyMergePatch(target: any, patch: any): any {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out = target !== null && typeof target === 'object' && !Array.isArray(target) ? target : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = applyMergePatch(out[key], value);
+  }
+  return out;
+}
+
+/** Sets the members at `pointers` (RFC 6901, into objects) to null; returns `target`. */
+export function setNulls(target: any, pointers: string[]): any {
+  for (const pointer of pointers) {
+    const keys = pointer.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = keys.pop();
+    let parent = target;
+    for (const k of keys) parent = parent !== null && typeof parent === 'object' ? parent[k] : undefined;
+    if (last !== undefined && parent !== null && typeof parent === 'object' && !Array.isArray(parent)) parent[last] = null;
+  }
+  return target;
 }
 
 function query(params: Record<string, string | undefined>): string {
@@ -564,7 +611,8 @@ class WebSocketLink implements Link {
     this.urlChannel = endpoint.channel;
     const since = endpoint.resume ? host.position(endpoint.resume) : undefined;
     const base = settings.url.replace(/^http/, 'ws');
-    this.ws = new settings.WebSocket(base + endpoint.path + query({ token, since: since && `${since.epoch}:${since.seq}` }));
+    const delta = settings.delta ? 'true' : undefined;
+    this.ws = new settings.WebSocket(base + endpoint.path + query({ token, since: since && `${since.epoch}:${since.seq}`, delta }));
     this.ws.onmessage = (ev) => this.onMessage(typeof ev.data === 'string' ? ev.data : String(ev.data));
     this.ws.onclose = (ev) => this.end({ code: ev.code, reason: ev.reason });
     // An error is always followed by close, which reports it.
@@ -626,7 +674,8 @@ class WebSocketLink implements Link {
 
   private subscribe(channel: string): void {
     const since = this.host.position(channel);
-    this.send({ op: 'subscribe', channel, since, ref: this.track({ kind: 'subscribe', channel }) });
+    const delta = this.host.settings.delta ? { delta: true } : {};
+    this.send({ op: 'subscribe', channel, since, ...delta, ref: this.track({ kind: 'subscribe', channel }) });
   }
 
   private onMessage(text: string): void {
@@ -947,6 +996,10 @@ interface ChannelState {
   seq: number;
   /** The `seq` of the last `subscribed` frame: the channel's head then. */
   lastSubscribedSeq: number;
+  /** With `delta`: the last state of each kind (`type:data.id`) delivered since `subscribed`, what patches apply to. */
+  states: Map<string, { seq: number; data: any }>;
+  /** A delta came whose base we lack: subscribed again from `seq`; durable frames wait for the replay. */
+  reloading: boolean;
 }
 
 interface Events {
@@ -1008,6 +1061,7 @@ export class RingsideClient {
       ackTimeoutMs: opts.ackTimeoutMs ?? 10_000,
       pollTimeoutS: opts.pollTimeoutS ?? 25,
       openTimeoutMs: opts.openTimeoutMs ?? 5_000,
+      delta: opts.delta ?? true,
     };
   }
 
@@ -1054,7 +1108,7 @@ export class RingsideClient {
     if (existing) {
       existing.handlers = handlers;
     } else {
-      this.channels.set(channel, { handlers, epoch: undefined, seq: 0, lastSubscribedSeq: 0 });
+      this.channels.set(channel, { handlers, epoch: undefined, seq: 0, lastSubscribedSeq: 0, states: new Map(), reloading: false });
       if (this.link) this.link.add(channel);
       else if (this.running && this.retryTimer === undefined) this.openLink(); // it was waiting for a channel
     }
@@ -1237,6 +1291,9 @@ export class RingsideClient {
     if (!resumed) c.seq = frame.seq;
     c.epoch = frame.epoch;
     c.lastSubscribedSeq = frame.seq;
+    // A delta's base is always a frame sent after this `subscribed`.
+    c.states.clear();
+    c.reloading = false;
     callApp(c.handlers.onSubscribed, frame.snapshot, { epoch: frame.epoch, seq: frame.seq, resumed });
   }
 
@@ -1246,6 +1303,7 @@ export class RingsideClient {
     // Live frames continue after the head the `subscribed` frame named. With
     // `unknown_epoch` our seq means nothing (it may even be past the head).
     c.seq = frame.reason === 'unknown_epoch' ? c.lastSubscribedSeq : Math.max(c.seq, c.lastSubscribedSeq);
+    c.states.clear();
     const path = snapshotPath(frame.channel);
     const snapshot = path === undefined ? Promise.resolve(null) : this.request('GET', path);
     snapshot.then(
@@ -1258,16 +1316,45 @@ export class RingsideClient {
     );
   }
 
-  private onChannelFrame(frame: ChannelFrame): void {
-    const c = this.channels.get(frame.channel);
+  private onChannelFrame(received: ChannelFrame | DeltaFrame): void {
+    const c = this.channels.get(received.channel);
     if (!c) return;
     // Durable frames carry a numeric seq (a poll tally has none, or null).
-    const seq = 'seq' in frame ? frame.seq : undefined;
+    const seq = 'seq' in received ? received.seq : undefined;
     if (typeof seq === 'number') {
       if (seq <= c.seq) return; // already delivered (a replay overlapping what we had)
-      c.seq = seq;
+      if (c.reloading) return; // replayed, in full, after the `subscribed` asked for
     }
+    const frame = this.rebuild(c, received);
+    if (frame === undefined) return;
+    if (typeof seq === 'number') c.seq = seq;
     callApp(c.handlers.onFrame, frame);
+  }
+
+  /**
+   * A delta made whole from the state it patches, and state frames kept for
+   * the next delta; `undefined` when the base is missing (the server never
+   * sends such a delta, but then the channel is subscribed again from the
+   * last seq delivered, and the replay brings this frame in full).
+   */
+  private rebuild(c: ChannelState, frame: ChannelFrame | DeltaFrame): ChannelFrame | undefined {
+    if (!this.settings.delta || (frame.type !== 'event_state' && frame.type !== 'fight_state')) return frame as ChannelFrame;
+    let data: any;
+    if ('patch' in frame) {
+      const base = [...c.states].find(([key, s]) => s.seq === frame.base && key.startsWith(`${frame.type}:`));
+      if (base === undefined) {
+        c.reloading = true;
+        this.link?.add(frame.channel);
+        return undefined;
+      }
+      c.states.delete(base[0]);
+      data = setNulls(applyMergePatch(structuredClone(base[1].data), frame.patch), frame.nulls ?? []);
+    } else {
+      data = frame.data;
+    }
+    c.states.set(`${frame.type}:${data?.id ?? ''}`, { seq: frame.seq, data });
+    // The app may change what it is given: the kept state stays ours.
+    return { type: frame.type, channel: frame.channel, seq: frame.seq, data: structuredClone(data) };
   }
 
   private subscriptionFailed(channel: string, e: RingsideError): void {

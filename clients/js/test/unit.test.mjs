@@ -3,7 +3,7 @@
 // timeouts, fallback, split SSE lines. Needs no server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RingsideClient, RingsideError } from '../dist/ringside-client.js';
+import { RingsideClient, RingsideError, applyMergePatch, setNulls } from '../dist/ringside-client.js';
 
 const URL_ = 'http://ringside.test';
 
@@ -340,4 +340,94 @@ test('a 1012 waits for the retry_after_ms its reason asks for, then resumes', (t
   t.mock.timers.tick(1);
   assert.equal(FakeSocket.all.length, 2, 'then at once');
   assert.equal(FakeSocket.all[1].url.searchParams.get('since'), 'e1:4');
+});
+
+test('applyMergePatch follows RFC 7386', () => {
+  const cases = [
+    [{ a: 'b' }, { a: 'c' }, { a: 'c' }],
+    [{ a: 'b' }, { a: null }, {}],
+    [{ a: ['b'] }, { a: 'c' }, { a: 'c' }],
+    [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
+    [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
+    [{ e: null }, { a: 1 }, { e: null, a: 1 }],
+    [[1, 2], { a: 'b', c: null }, { a: 'b' }],
+    [{}, { a: { bb: { ccc: null } } }, { a: { bb: {} } }],
+  ];
+  for (const [target, patch, result] of cases) assert.deepEqual(applyMergePatch(target, patch), result);
+  // What a merge patch cannot say: members that become null.
+  assert.deepEqual(setNulls({ t: { reason: 'x', 'a/b': {} } }, ['/t/reason', '/t/a~1b/c~0', '/missing/x']), { t: { reason: null, 'a/b': { 'c~': null } } });
+});
+
+test('asks for deltas by default and hands the app full state frames rebuilt from them', async (t) => {
+  const { client } = setup(t);
+  const frames = [];
+  client.subscribe('event:1', { onFrame: (f) => frames.push(f) });
+  client.connect();
+  const ws = FakeSocket.all[0];
+  assert.equal(ws.url.searchParams.get('delta'), 'true');
+  ws.open();
+  ws.frame(welcome());
+  client.subscribe('fight:2', {});
+  assert.equal(ws.ops('subscribe')[0].delta, true);
+  ws.frame({ type: 'subscribed', channel: 'event:1', epoch: 'e1', seq: 5, snapshot: {} });
+  const fight = { id: 2, round: 1, clock: { elapsed_s: 10, running: true }, stats: { red: 3 } };
+  ws.frame({ type: 'fight_state', channel: 'event:1', seq: 6, data: fight });
+  ws.frame({ type: 'event_state', channel: 'event:1', seq: 7, data: { id: 1, status: 'live', current_fight: 2 } });
+  ws.frame({ type: 'fight_state', channel: 'event:1', seq: 8, base: 6, patch: { clock: { elapsed_s: 42 }, stats: { red: 4 } } });
+  ws.frame({ type: 'update', channel: 'event:1', seq: 9, data: { id: 3 } });
+  ws.frame({ type: 'event_state', channel: 'event:1', seq: 10, base: 7, patch: { status: 'completed' }, nulls: ['/current_fight'] });
+  ws.frame({ type: 'fight_state', channel: 'event:1', seq: 11, base: 8, patch: { round: 2 } });
+  assert.deepEqual(frames, [
+    { type: 'fight_state', channel: 'event:1', seq: 6, data: fight },
+    { type: 'event_state', channel: 'event:1', seq: 7, data: { id: 1, status: 'live', current_fight: 2 } },
+    { type: 'fight_state', channel: 'event:1', seq: 8, data: { id: 2, round: 1, clock: { elapsed_s: 42, running: true }, stats: { red: 4 } } },
+    { type: 'update', channel: 'event:1', seq: 9, data: { id: 3 } },
+    { type: 'event_state', channel: 'event:1', seq: 10, data: { id: 1, status: 'completed', current_fight: null } },
+    { type: 'fight_state', channel: 'event:1', seq: 11, data: { id: 2, round: 2, clock: { elapsed_s: 42, running: true }, stats: { red: 4 } } },
+  ]);
+  assert.deepEqual(client.position('event:1'), { epoch: 'e1', seq: 11 });
+});
+
+test('a delta whose base it lacks makes it subscribe again from its last seq and wait for the replay', async (t) => {
+  const { client } = setup(t);
+  const frames = [];
+  client.subscribe('fight:2', { onFrame: (f) => frames.push(f) });
+  client.connect();
+  const ws = FakeSocket.all[0];
+  ws.open();
+  ws.frame(welcome());
+  ws.frame({ type: 'subscribed', channel: 'fight:2', epoch: 'e1', seq: 3, snapshot: {} });
+  ws.frame({ type: 'fight_state', channel: 'fight:2', seq: 4, data: { id: 2, round: 1 } });
+  // Base 2 was never sent to us (a server that broke its rule).
+  ws.frame({ type: 'fight_state', channel: 'fight:2', seq: 5, base: 2, patch: { round: 2 } });
+  const again = ws.ops('subscribe');
+  assert.deepEqual(again.map((o) => [o.channel, o.since, o.delta]), [['fight:2', { epoch: 'e1', seq: 4 }, true]]);
+  // What was on its way meanwhile waits for the replay.
+  ws.frame({ type: 'update', channel: 'fight:2', seq: 6, data: { id: 9 } });
+  ws.frame({ type: 'fight_state', channel: 'fight:2', seq: 7, base: 5, patch: { round: 3 } });
+  assert.deepEqual(frames.map((f) => f.seq), [4]);
+  ws.frame({ type: 'subscribed', channel: 'fight:2', epoch: 'e1', seq: 7, snapshot: {}, ref: again[0].ref });
+  ws.frame({ type: 'fight_state', channel: 'fight:2', seq: 5, data: { id: 2, round: 2 } });
+  ws.frame({ type: 'update', channel: 'fight:2', seq: 6, data: { id: 9 } });
+  ws.frame({ type: 'fight_state', channel: 'fight:2', seq: 7, data: { id: 2, round: 3 } });
+  ws.frame({ type: 'fight_state', channel: 'fight:2', seq: 8, base: 7, patch: { round: 4 } });
+  assert.deepEqual(frames.map((f) => [f.seq, f.data]), [
+    [4, { id: 2, round: 1 }],
+    [5, { id: 2, round: 2 }],
+    [6, { id: 9 }],
+    [7, { id: 2, round: 3 }],
+    [8, { id: 2, round: 4 }],
+  ]);
+});
+
+test('delta: false asks for full frames only', async (t) => {
+  const { client } = setup(t, { delta: false });
+  client.subscribe('event:1', {});
+  client.connect();
+  const ws = FakeSocket.all[0];
+  assert.equal(ws.url.searchParams.get('delta'), null);
+  ws.open();
+  ws.frame(welcome());
+  client.subscribe('fight:2', {});
+  assert.equal(ws.ops('subscribe')[0].delta, undefined);
 });
