@@ -248,7 +248,7 @@ mod tests {
     /// Its session stays (its closer is leaked): only the registry ends it.
     fn writer() -> (Writer, mpsc::Sender<ringside_actors::outbox::Outgoing>) {
         let (tx, rx) = mpsc::channel(4);
-        let (closer, close) = oneshot::channel::<(u16, &'static str)>();
+        let (closer, close) = oneshot::channel::<ringside_actors::writer::CloseRequest>();
         std::mem::forget(closer);
         let writer = Writer::new(
             Encoding::Poll(Cursor::default()),
