@@ -364,6 +364,9 @@ impl Cluster {
                 binary.display()
             ));
         }
+        // The nodes run in folders of their own: a relative path would not hold.
+        let binary =
+            std::fs::canonicalize(&binary).map_err(|e| format!("{}: {e}", binary.display()))?;
         let dir = std::env::temp_dir().join(format!(
             "ringside-cluster-{}-{}",
             std::process::id(),

@@ -126,6 +126,10 @@ impl ServerProcess {
                 launch.binary.display()
             ));
         }
+        // It runs in a folder of its own: a relative path would not hold.
+        let mut launch = launch.clone();
+        launch.binary = std::fs::canonicalize(&launch.binary)
+            .map_err(|e| format!("{}: {e}", launch.binary.display()))?;
         let port = free_port()?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let dir = std::env::temp_dir().join(format!(
@@ -147,7 +151,7 @@ impl ServerProcess {
             log: Some(dir.join("server.log")),
             dir: Some(dir),
             keep: launch.keep,
-            launch: Some(launch.clone()),
+            launch: Some(launch),
         };
         server.spawn_ringside()?;
         server.wait_healthy("/readyz").await?;
