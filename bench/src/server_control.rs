@@ -210,16 +210,7 @@ impl ServerProcess {
     /// [`ServerProcess::kill`]) again, same ports, and waits for `/readyz`.
     pub async fn restart(&mut self) -> Result<(), String> {
         self.spawn_ringside()?;
-        let addr = self.addr;
-        let child = &mut self.child;
-        let alive = || {
-            child
-                .as_mut()
-                .is_none_or(|c| matches!(c.try_wait(), Ok(None)))
-        };
-        wait_until_healthy(addr, "/readyz", Duration::from_secs(120), alive)
-            .await
-            .map_err(|e| format!("ringside did not start again: {e}"))
+        self.wait_healthy("/readyz").await
     }
 
     /// SIGTERM (a graceful stop: sessions hear 1012), waiting at most 30 s
