@@ -206,7 +206,9 @@ fn set_nulls(target: &mut Value, nulls: &Value) {
     }
 }
 
-/// RFC 7386.
+/// RFC 7386, written again on purpose rather than taken from the actors
+/// crate: the bench plays the client and checks the server's deltas with an
+/// implementation of its own, as the TypeScript client does.
 fn apply(target: &mut Value, patch: &Value) {
     let Value::Object(members) = patch else {
         *target = patch.clone();
