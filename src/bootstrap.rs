@@ -52,7 +52,7 @@ pub fn open_database_for(config: &Config, max_connections: u32) -> Result<Databa
         None => {
             let pg = EmbeddedPostgres::start(&embedded_postgres::Options {
                 data_dir: config.data_dir.clone(),
-                durable: true,
+                durable: config.embedded_postgres_fsync,
                 max_connections,
             })?;
             pg.ensure_database("ringside")?;

@@ -70,6 +70,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `None`: run the embedded PostgreSQL in `data_dir`.
     pub database_url: Option<String>,
+    /// Whether the embedded PostgreSQL flushes each commit to disk. Off is
+    /// for benchmarks that measure the server rather than the disk (and for
+    /// throw-away demos): a crash of the machine can then lose acknowledged
+    /// writes. Ignored with `DATABASE_URL`.
+    pub embedded_postgres_fsync: bool,
     pub database_pool_size: u32,
     /// How long a request waits for the database; a durable write not
     /// committed by then is answered 503 and never applied.
@@ -280,6 +285,7 @@ impl Config {
                     .unwrap_or_else(|| "./data".into()),
             ),
             database_url: vars.url("DATABASE_URL", &["postgres://", "postgresql://"])?,
+            embedded_postgres_fsync: vars.switch("EMBEDDED_POSTGRES_FSYNC", true)?,
             database_pool_size: vars.number("DATABASE_POOL_SIZE", 16, 1..=500)?,
             database_timeout: Duration::from_millis(vars.number(
                 "DATABASE_TIMEOUT_MS",
@@ -641,6 +647,22 @@ impl Vars<'_> {
         })
     }
 
+    /// `on`/`off` (also `true`/`false`, `1`/`0`).
+    fn switch(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        let Some(value) = self.text(var) else {
+            return Ok(default);
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" => Ok(true),
+            "off" | "false" | "0" => Ok(false),
+            _ => Err(ConfigError {
+                var,
+                value,
+                reason: "expected on or off".into(),
+            }),
+        }
+    }
+
     fn number<T>(
         &self,
         var: &'static str,
@@ -724,6 +746,7 @@ mod tests {
         assert!(c.database_url.is_none() && c.redis_url.is_none());
         assert_eq!(c.write_bind, None, "one listener unless asked");
         assert_eq!(c.database_timeout, Duration::from_secs(5));
+        assert!(c.embedded_postgres_fsync, "durable unless asked");
     }
 
     #[test]
@@ -738,6 +761,7 @@ mod tests {
             ("ANALYTICS_FLUSH_INTERVAL", "0"),
             ("RINGSIDE_WRITE_BIND", "8001"),
             ("DATABASE_TIMEOUT_MS", "50"),
+            ("EMBEDDED_POSTGRES_FSYNC", "sometimes"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).expect_err(var);

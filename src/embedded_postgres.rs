@@ -58,7 +58,8 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmbeddedPgEr
 pub struct Options {
     /// The cluster goes in `<data_dir>/postgres`, its log in `<data_dir>/postgres.log`.
     pub data_dir: PathBuf,
-    /// Off only for throw-away clusters (tests): skips fsync for speed.
+    /// Off only for throw-away clusters (tests; benchmarks, through
+    /// `EMBEDDED_POSTGRES_FSYNC=off`): skips fsync for speed.
     pub durable: bool,
     pub max_connections: u32,
 }

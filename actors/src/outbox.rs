@@ -3,8 +3,8 @@
 //! and it is dropped (close 4001) rather than slowing anyone else.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::sync::mpsc;
@@ -14,12 +14,53 @@ use crate::protocol::Frame;
 /// Unique per connection, per node.
 pub type SessionId = u64;
 
-/// What the writer sends on the socket.
+/// What the writer sends on the socket. Kept to 16 bytes: a connection's
+/// queue allocates its first block of 32 slots when it opens, so every idle
+/// socket pays 32 times this size (an `Instant` and an inline `Bytes` made
+/// it 64).
 #[derive(Debug)]
 pub enum Outgoing {
-    Text(Frame, Instant),
+    Text(Frame, Queued),
     Ping,
-    Pong(bytes::Bytes),
+    /// Rare (a client's ping), so boxed rather than widening every slot.
+    Pong(Box<bytes::Bytes>),
+}
+
+// The reason for the layout above; a wider slot fails the build.
+const _: () = assert!(std::mem::size_of::<Outgoing>() <= 16);
+
+/// The process's clock origin for [`Queued`].
+static ORIGIN: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// When a frame was queued: milliseconds from the process's clock origin,
+/// modulo 2^32, so an age is right up to 49 days, far past any expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued(u32);
+
+impl Queued {
+    pub fn now() -> Queued {
+        Queued::at(Instant::now())
+    }
+
+    /// Readings from before the origin wrap below it, so ages stay right.
+    pub fn at(t: Instant) -> Queued {
+        let origin = *ORIGIN;
+        // Truncating to u32 is the modulo 2^32 the type is defined by.
+        Queued(if t >= origin {
+            (t - origin).as_millis() as u32
+        } else {
+            ((origin - t).as_millis() as u32).wrapping_neg()
+        })
+    }
+
+    /// How long ago, to the millisecond.
+    pub fn age(self) -> Duration {
+        Queued::now().since(self)
+    }
+
+    fn since(self, earlier: Queued) -> Duration {
+        Duration::from_millis(u64::from(self.0.wrapping_sub(earlier.0)))
+    }
 }
 
 /// Asks a session to close: the room dropped it, or the hub refused it.
@@ -97,7 +138,7 @@ impl Outbox {
     /// Queues a frame stamped `now` (one clock read per fan-out, not per frame).
     pub fn push_at(&self, frame: Frame, now: Instant) -> Result<(), PushError> {
         self.tx
-            .try_send(Outgoing::Text(frame, now))
+            .try_send(Outgoing::Text(frame, Queued::at(now)))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => PushError::Full,
                 mpsc::error::TrySendError::Closed(_) => PushError::Closed,
@@ -152,5 +193,33 @@ impl Outbox {
     /// How many frames the writer has handed to the socket so far.
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_tells_its_age_whether_read_before_or_after_the_origin() {
+        let now = Instant::now();
+        let _ = Queued::now(); // the origin is set by now
+        let earlier = now
+            .checked_sub(Duration::from_secs(90))
+            .expect("the clock reaches back 90 s");
+        let age = Queued::at(earlier).age();
+        assert!(
+            age >= Duration::from_secs(90) && age < Duration::from_secs(100),
+            "{age:?}"
+        );
+        assert!(Queued::now().age() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn ages_are_right_across_the_wrap_of_the_counter() {
+        // A process up for 49.7 days: the counter wraps, the age does not.
+        let before_wrap = Queued(u32::MAX - 499);
+        let after_wrap = Queued(500);
+        assert_eq!(after_wrap.since(before_wrap), Duration::from_millis(1000));
     }
 }

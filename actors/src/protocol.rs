@@ -17,11 +17,17 @@ use crate::channel::Channel;
 /// what a transport needs to know of it without parsing it again: its type
 /// (an SSE event's name) and where it leaves its channel's resume position
 /// (an SSE id, a long-poll cursor). The text is what every transport sends.
+///
+/// One pointer wide: every connection's queue allocates its first block of
+/// slots when it opens, so the slot's size is paid by every idle socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
+pub struct Frame(Arc<Encoded>);
+
+#[derive(Debug, PartialEq, Eq)]
+struct Encoded {
     text: ByteString,
     kind: Option<FrameType>,
-    mark: Option<Arc<Mark>>,
+    mark: Option<Mark>,
 }
 
 /// How a frame moves its channel's resume position.
@@ -41,11 +47,15 @@ pub enum Mark {
 
 impl Frame {
     fn new(kind: FrameType, v: &Value, mark: Option<Mark>) -> Frame {
-        Frame {
-            text: ByteString::from(v.to_string()),
-            kind: Some(kind),
-            mark: mark.map(Arc::new),
-        }
+        Frame::encoded(v.to_string(), Some(kind), mark)
+    }
+
+    fn encoded(text: String, kind: Option<FrameType>, mark: Option<Mark>) -> Frame {
+        Frame(Arc::new(Encoded {
+            text: ByteString::from(text),
+            kind,
+            mark,
+        }))
     }
 
     /// A frame that came as text (from another node): its type and position
@@ -62,46 +72,38 @@ impl Frame {
         let kind = head.as_ref().and_then(|h| FrameType::parse(&h.kind));
         let mark = head.and_then(|h| {
             let channel = h.channel?.parse().ok()?;
-            Some(Arc::new(Mark::At {
+            Some(Mark::At {
                 channel,
                 seq: h.seq?,
-            }))
+            })
         });
-        Frame {
-            text: ByteString::from(text),
-            kind,
-            mark,
-        }
+        Frame::encoded(text, kind, mark)
     }
 
     pub fn text(&self) -> &ByteString {
-        &self.text
+        &self.0.text
     }
 
     pub fn kind(&self) -> Option<FrameType> {
-        self.kind
+        self.0.kind
     }
 
     pub fn mark(&self) -> Option<&Mark> {
-        self.mark.as_deref()
+        self.0.mark.as_ref()
     }
 }
 
 impl std::ops::Deref for Frame {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.text
+        &self.0.text
     }
 }
 
 /// Text alone, with no type or position (tests, raw payloads).
 impl From<String> for Frame {
     fn from(text: String) -> Frame {
-        Frame {
-            text: ByteString::from(text),
-            kind: None,
-            mark: None,
-        }
+        Frame::encoded(text, None, None)
     }
 }
 
@@ -588,17 +590,15 @@ pub fn durable(frame_type: &str, channel: &Channel, seq: u64, data: &Value) -> F
         Some(FrameKind::Durable),
         "{frame_type:?} is not a durable protocol::FrameType"
     );
-    Frame {
-        text: ByteString::from(
-            json!({ "type": frame_type, "channel": channel.to_string(), "seq": seq, "data": data })
-                .to_string(),
-        ),
+    Frame::encoded(
+        json!({ "type": frame_type, "channel": channel.to_string(), "seq": seq, "data": data })
+            .to_string(),
         kind,
-        mark: Some(Arc::new(Mark::At {
+        Some(Mark::At {
             channel: channel.clone(),
             seq,
-        })),
-    }
+        }),
+    )
 }
 
 /// A state frame as a delta (`delta: true` subscriptions only):
@@ -637,13 +637,11 @@ pub fn ephemeral(frame_type: &str, channel: &Channel, data: &Value) -> Frame {
         kind.is_some_and(FrameType::may_be_ephemeral),
         "{frame_type:?} is not an ephemeral protocol::FrameType"
     );
-    Frame {
-        text: ByteString::from(
-            json!({ "type": frame_type, "channel": channel.to_string(), "data": data }).to_string(),
-        ),
+    Frame::encoded(
+        json!({ "type": frame_type, "channel": channel.to_string(), "data": data }).to_string(),
         kind,
-        mark: None,
-    }
+        None,
+    )
 }
 
 /// An emergency broadcast: every session gets it, whatever it follows (no

@@ -286,7 +286,13 @@ where
                 Poll::Ready(Some(Ok(chunk))) => this.buf.extend_from_slice(&chunk),
                 // The connection is gone (or broken): nothing more to read.
                 Poll::Ready(Some(Err(_))) | Poll::Ready(None) => this.done = true,
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // Nothing pending parse: an idle reader holds no buffer.
+                    if this.buf.is_empty() && this.buf.capacity() > 0 {
+                        this.buf = BytesMut::new();
+                    }
+                    return Poll::Pending;
+                }
             }
         }
     }

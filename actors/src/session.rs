@@ -596,7 +596,7 @@ impl StreamHandler<Result<Incoming, ReadError>> for Session {
                 );
             }
             Incoming::Ping(payload) => {
-                let _ = self.outbox.push_control(Outgoing::Pong(payload));
+                let _ = self.outbox.push_control(Outgoing::Pong(Box::new(payload)));
             }
             Incoming::Pong | Incoming::Close(_) => {}
         }

@@ -267,7 +267,7 @@ impl Stream for Writer {
         let mut frames = 0u64;
         while buf.len() < MAX_CHUNK {
             match this.queue.poll_recv(cx) {
-                Poll::Ready(Some(Outgoing::Text(_, queued))) if queued.elapsed() > this.expiry => {
+                Poll::Ready(Some(Outgoing::Text(_, queued))) if queued.age() > this.expiry => {
                     telemetry::sink().closed(close::TOO_SLOW, Initiator::Server);
                     this.encode_close(
                         CloseRequest::server(close::TOO_SLOW, "too slow: reconnect with since"),
@@ -277,7 +277,9 @@ impl Stream for Writer {
                 }
                 Poll::Ready(Some(Outgoing::Text(frame, _))) => this.encoding.text(frame, &mut buf),
                 Poll::Ready(Some(Outgoing::Ping)) => this.encoding.ping(&mut buf),
-                Poll::Ready(Some(Outgoing::Pong(payload))) => this.encoding.pong(payload, &mut buf),
+                Poll::Ready(Some(Outgoing::Pong(payload))) => {
+                    this.encoding.pong(*payload, &mut buf)
+                }
                 Poll::Ready(None) => {
                     this.done = true;
                     break;
@@ -309,6 +311,7 @@ mod tests {
     use futures_util::{FutureExt, StreamExt};
 
     use super::*;
+    use crate::outbox::Queued;
     use crate::protocol::Frame;
 
     /// Decodes what the server wrote, as a client would.
@@ -361,7 +364,7 @@ mod tests {
     }
 
     fn text(s: &str) -> Outgoing {
-        Outgoing::Text(Frame::from(s.to_string()), Instant::now())
+        Outgoing::Text(Frame::from(s.to_string()), Queued::now())
     }
 
     #[actix_rt::test]
@@ -408,7 +411,7 @@ mod tests {
         let stale = Instant::now()
             .checked_sub(expiry * 2)
             .expect("the clock reaches back two seconds");
-        p.tx.try_send(Outgoing::Text(Frame::from("stale"), stale))
+        p.tx.try_send(Outgoing::Text(Frame::from("stale"), Queued::at(stale)))
             .expect("room");
         p.tx.try_send(text("after")).expect("room");
         let frames = decode(&p.writer.next().await.expect("a chunk").expect("bytes"));
@@ -479,7 +482,7 @@ mod tests {
     #[actix_rt::test]
     async fn pongs_carry_their_payload_and_a_closed_queue_ends_the_body_after_its_frames() {
         let mut p = writer(Duration::from_secs(60));
-        p.tx.try_send(Outgoing::Pong(Bytes::from_static(b"abc")))
+        p.tx.try_send(Outgoing::Pong(Box::new(Bytes::from_static(b"abc"))))
             .expect("room");
         p.tx.try_send(text("last")).expect("room");
         drop(p.tx);
@@ -520,7 +523,7 @@ mod tests {
         let old = Instant::now()
             .checked_sub(Duration::from_secs(1800))
             .expect("the clock reaches back half an hour");
-        p.tx.try_send(Outgoing::Text(Frame::from("old"), old))
+        p.tx.try_send(Outgoing::Text(Frame::from("old"), Queued::at(old)))
             .expect("room");
         let frames = decode(&p.writer.next().await.expect("a chunk").expect("bytes"));
         assert_eq!(texts(&frames), vec!["old".to_string()]);
@@ -548,7 +551,7 @@ mod tests {
     }
 
     fn queue(p: &Parts, frame: Frame) {
-        p.tx.try_send(Outgoing::Text(frame, Instant::now()))
+        p.tx.try_send(Outgoing::Text(frame, Queued::now()))
             .expect("room");
     }
 

@@ -346,7 +346,7 @@ mod tests {
         queue
             .try_send(ringside_actors::outbox::Outgoing::Text(
                 frame.clone(),
-                Instant::now(),
+                ringside_actors::outbox::Queued::now(),
             ))
             .expect("room");
         let (frames, next) = lease

@@ -15,7 +15,7 @@ use bytes::{Buf, BytesMut};
 use futures_core::ready;
 use pin_project_lite::pin_project;
 use tokio::{
-    io::{AsyncRead, AsyncWrite},
+    io::{AsyncRead, AsyncWrite, ReadBuf},
     time::sleep_until,
 };
 use tokio_util::codec::{Decoder as _, Encoder as _};
@@ -36,17 +36,14 @@ use crate::{
     ConnectionType, Error, Extensions, HttpMessage, OnConnectData, Request, Response, StatusCode,
 };
 
-// Ringside: 2 KiB instead of 8 KiB (and the low mark to match). Every
-// connection keeps a read and a write buffer of this size for its whole
-// life, a WebSocket's included; with tens of thousands of mostly idle
-// sockets that was 16 of the ~18.5 KiB each held. Buffers still grow as a
-// message needs. See vendor/README.md.
-const LW_BUFFER_SIZE: usize = 512;
-const HW_BUFFER_SIZE: usize = 1024 * 2;
+// Ringside: upstream gives every connection a read and a write buffer of
+// 8 KiB for its whole life, a WebSocket's included; with tens of thousands of
+// mostly idle sockets that was 16 of the ~18.5 KiB each held. Here a
+// connection holds a buffer only while it has bytes in it: reads go through
+// a stack chunk of upstream's size and keep only what came, and both
+// buffers are let go once empty. See vendor/README.md.
+const READ_CHUNK: usize = 1024 * 8;
 const MAX_PIPELINED_MESSAGES: usize = 16;
-
-/// Write buffer capacity at which we reallocate it after flushing.
-const WRITE_BUFFER_RETENTION_LIMIT: usize = 1024 * 128;
 
 bitflags! {
     #[derive(Debug, Clone, Copy)]
@@ -194,9 +191,6 @@ pin_project! {
         // Number of bytes to busy-buffer before flushing.
         h1_write_buffer_size: usize,
 
-        // True if backing allocation of `write_buf` needs to be released.
-        write_buf_needs_reset: bool,
-
         codec: Codec,
     }
 }
@@ -309,10 +303,9 @@ where
                     graceful_shutdown: config.graceful_shutdown(),
 
                     io: Some(io),
-                    read_buf: BytesMut::with_capacity(HW_BUFFER_SIZE),
-                    write_buf: BytesMut::with_capacity(HW_BUFFER_SIZE),
+                    read_buf: BytesMut::new(),
+                    write_buf: BytesMut::new(),
                     h1_write_buffer_size: config.h1_write_buffer_size(),
-                    write_buf_needs_reset: false,
                     codec: Codec::new(config),
                 },
             },
@@ -364,24 +357,8 @@ where
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), io::Error>> {
-        let InnerDispatcherProj {
-            io,
-            write_buf,
-            h1_write_buffer_size,
-            write_buf_needs_reset,
-            ..
-        } = self.project();
+        let InnerDispatcherProj { io, write_buf, .. } = self.project();
         let mut io = Pin::new(io.as_mut().unwrap());
-
-        // Allow normal buffer growth, but do not retain allocations caused by large response
-        // chunks on idle connections.
-        let retention_limit = (*h1_write_buffer_size).max(WRITE_BUFFER_RETENTION_LIMIT);
-
-        if write_buf.capacity() > retention_limit {
-            // Needs stored flag because `write_buf.advance(n)` reduces reported capacity without
-            // releasing the backing allocation.
-            *write_buf_needs_reset = true;
-        }
 
         let len = write_buf.len();
         let mut written = 0;
@@ -402,12 +379,11 @@ where
             }
         }
 
-        // All bytes have been accepted by the I/O stream, so the buffer can be reused or released.
-        if *write_buf_needs_reset {
-            *write_buf = BytesMut::with_capacity(HW_BUFFER_SIZE);
-            *write_buf_needs_reset = false;
-        } else {
-            write_buf.clear();
+        // All bytes have been accepted by the I/O stream. Ringside: let the
+        // allocation go (an empty `BytesMut` holds none); the next write
+        // allocates what it needs.
+        if write_buf.capacity() > 0 {
+            *write_buf = BytesMut::new();
         }
 
         // flush the I/O and check if get blocked
@@ -1239,14 +1215,14 @@ where
                 return Ok(false);
             }
 
-            // grow buffer if necessary.
-            let remaining = this.read_buf.capacity() - this.read_buf.len();
-            if remaining < LW_BUFFER_SIZE {
-                this.read_buf.reserve(HW_BUFFER_SIZE - remaining);
-            }
-
-            match tokio_util::io::poll_read_buf(io.as_mut(), cx, this.read_buf) {
-                Poll::Ready(Ok(n)) => {
+            // Ringside: read into a chunk on the stack and keep only what
+            // came, so a connection waiting for bytes holds no buffer.
+            let mut chunk = [mem::MaybeUninit::<u8>::uninit(); READ_CHUNK];
+            let mut chunk = ReadBuf::uninit(&mut chunk);
+            match io.as_mut().poll_read(cx, &mut chunk) {
+                Poll::Ready(Ok(())) => {
+                    let n = chunk.filled().len();
+                    this.read_buf.extend_from_slice(chunk.filled());
                     // When draining a dropped request payload, keep FINISHED set so the
                     // disconnect/keep-alive decision can be made once the payload is fully drained.
                     if !this.payload.as_ref().is_some_and(|pl| pl.is_dropped()) {
@@ -1381,6 +1357,12 @@ where
                     }
 
                     inner.as_mut().poll_request(cx)?;
+
+                    // Ringside: all parsed, so an idle connection keeps no
+                    // read buffer (payload chunks handed out keep their own).
+                    if inner.read_buf.is_empty() && inner.read_buf.capacity() > 0 {
+                        *inner.as_mut().project().read_buf = BytesMut::new();
+                    }
 
                     if should_disconnect {
                         // I/O stream should to be closed
