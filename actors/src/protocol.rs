@@ -18,8 +18,8 @@ use crate::channel::Channel;
 /// (an SSE event's name) and where it leaves its channel's resume position
 /// (an SSE id, a long-poll cursor). The text is what every transport sends.
 ///
-/// One pointer wide: every connection's queue allocates its first block of
-/// slots when it opens, so the slot's size is paid by every idle socket.
+/// One pointer wide, so a fan-out's copy into each subscriber's queue is
+/// small and a clone is one counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame(Arc<Encoded>);
 

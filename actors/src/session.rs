@@ -32,7 +32,7 @@ use futures_util::Stream;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::channel::{Channel, Restriction};
 use crate::cursor::Cursor;
@@ -242,7 +242,7 @@ impl Session {
             delta: initial_delta,
             abort,
         } = start;
-        let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+        let (tx, rx) = crate::outbox::queue::bounded(config.queue_capacity.max(1));
         let (closer, close) = oneshot::channel();
         let written = Arc::new(AtomicU64::new(0));
         let (gone, body_dropped) = oneshot::channel::<()>();
@@ -622,6 +622,7 @@ mod tests {
     use crate::hub::tests::hub_config;
     use crate::test_support::{FakeStore, BOUND};
     use crate::writes::{Refusal, VoteInput, WriteFuture, WriteOp};
+    use tokio::sync::mpsc;
 
     /// Writes are not what these tests are about: every one is acknowledged.
     struct AckAll;

@@ -329,14 +329,14 @@ impl Handler<NotSubscribed> for Probe {
 /// The client end of a session's queue.
 pub struct Client {
     pub outbox: Outbox,
-    rx: mpsc::Receiver<Outgoing>,
+    rx: crate::outbox::queue::Receiver<Outgoing>,
     told: mpsc::UnboundedReceiver<Told>,
     kick_reasons: Arc<Mutex<Vec<&'static str>>>,
 }
 
 /// A client with its own outbox (`capacity` frames) and probe.
 pub fn client(id: SessionId, user: Option<i64>, capacity: usize) -> Client {
-    let (tx, rx) = mpsc::channel(capacity);
+    let (tx, rx) = crate::outbox::queue::bounded(capacity);
     let (told_tx, told) = mpsc::unbounded_channel();
     let kick_reasons = Arc::new(Mutex::new(Vec::new()));
     let probe = Probe(told_tx, kick_reasons.clone()).start();
@@ -413,7 +413,7 @@ impl Client {
 
     /// Nothing queued for this client right now.
     pub fn rx_is_empty(&mut self) -> bool {
-        self.rx.try_recv().is_err()
+        self.rx.try_recv().is_none()
     }
 
     /// Nothing told so far.

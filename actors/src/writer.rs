@@ -28,10 +28,10 @@ use actix_codec::Encoder;
 use actix_http::ws::{CloseCode, CloseReason, Codec, Message};
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::cursor::Cursor;
-use crate::outbox::Outgoing;
+use crate::outbox::{queue, Outgoing};
 use crate::protocol::{self, close, Frame};
 use crate::telemetry::{self, Initiator};
 
@@ -158,7 +158,7 @@ impl Encoding {
 
 pub struct Writer {
     encoding: Encoding,
-    queue: mpsc::Receiver<Outgoing>,
+    queue: queue::Receiver<Outgoing>,
     close: oneshot::Receiver<CloseRequest>,
     /// Frames handed to the socket so far (read by the stall sweep).
     written: Arc<AtomicU64>,
@@ -175,7 +175,7 @@ pub struct Writer {
 impl Writer {
     pub fn new(
         encoding: Encoding,
-        queue: mpsc::Receiver<Outgoing>,
+        queue: queue::Receiver<Outgoing>,
         close: oneshot::Receiver<CloseRequest>,
         written: Arc<AtomicU64>,
         expiry: Duration,
@@ -204,7 +204,7 @@ impl Writer {
     /// upgrade (or its stream's start).
     pub fn closing(encoding: Encoding, code: u16, reason: &'static str) -> Writer {
         telemetry::sink().closed(code, Initiator::Server);
-        let (_, queue) = mpsc::channel(1);
+        let (_, queue) = queue::bounded(1);
         let (tx, close) = oneshot::channel();
         let _ = tx.send(CloseRequest::server(code, reason));
         Writer::new(encoding, queue, close, Arc::default(), Duration::MAX)
@@ -344,14 +344,14 @@ mod tests {
     }
 
     struct Parts {
-        tx: mpsc::Sender<Outgoing>,
+        tx: queue::Sender<Outgoing>,
         closer: oneshot::Sender<CloseRequest>,
         written: Arc<AtomicU64>,
         writer: Writer,
     }
 
     fn writer(expiry: Duration) -> Parts {
-        let (tx, rx) = mpsc::channel(256);
+        let (tx, rx) = queue::bounded(256);
         let (closer, close) = oneshot::channel();
         let written = Arc::new(AtomicU64::new(0));
         let writer = Writer::new(Encoding::websocket(), rx, close, written.clone(), expiry);
@@ -532,7 +532,7 @@ mod tests {
     }
 
     fn stream_writer(encoding: Encoding) -> Parts {
-        let (tx, rx) = mpsc::channel(256);
+        let (tx, rx) = queue::bounded(256);
         let (closer, close) = oneshot::channel();
         let written = Arc::new(AtomicU64::new(0));
         let writer = Writer::new(

@@ -24,6 +24,7 @@
 mod api;
 mod bandwidth;
 mod cluster;
+mod disk;
 mod engagement;
 mod fleet;
 mod hostile;
@@ -85,6 +86,9 @@ enum Command {
     /// A fight night through the fight-control API, watched with and without
     /// delta frames: the state frames' bytes each way, and the saving.
     Bandwidth(bandwidth::BandwidthArgs),
+    /// The disk's time to make a small write durable (append 8 KiB,
+    /// fdatasync), the floor under every durable commit.
+    Disk(disk::DiskArgs),
     /// Run the reference fan-out server.
     Reference(ReferenceArgs),
     /// Internal: a subscriber process driven by its parent over pipes.
@@ -133,6 +137,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => drive(cluster::cluster(args)),
         Command::Chaos(args) => drive(cluster::chaos(args)),
         Command::Bandwidth(args) => drive(bandwidth::run(args)),
+        Command::Disk(args) => drive(disk::run(args)),
     }
 }
 

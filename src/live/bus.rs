@@ -611,7 +611,7 @@ mod tests {
     }
 
     struct Session {
-        frames: mpsc::Receiver<Outgoing>,
+        frames: ringside_actors::outbox::queue::Receiver<Outgoing>,
         kicks: mpsc::UnboundedReceiver<(u16, &'static str)>,
     }
 
@@ -637,7 +637,7 @@ mod tests {
             signed_in_reserve_percent: 0,
         };
         let hub = Hub::new(Arc::new(Nothing), config).start();
-        let (tx, frames) = mpsc::channel(16);
+        let (tx, frames) = ringside_actors::outbox::queue::bounded(16);
         let (kicked, kicks) = mpsc::unbounded_channel();
         let probe = Probe(kicked).start();
         let outbox = Outbox::new(
@@ -669,7 +669,7 @@ mod tests {
     async fn received(hub: &Addr<Hub>, session: &mut Session) -> Vec<String> {
         hub.send(Stats).await.expect("hub");
         let mut out = Vec::new();
-        while let Ok(item) = session.frames.try_recv() {
+        while let Some(item) = session.frames.try_recv() {
             if let Outgoing::Text(frame, _) = item {
                 out.push(frame.to_string());
             }

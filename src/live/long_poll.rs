@@ -239,15 +239,16 @@ mod tests {
     use std::sync::Arc;
 
     use ringside_actors::cursor::Cursor;
+    use ringside_actors::outbox::queue;
     use ringside_actors::writer::Encoding;
-    use tokio::sync::{mpsc, oneshot};
+    use tokio::sync::oneshot;
 
     use super::*;
 
     /// A parked writer, and its queue (closed once the writer is dropped).
     /// Its session stays (its closer is leaked): only the registry ends it.
-    fn writer() -> (Writer, mpsc::Sender<ringside_actors::outbox::Outgoing>) {
-        let (tx, rx) = mpsc::channel(4);
+    fn writer() -> (Writer, queue::Sender<ringside_actors::outbox::Outgoing>) {
+        let (tx, rx) = queue::bounded(4);
         let (closer, close) = oneshot::channel::<ringside_actors::writer::CloseRequest>();
         std::mem::forget(closer);
         let writer = Writer::new(
