@@ -50,6 +50,12 @@ pub fn open_database_for(config: &Config, max_connections: u32) -> Result<Databa
     let (url, embedded) = match &config.database_url {
         Some(url) => (url.clone(), None),
         None => {
+            if !config.embedded_postgres_fsync {
+                tracing::warn!(
+                    "EMBEDDED_POSTGRES_FSYNC=off: commits are not flushed to disk; \
+                     a crash of the machine can lose acknowledged writes"
+                );
+            }
             let pg = EmbeddedPostgres::start(&embedded_postgres::Options {
                 data_dir: config.data_dir.clone(),
                 durable: config.embedded_postgres_fsync,

@@ -5,11 +5,11 @@
 //! queues, and each push is a cold cache miss per line it touches. tokio's
 //! channel keeps its tail, its semaphore and its waker on separate padded
 //! lines and a 32-slot block beside them (five lines a push, measured at a
-//! fifth of the server's CPU under 16 publishers), takes a mutex on every
-//! receive, and allocates that block (544 bytes) when the connection opens.
-//! Here one mutex guards the items, the closed flag and the waker, on one
-//! line; the items live in a `VecDeque` that idle connections do not
-//! allocate. Pushes that find the writer already woken do not wake it again.
+//! fifth of the server's CPU under 16 publishers), and allocates that block
+//! (544 bytes) when the connection opens. Here one mutex guards the items,
+//! the closed flag and the waker, side by side; the items live in a
+//! `VecDeque` that idle connections do not allocate. Pushes that find the
+//! writer already woken do not wake it again.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
