@@ -94,8 +94,6 @@ pub struct Outbox {
     tx: queue::Sender<Outgoing>,
     kick: Recipient<Kick>,
     not_subscribed: Recipient<NotSubscribed>,
-    /// The queue's capacity, to tell how much waits.
-    capacity: usize,
     /// Frames the writer has handed to the socket (progress, for stalls).
     written: Arc<AtomicU64>,
 }
@@ -112,7 +110,6 @@ impl Outbox {
         Outbox {
             id,
             user,
-            capacity: tx.capacity(),
             tx,
             kick,
             not_subscribed,
@@ -182,12 +179,12 @@ impl Outbox {
 
     /// The queue's bound (`CHANNEL_CAPACITY`).
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.tx.capacity()
     }
 
     /// Frames waiting to be written.
     pub fn queued(&self) -> usize {
-        self.capacity - self.tx.room_left()
+        self.tx.capacity() - self.tx.room_left()
     }
 
     /// How many frames the writer has handed to the socket so far.

@@ -358,15 +358,7 @@ impl Cluster {
                 .map_err(|e| format!("current_exe: {e}"))?
                 .with_file_name("ringside"),
         };
-        if !binary.is_file() {
-            return Err(format!(
-                "{} not found: build it first (cargo build --release -p ringside) or pass --server-bin",
-                binary.display()
-            ));
-        }
-        // The nodes run in folders of their own: a relative path would not hold.
-        let binary =
-            std::fs::canonicalize(&binary).map_err(|e| format!("{}: {e}", binary.display()))?;
+        let binary = crate::server_control::ringside_binary(&binary)?;
         let dir = std::env::temp_dir().join(format!(
             "ringside-cluster-{}-{}",
             std::process::id(),

@@ -9,7 +9,7 @@
 //! the path, to measure the server alone.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -65,7 +65,7 @@ pub async fn run(args: DiskArgs) -> Result<(), String> {
 }
 
 /// Each flush's time, microseconds.
-async fn probe(args: &DiskArgs, path: &PathBuf) -> Result<Vec<u64>, String> {
+async fn probe(args: &DiskArgs, path: &Path) -> Result<Vec<u64>, String> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -95,6 +95,18 @@ pub(crate) fn die_with_parent(cmd: &mut Command, signal: libc::c_int) {
     }
 }
 
+/// The Ringside binary at `path`, made absolute: the servers run in
+/// folders of their own, where a relative path would not hold.
+pub fn ringside_binary(path: &Path) -> Result<PathBuf, String> {
+    if !path.is_file() {
+        return Err(format!(
+            "{} not found: build it first (cargo build --release -p ringside) or pass --server-bin",
+            path.display()
+        ));
+    }
+    std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 impl ServerProcess {
     /// Where publishers post: the write listener if it has one.
     pub fn write_addr(&self) -> SocketAddr {
@@ -120,16 +132,8 @@ impl ServerProcess {
     /// a fresh folder under /tmp (or on the database `launch.env` names) and
     /// waits for `/readyz`.
     pub async fn start_ringside(launch: &RingsideLaunch) -> Result<ServerProcess, String> {
-        if !launch.binary.is_file() {
-            return Err(format!(
-                "{} not found: build it first (cargo build --release -p ringside) or pass --server-bin",
-                launch.binary.display()
-            ));
-        }
-        // It runs in a folder of its own: a relative path would not hold.
         let mut launch = launch.clone();
-        launch.binary = std::fs::canonicalize(&launch.binary)
-            .map_err(|e| format!("{}: {e}", launch.binary.display()))?;
+        launch.binary = ringside_binary(&launch.binary)?;
         let port = free_port()?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let dir = std::env::temp_dir().join(format!(
